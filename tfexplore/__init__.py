@@ -1,0 +1,43 @@
+"""tfexplore: explore TensorFlow checkpoints, graphs, SavedModels and Keras files in Jupyter.
+
+The API in five lines::
+
+    import tfexplore
+    art = tfexplore.open("runs/mnist")       # any artifact: folder, prefix, .meta, SavedModel, .keras, .pb
+    art.explain()                            # what it is made of, in prose
+    ckpt = art.latest; ckpt.variables        # a pandas DataFrame; ckpt.read("W"), ckpt.stats()
+    graph = ckpt.meta_graph.graph; graph.tensor("loss:0")
+
+``import tfexplore`` is quick: TensorFlow is imported by the first ``open``.
+"""
+
+from __future__ import annotations
+
+from ._artifact import Artifact, Explanation
+from ._open import KINDS, detect_kind, open
+from .errors import (
+    ArtifactNotFoundError,
+    CorruptArtifactError,
+    IncompleteCheckpointError,
+    TensorNotFoundError,
+    TFExploreError,
+    UnrecognizedArtifactError,
+    UnsafeArtifactError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "open",
+    "detect_kind",
+    "KINDS",
+    "Artifact",
+    "Explanation",
+    "TFExploreError",
+    "ArtifactNotFoundError",
+    "UnrecognizedArtifactError",
+    "CorruptArtifactError",
+    "IncompleteCheckpointError",
+    "TensorNotFoundError",
+    "UnsafeArtifactError",
+]

@@ -1,0 +1,205 @@
+"""``tfexplore.open``: one call for every kind of TensorFlow artifact.
+
+Deciding what a path is uses names and a few magic bytes only; nothing is parsed here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ._artifact import Artifact
+from .errors import ArtifactNotFoundError, UnrecognizedArtifactError
+
+__all__ = ["open", "detect_kind", "KINDS"]
+
+KINDS = ("checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "graph_def")
+
+DATA_SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
+SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")  # 0xdb4775248b80fb57, little endian
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+ZIP_MAGIC = b"PK\x03\x04"
+EXPECTED = (
+    "a checkpoint folder or prefix (model.ckpt-1000), one file of a checkpoint (.index, "
+    ".data-NNNNN-of-MMMMM, .meta), a SavedModel folder, a .keras/.h5/.weights.h5 file, "
+    "or a GraphDef .pb/.pbtxt"
+)
+
+
+def open(path: str | os.PathLike, **options) -> Artifact:  # noqa: A001 - mirrors builtins.open
+    """Open any TensorFlow artifact and return an object to explore it.
+
+    ``path`` may be a folder of checkpoints, a checkpoint prefix (``model.ckpt-1000``), any one
+    file of a checkpoint (``.index``, ``.data-00000-of-00001``, ``.meta``), a SavedModel folder
+    (or its ``saved_model.pb``), a Keras ``.keras``, ``.h5`` or ``.weights.h5`` file, or a frozen
+    GraphDef ``.pb``/``.pbtxt``. Opening reads only: it runs no op from the file and writes
+    nothing.
+
+    Example::
+
+        >>> import tfexplore
+        >>> run = tfexplore.open("runs/mnist")                  # doctest: +SKIP
+        >>> run.kind, run.checkpoints[["prefix", "step"]]       # doctest: +SKIP
+        >>> ckpt = run.latest                                   # doctest: +SKIP
+        >>> ckpt.variables.head()                               # doctest: +SKIP
+        >>> print(ckpt.explain())                               # doctest: +SKIP
+
+    Raises:
+        ArtifactNotFoundError: nothing at ``path``, or a folder without any artifact.
+        UnrecognizedArtifactError: something is there but it is not a TensorFlow artifact.
+        CorruptArtifactError: the file is of a known kind but damaged.
+    """
+    kind, target = detect_kind(path)
+    if kind == "checkpoint_dir":
+        from .checkpoint import CheckpointDir
+
+        return CheckpointDir(target, **options)
+    if kind == "checkpoint":
+        from .checkpoint import Checkpoint
+
+        return Checkpoint(target, **options)
+    if kind == "meta_graph":
+        from .metagraph import MetaGraph
+
+        return MetaGraph.from_file(target, **options)
+    if kind == "saved_model":
+        from .savedmodel import SavedModel
+
+        return SavedModel(target, **options)
+    if kind == "keras":
+        from .keras import KerasFile
+
+        return KerasFile(target, **options)
+    if kind == "graph_def":
+        from .graphdef import GraphDefArtifact
+
+        return GraphDefArtifact.from_file(target, **options)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def detect_kind(path: str | os.PathLike) -> tuple[str, Path]:
+    """Say what ``path`` is without parsing it: ``(kind, the path to open it by)``.
+
+    For a checkpoint the second item is its prefix; for a SavedModel, its folder.
+    """
+    raw = os.fspath(path)
+    p = Path(raw).expanduser()
+    if not p.exists():
+        return _detect_missing(p, raw)
+    if p.is_dir():
+        return _detect_dir(p)
+    return _detect_file(p)
+
+
+def _detect_missing(p: Path, raw: str) -> tuple[str, Path]:
+    if Path(str(p) + ".index").is_file():
+        return "checkpoint", p
+    siblings = []
+    if p.parent.is_dir():
+        stem = p.name.split(".")[0]
+        siblings = sorted(x.name for x in p.parent.iterdir() if stem and x.name.startswith(stem))
+    hint = f"relative paths are resolved from {os.getcwd()!r}"
+    if siblings:
+        hint = "files that do exist there: " + ", ".join(siblings[:8])
+    elif not p.parent.exists():
+        hint = f"the folder {str(p.parent)!r} does not exist either; {hint}"
+    raise ArtifactNotFoundError(
+        f"No file or folder at {raw!r}, and no checkpoint with that prefix ({raw}.index).",
+        path=raw,
+        expected=EXPECTED,
+        hint=hint,
+    )
+
+
+def _detect_dir(p: Path) -> tuple[str, Path]:
+    try:
+        names = sorted(x.name for x in p.iterdir())
+    except PermissionError as exc:
+        raise ArtifactNotFoundError(
+            f"The folder {str(p)!r} cannot be listed (permission denied).",
+            path=p,
+            expected=EXPECTED,
+            hint="check the folder's permissions",
+        ) from exc
+    if "saved_model.pb" in names or "saved_model.pbtxt" in names:
+        return "saved_model", p
+    if (
+        "checkpoint" in names
+        or any(n.endswith((".index", ".meta")) or DATA_SHARD.match(n) for n in names)
+        or any(_is_v1_checkpoint(p / n) for n in names if n.endswith(".ckpt"))
+    ):
+        return "checkpoint_dir", p
+    if not names:
+        raise ArtifactNotFoundError(
+            f"The folder {str(p)!r} is empty.",
+            path=p,
+            expected=EXPECTED,
+            hint="point at the folder the checkpoints were saved in",
+        )
+    openable = [
+        n for n in names if (p / n).is_dir() and (p / n / "saved_model.pb").exists()
+    ] + [n for n in names if n.endswith((".keras", ".h5", ".hdf5", ".pb", ".pbtxt"))]
+    hint = (
+        "open one of these instead: " + ", ".join(str(p / n) for n in openable[:5])
+        if openable
+        else "point at the folder the checkpoints were saved in, or at one file"
+    )
+    raise UnrecognizedArtifactError(
+        f"The folder {str(p)!r} holds no checkpoint and no SavedModel "
+        f"(it has: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}).",
+        path=p,
+        expected="a `checkpoint` state file, PREFIX.index/.data-*/.meta files, or saved_model.pb",
+        hint=hint,
+    )
+
+
+def _detect_file(p: Path) -> tuple[str, Path]:
+    name = p.name
+    if name.endswith(".index"):
+        return "checkpoint", p.with_name(name[: -len(".index")])
+    shard = DATA_SHARD.match(name)
+    if shard:
+        return "checkpoint", p.with_name(shard["prefix"])
+    if name.endswith(".meta"):
+        return "meta_graph", p
+    if name in ("saved_model.pb", "saved_model.pbtxt"):
+        return "saved_model", p.parent
+    if name == "checkpoint":
+        return "checkpoint_dir", p.parent
+    if name.endswith((".keras", ".h5", ".hdf5")):
+        return "keras", p
+    if name.endswith((".pb", ".pbtxt", ".pbtext")):
+        return "graph_def", p
+    head = _head(p)
+    if head.startswith(HDF5_MAGIC) or head.startswith(ZIP_MAGIC):
+        return "keras", p
+    if _is_v1_checkpoint(p):
+        return "checkpoint", p
+    raise UnrecognizedArtifactError(
+        f"{str(p)!r} is not a TensorFlow artifact tfexplore knows by its name or first bytes.",
+        path=p,
+        expected=EXPECTED,
+        hint="if it is a checkpoint, open its prefix or its .index file",
+    )
+
+
+def _head(p: Path, size: int = 8) -> bytes:
+    try:
+        with p.open("rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def _is_v1_checkpoint(p: Path) -> bool:
+    """A legacy V1 checkpoint is one SSTable file (``model.ckpt``), recognised by its footer."""
+    try:
+        with p.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() < 48:
+                return False
+            f.seek(-8, os.SEEK_END)
+            return f.read(8) == SSTABLE_MAGIC
+    except OSError:
+        return False

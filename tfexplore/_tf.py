@@ -1,0 +1,143 @@
+"""TensorFlow, imported when first needed and kept quiet.
+
+``import tfexplore`` does not import TensorFlow (about 3 s); the first ``open`` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from typing import Iterator
+
+from .errors import CorruptArtifactError, IncompleteCheckpointError, TFExploreError
+
+
+@functools.cache
+def tf():
+    """Return the ``tensorflow`` module, importing it quietly on first use."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow
+    except ImportError as exc:  # pragma: no cover - tensorflow is a hard dependency
+        raise TFExploreError(
+            "TensorFlow is not installed.",
+            expected="tensorflow (or tensorflow-cpu) 2.21",
+            hint="pip install tensorflow-cpu==2.21.0",
+        ) from exc
+    tensorflow.get_logger().setLevel("ERROR")
+    return tensorflow
+
+
+def protos():
+    """The protobuf modules tfexplore parses with, as one namespace."""
+    tf()
+    from types import SimpleNamespace
+
+    from tensorflow.core.framework import (
+        graph_pb2,
+        tensor_pb2,
+        tensor_shape_pb2,
+        types_pb2,
+    )
+    from tensorflow.core.protobuf import (
+        meta_graph_pb2,
+        saved_model_pb2,
+        saved_object_graph_pb2,
+        saver_pb2,
+        tensor_bundle_pb2,
+        trackable_object_graph_pb2,
+    )
+    from tensorflow.python.checkpoint import checkpoint_management  # noqa: F401
+    from tensorflow.python.training import checkpoint_state_pb2
+
+    return SimpleNamespace(
+        graph_pb2=graph_pb2,
+        tensor_pb2=tensor_pb2,
+        tensor_shape_pb2=tensor_shape_pb2,
+        types_pb2=types_pb2,
+        meta_graph_pb2=meta_graph_pb2,
+        saved_model_pb2=saved_model_pb2,
+        saved_object_graph_pb2=saved_object_graph_pb2,
+        saver_pb2=saver_pb2,
+        tensor_bundle_pb2=tensor_bundle_pb2,
+        trackable_object_graph_pb2=trackable_object_graph_pb2,
+        checkpoint_state_pb2=checkpoint_state_pb2,
+    )
+
+
+def dtype_name(enum_value: int) -> str:
+    """``types_pb2.DT_FLOAT`` (1) -> ``"float32"``; reference dtypes keep their ``_ref``."""
+    tensorflow = tf()
+    try:
+        return tensorflow.dtypes.as_dtype(enum_value).name
+    except TypeError:
+        return f"dtype({enum_value})"
+
+
+def parse_proto(message_cls, data: bytes, path, what: str, hint: str | None = None):
+    """Parse binary protobuf ``data`` into a new ``message_cls``; damage becomes
+    :class:`CorruptArtifactError` naming ``path`` (never a raw ``DecodeError`` or
+    ``UnicodeDecodeError``)."""
+    message = message_cls()
+    try:
+        message.ParseFromString(data)
+    except Exception as exc:  # DecodeError, UnicodeDecodeError, RuntimeWarning-as-error...
+        looks_text = _looks_like_text(data)
+        raise CorruptArtifactError(
+            f"{os.fspath(path)!r} is not a readable {what}"
+            + (" (it holds text)" if looks_text else " (its bytes are damaged or truncated)")
+            + ".",
+            path=path,
+            expected=f"a binary {message_cls.DESCRIPTOR.full_name} protocol buffer",
+            hint=hint
+            or "re-export or re-copy the file; compare its size with the original",
+        ) from exc
+    return message
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:512]
+    if not head:
+        return False
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
+    return printable / len(head) > 0.95
+
+
+@contextlib.contextmanager
+def translate_errors(path, what: str) -> Iterator[None]:
+    """Turn TensorFlow's errors while reading ``path`` into tfexplore errors.
+
+    ``what`` names the thing being read ("checkpoint index", "tensor 'W'"), for the message.
+    """
+    tensorflow = tf()
+    try:
+        yield
+    except TFExploreError:
+        raise
+    except tensorflow.errors.NotFoundError as exc:
+        raise IncompleteCheckpointError(
+            f"A file needed to read the {what} is missing: {_first_line(exc)}",
+            path=path,
+            expected="every file the checkpoint index names (each .data-NNNNN-of-MMMMM shard)",
+            hint="copy the missing files next to the .index file",
+        ) from exc
+    except tensorflow.errors.OpError as exc:
+        raise CorruptArtifactError(
+            f"TensorFlow could not read the {what}: {_first_line(exc)}",
+            path=path,
+            expected="an intact checkpoint written by tf.train.Saver or tf.train.Checkpoint",
+            hint="the file may be truncated or damaged; re-copy it and compare sizes",
+        ) from exc
+    except (IndexError, ValueError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+        raise CorruptArtifactError(
+            f"The {what} is damaged: {type(exc).__name__}: {_first_line(exc)}",
+            path=path,
+            expected="an intact checkpoint written by tf.train.Saver or tf.train.Checkpoint",
+            hint="the file may be truncated or damaged; re-copy it and compare sizes",
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

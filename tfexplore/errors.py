@@ -1,0 +1,112 @@
+"""The exceptions tfexplore raises.
+
+Every error derives from :class:`TFExploreError`. Each one names the file it is about, says
+what was expected and what to try, so that a message read in a notebook is enough to act on::
+
+    >>> import tfexplore
+    >>> tfexplore.open("no/such/model.ckpt")          # doctest: +SKIP
+    ArtifactNotFoundError: No file or folder at 'no/such/model.ckpt'.
+      expected: a checkpoint folder or prefix, a SavedModel folder, a .keras/.h5 file or a .pb/.pbtxt GraphDef
+      try: check the path; relative paths are resolved from '/home/me/notebooks'
+
+TensorFlow's own errors (``OpError``, ``DecodeError``, ``UnicodeDecodeError``, ...) are
+translated where they arise and kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "TFExploreError",
+    "ArtifactNotFoundError",
+    "UnrecognizedArtifactError",
+    "CorruptArtifactError",
+    "IncompleteCheckpointError",
+    "TensorNotFoundError",
+    "UnsafeArtifactError",
+]
+
+
+class TFExploreError(Exception):
+    """Base class of every error tfexplore raises.
+
+    Attributes:
+        message: what happened, in one sentence.
+        path: the file or folder it is about (``None`` when no file is involved).
+        expected: what tfexplore expected to find there.
+        hint: what to try next.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike | None = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = os.fspath(path) if path is not None else None
+        self.expected = expected
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        lines = [self.message]
+        if self.path is not None and self.path not in self.message:
+            lines.append(f"  file: {self.path}")
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.hint:
+            lines.append(f"  try: {self.hint}")
+        return "\n".join(lines)
+
+    def __reduce__(self):  # keep the keyword-only fields through pickling (child processes)
+        return (
+            _rebuild,
+            (type(self), self.message, self.path, self.expected, self.hint),
+        )
+
+
+def _rebuild(cls, message, path, expected, hint):
+    error = cls.__new__(cls)
+    TFExploreError.__init__(error, message, path=path, expected=expected, hint=hint)
+    return error
+
+
+class ArtifactNotFoundError(TFExploreError, FileNotFoundError):
+    """The path does not exist, or a folder holds nothing tfexplore can open."""
+
+
+class UnrecognizedArtifactError(TFExploreError, ValueError):
+    """The path exists but is not a TensorFlow artifact of a kind tfexplore knows."""
+
+
+class CorruptArtifactError(TFExploreError, ValueError):
+    """A file has the right name but its bytes are damaged: truncated, bit-flipped, or not the
+    format its name promises (a text file named ``.meta``)."""
+
+
+class IncompleteCheckpointError(TFExploreError, FileNotFoundError):
+    """A checkpoint's index names a file that is not there (a missing ``.data`` shard)."""
+
+
+class TensorNotFoundError(TFExploreError, KeyError):
+    """A tensor, op or variable name that the artifact does not hold.
+
+    ``suggestions`` lists the closest names that do exist.
+    """
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs) -> None:
+        self.suggestions = list(suggestions or [])
+        if self.suggestions and "hint" not in kwargs:
+            kwargs["hint"] = "did you mean " + ", ".join(repr(s) for s in self.suggestions[:5]) + "?"
+        super().__init__(message, **kwargs)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self._format()
+
+
+class UnsafeArtifactError(TFExploreError):
+    """Running what a file asks for would run ops that touch files, the network or Python."""

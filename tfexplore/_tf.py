@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import CorruptArtifactError, IncompleteCheckpointError, TFExploreError
 

@@ -1,0 +1,73 @@
+"""Every artifact in ../shared/corpus (real files written by other people) opens through
+``tfexplore.open``, agrees with TensorFlow's own counts, and is left byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+import tfexplore
+from fixtures.common import CORPUS, fingerprint
+
+pytestmark = pytest.mark.corpus
+
+
+def manifest_rows() -> list[dict[str, str]]:
+    with (CORPUS / "MANIFEST.tsv").open() as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def expected_kind(row: dict[str, str]) -> str:
+    path = CORPUS / row["open_path"]
+    if "savedmodel" in row["name"] or "_sm_" in row["name"]:
+        return "saved_model"
+    if row["name"].startswith("frozen"):
+        return "graph_def"
+    if "h5" in row["name"]:
+        return "keras"
+    return "checkpoint_dir" if path.is_dir() else "checkpoint"
+
+
+ROWS = manifest_rows() if (CORPUS / "MANIFEST.tsv").exists() else []
+
+
+@pytest.fixture(scope="module")
+def corpus_before(corpus):
+    return fingerprint(corpus)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["name"] for r in ROWS])
+def test_opens_with_the_right_kind_and_counts(row, corpus_before):
+    artifact = tfexplore.open(CORPUS / row["open_path"])
+    assert artifact.kind == expected_kind(row)
+    assert row["open_path"].split("/")[0] in repr(artifact)
+    explanation = artifact.explain()
+    assert isinstance(explanation, str) and len(explanation) > 200
+
+    checkpoint = artifact.latest if artifact.kind == "checkpoint_dir" else artifact
+    n_vars = int(row["n_vars"])
+    if artifact.kind in ("checkpoint_dir", "checkpoint", "saved_model"):
+        assert len(checkpoint.variables) == n_vars
+
+    n_ops = row["n_ops"].split("+")[0].split("/")
+    if n_ops != ["-1"]:
+        if artifact.kind == "checkpoint_dir":
+            counts = {
+                len(tfexplore.open(CORPUS / row["open_path"] / f"{p}.meta").graph.nodes)
+                for p in artifact.checkpoints["prefix"]
+                if artifact.checkpoints.set_index("prefix").loc[p, "has_meta"]
+            }
+        elif artifact.kind == "checkpoint":
+            counts = {len(artifact.meta_graph.graph.nodes)}
+        else:
+            counts = {len(artifact.graph.nodes)}
+        assert counts == {int(n) for n in n_ops}
+
+
+def test_corpus_is_unchanged_by_inspection(corpus, corpus_before):
+    for row in ROWS:  # inspect everything once more, with stats where values are there
+        artifact = tfexplore.open(CORPUS / row["open_path"])
+        artifact.summary()
+        str(artifact.explain())
+    assert fingerprint(corpus) == corpus_before

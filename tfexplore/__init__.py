@@ -21,6 +21,7 @@ from .errors import (
     IncompleteCheckpointError,
     TensorNotFoundError,
     TFExploreError,
+    UnreadableFileError,
     UnrecognizedArtifactError,
     UnsafeArtifactError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "UnrecognizedArtifactError",
     "CorruptArtifactError",
     "IncompleteCheckpointError",
+    "UnreadableFileError",
     "TensorNotFoundError",
     "UnsafeArtifactError",
 ]

@@ -186,7 +186,7 @@ def check_entry_bytes(entry: BundleEntry, shard_file: Path, shard_size: int, pat
         itemsize = 0
     count = entry.num_elements
     if entry.dtype == "string":
-        too_big = count > entry.size + 1  # each string needs a length byte
+        too_big = count > entry.size  # each string needs at least a length byte
     else:
         too_big = itemsize and count * itemsize != entry.size
     if too_big:

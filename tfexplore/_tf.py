@@ -10,7 +10,12 @@ import functools
 import os
 from collections.abc import Iterator
 
-from .errors import CorruptArtifactError, IncompleteCheckpointError, TFExploreError
+from .errors import (
+    CorruptArtifactError,
+    IncompleteCheckpointError,
+    TFExploreError,
+    UnreadableFileError,
+)
 
 
 @functools.cache
@@ -115,6 +120,13 @@ def translate_errors(path, what: str) -> Iterator[None]:
         yield
     except TFExploreError:
         raise
+    except tensorflow.errors.PermissionDeniedError as exc:
+        raise UnreadableFileError(
+            f"A file of the {what} cannot be read: {_first_line(exc)}",
+            path=path,
+            expected="files readable by this user",
+            hint="check the file permissions (ls -l) or copy the files somewhere readable",
+        ) from exc
     except tensorflow.errors.NotFoundError as exc:
         raise IncompleteCheckpointError(
             f"A file needed to read the {what} is missing: {_first_line(exc)}",

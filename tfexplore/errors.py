@@ -23,6 +23,7 @@ __all__ = [
     "UnrecognizedArtifactError",
     "CorruptArtifactError",
     "IncompleteCheckpointError",
+    "UnreadableFileError",
     "TensorNotFoundError",
     "UnsafeArtifactError",
 ]
@@ -90,6 +91,10 @@ class CorruptArtifactError(TFExploreError, ValueError):
 
 class IncompleteCheckpointError(TFExploreError, FileNotFoundError):
     """A checkpoint's index names a file that is not there (a missing ``.data`` shard)."""
+
+
+class UnreadableFileError(TFExploreError, PermissionError):
+    """The file exists but cannot be read (permissions, or a folder where a file was expected)."""
 
 
 class TensorNotFoundError(TFExploreError, KeyError):

@@ -33,13 +33,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CorruptArtifactError, TFExploreError
+from .errors import CorruptArtifactError
 
 __all__ = [
     "BundleEntry",
     "BundleIndex",
     "SliceSpec",
     "read_bundle_index",
+    "parse_bundle_index",
+    "check_entry_bytes",
     "iter_table",
     "decode_slice_key",
     "shard_path",
@@ -126,10 +128,17 @@ def read_bundle_index(path: str | os.PathLike, *, verify_checksums: bool = True)
         CorruptArtifactError: the bytes are not an intact tensor bundle index (truncated,
             bit-flipped, or not an index at all); the message names the file.
     """
+    path = Path(path)
+    return parse_bundle_index(_read_bytes(path), path, verify_checksums=verify_checksums)
+
+
+def parse_bundle_index(
+    data: bytes, path: str | os.PathLike, *, verify_checksums: bool = True
+) -> BundleIndex:
+    """Parse the bytes ``data`` of the index file ``path`` (named in errors)."""
     from ._tf import dtype_name, protos
 
     path = Path(path)
-    data = _read_bytes(path)
     bundle_pb2 = protos().tensor_bundle_pb2
     header = None
     entries: dict[str, BundleEntry] = {}
@@ -431,24 +440,9 @@ def _parse(message_cls, value: bytes, path, what: str):
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        from .errors import ArtifactNotFoundError
+    from ._files import read_bytes
 
-        raise ArtifactNotFoundError(
-            f"The checkpoint index {str(path)!r} does not exist.",
-            path=path,
-            expected="PREFIX.index next to PREFIX.data-00000-of-0000N",
-            hint="open the checkpoint by its prefix or by its .index file",
-        ) from exc
-    except OSError as exc:
-        raise TFExploreError(
-            f"The checkpoint index {str(path)!r} cannot be read: {exc.strerror}.",
-            path=path,
-            expected=_EXPECTED,
-            hint="check the file's permissions",
-        ) from exc
+    return read_bytes(path, what="checkpoint index", expected=_EXPECTED)
 
 
 def _corrupt(path, reason: str) -> CorruptArtifactError:

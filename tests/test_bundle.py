@@ -1,0 +1,145 @@
+"""The pure-Python reader of V2 checkpoint indexes, against TensorFlow's own reader."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from tfexplore import _bundle
+from tfexplore._bundle import (
+    check_entry_bytes,
+    decode_slice_key,
+    masked_crc32c,
+    parse_bundle_index,
+    read_bundle_index,
+)
+from tfexplore.errors import CorruptArtifactError
+
+
+def _agrees(prefix):
+    import tensorflow as tf
+
+    index = read_bundle_index(f"{prefix}.index")
+    shapes = {name: tuple(shape) for name, shape in tf.train.list_variables(str(prefix))}
+    assert {name: entry.shape for name, entry in index.entries.items()} == shapes
+    dtypes = tf.train.load_checkpoint(str(prefix)).get_variable_to_dtype_map()
+    assert {name: entry.dtype for name, entry in index.entries.items()} == {
+        name: dtype.name for name, dtype in dtypes.items()
+    }
+    return index
+
+
+def test_demo_index(demo_run):
+    prefix = demo_run / "model.ckpt-30"
+    index = _agrees(prefix)
+    assert index.num_shards == 1 and index.endianness == "little" and index.version == 1
+    data_size = index.shard_file(0).stat().st_size
+    ends = sorted(entry.offset + entry.size for entry in index.entries.values())
+    assert ends[-1] == data_size  # the shard is exactly the tensors' bytes
+    entry = index.entries["layer1/W"]
+    assert (entry.dtype, entry.shape, entry.size) == ("float32", (3, 16), 192)
+
+
+def test_sharded_index(sharded_checkpoint):
+    index = _agrees(sharded_checkpoint)
+    assert index.num_shards == 2
+    assert {entry.shard for entry in index.entries.values()} == {0, 1}
+    for entry in index.entries.values():
+        size = index.shard_file(entry.shard).stat().st_size
+        check_entry_bytes(entry, index.shard_file(entry.shard), size, index.path)
+
+
+def test_partitioned_slices(partitioned_checkpoint):
+    index = _agrees(partitioned_checkpoint)
+    pieces = index.slice_entries["emb"]
+    assert len(pieces) == 3
+    starts = sorted(spec[0] for spec, _ in pieces)
+    assert sum(length for _, length in starts) == 7
+    assert [start for start, _ in starts] == [0, 3, 5]
+    assert len(index.entries["emb"].slices) == 3
+    assert sum(entry.size for entry in index.pieces("emb")) == 7 * 2 * 4
+    assert "emb/MyAdam" in index.slice_entries
+
+
+def test_corpus_indexes(corpus):
+    for index_file in sorted(corpus.rglob("*.index")):
+        _agrees(str(index_file)[: -len(".index")])
+
+
+def test_ordered_code_slice_key():
+    # OrderedCode: 0, the name ("a\x00b" escaped), 2 dims, (start, length) signed pairs
+    key = (
+        b"\x00" + b"a\x00\xffb" + b"\x00\x01" + b"\x01\x02"
+        + b"\x80" + b"\x83"              # 0, 3
+        + b"\xf0\x42\x42\x42" + b"\x7f"  # 0x424242, -1
+    )
+    assert decode_slice_key(key) == ("a\x00b", ((0, 3), (0x424242, -1)))
+    assert _bundle._read_ordered_signed(b"\x38\x00", 0) == (-0x800, 2)
+    assert decode_slice_key(b"layer1/W") is None
+    assert decode_slice_key(b"\x00broken") is None
+
+
+def test_crc32c():
+    assert _bundle._crc32c(b"123456789") == 0xE3069283
+    assert masked_crc32c(b"") == ((0 >> 15 | 0 << 17) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"short", b"\x00" * 48, b"x" * 100 + struct.pack("<Q", _bundle.TABLE_MAGIC)],
+)
+def test_garbage_is_corrupt(data, tmp_path):
+    with pytest.raises(CorruptArtifactError) as info:
+        parse_bundle_index(data, tmp_path / "bad.index")
+    assert "bad.index" in str(info.value)
+
+
+def test_every_truncation_is_corrupt(demo_run, tmp_path):
+    raw = (demo_run / "model.ckpt-10.index").read_bytes()
+    for length in range(len(raw)):
+        with pytest.raises(CorruptArtifactError):
+            parse_bundle_index(raw[:length], tmp_path / "model.ckpt.index")
+
+
+def test_every_bit_flip_is_caught_or_harmless(demo_run, tmp_path):
+    raw = (demo_run / "model.ckpt-10.index").read_bytes()
+    reference = parse_bundle_index(raw, tmp_path / "m.index").entries
+    for position in range(len(raw)):
+        flipped = bytearray(raw)
+        flipped[position] ^= 0x20
+        try:
+            entries = parse_bundle_index(bytes(flipped), tmp_path / "m.index").entries
+        except CorruptArtifactError as exc:
+            assert "m.index" in str(exc)
+        else:  # only the footer's padding is unchecked
+            assert entries == reference
+
+
+def test_snappy_block_is_refused(demo_run, tmp_path):
+    raw = bytearray((demo_run / "model.ckpt-10.index").read_bytes())
+    footer = raw[-48:]
+    (index_offset, index_size), _ = _bundle._block_handle(
+        bytes(footer), _bundle._block_handle(bytes(footer), 0, "x")[1], "x"
+    )
+    # rewrite the index block's compression byte and its checksum
+    raw[index_offset + index_size] = _bundle.SNAPPY_COMPRESSION
+    crc = masked_crc32c(bytes(raw[index_offset : index_offset + index_size + 1]))
+    raw[index_offset + index_size + 1 : index_offset + index_size + 5] = struct.pack("<I", crc)
+    with pytest.raises(CorruptArtifactError, match="snappy"):
+        parse_bundle_index(bytes(raw), tmp_path / "s.index")
+
+
+def test_impossible_shapes_are_refused(tmp_path):
+    from tfexplore._tf import dtype_name, protos
+
+    proto = protos().tensor_bundle_pb2.BundleEntryProto(dtype=1)
+    for size in (2**40, 2**40):
+        proto.shape.dim.add(size=size)
+    with pytest.raises(CorruptArtifactError, match="too large"):
+        _bundle._entry_from_proto("huge", proto, tmp_path / "h.index", dtype_name)
+    entry = _bundle.BundleEntry("w", "float32", 1, (1000, 1000), 0, 0, 16, 0)
+    with pytest.raises(CorruptArtifactError, match="1000000"):
+        check_entry_bytes(entry, tmp_path / "w.data", 10**9, tmp_path / "h.index")
+    with pytest.raises(CorruptArtifactError, match="w.data"):
+        check_entry_bytes(entry, tmp_path / "w.data", 8, tmp_path / "h.index")

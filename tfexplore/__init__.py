@@ -17,14 +17,18 @@ from ._artifact import Artifact, Explanation
 from ._open import KINDS, detect_kind, open
 from .errors import (
     ArtifactNotFoundError,
+    CheckpointExistsError,
     CorruptArtifactError,
     IncompleteCheckpointError,
+    MissingFeedError,
+    RestoreMismatchError,
     TensorNotFoundError,
     TFExploreError,
     UnreadableFileError,
     UnrecognizedArtifactError,
     UnsafeArtifactError,
 )
+from .session import Session, session
 
 __version__ = "0.1.0"
 
@@ -42,4 +46,9 @@ __all__ = [
     "UnreadableFileError",
     "TensorNotFoundError",
     "UnsafeArtifactError",
+    "RestoreMismatchError",
+    "MissingFeedError",
+    "CheckpointExistsError",
+    "session",
+    "Session",
 ]

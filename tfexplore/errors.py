@@ -26,6 +26,9 @@ __all__ = [
     "UnreadableFileError",
     "TensorNotFoundError",
     "UnsafeArtifactError",
+    "RestoreMismatchError",
+    "MissingFeedError",
+    "CheckpointExistsError",
 ]
 
 
@@ -115,3 +118,25 @@ class TensorNotFoundError(TFExploreError, KeyError):
 
 class UnsafeArtifactError(TFExploreError):
     """Running what a file asks for would run ops that touch files, the network or Python."""
+
+
+class RestoreMismatchError(TFExploreError, ValueError):
+    """The checkpoint does not fit the session's variables; nothing was restored.
+
+    ``report`` is the :class:`tfexplore.session.RestoreReport` (with ``proposed_mapping``);
+    ``session`` is the session, so that
+    ``err.session.restore(ckpt, mapping=err.report.proposed_mapping)`` works.
+    """
+
+    report = None
+    session = None
+
+
+class MissingFeedError(TFExploreError, ValueError):
+    """A fetch depends on placeholders that were not fed. ``placeholders`` names them."""
+
+    placeholders: list[str] = []
+
+
+class CheckpointExistsError(TFExploreError, FileExistsError):
+    """``save`` would replace an existing checkpoint and ``overwrite`` is false."""

@@ -1,0 +1,1763 @@
+"""A live session: import a meta graph, restore its weights, evaluate tensors, resume training,
+snapshot, roll back and save again.
+
+Everything else in tfexplore only reads. A :class:`Session` runs ops, but only when one of its
+methods is called, and the ops a file brings are checked by :mod:`tfexplore.safety` first.
+
+Example (the seed workflow)::
+
+    >>> import tfexplore
+    >>> s = tfexplore.session("runs/mnist")            # latest .meta + its checkpoint  # doctest: +SKIP
+    >>> s.eval("global_step")                                                       # doctest: +SKIP
+    30
+    >>> s.train(5, feed={"inputs/x": x, "inputs/y": y})  # DataFrame: step, global_step, loss  # doctest: +SKIP
+    >>> s.snapshot("before"); s.train(100, feed=...); s.rollback("before")         # doctest: +SKIP
+    >>> s.save("runs/mnist")                             # runs/mnist/model.ckpt-35   # doctest: +SKIP
+
+Sources: a ``.meta`` file, a checkpoint folder or prefix with its ``.meta`` (TF1 graphs); your
+own ``tf.compat.v1.Session`` or ``tf.Graph``; a Keras model, a ``.keras`` file, a
+``tf.train.Checkpoint`` or a dict of trackable objects (TF2), each with a checkpoint to restore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import safety
+from ._tf import protos, tf
+from .errors import (
+    ArtifactNotFoundError,
+    CheckpointExistsError,
+    MissingFeedError,
+    RestoreMismatchError,
+    TensorNotFoundError,
+    TFExploreError,
+)
+
+__all__ = [
+    "session",
+    "Session",
+    "RestoreReport",
+    "RestoreMismatchError",
+    "MissingFeedError",
+    "CheckpointExistsError",
+]
+
+STATUSES = (
+    "restored",
+    "missing_in_checkpoint",
+    "only_in_checkpoint",
+    "shape_mismatch",
+    "dtype_mismatch",
+)
+PROBLEMS = ("missing_in_checkpoint", "shape_mismatch", "dtype_mismatch")
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+TF2_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+TEMP_PREFIX = ".tfexplore-save-"
+_COLUMNS = [
+    "status",
+    "graph_name",
+    "checkpoint_key",
+    "graph_shape",
+    "checkpoint_shape",
+    "graph_dtype",
+    "checkpoint_dtype",
+]
+
+
+# == restore report ==========================================================================
+class RestoreReport:
+    """What a restore did (or would do), one row per variable and per unused checkpoint entry.
+
+    ``frame`` columns: ``status`` (``restored``, ``missing_in_checkpoint``,
+    ``only_in_checkpoint``, ``shape_mismatch``, ``dtype_mismatch``), ``graph_name``,
+    ``checkpoint_key``, ``graph_shape``, ``checkpoint_shape``, ``graph_dtype``,
+    ``checkpoint_dtype``. ``only_in_checkpoint`` rows are informative and never block a restore.
+
+    Example::
+
+        >>> report = s.restore("old_run/model.ckpt-30", partial=True)   # doctest: +SKIP
+        >>> report.problems                                              # doctest: +SKIP
+        >>> s.restore("old_run/model.ckpt-30", mapping=report.proposed_mapping)  # doctest: +SKIP
+        >>> print(report.as_code())                                      # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        frame,
+        *,
+        checkpoint: str,
+        proposed_mapping: dict[str, str] | None = None,
+        proposed_prefix_rewrite: dict[str, str] | None = None,
+        devices_cleared: list[str] | None = None,
+        applied: bool = False,
+    ) -> None:
+        self.frame = frame
+        self.checkpoint = checkpoint
+        self.proposed_mapping = proposed_mapping or {}
+        self.proposed_prefix_rewrite = proposed_prefix_rewrite or {}
+        self.devices_cleared = list(devices_cleared or [])
+        self.applied = applied
+
+    @property
+    def ok(self) -> bool:
+        """No variable is missing or mismatched."""
+        return self.problems.empty
+
+    @property
+    def problems(self):
+        """The rows that block a full restore."""
+        return self.frame[self.frame["status"].isin(PROBLEMS)]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per status."""
+        counts = self.frame["status"].value_counts()
+        return {status: int(counts.get(status, 0)) for status in STATUSES if counts.get(status, 0)}
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """``{checkpoint_key: graph_name}`` of the rows that are (or would be) restored."""
+        rows = self.frame[self.frame["status"] == "restored"]
+        return dict(zip(rows["checkpoint_key"], rows["graph_name"]))
+
+    def as_code(self) -> str:
+        """Paste-able TensorFlow code restoring the same pairs (or the proposed ones): a
+        ``tf.compat.v1.train.Saver(var_list={...})`` and an ``assignment_map`` for
+        ``tf.compat.v1.train.init_from_checkpoint``."""
+        pairs = self.proposed_mapping or self.mapping
+        width = max((len(repr(k)) for k in pairs), default=0)
+        saver_items = "\n".join(
+            f"    {key!r:<{width}}: variables[{name!r}]," for key, name in pairs.items()
+        )
+        assignment_items = "\n".join(
+            f"    {key!r:<{width}}: {name!r}," for key, name in pairs.items()
+        )
+        return (
+            "import tensorflow as tf\n\n"
+            "variables = {v.op.name: v for v in tf.compat.v1.global_variables()}\n"
+            f"saver = tf.compat.v1.train.Saver(var_list={{\n{saver_items}\n}})\n"
+            f"saver.restore(sess, {self.checkpoint!r})\n\n"
+            "# or, before the variables are initialized:\n"
+            f"assignment_map = {{\n{assignment_items}\n}}\n"
+            f"tf.compat.v1.train.init_from_checkpoint({self.checkpoint!r}, assignment_map)\n"
+        )
+
+    def _headline(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts.items()) or "empty"
+        verb = "restored from" if self.applied else "plan for"
+        return f"<RestoreReport {verb} {self.checkpoint}: {counts}>"
+
+    def _notes(self) -> list[str]:
+        notes = []
+        if self.devices_cleared:
+            notes.append("devices cleared: " + ", ".join(self.devices_cleared))
+        if self.proposed_prefix_rewrite:
+            notes.append(f"proposed prefix_rewrite: {self.proposed_prefix_rewrite}")
+        elif self.proposed_mapping and not self.ok:
+            notes.append(
+                f"proposed mapping: {len(self.proposed_mapping)} pairs (.proposed_mapping)"
+            )
+        return notes
+
+    def __repr__(self) -> str:
+        problems = self.problems
+        lines = [self._headline(), *("  " + n for n in self._notes())]
+        if not problems.empty:
+            lines.append(problems.to_string(index=False))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        notes = "".join(f"<div>{html.escape(n)}</div>" for n in self._notes())
+        return f"<div><strong>{html.escape(self._headline())}</strong>{notes}{self.frame.to_html(index=False)}</div>"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, key):
+        return self.frame[key]
+
+
+# == matching variables and checkpoint keys ==================================================
+def _components(name: str) -> list[str]:
+    return [c for c in name.split("/") if c]
+
+
+def _common_suffix(a: str, b: str) -> int:
+    ca, cb = _components(a), _components(b)
+    n = 0
+    while n < min(len(ca), len(cb)) and ca[-1 - n] == cb[-1 - n]:
+        n += 1
+    return n
+
+
+def _rewrite(key: str, prefix_rewrite: Mapping[str, str]) -> str:
+    for old, new in prefix_rewrite.items():
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return key
+
+
+def _plan(
+    graph_vars: Mapping[str, tuple[tuple, str, str]],
+    checkpoint_vars: Mapping[str, tuple[tuple, str]],
+    mapping: Mapping[str, str],
+    prefix_rewrite: Mapping[str, str],
+) -> list[dict]:
+    """Rows of the report. ``graph_vars``: name -> (shape, dtype, default key);
+    ``checkpoint_vars``: key -> (shape, dtype); ``mapping``: key -> graph name."""
+    pairs: dict[str, str] = {}  # graph name -> checkpoint key
+    for key, name in mapping.items():
+        pairs[name] = key
+    rewritten = {_rewrite(k, prefix_rewrite): k for k in checkpoint_vars} if prefix_rewrite else {}
+    used = set(pairs.values())
+    for name, (_, _, default_key) in graph_vars.items():
+        if name in pairs:
+            continue
+        for key in (default_key, rewritten.get(default_key)):
+            if key is not None and key in checkpoint_vars and key not in used:
+                pairs[name] = key
+                used.add(key)
+                break
+    rows = []
+    for name, (shape, dtype, default_key) in graph_vars.items():
+        key = pairs.get(name)
+        row = {
+            "graph_name": name,
+            "checkpoint_key": key,
+            "graph_shape": shape,
+            "graph_dtype": dtype,
+            "checkpoint_shape": None,
+            "checkpoint_dtype": None,
+        }
+        if key is None or key not in checkpoint_vars:
+            row.update(status="missing_in_checkpoint", checkpoint_key=key or default_key)
+        else:
+            ckpt_shape, ckpt_dtype = checkpoint_vars[key]
+            row.update(checkpoint_shape=ckpt_shape, checkpoint_dtype=ckpt_dtype)
+            if not _shapes_fit(shape, ckpt_shape):
+                row["status"] = "shape_mismatch"
+            elif dtype != ckpt_dtype:
+                row["status"] = "dtype_mismatch"
+            else:
+                row["status"] = "restored"
+        rows.append(row)
+    for key, (shape, dtype) in checkpoint_vars.items():
+        if key not in used:
+            rows.append(
+                {
+                    "status": "only_in_checkpoint",
+                    "graph_name": None,
+                    "checkpoint_key": key,
+                    "graph_shape": None,
+                    "graph_dtype": None,
+                    "checkpoint_shape": shape,
+                    "checkpoint_dtype": dtype,
+                }
+            )
+    return rows
+
+
+def _shapes_fit(graph_shape: tuple, checkpoint_shape: tuple) -> bool:
+    if len(graph_shape) != len(checkpoint_shape):
+        return False
+    return all(g is None or g == c for g, c in zip(graph_shape, checkpoint_shape))
+
+
+def _propose(
+    rows: list[dict], hints: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Pair missing variables with unused checkpoint entries of the same shape and dtype,
+    preferring a key the backend knows (``hints``: graph name -> key), then a long common name
+    suffix, the same depth and similar names. Returns the full proposed mapping (``{key: graph
+    name}``, existing pairs included) and, when one scope rename explains every new pair, the
+    matching ``prefix_rewrite``."""
+    hints = hints or {}
+    restored = {r["checkpoint_key"]: r["graph_name"] for r in rows if r["status"] == "restored"}
+    missing = [r for r in rows if r["status"] == "missing_in_checkpoint"]
+    unused = [r for r in rows if r["status"] == "only_in_checkpoint"]
+    candidates = []
+    for g in missing:
+        for c in unused:
+            if (
+                not _shapes_fit(g["graph_shape"], c["checkpoint_shape"])
+                or g["graph_dtype"] != c["checkpoint_dtype"]
+            ):
+                continue
+            graph_key, key = g["checkpoint_key"], c["checkpoint_key"]
+            score = (
+                hints.get(g["graph_name"]) == key,
+                _common_suffix(graph_key, key),
+                len(_components(graph_key)) == len(_components(key)),
+                difflib.SequenceMatcher(None, graph_key, key).ratio(),
+            )
+            candidates.append((score, g["graph_name"], graph_key, key))
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    taken_graph, taken_key, proposed = set(), set(), {}
+    rewrites = set()
+    for score, name, graph_key, key in candidates:
+        if name in taken_graph or key in taken_key:
+            continue
+        taken_graph.add(name)
+        taken_key.add(key)
+        proposed[key] = name
+        rewrites.add(_prefix_pair(key, graph_key, score[1]))
+    if not proposed:
+        return {}, {}
+    rewrite = {}
+    if len(rewrites) == 1 and None not in rewrites and len(proposed) == len(missing):
+        old, new = next(iter(rewrites))
+        rewrite = {old: new}
+    return {**restored, **proposed}, rewrite
+
+
+def _prefix_pair(key: str, graph_key: str, suffix: int) -> tuple[str, str] | None:
+    if suffix == 0:
+        return None
+    old = "/".join(_components(key)[:-suffix])
+    new = "/".join(_components(graph_key)[:-suffix])
+    if not old or not new:
+        return None
+    return old + "/", new + "/"
+
+
+# == backends: a TF1 graph, or TF2 objects ===================================================
+def _suggest(name: str, names: Iterable[str]) -> list[str]:
+    names = list(names)
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    leaf = name.split(":")[0].split("/")[-1].lower()
+    substring = [n for n in names if leaf and leaf in n.lower() and n not in close]
+    return (close + sorted(substring, key=len))[:8]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+class _GraphBackend:
+    """A ``tf.Graph`` and the ``tf.compat.v1.Session`` that runs it."""
+
+    kind = "tf1 graph"
+
+    def __init__(
+        self,
+        graph,
+        session,
+        *,
+        owns_session: bool,
+        trusted: bool,
+        import_scope=None,
+        file_saver=None,
+        path=None,
+    ) -> None:
+        self.graph = graph
+        self.session = session
+        self.owns_session = owns_session
+        self.trusted = trusted
+        self.import_scope = import_scope
+        self.file_saver = file_saver
+        self.path = path
+        self._assign_ops: dict[str, tuple[Any, Any]] = {}
+        self._read_tensors: dict[str, Any] = {}
+        self._saver = None
+        self._graph_def_cache: tuple[int, Any] | None = None
+        self._checked: dict[tuple, list[str]] = {}  # (fetches, feeds) -> unfed placeholders
+        self._saver_keys: dict[str, str] | None = None
+
+    # -- variables ---------------------------------------------------------------------------
+    def variables(self) -> dict[str, Any]:
+        with self.graph.as_default():
+            variables = tf().compat.v1.global_variables()
+        return {v.op.name: v for v in variables}
+
+    def hints(self, checkpoint_vars: Mapping[str, Any]) -> dict[str, str]:
+        return {}
+
+    def default_key(self, name: str) -> str:
+        """The checkpoint key of a variable: the one the file's Saver uses for it, else its
+        name without ``import_scope``."""
+        if self._saver_keys is None:
+            self._saver_keys = _keys_of_saver(self.graph, self.file_saver)
+        if name in self._saver_keys:
+            return self._saver_keys[name]
+        scope = (self.import_scope or "").rstrip("/")
+        return name[len(scope) + 1 :] if scope and name.startswith(scope + "/") else name
+
+    @staticmethod
+    def describe(variable) -> tuple[tuple, str]:
+        shape = variable.shape
+        dims = tuple(shape.as_list()) if shape.rank is not None else ()
+        return dims, variable.dtype.base_dtype.name
+
+    def name_of(self, variable) -> str:
+        return variable if isinstance(variable, str) else variable.op.name
+
+    def read_tensor(self, name: str):
+        if name not in self._read_tensors:
+            variable = self.variables()[name]
+            element = getattr(variable, "_graph_element", None)
+            if element is None or element.dtype == tf().resource:
+                with self.graph.as_default():
+                    element = variable.read_value()
+            self._read_tensors[name] = element
+        return self._read_tensors[name]
+
+    def values(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        names = list(names)
+        fetched = self.run([self.read_tensor(n) for n in names])
+        return {n: np.array(v) for n, v in zip(names, fetched)}
+
+    def assign(self, values: Mapping[str, np.ndarray]) -> None:
+        ops, feed = [], {}
+        for name, value in values.items():
+            placeholder, op = self._assign_op(name)
+            ops.append(op)
+            feed[placeholder] = value
+        if ops:
+            self.run(ops, feed)
+
+    def _assign_op(self, name: str):
+        if name not in self._assign_ops:
+            variable = self.variables()[name]
+            v1 = tf().compat.v1
+            with self.graph.as_default(), self.graph.name_scope("tfexplore_assign/"):
+                placeholder = v1.placeholder(variable.dtype.base_dtype, variable.shape)
+                op = variable.assign(placeholder, read_value=False)
+            self._assign_ops[name] = (placeholder, op)
+        return self._assign_ops[name]
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, fetches, feed=None):
+        tensorflow = tf()
+        try:
+            return self.session.run(fetches, feed)
+        except tensorflow.errors.FailedPreconditionError as exc:
+            raise TFExploreError(
+                f"A variable has no value yet: {_first_line(exc)}",
+                path=self.path,
+                expected="variables restored from a checkpoint or initialized",
+                hint="call session.restore(checkpoint) first",
+            ) from exc
+        except tensorflow.errors.OpError as exc:
+            raise TFExploreError(
+                f"TensorFlow failed while running the graph: {_first_line(exc)}",
+                path=self.path,
+                hint="check the feed values' shapes and dtypes",
+            ) from exc
+
+    def graph_def(self):
+        if self._graph_def_cache is None or self._graph_def_cache[0] != self.graph.version:
+            self._graph_def_cache = (self.graph.version, self.graph.as_graph_def())
+        return self._graph_def_cache[1]
+
+    def check(self, fetches: list, feeds: Iterable) -> None:
+        """Refuse fetches whose ops touch files, the network or Python (unless trusted), and
+        name the placeholders they need that are not fed."""
+        fetch_names = [_graph_name(f) for f in fetches]
+        feed_names = sorted(_graph_name(f) for f in feeds)
+        key = (tuple(fetch_names), tuple(feed_names))
+        if key not in self._checked:
+            report = safety.check(
+                self.graph_def(), fetch_names, feeds=feed_names, trust=self.trusted, path=self.path
+            )
+            self._checked[key] = self._unfed_placeholders(report.ops, feed_names)
+        needed = self._checked[key]
+        if needed:
+            error = MissingFeedError(
+                f"Evaluating {', '.join(repr(f) for f in fetch_names[:3])} needs a value for "
+                f"{len(needed)} placeholder(s): {', '.join(needed)}.",
+                path=self.path,
+                expected="feed={" + ", ".join(f"{n!r}: array" for n in needed) + "}",
+                hint="pass feed= with a value for each (shapes: "
+                + ", ".join(f"{n} {self._shape(n)}" for n in needed)
+                + ")",
+            )
+            error.placeholders = needed
+            raise error
+
+    def _unfed_placeholders(self, ops: Iterable[str], feed_names: Iterable[str]) -> list[str]:
+        fed_nodes = {n.split(":")[0] for n in feed_names}
+        needed = []
+        for name in ops:
+            if name in fed_nodes or safety.FUNCTION_SEPARATOR in name:
+                continue
+            try:
+                op = self.graph.get_operation_by_name(name)
+            except KeyError:
+                continue
+            if op.type == "Placeholder":
+                needed.append(name)
+        return sorted(needed)
+
+    def _shape(self, name: str) -> str:
+        try:
+            return str(self.graph.get_tensor_by_name(name + ":0").shape)
+        except (KeyError, ValueError):
+            return "?"
+
+    # -- names -------------------------------------------------------------------------------
+    def resolve(self, name):
+        """A name (``'x:0'``, ``'x'``, a variable name) or TF object -> what to fetch."""
+        tensorflow = tf()
+        if isinstance(name, (tensorflow.Tensor, tensorflow.Operation)):
+            return self._value_of(name)
+        if isinstance(name, tensorflow.Variable):
+            return self.read_tensor(name.op.name)
+        if not isinstance(name, str):
+            raise TypeError(f"cannot fetch {name!r}: expected a name, a tensor or a variable")
+        for candidate in self._candidates(name):
+            found = self._lookup(candidate)
+            if found is not None:
+                return self._value_of(found)
+        names = [
+            op.name for op in self.graph.get_operations() if not op.name.startswith("tfexplore_")
+        ]
+        raise TensorNotFoundError(
+            f"No tensor or op named {name!r} in the graph.",
+            suggestions=_suggest(name.split(":")[0], names),
+            path=self.path,
+            expected="an op name ('loss/mse'), a tensor name ('loss/mse:0') or a variable name",
+        )
+
+    def _candidates(self, name: str) -> list[str]:
+        scope = (self.import_scope or "").rstrip("/")
+        return [name, f"{scope}/{name}"] if scope and not name.startswith(scope + "/") else [name]
+
+    def _lookup(self, name: str):
+        try:
+            if ":" in name:
+                return self.graph.get_tensor_by_name(name)
+            op = self.graph.get_operation_by_name(name)
+        except (KeyError, ValueError):
+            return None
+        return op.outputs[0] if op.outputs else op
+
+    def _value_of(self, item):
+        """A resource handle of a variable -> the variable's value."""
+        tensorflow = tf()
+        if isinstance(item, tensorflow.Tensor) and item.dtype == tensorflow.resource:
+            variables = self.variables()
+            if item.op.name in variables:
+                return self.read_tensor(item.op.name)
+        return item
+
+    # -- saving ------------------------------------------------------------------------------
+    def write(self, prefix: str) -> None:
+        """Write every variable (under its original name) to ``prefix`` (+ ``.meta``)."""
+        saver = self._own_saver()
+        with self._translate("save"), self.graph.as_default():
+            saver.save(self.session, prefix, write_meta_graph=False, write_state=False)
+            saver.export_meta_graph(
+                prefix + ".meta", clear_devices=False, clear_extraneous_savers=False
+            )
+
+    def _own_saver(self):
+        if self._saver is None:
+            v1 = tf().compat.v1
+            var_list = {self.default_key(n): v for n, v in self.variables().items()}
+            with self.graph.as_default():
+                self._saver = v1.train.Saver(
+                    var_list=var_list,
+                    name="tfexplore_save",
+                    max_to_keep=None,
+                    save_relative_paths=True,
+                )
+        return self._saver
+
+    @contextlib.contextmanager
+    def _translate(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except tf().errors.OpError as exc:
+            raise TFExploreError(
+                f"TensorFlow failed to {what}: {_first_line(exc)}", path=self.path
+            ) from exc
+
+    def close(self) -> None:
+        if self.owns_session:
+            self.session.close()
+
+
+def _keys_of_saver(graph, saver) -> dict[str, str]:
+    """``{variable name: checkpoint key}`` as a Saver's restore op has them: each
+    ``RestoreV2`` output flows (through ``Identity``) into an assign to one variable."""
+    if saver is None or saver.saver_def is None or not saver.saver_def.restore_op_name:
+        return {}
+    from tensorflow.python.framework import tensor_util
+
+    scope = saver.saver_def.restore_op_name.rsplit("/", 1)[0] + "/"
+    keys = {}
+    for op in graph.get_operations():
+        if op.type != "RestoreV2" or not op.name.startswith(scope):
+            continue
+        names = tensor_util.constant_value(op.inputs[1])
+        if names is None:
+            continue
+        for output, key in zip(op.outputs, names):
+            variable = _assigned_variable(output)
+            if variable is not None:
+                keys[variable] = key.decode() if isinstance(key, bytes) else str(key)
+    return keys
+
+
+def _assigned_variable(tensor, depth: int = 4) -> str | None:
+    for consumer in tensor.consumers():
+        if consumer.type in ("Assign", "AssignVariableOp"):
+            return consumer.inputs[0].op.name
+        if consumer.type == "Identity" and depth:
+            found = _assigned_variable(consumer.outputs[0], depth - 1)
+            if found:
+                return found
+    return None
+
+
+def _graph_name(item) -> str:
+    return getattr(item, "name", item)
+
+
+class _ObjectBackend:
+    """TF2 trackable objects (a Keras model and its optimizer, a ``tf.train.Checkpoint``)."""
+
+    kind = "tf2 objects"
+
+    def __init__(self, root, *, model=None, optimizer=None, path=None) -> None:
+        self.root = root
+        self.model = model
+        self.optimizer = optimizer
+        self.path = path
+        self._variables: dict[str, Any] | None = None
+        self._keys: dict[str, str] = {}
+
+    def variables(self) -> dict[str, Any]:
+        if self._variables is None:
+            self._variables, self._keys = _walk_trackables(self.root)
+        return self._variables
+
+    def default_key(self, name: str) -> str:
+        self.variables()
+        return self._keys[name]
+
+    @staticmethod
+    def describe(variable) -> tuple[tuple, str]:
+        dtype = variable.dtype
+        return tuple(variable.shape), getattr(dtype, "name", str(dtype))
+
+    def name_of(self, variable) -> str:
+        if isinstance(variable, str):
+            return variable
+        for name, candidate in self.variables().items():
+            if candidate is variable:
+                return name
+        raise TensorNotFoundError(f"{variable!r} is not one of the session's variables.")
+
+    def values(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        variables = self.variables()
+        return {n: np.array(variables[n].numpy()) for n in names}
+
+    def assign(self, values: Mapping[str, np.ndarray]) -> None:
+        variables = self.variables()
+        for name, value in values.items():
+            variables[name].assign(value)
+
+    def resolve(self, name):
+        variables = self.variables()
+        if not isinstance(name, str):
+            return name
+        by_key = {k: n for n, k in self._keys.items()}
+        for candidate in (
+            name,
+            name.split(":")[0],
+            by_key.get(name),
+            by_key.get(name + TF2_VALUE_SUFFIX),
+        ):
+            if candidate in variables:
+                return variables[candidate]
+        raise TensorNotFoundError(
+            f"No variable named {name!r}.",
+            suggestions=_suggest(name, list(variables) + list(self._keys.values())),
+            expected="a variable path ('sequential/dense/kernel') or its checkpoint key",
+        )
+
+    def write(self, prefix: str) -> None:
+        self.root.write(prefix)
+
+    def hints(self, checkpoint_vars: Mapping[str, Any]) -> dict[str, str]:
+        """Keras 3 checkpoints written with the optimizer keep the model's weights under the
+        optimizer, as ``.../_trainable_variables/N``: the model's N-th trainable variable."""
+        if self.model is None:
+            return {}
+        pattern = re.compile(r"^(.*?)_trainable_variables/(\d+)" + re.escape(TF2_VALUE_SUFFIX) + "$")
+        by_index: dict[int, list[str]] = {}
+        for key in checkpoint_vars:
+            match = pattern.match(key)
+            if match:
+                by_index.setdefault(int(match.group(2)), []).append(key)
+        hints = {}
+        for index, variable in enumerate(self.model.trainable_variables):
+            keys = by_index.get(index, [])
+            if len(keys) == 1:
+                hints[self.name_of(variable)] = keys[0]
+        return hints
+
+    def close(self) -> None:
+        pass
+
+
+def _walk_trackables(root) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every variable reachable from ``root``: ``{name: variable}`` and ``{name: checkpoint key}``
+    (the keys ``tf.train.Checkpoint`` writes)."""
+    tf()
+    from tensorflow.python.checkpoint import graph_view
+    from tensorflow.python.checkpoint import util as checkpoint_util
+    from tensorflow.python.trackable import trackable_utils
+
+    objects, paths = checkpoint_util.objects_ids_and_slot_variables_and_paths(
+        graph_view.ObjectGraphView(root)
+    )[:2]
+    variables, keys = {}, {}
+    for obj in objects:
+        if not (hasattr(obj, "assign") and hasattr(obj, "shape") and hasattr(obj, "numpy")):
+            continue
+        key = trackable_utils.object_path_to_string(paths[obj]) + TF2_VALUE_SUFFIX
+        if key == "save_counter" + TF2_VALUE_SUFFIX:  # tf.train.Checkpoint's own bookkeeping
+            continue
+        name = getattr(obj, "path", None) or getattr(obj, "name", key).split(":")[0]
+        if name in variables:
+            name = key
+        variables[name] = obj
+        keys[name] = key
+    return variables, keys
+
+
+# == the session =============================================================================
+class Session:
+    """A live TensorFlow session over a graph (TF1) or trackable objects (TF2).
+
+    Made by :func:`session`. Methods: :meth:`restore`, :meth:`eval`, :meth:`train`,
+    :meth:`snapshot`/:meth:`rollback`, :meth:`save`, :meth:`stop`, :meth:`close`. ``history``
+    holds every training step so far; ``variables`` lists the variables.
+    """
+
+    def __init__(
+        self,
+        backend,
+        *,
+        source: str,
+        checkpoint: str | None = None,
+        devices_cleared: Iterable[str] = (),
+    ) -> None:
+        self._backend = backend
+        self.source = source
+        self.checkpoint = checkpoint
+        self.devices_cleared = sorted(set(devices_cleared))
+        self.last_restore: RestoreReport | None = None
+        self._snapshots: dict[str, dict[str, np.ndarray]] = {}
+        self._history_rows: list[dict] = []
+        self._stop = threading.Event()
+        self._closed = False
+        self._global_step_seen: int | None = None
+
+    # -- description -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``"tf1 graph"`` or ``"tf2 objects"``."""
+        return self._backend.kind
+
+    @property
+    def graph(self):
+        """The ``tf.Graph`` (TF1 sessions), else ``None``."""
+        return getattr(self._backend, "graph", None)
+
+    @property
+    def tf_session(self):
+        """The underlying ``tf.compat.v1.Session`` (TF1 sessions), else ``None``."""
+        return getattr(self._backend, "session", None)
+
+    @property
+    def variables(self):
+        """A DataFrame: ``name``, ``checkpoint_key``, ``shape``, ``dtype``."""
+        import pandas as pd
+
+        rows = []
+        for name, variable in self._backend.variables().items():
+            shape, dtype = self._backend.describe(variable)
+            rows.append(
+                {
+                    "name": name,
+                    "checkpoint_key": self._backend.default_key(name),
+                    "shape": shape,
+                    "dtype": dtype,
+                }
+            )
+        return pd.DataFrame(rows, columns=["name", "checkpoint_key", "shape", "dtype"])
+
+    @property
+    def history(self):
+        """Every training step run in this session: ``step``, ``global_step``, ``loss``,
+        recorded values, ``seconds``."""
+        import pandas as pd
+
+        return pd.DataFrame(self._history_rows)
+
+    def __repr__(self) -> str:
+        lines = [
+            f"<tfexplore Session ({self.kind}){' closed' if self._closed else ''}>",
+            f"  source       {self.source}",
+            f"  checkpoint   {self.checkpoint or '(none restored)'}",
+            f"  variables    {len(self._backend.variables())}",
+        ]
+        if self._global_step_seen is not None:
+            lines.append(f"  global_step  {self._global_step_seen}")
+        if self._history_rows:
+            lines.append(f"  history      {len(self._history_rows)} steps")
+        if self.devices_cleared:
+            lines.append(f"  devices      cleared: {', '.join(self.devices_cleared)}")
+        return "\n".join(lines)
+
+    # -- restore -----------------------------------------------------------------------------
+    def plan_restore(self, checkpoint=None, *, mapping=None, prefix_rewrite=None) -> RestoreReport:
+        """What :meth:`restore` would do, without changing any variable."""
+        import pandas as pd
+
+        prefix = self._resolve_checkpoint(checkpoint)
+        checkpoint_vars = _checkpoint_variables(prefix)
+        graph_vars = {}
+        for name, variable in self._backend.variables().items():
+            shape, dtype = self._backend.describe(variable)
+            graph_vars[name] = (shape, dtype, self._backend.default_key(name))
+        explicit = {key: self._backend.name_of(v) for key, v in (mapping or {}).items()}
+        unknown = [n for n in explicit.values() if n not in graph_vars]
+        if unknown:
+            raise TensorNotFoundError(
+                f"The mapping names variables that do not exist: {', '.join(map(repr, unknown))}.",
+                suggestions=_suggest(unknown[0], graph_vars),
+                expected="{checkpoint_key: variable or variable name}",
+            )
+        rows = _plan(graph_vars, checkpoint_vars, explicit, prefix_rewrite or {})
+        proposed, rewrite = ({}, {})
+        if any(r["status"] in PROBLEMS for r in rows):
+            proposed, rewrite = _propose(rows, self._backend.hints(checkpoint_vars))
+        frame = pd.DataFrame(rows, columns=_COLUMNS)
+        return RestoreReport(
+            frame,
+            checkpoint=prefix,
+            proposed_mapping=proposed,
+            proposed_prefix_rewrite=rewrite,
+            devices_cleared=self.devices_cleared,
+        )
+
+    def restore(
+        self,
+        checkpoint=None,
+        *,
+        mapping: Mapping[str, Any] | None = None,
+        prefix_rewrite: Mapping[str, str] | None = None,
+        partial: bool = False,
+    ) -> RestoreReport:
+        """Restore variables from a checkpoint and return the :class:`RestoreReport`.
+
+        ``checkpoint``: a prefix, a folder (its latest checkpoint), a step number (in the
+        session's folder) or ``None`` (the session's checkpoint). ``mapping``:
+        ``{checkpoint_key: variable or name}`` like a Saver's ``var_list``; variables it does
+        not name are matched by name. ``prefix_rewrite={"old/": "new/"}`` reads checkpoint key
+        ``old/x`` into variable ``new/x``. With ``partial=True`` what fits is restored and the
+        rest is reported; without it any missing or mismatched variable raises
+        :class:`RestoreMismatchError` and nothing is restored.
+
+        Example::
+
+            >>> report = s.restore("old/model.ckpt-30", prefix_rewrite={"old/": "new/"})  # doctest: +SKIP
+        """
+        report = self.plan_restore(checkpoint, mapping=mapping, prefix_rewrite=prefix_rewrite)
+        if not report.ok and not partial:
+            raise self._mismatch_error(report)
+        pairs = report.mapping
+        if self._can_use_file_saver(report, mapping, prefix_rewrite):
+            self._run_file_restore(report.checkpoint)
+        else:
+            self._assign_from_checkpoint(report.checkpoint, pairs)
+        report.applied = True
+        self.checkpoint = report.checkpoint
+        self.last_restore = report
+        self._global_step_seen = self._read_global_step()
+        return report
+
+    def _mismatch_error(self, report: RestoreReport) -> RestoreMismatchError:
+        problems = report.problems
+        shown = ", ".join(f"{r.graph_name} ({r.status})" for r in problems.head(4).itertuples())
+        hint = "restore(..., partial=True) restores what fits"
+        if report.proposed_prefix_rewrite:
+            hint = f"restore(..., prefix_rewrite={report.proposed_prefix_rewrite!r}); or " + hint
+        elif report.proposed_mapping:
+            hint = "restore(..., mapping=err.report.proposed_mapping); or " + hint
+        error = RestoreMismatchError(
+            f"{len(problems)} variable(s) do not fit the checkpoint: {shown}"
+            f"{' ...' if len(problems) > 4 else ''}. Nothing was restored.",
+            path=report.checkpoint,
+            expected="every variable in the checkpoint under its name, with the same shape and dtype",
+            hint=hint,
+        )
+        error.report = report
+        error.session = self
+        return error
+
+    def _can_use_file_saver(self, report, mapping, prefix_rewrite) -> bool:
+        backend = self._backend
+        saver = getattr(backend, "file_saver", None)
+        every_variable = (report.frame["status"] == "restored").sum() == len(backend.variables())
+        return (
+            saver is not None
+            and not mapping
+            and not prefix_rewrite
+            and report.ok
+            and every_variable
+        )
+
+    def _run_file_restore(self, prefix: str) -> None:
+        """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
+        saver_def = self._backend.file_saver.saver_def
+        self._backend.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix})
+
+    def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
+        reader = _reader(prefix)
+        with _translate_read(prefix):
+            values = {name: reader.get_tensor(key) for key, name in pairs.items()}
+        self._backend.assign(values)
+
+    def _resolve_checkpoint(self, checkpoint) -> str:
+        if checkpoint is None:
+            if self.checkpoint is None:
+                raise ArtifactNotFoundError(
+                    "This session has no checkpoint to restore from.",
+                    expected="a checkpoint prefix or folder",
+                    hint="pass one: session.restore('runs/x/model.ckpt-30')",
+                )
+            return self.checkpoint
+        if isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
+            return _checkpoint_for_step(self.checkpoint, checkpoint)
+        return _resolve_prefix(checkpoint)
+
+    def _read_global_step(self) -> int | None:
+        name = self._global_step_name()
+        if name is None:
+            return None
+        return int(self._backend.values([name])[name])
+
+    def _global_step_name(self) -> str | None:
+        backend = self._backend
+        if isinstance(backend, _ObjectBackend):
+            optimizer = backend.optimizer
+            iterations = getattr(optimizer, "iterations", None)
+            return backend.name_of(iterations) if iterations is not None else None
+        with backend.graph.as_default():
+            collected = tf().compat.v1.get_collection("global_step")
+        if collected:
+            return collected[0].op.name
+        names = [n for n in backend.variables() if n.split("/")[-1] == "global_step"]
+        return names[0] if names else None
+
+    # -- eval --------------------------------------------------------------------------------
+    def eval(self, names, feed: Mapping[Any, Any] | None = None):
+        """Evaluate tensors, ops or variables by name.
+
+        ``names``: one name (``"loss/mse:0"``, ``"loss/mse"`` for its first output, a variable
+        name such as ``"global_step"``: its value, not its resource handle), a list or a dict of
+        names. ``feed``: ``{placeholder name or tensor: value}``.
+
+        Example::
+
+            >>> s.eval("global_step")                                    # doctest: +SKIP
+            30
+            >>> s.eval({"loss": "loss/mse"}, feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
+        """
+        self._require_open()
+        if isinstance(self._backend, _ObjectBackend):
+            return _map_structure(names, lambda n: np.array(self._backend.resolve(n).numpy()))
+        fetches = _map_structure(names, self._backend.resolve)
+        feed_dict = self._feed_dict(feed)
+        self._backend.check(_flatten(fetches), feed_dict)
+        values = self._backend.run(fetches, feed_dict)
+        return _map_structure(values, _plain)
+
+    def _feed_dict(self, feed) -> dict:
+        if not feed:
+            return {}
+        feed_dict = {}
+        for key, value in feed.items():
+            target = (
+                key
+                if not isinstance(key, str)
+                else self._backend.resolve(key if ":" in key else key + ":0")
+            )
+            feed_dict[target] = value
+        return feed_dict
+
+    # -- train -------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask a running :meth:`train` to stop after the current step (thread-safe)."""
+        self._stop.set()
+
+    def train(
+        self,
+        steps: int,
+        feed=None,
+        *,
+        train_op=None,
+        loss=None,
+        record: Iterable[str] = (),
+        callback: Callable[[dict], Any] | None = None,
+    ):
+        """Run ``steps`` training steps and return one DataFrame row per step.
+
+        TF1 graphs: the train op is the ``train_op`` collection's (or ``train_op=`` names it),
+        the loss the ``loss``/``losses`` collection's (or ``loss=``), ``global_step`` the
+        collection's or the variable named so; all continue from the restored checkpoint, with
+        the optimizer's slots. TF2 objects: a compiled Keras model trains with
+        ``train_on_batch(x, y)``; otherwise pass ``loss=callable(batch) -> scalar`` and the
+        optimizer applies its gradients.
+
+        ``feed``: ``None``, a dict (the same every step), ``callable(step) -> dict`` or a
+        ``tf.data.Dataset`` (elements: dicts by placeholder name, or tuples in placeholder
+        order). ``record``: more scalars to log each step. ``callback(row)`` after each step.
+        Stops cleanly between steps on Ctrl-C (KeyboardInterrupt) or :meth:`stop`.
+
+        Example::
+
+            >>> s.train(5, feed={"inputs/x": x, "inputs/y": y})       # doctest: +SKIP
+               step  global_step      loss   seconds
+            0     1           31  0.0213    0.004
+        """
+        self._require_open()
+        self._stop.clear()
+        if isinstance(self._backend, _ObjectBackend):
+            run_step = self._keras_step_runner(loss, record)
+        else:
+            run_step = self._graph_step_runner(train_op, loss, record)
+        feeds = _feed_source(feed)
+        rows: list[dict] = []
+        with _interrupts_as(self._stop):
+            for index in range(steps):
+                if self._stop.is_set():
+                    break
+                try:
+                    batch = next(feeds)(index)
+                except StopIteration:
+                    break
+                started = time.perf_counter()
+                row = run_step(batch)
+                row = {
+                    "step": len(self._history_rows) + 1,
+                    **row,
+                    "seconds": time.perf_counter() - started,
+                }
+                self._history_rows.append(row)
+                rows.append(row)
+                self._global_step_seen = row.get("global_step", self._global_step_seen)
+                if callback is not None:
+                    callback(row)
+        import pandas as pd
+
+        return pd.DataFrame(rows)
+
+    def _graph_step_runner(self, train_op, loss, record):
+        backend: _GraphBackend = self._backend
+        train_fetch = self._find_train_op(train_op)
+        loss_fetch = self._find_loss(loss)
+        step_name = self._global_step_name()
+        recorded = {name: backend.resolve(name) for name in record}
+        main = {
+            "train": train_fetch,
+            **({"loss": loss_fetch} if loss_fetch is not None else {}),
+            **recorded,
+        }
+        checked: set[tuple] = set()
+
+        def run_step(batch) -> dict:
+            feed_dict = self._batch_feed(batch)
+            signature = tuple(sorted(_graph_name(k) for k in feed_dict))
+            if signature not in checked:
+                backend.check(list(main.values()), feed_dict)
+                checked.add(signature)
+            out = backend.run(main, feed_dict)
+            row = {}
+            if step_name is not None:
+                row["global_step"] = int(backend.values([step_name])[step_name])
+            if "loss" in out:
+                row["loss"] = float(out["loss"])
+            row.update({name: _plain(out[name]) for name in recorded})
+            return row
+
+        return run_step
+
+    def _batch_feed(self, batch) -> dict:
+        if batch is None:
+            return {}
+        if isinstance(batch, Mapping):
+            return self._feed_dict({k: _numpy(v) for k, v in batch.items()})
+        if isinstance(batch, (tuple, list)):
+            placeholders = self._placeholders_in_order()
+            if len(placeholders) != len(batch):
+                raise TFExploreError(
+                    f"A batch of {len(batch)} values cannot be matched to the graph's "
+                    f"{len(placeholders)} placeholders ({', '.join(placeholders)}).",
+                    expected="dataset elements as dicts {placeholder name: value}",
+                    hint="map the dataset: ds.map(lambda x, y: {'inputs/x': x, 'inputs/y': y})",
+                )
+            return self._feed_dict({p: _numpy(v) for p, v in zip(placeholders, batch)})
+        raise TypeError(f"cannot feed {type(batch).__name__}: expected a dict, a tuple or a list")
+
+    def _placeholders_in_order(self) -> list[str]:
+        return [
+            op.name
+            for op in self._backend.graph.get_operations()
+            if op.type == "Placeholder" and not op.name.startswith("tfexplore_")
+        ]
+
+    def _find_train_op(self, train_op):
+        backend: _GraphBackend = self._backend
+        if train_op is not None:
+            found = backend.resolve(train_op)
+            return found.op if hasattr(found, "op") and not isinstance(train_op, str) else found
+        with backend.graph.as_default():
+            collected = tf().compat.v1.get_collection("train_op")
+        if not collected:
+            raise TFExploreError(
+                "The graph has no 'train_op' collection, so the training op is unknown.",
+                path=backend.path,
+                expected="a train_op collection (tf.compat.v1.add_to_collection('train_op', op))",
+                hint="name it: session.train(steps, train_op='train/Adam')",
+            )
+        item = collected[0]
+        return item if isinstance(item, tf().Operation) else item.op
+
+    def _find_loss(self, loss):
+        backend: _GraphBackend = self._backend
+        if loss is not None:
+            return backend.resolve(loss)
+        with backend.graph.as_default():
+            v1 = tf().compat.v1
+            collected = v1.get_collection("loss") or v1.get_collection("losses")
+        return collected[0] if collected else None
+
+    def _keras_step_runner(self, loss, record):
+        backend: _ObjectBackend = self._backend
+        model, optimizer = backend.model, backend.optimizer
+        if loss is None and not getattr(model, "compiled", False):
+            raise TFExploreError(
+                "This model is not compiled, so its loss is unknown.",
+                expected="a compiled Keras model, or loss=callable(batch) -> scalar",
+                hint="session.train(steps, feed=dataset, "
+                "loss=lambda b: tf.reduce_mean((model(b[0]) - b[1]) ** 2))",
+            )
+        if model is None or (loss is not None and optimizer is None):
+            raise TFExploreError(
+                "Training TF2 objects needs a Keras model and an optimizer; this session has "
+                f"model={type(model).__name__}, optimizer={type(optimizer).__name__}.",
+                expected="tfexplore.session(model) with a compiled model, or a dict "
+                "{'model': model, 'optimizer': optimizer}",
+                hint="compile the model, or pass the optimizer in the dict of objects",
+            )
+        step_name = self._global_step_name()
+
+        def run_step(batch) -> dict:
+            if loss is None:
+                x, y = batch if isinstance(batch, (tuple, list)) else (batch["x"], batch["y"])
+                value = model.train_on_batch(x, y)
+                value = value[0] if isinstance(value, (list, tuple)) else value
+            else:
+                with tf().GradientTape() as tape:
+                    value = loss(batch)
+                variables = model.trainable_variables
+                optimizer.apply_gradients(zip(tape.gradient(value, variables), variables))
+            row = {}
+            if step_name is not None:
+                row["global_step"] = int(backend.values([step_name])[step_name])
+            row["loss"] = float(np.asarray(value))
+            row.update({name: _plain(np.array(backend.resolve(name).numpy())) for name in record})
+            return row
+
+        return run_step
+
+    # -- snapshot / rollback -----------------------------------------------------------------
+    def snapshot(self, name: str | None = None) -> str:
+        """Copy every variable's value into memory (no disk I/O); return the snapshot's name.
+
+        Example::
+
+            >>> s.snapshot("before"); s.train(50, feed=batch); s.rollback("before")  # doctest: +SKIP
+        """
+        self._require_open()
+        name = name or f"snapshot-{len(self._snapshots) + 1}"
+        self._snapshots[name] = self._backend.values(self._backend.variables())
+        return name
+
+    def rollback(self, name: str | None = None) -> None:
+        """Put back the values of snapshot ``name`` (the latest one by default)."""
+        self._require_open()
+        if not self._snapshots:
+            raise TFExploreError(
+                "There is no snapshot to roll back to.", hint="call session.snapshot() first"
+            )
+        if name is None:
+            name = list(self._snapshots)[-1]
+        if name not in self._snapshots:
+            raise TensorNotFoundError(
+                f"No snapshot named {name!r}.", suggestions=_suggest(name, self._snapshots)
+            )
+        self._backend.assign(self._snapshots[name])
+        self._global_step_seen = self._read_global_step()
+
+    @property
+    def snapshots(self) -> list[str]:
+        """The names of the snapshots held in memory."""
+        return list(self._snapshots)
+
+    # -- save --------------------------------------------------------------------------------
+    def save(
+        self, folder: str | os.PathLike, *, overwrite: bool = False, name: str = "model.ckpt"
+    ) -> str:
+        """Write a normal TensorFlow checkpoint ``folder/model.ckpt-STEP`` (+ ``.meta`` for TF1
+        graphs) and update ``folder/checkpoint``; return the prefix.
+
+        The files are written under a temporary name in ``folder``, renamed into place (the
+        ``.index`` last), and the state file is replaced last, so an interrupted save leaves
+        the previous checkpoint and state file valid.
+
+        Example::
+
+            >>> prefix = s.save("runs/resumed")                         # doctest: +SKIP
+            >>> tf.compat.v1.train.Saver().restore(sess, prefix)          # doctest: +SKIP
+
+        Raises:
+            CheckpointExistsError: the prefix exists and ``overwrite`` is false.
+        """
+        self._require_open()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        step = self._read_global_step()
+        step = step if step is not None else len(self._history_rows)
+        prefix = folder / f"{name}-{step}"
+        existing = sorted(p.name for p in folder.glob(f"{_glob_escape(prefix.name)}.*"))
+        if existing and not overwrite:
+            raise CheckpointExistsError(
+                f"A checkpoint {str(prefix)!r} already exists ({', '.join(existing[:3])}).",
+                path=prefix,
+                expected="a prefix that is not taken yet",
+                hint="pass overwrite=True, or save into another folder",
+            )
+        _remove_stale_temporaries(folder)
+        temporary = folder / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temporary.mkdir()
+        try:
+            self._backend.write(str(temporary / prefix.name))
+            _move_into_place(temporary, prefix)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        _write_state(folder, prefix.name)
+        return str(prefix)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the TensorFlow session (yours is left open if you passed it in)."""
+        if not self._closed:
+            self._backend.close()
+            self._closed = True
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise TFExploreError(
+                "This session is closed.", hint="open a new one with tfexplore.session(...)"
+            )
+
+
+# == helpers: values, feeds, interrupts ======================================================
+def _plain(value):
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _numpy(value):
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
+def _map_structure(items, function):
+    if isinstance(items, Mapping):
+        return {k: function(v) for k, v in items.items()}
+    if isinstance(items, (list, tuple)):
+        return type(items)(function(v) for v in items)
+    return function(items)
+
+
+def _flatten(items) -> list:
+    if isinstance(items, Mapping):
+        return list(items.values())
+    if isinstance(items, (list, tuple)):
+        return list(items)
+    return [items]
+
+
+def _feed_source(feed) -> Iterator[Callable[[int], Any]]:
+    """An endless iterator of ``step -> batch`` functions; it ends when a dataset (or any
+    iterator) does. Dicts, tuples and lists are one batch used at every step."""
+    if hasattr(feed, "element_spec") or hasattr(feed, "__next__"):
+        for element in feed:
+            yield lambda _step, element=element: element
+        return
+    if callable(feed):
+        while True:
+            yield feed
+    while True:
+        yield lambda _step: feed
+
+
+@contextlib.contextmanager
+def _interrupts_as(stop: threading.Event) -> Iterator[None]:
+    """Turn Ctrl-C into ``stop`` (checked between steps) while training in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        try:
+            yield
+        except KeyboardInterrupt:
+            stop.set()
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# == helpers: checkpoints ====================================================================
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+@contextlib.contextmanager
+def _translate_read(prefix) -> Iterator[None]:
+    from ._tf import translate_errors
+
+    with translate_errors(prefix, "checkpoint"):
+        yield
+
+
+def _reader(prefix: str):
+    with _translate_read(prefix):
+        return tf().train.load_checkpoint(prefix)
+
+
+def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
+    """``{key: (shape, dtype)}`` of a checkpoint, without its object-graph entry and, for TF2
+    checkpoints, only variable values."""
+    reader = _reader(prefix)
+    with _translate_read(prefix):
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+    tf2 = OBJECT_GRAPH_KEY in shapes
+    return {
+        key: (tuple(shapes[key]), dtypes[key].name)
+        for key in sorted(shapes)
+        if key != OBJECT_GRAPH_KEY and (not tf2 or key.endswith(TF2_VALUE_SUFFIX))
+    }
+
+
+def _resolve_prefix(checkpoint) -> str:
+    path = Path(os.fspath(checkpoint)).expanduser()
+    if path.is_dir():
+        latest = tf().train.latest_checkpoint(str(path)) or _newest_prefix(path)
+        if latest is None:
+            raise ArtifactNotFoundError(
+                f"The folder {str(path)!r} holds no checkpoint.",
+                path=path,
+                expected="PREFIX.index and PREFIX.data-* files (and a `checkpoint` state file)",
+                hint="pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
+            )
+        return latest
+    text = str(path)
+    for suffix in (".index", ".meta"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    text = re.sub(r"\.data-\d{5}-of-\d{5}$", "", text)
+    if not Path(text + ".index").exists():
+        raise ArtifactNotFoundError(
+            f"No checkpoint with prefix {text!r} ({text}.index is missing).",
+            path=text,
+            expected="a checkpoint prefix such as runs/x/model.ckpt-30",
+            hint="pass the folder to use its latest checkpoint",
+        )
+    return text
+
+
+def _newest_prefix(folder: Path) -> str | None:
+    indexes = sorted(folder.glob("*.index"), key=lambda p: p.stat().st_mtime)
+    return str(indexes[-1])[: -len(".index")] if indexes else None
+
+
+def _checkpoint_for_step(current: str | None, step: int) -> str:
+    if current is None:
+        raise ArtifactNotFoundError(
+            f"No folder to find step {step} in.", hint="pass a prefix instead"
+        )
+    folder = Path(current).parent
+    matches = sorted(folder.glob(f"*-{step}.index"))
+    if not matches:
+        steps = sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
+        raise ArtifactNotFoundError(
+            f"No checkpoint for step {step} in {str(folder)!r}.",
+            path=folder,
+            expected=f"a file named *-{step}.index",
+            hint="checkpoints there: " + (", ".join(steps) or "none"),
+        )
+    return str(matches[0])[: -len(".index")]
+
+
+def _move_into_place(temporary: Path, prefix: Path) -> None:
+    """Rename ``temporary/NAME.*`` to ``prefix.*``: data shards, then ``.meta``, ``.index``
+    last (a checkpoint counts as present once its index is)."""
+    files = sorted(
+        temporary.iterdir(),
+        key=lambda p: (p.name.endswith(".index"), p.name.endswith(".meta"), p.name),
+    )
+    for file in files:
+        if not file.name.startswith(prefix.name + "."):
+            continue
+        os.replace(file, prefix.parent / file.name)
+
+
+def _write_state(folder: Path, latest: str) -> None:
+    """Rewrite ``folder/checkpoint`` (via a temporary file and ``os.replace``)."""
+    from google.protobuf import text_format
+
+    state_pb2 = protos().checkpoint_state_pb2
+    state = state_pb2.CheckpointState()
+    state_file = folder / "checkpoint"
+    if state_file.exists():
+        with contextlib.suppress(Exception):
+            text_format.Parse(state_file.read_text(), state)
+    kept = [
+        p
+        for p in state.all_model_checkpoint_paths
+        if p != latest and Path(folder, p).with_name(Path(p).name + ".index").exists()
+    ]
+    new_state = state_pb2.CheckpointState(
+        model_checkpoint_path=latest, all_model_checkpoint_paths=[*kept, latest]
+    )
+    temporary = folder / f"{TEMP_PREFIX}state-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    temporary.write_text(text_format.MessageToString(new_state))
+    os.replace(temporary, state_file)
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Remove temporaries left by saves that were killed (their process is gone)."""
+    for leftover in folder.glob(TEMP_PREFIX + "*"):
+        match = re.match(re.escape(TEMP_PREFIX) + r"(?:state-)?(\d+)-", leftover.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# == opening =================================================================================
+def session(
+    source,
+    checkpoint=None,
+    *,
+    clear_devices: bool = True,
+    import_scope: str | None = None,
+    trust: bool = False,
+) -> Session:
+    """Open a live session and restore its variables.
+
+    ``source``:
+
+    - a ``.meta`` file, a checkpoint prefix or a folder of checkpoints (TF1): the meta graph
+      is checked by :mod:`tfexplore.safety`, imported into a fresh ``tf.Graph`` (devices
+      cleared unless ``clear_devices=False``; names under ``import_scope``) and restored from
+      ``checkpoint`` or the checkpoint next to it (the latest in the folder);
+    - your ``tf.compat.v1.Session`` or ``tf.Graph``, with ``checkpoint`` to restore into it;
+    - a Keras model, a ``.keras`` file (loaded with ``safe_mode=True`` unless ``trust``), a
+      ``tf.train.Checkpoint`` or a dict of trackable objects, with a TF2 ``checkpoint``.
+
+    Example::
+
+        >>> s = tfexplore.session("runs/mnist/model.ckpt-30.meta")    # doctest: +SKIP
+        >>> s = tfexplore.session(model, "runs/keras/ckpt-3")         # doctest: +SKIP
+
+    Raises:
+        UnsafeArtifactError: the file's restore op would touch files, the network or Python.
+        RestoreMismatchError: the checkpoint does not fit (``err.report``, ``err.session``).
+    """
+    opened = _open_source(
+        source, checkpoint, clear_devices=clear_devices, import_scope=import_scope, trust=trust
+    )
+    if opened.checkpoint is not None:
+        opened.restore()
+    elif isinstance(opened._backend, _GraphBackend) and opened._backend.owns_session:
+        _initialize(opened)
+    return opened
+
+
+def _open_source(source, checkpoint, *, clear_devices, import_scope, trust) -> Session:
+    tensorflow = tf()
+    v1 = tensorflow.compat.v1
+    if isinstance(source, v1.Session):
+        backend = _GraphBackend(source.graph, source, owns_session=False, trusted=True)
+        return Session(
+            backend, source=f"your session ({source!r})", checkpoint=_maybe_prefix(checkpoint)
+        )
+    if isinstance(source, tensorflow.Graph):
+        backend = _GraphBackend(
+            source, v1.Session(graph=source, config=_config()), owns_session=True, trusted=True
+        )
+        return Session(backend, source="your graph", checkpoint=_maybe_prefix(checkpoint))
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(os.fspath(source)).expanduser()
+        if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
+            return _open_keras_file(path, checkpoint, trust=trust)
+        meta, default_checkpoint = _find_meta(path)
+        return _open_meta(
+            meta,
+            _maybe_prefix(checkpoint) or default_checkpoint,
+            clear_devices=clear_devices,
+            import_scope=import_scope,
+            trust=trust,
+        )
+    return _open_objects(source, checkpoint)
+
+
+def _maybe_prefix(checkpoint) -> str | None:
+    return None if checkpoint is None else _resolve_prefix(checkpoint)
+
+
+def _config():
+    return tf().compat.v1.ConfigProto(allow_soft_placement=True)
+
+
+def _find_meta(path: Path) -> tuple[Path, str | None]:
+    """A path -> (the .meta file, the checkpoint prefix that goes with it, if any)."""
+    if path.suffix == ".meta" and path.is_file():
+        prefix = str(path)[: -len(".meta")]
+        if Path(prefix + ".index").exists():
+            return path, prefix
+        return path, tf().train.latest_checkpoint(str(path.parent))
+    prefix = _resolve_prefix(path)
+    meta = Path(prefix + ".meta")
+    if not meta.exists():
+        metas = sorted(Path(prefix).parent.glob("*.meta"), key=lambda p: p.stat().st_mtime)
+        if not metas:
+            raise ArtifactNotFoundError(
+                f"The checkpoint {prefix!r} has no .meta file, so there is no graph to import.",
+                path=prefix,
+                expected=f"{prefix}.meta (written by tf.compat.v1.train.Saver.save)",
+                hint="rebuild the graph in Python and pass your session: tfexplore.session(sess, checkpoint)",
+            )
+        meta = metas[-1]
+    return meta, prefix
+
+
+def _read_meta_graph(meta: Path):
+    from ._tf import parse_proto
+
+    return parse_proto(protos().meta_graph_pb2.MetaGraphDef, meta.read_bytes(), meta, "meta graph")
+
+
+def _devices_in(meta_graph) -> list[str]:
+    devices = {n.device for n in meta_graph.graph_def.node if n.device}
+    for function in meta_graph.graph_def.library.function:
+        devices.update(n.device for n in function.node_def if n.device)
+    return sorted(devices)
+
+
+def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
+    """Refuse a meta graph whose restore op (or initializer) would do more than read the
+    checkpoint the user chose, or whose ops this TensorFlow does not know."""
+    graph_def = meta_graph.graph_def
+    library_names = {f.signature.name for f in graph_def.library.function}
+    custom = sorted(
+        {
+            n.op
+            for n in graph_def.node
+            if n.op not in library_names and not safety._is_registered(n.op)
+        }
+    )
+    if custom and not trust:
+        from .errors import UnsafeArtifactError
+
+        raise UnsafeArtifactError(
+            f"The graph uses ops this TensorFlow does not know (custom ops): {', '.join(custom)}.",
+            path=meta,
+            expected="a graph of standard TensorFlow ops",
+            hint="load the op library (tf.load_op_library) and pass trust=True if you trust it",
+        )
+    if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
+        saver_def = meta_graph.saver_def
+        safety.check(
+            graph_def,
+            [saver_def.restore_op_name],
+            feeds=[saver_def.filename_tensor_name],
+            saver_def=saver_def,
+            trust=trust,
+            path=meta,
+        )
+
+
+def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, trust) -> Session:
+    meta_graph = _read_meta_graph(meta)
+    _check_meta(meta_graph, meta, trust)
+    devices = _devices_in(meta_graph)
+    tensorflow = tf()
+    graph = tensorflow.Graph()
+    with graph.as_default():
+        try:
+            saver = tensorflow.compat.v1.train.import_meta_graph(
+                meta_graph, clear_devices=clear_devices, import_scope=import_scope
+            )
+        except (ValueError, KeyError, tensorflow.errors.OpError) as exc:
+            raise TFExploreError(
+                f"TensorFlow could not import the meta graph: {_first_line(exc)}",
+                path=meta,
+                expected="a MetaGraphDef written by this or an older TensorFlow",
+                hint="open it with tfexplore.open(path) to inspect it without importing",
+            ) from exc
+    session_ = tensorflow.compat.v1.Session(graph=graph, config=_config())
+    backend = _GraphBackend(
+        graph,
+        session_,
+        owns_session=True,
+        trusted=trust,
+        import_scope=import_scope,
+        file_saver=saver,
+        path=meta,
+    )
+    return Session(
+        backend,
+        source=str(meta),
+        checkpoint=prefix,
+        devices_cleared=devices if clear_devices else (),
+    )
+
+
+def _initialize(opened: Session) -> None:
+    """No checkpoint: run the graph's variable initializers (after the safety check)."""
+    backend: _GraphBackend = opened._backend
+    with backend.graph.as_default():
+        init = tf().compat.v1.global_variables_initializer()
+    backend.check([init], {})
+    backend.run(init)
+
+
+def _open_keras_file(path: Path, checkpoint, *, trust: bool) -> Session:
+    import keras
+
+    if not path.exists():
+        raise ArtifactNotFoundError(
+            f"No Keras file at {str(path)!r}.", path=path, expected="a .keras file"
+        )
+    try:
+        model = keras.saving.load_model(path, safe_mode=not trust)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
+            from .errors import UnsafeArtifactError
+
+            raise UnsafeArtifactError(
+                f"Loading {str(path)!r} would run Python code it carries (a Lambda layer).",
+                path=path,
+                expected="a .keras file without Python lambdas",
+                hint="pass trust=True if you trust the file",
+            ) from exc
+        raise
+    opened = _open_objects(model, checkpoint)
+    opened.source = str(path)
+    return opened
+
+
+def _open_objects(source, checkpoint) -> Session:
+    tensorflow = tf()
+    model = optimizer = None
+    if isinstance(source, Mapping):
+        objects = dict(source)
+        root = tensorflow.train.Checkpoint(**objects)
+        model = next(
+            (
+                o
+                for o in objects.values()
+                if hasattr(o, "trainable_variables") and hasattr(o, "layers")
+            ),
+            None,
+        )
+        optimizer = next((o for o in objects.values() if hasattr(o, "apply_gradients")), None)
+    elif isinstance(source, tensorflow.train.Checkpoint):
+        root = source
+        children = {
+            name: getattr(source, name, None) for name in dir(source) if not name.startswith("_")
+        }
+        model = next(
+            (
+                o
+                for o in children.values()
+                if hasattr(o, "layers") and hasattr(o, "trainable_variables")
+            ),
+            None,
+        )
+        optimizer = next((o for o in children.values() if hasattr(o, "apply_gradients")), None)
+    elif hasattr(source, "trainable_variables"):
+        model = source
+        optimizer = getattr(model, "optimizer", None)
+        objects = {"model": model, **({"optimizer": optimizer} if optimizer is not None else {})}
+        root = tensorflow.train.Checkpoint(**objects)
+    else:
+        raise TypeError(
+            f"tfexplore.session cannot use a {type(source).__name__}: expected a path, a "
+            "tf.compat.v1.Session, a tf.Graph, a Keras model, a tf.train.Checkpoint or a dict of "
+            "trackable objects"
+        )
+    if optimizer is None and model is not None:
+        optimizer = getattr(model, "optimizer", None)
+    _build_optimizer(optimizer, model)
+    backend = _ObjectBackend(root, model=model, optimizer=optimizer)
+    return Session(backend, source=type(source).__name__, checkpoint=_maybe_prefix(checkpoint))
+
+
+def _build_optimizer(optimizer, model) -> None:
+    """Create a Keras optimizer's slots now, so that a restore fills them."""
+    if optimizer is None or model is None or getattr(optimizer, "built", True):
+        return
+    if hasattr(optimizer, "build"):
+        optimizer.build(model.trainable_variables)

@@ -51,4 +51,14 @@ __all__ = [
     "CheckpointExistsError",
     "session",
     "Session",
+    "GraphView",
 ]
+
+
+def __getattr__(name: str):
+    # Views are imported on first use: the core never imports widget code.
+    if name == "GraphView":
+        from .widgets import GraphView
+
+        return GraphView
+    raise AttributeError(f"module 'tfexplore' has no attribute {name!r}")

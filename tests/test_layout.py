@@ -1,0 +1,300 @@
+"""The graph explorer's pure-Python layers: scope hierarchy, bundling, layered layout, SVG.
+
+Graphs are made by real TensorFlow at test time: nested variable scopes, a partitioned
+variable, TF1 control flow (``Switch``/``Merge``/``NextIteration``: a graph with cycles) and
+TF2 control flow (``While``/``If`` ops calling functions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from tfexplore.errors import TensorNotFoundError
+from tfexplore.hierarchy import Hierarchy, op_role
+from tfexplore.layout import LayoutParams, LayoutTooLargeError, layout
+from tfexplore.layout_svg import to_svg
+
+
+def _model_graph(control_flow_v2: bool):
+    """x -> encoder/{block1, block2 (partitioned W)} -> loop (while) -> branch (cond) -> loss."""
+    import tensorflow as tf
+    from tensorflow.python.ops import control_flow_util
+
+    v1 = tf.compat.v1
+    saved = control_flow_util.ENABLE_CONTROL_FLOW_V2
+    control_flow_util.ENABLE_CONTROL_FLOW_V2 = control_flow_v2
+    try:
+        graph = tf.Graph()
+        with graph.as_default():
+            x = v1.placeholder(tf.float32, [None, 4], name="x")
+            with v1.variable_scope("encoder"):
+                with v1.variable_scope("block1"):
+                    w1 = v1.get_variable("W", [4, 8])
+                    h = tf.nn.relu(tf.matmul(x, w1), name="relu")
+                with v1.variable_scope("block2"):
+                    w2 = v1.get_variable("W", [8, 6], partitioner=v1.fixed_size_partitioner(3))
+                    h = tf.matmul(h, w2, name="matmul")
+            with v1.name_scope("loop"):
+                _, h = tf.while_loop(
+                    lambda i, a: i < 3, lambda i, a: (i + 1, a * 2.0), [tf.constant(0), h]
+                )
+            with v1.name_scope("branch"):
+                h = tf.cond(tf.reduce_sum(h) > 0, lambda: h * 2.0, lambda: h - 1.0)
+            tf.reduce_mean(h, name="loss")
+    finally:
+        control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
+    from tfexplore.graph import Graph
+
+    return Graph(graph.as_graph_def())
+
+
+@pytest.fixture(scope="module")
+def graph_v1():
+    return _model_graph(control_flow_v2=False)
+
+
+@pytest.fixture(scope="module")
+def graph_v2():
+    return _model_graph(control_flow_v2=True)
+
+
+@pytest.fixture(scope="module")
+def hierarchy(graph_v1):
+    return Hierarchy(graph_v1)
+
+
+def _all_scope_sets(h: Hierarchy):
+    """A few expansion states: nothing, each top scope, everything."""
+    top = h.child_scopes("")
+    yield ()
+    yield from ((s,) for s in top)
+    yield tuple(h.scope_names[1:])
+
+
+# -- hierarchy -------------------------------------------------------------------------
+def test_scope_tree_of_nested_and_partitioned_variables(hierarchy):
+    assert hierarchy.child_scopes("") == ["branch", "encoder", "loop"]
+    assert hierarchy.child_scopes("encoder") == ["encoder/block1", "encoder/block2"]
+    parts = [op for op in hierarchy.ops_below("encoder/block2/W") if op.rsplit("/", 1)[-1].startswith("part_")]
+    assert parts == [f"encoder/block2/W/part_{i}" for i in range(3)]
+    # an op named like a scope lives inside that scope (TensorBoard's rule)
+    assert hierarchy.ancestors("encoder/block1/W") == ["encoder", "encoder/block1", "encoder/block1/W"]
+    assert hierarchy.ancestors("encoder/block1/W/Assign") == hierarchy.ancestors("encoder/block1/W")
+
+
+@pytest.mark.parametrize("which", ["graph_v1", "graph_v2"])
+def test_collapse_counts_add_up_to_the_number_of_ops(which, request):
+    graph = request.getfixturevalue(which)
+    h = Hierarchy(graph)
+    assert h.op_count("") == len(graph.nodes)
+    for expanded in _all_scope_sets(h):
+        visible = h.visible(expanded)
+        leaves = [i for i in visible.items if not i.expanded]
+        assert sum(i.op_count for i in leaves) == len(graph.nodes)
+        for frame in (i for i in visible.items if i.expanded):
+            inside = [visible.item(c) for c in visible.children[frame.id]]
+            assert sum(c.op_count for c in inside) == frame.op_count
+
+
+def test_expanding_a_scope_shows_its_children(hierarchy):
+    closed = hierarchy.visible()
+    assert "encoder/" in closed.children["/"] and "encoder/block1/" not in closed.children["/"]
+    opened = hierarchy.visible({"encoder"})
+    assert opened.item("encoder/").expanded
+    assert opened.children["encoder/"] == [
+        "encoder/block1/",
+        "encoder/block2/",
+        *hierarchy.child_ops("encoder"),
+    ]
+    # a scope named without its parent open is remembered but not shown
+    hidden = hierarchy.visible({"encoder/block1"})
+    assert [i.id for i in hidden.items] == [i.id for i in closed.items]
+
+
+def _brute_force_bundles(graph, visible):
+    """Map every graph edge to its two visible boxes, group, collect tensors."""
+    bundles = defaultdict(set)
+    for name, inputs, controls in graph.nodes[["name", "inputs", "control_inputs"]].itertuples(index=False):
+        dst = visible.item_of(name)
+        for tensor in inputs:
+            src = visible.item_of(tensor.rsplit(":", 1)[0])
+            if src != dst:
+                bundles[(src, dst, False)].add(tensor)
+        for op in controls:
+            src = visible.item_of(op)
+            if src != dst:
+                bundles[(src, dst, True)].add("^" + op)
+    return bundles
+
+
+@pytest.mark.parametrize("which", ["graph_v1", "graph_v2"])
+def test_bundled_edge_counts_equal_the_underlying_tensors(which, request):
+    graph = request.getfixturevalue(which)
+    h = Hierarchy(graph)
+    for expanded in _all_scope_sets(h):
+        visible = h.visible(expanded)
+        expected = _brute_force_bundles(graph, visible)
+        got = {(e.src, e.dst, e.control): e for e in visible.edges}
+        assert set(got) == set(expected)
+        for key, edge in got.items():
+            assert edge.count == len(expected[key])
+            assert set(visible.tensors(edge)) == expected[key]
+
+
+def test_unknown_names_raise_with_suggestions(hierarchy):
+    with pytest.raises(TensorNotFoundError) as info:
+        hierarchy.visible({"encodr"})
+    assert "encoder" in info.value.suggestions
+    with pytest.raises(TensorNotFoundError):
+        hierarchy.trace("no/such/op")
+
+
+def test_search_ranks_exact_and_last_part_first(hierarchy):
+    assert hierarchy.search("loss")[0] == "loss"
+    assert hierarchy.search("RELU")[0] == "encoder/block1/relu"
+    assert all("part_" in m for m in hierarchy.search("part_"))
+    assert hierarchy.search("op:Placeholder") == ["x"]
+    assert hierarchy.search("   ") == []
+
+
+def test_trace_follows_data_and_control_edges_across_scopes(hierarchy):
+    upstream = hierarchy.trace("loss", "inputs")
+    assert {"x", "encoder/block1/W", "encoder/block2/W/part_2", "loss"} <= upstream
+    downstream = hierarchy.trace("x", "outputs")
+    assert "loss" in downstream and "encoder/block1/W" not in downstream
+    visible = hierarchy.visible()
+    boxes = visible.items_of(upstream)
+    assert {"encoder/", "loop/", "branch/", "loss", "x"} <= set(boxes)
+    lit = visible.edges_within(upstream)
+    assert {(visible.edges[i].src, visible.edges[i].dst) for i in lit} >= {("x", "encoder/")}
+
+
+def test_roles():
+    assert op_role("x", "Placeholder") == "placeholder"
+    assert op_role("loop/while/Merge", "Merge") == "control flow"
+    assert op_role("gradients/MatMul_grad/MatMul", "MatMul") == "gradient"
+    assert op_role("Adam/update_W/ResourceApplyAdam", "ResourceApplyAdam") == "optimizer"
+    assert op_role("W/Adam_1", "VarHandleOp") == "optimizer"
+    assert op_role("W", "VariableV2") == "variable"
+    assert op_role("MatMul", "MatMul") == "compute"
+
+
+# -- layout ----------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["graph_v1", "graph_v2"])
+def test_layout_places_every_item_without_sibling_overlaps(which, request):
+    h = Hierarchy(request.getfixturevalue(which))
+    for expanded in _all_scope_sets(h):
+        visible = h.visible(expanded)
+        result = layout(visible)
+        boxes = {b.id: b for b in result.boxes}
+        assert list(boxes) == [i.id for i in visible.items]
+        for box in boxes.values():
+            assert box.width > 0 and box.height > 0 and box.x >= 0 and box.y >= 0
+            assert box.x + box.width <= result.width and box.y + box.height <= result.height
+        for container, children in visible.children.items():
+            for a, b in itertools.combinations(children, 2):
+                assert not boxes[a].overlaps(boxes[b]), (container, a, b)
+            if container != "/":
+                frame = boxes[container]
+                for child in map(boxes.get, children):
+                    assert frame.x <= child.x and child.x + child.width <= frame.x + frame.width
+                    assert frame.y <= child.y and child.y + child.height <= frame.y + frame.height
+        assert len(result.edges) == len(visible.edges)
+        for edge in result.edges:
+            assert len(edge.points) >= 2 and all(np.isfinite(edge.points).ravel())
+
+
+def test_layout_is_deterministic(graph_v1):
+    everything = Hierarchy(graph_v1).scope_names[1:]
+    first = layout(Hierarchy(graph_v1).visible(everything)).to_dict()
+    second = layout(Hierarchy(graph_v1).visible(everything)).to_dict()
+    assert first == second
+
+
+def test_layout_flows_downwards_and_loops_go_back_up(graph_v1):
+    h = Hierarchy(graph_v1)
+    result = layout(h.visible(h.scope_names[1:]))
+    y = {b.id: b.y for b in result.boxes}
+    assert y["x"] < y["loss"]
+    # TF1 while loops are cycles: NextIteration feeds Merge back
+    merge = next(op for op in h.ops_below("loop") if op.endswith("/Merge_1"))
+    back = [e for e in result.edges if e.dst == merge and e.src.endswith("NextIteration_1")]
+    assert back and back[0].points[0][1] > back[0].points[-1][1]
+
+
+def test_too_many_visible_boxes_raise(hierarchy):
+    with pytest.raises(LayoutTooLargeError, match="collapse a scope"):
+        layout(hierarchy.visible(hierarchy.scope_names[1:]), LayoutParams(max_visible_nodes=10))
+
+
+def test_svg_draws_every_box_and_edge(hierarchy):
+    visible = hierarchy.visible({"encoder"})
+    result = layout(visible)
+    svg = to_svg(result, highlight=["x"], selected="loss")
+    root = ElementTree.fromstring(svg)
+    groups = [g.get("class") for g in root.iter("{http://www.w3.org/2000/svg}g")]
+    assert groups.count("tfx-frame") == 1
+    assert groups.count("tfx-edge") == len(result.edges)
+    assert groups.count("tfx-op") + groups.count("tfx-scope") == len(result.boxes) - 1
+
+
+def _synthetic_graph_def(towers=25, blocks=10, ops=100, seed=0):
+    """A 25,000-op GraphDef: towers of blocks of chained adds with random cross links."""
+    from tensorflow.core.framework import graph_pb2
+
+    rng = random.Random(seed)
+    graph_def, names = graph_pb2.GraphDef(), []
+    for t, b in itertools.product(range(towers), range(blocks)):
+        previous = None
+        for k in range(ops):
+            node = graph_def.node.add(name=f"tower_{t}/block_{b}/op_{k}")
+            if previous is None:
+                node.op = "Placeholder"
+                node.attr["dtype"].type = 1
+            else:
+                node.op = "AddV2"
+                node.attr["T"].type = 1
+                link = rng.choice(names) if rng.random() < 0.05 else previous
+                node.input.extend([previous, link])
+            previous = node.name
+            names.append(node.name)
+    return graph_def
+
+
+def test_timing_of_a_25000_op_graph():
+    from tfexplore.graph import Graph
+
+    graph = Graph(_synthetic_graph_def())
+    nodes = graph.nodes
+    start = time.perf_counter()
+    h = Hierarchy(nodes)
+    built = time.perf_counter()
+    visible = h.visible()
+    result = layout(visible)
+    top = time.perf_counter()
+    opened = layout(h.visible({"tower_3", "tower_3/block_2"}))
+    deeper = time.perf_counter()
+    print(
+        f"\n25,000 ops: hierarchy {built - start:.3f}s; top scopes ({len(result.boxes)} boxes, "
+        f"{len(result.edges)} edges) {top - built:.3f}s; one block open "
+        f"({len(opened.boxes)} boxes) {deeper - top:.3f}s"
+    )
+    assert sum(b.op_count for b in result.boxes) == 25_000
+
+
+def test_layout_layers_import_no_widgets():
+    code = (
+        "import sys, tfexplore.layout, tfexplore.layout_svg, tfexplore.explorer; "
+        "print([m for m in ('ipywidgets', 'anywidget', 'IPython') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr[-2000:]

@@ -1,0 +1,569 @@
+"""Plain coordinates for a visible graph: a layered (Sugiyama-style) compound layout.
+
+Input is a :class:`~tfexplore.hierarchy.VisibleGraph` (what is on screen for some expanded
+scopes); output is a :class:`Layout`: a box (x, y, width, height, top-left origin, y growing
+down) per visible item and a polyline per bundled edge, which any view can draw (the widget's
+SVG, :func:`tfexplore.layout_svg.to_svg`). Data flows top to bottom.
+
+Each expanded scope is laid out on its own, bottom-up: its children are ranked (longest path,
+sources pulled down next to their consumers), ordered by barycentre sweeps that keep the order
+with the fewest crossings, and placed by a least-squares pass that keeps each box near its
+neighbours without overlap. Its frame then takes the size of its content, and the parent lays
+it out as one big node. An edge between two items in different scopes is routed through the
+dummy points of the lifted edge in their lowest common scope. Only what is visible is laid
+out, and the result is deterministic.
+
+Example::
+
+    >>> from tfexplore.hierarchy import Hierarchy
+    >>> visible = Hierarchy(graph).visible(expanded={"layer1"})   # doctest: +SKIP
+    >>> result = layout(visible)                                  # doctest: +SKIP
+    >>> result.box("layer1/").width, len(result.edges)            # doctest: +SKIP
+    (412.0, 17)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import TFExploreError
+from .hierarchy import VisibleGraph
+
+__all__ = ["LayoutParams", "Box", "EdgePath", "Layout", "layout", "LayoutTooLargeError"]
+
+ROOT_ID = "/"
+LOOP_BACK_OPS = frozenset({"NextIteration", "RefNextIteration"})
+Point = tuple[float, float]
+
+
+class LayoutTooLargeError(TFExploreError, ValueError):
+    """More boxes would be visible than :attr:`LayoutParams.max_visible_nodes` allows."""
+
+
+@dataclass(frozen=True)
+class LayoutParams:
+    """Every size and spacing the layout uses, in pixels (one object, passed explicitly).
+
+    Example::
+
+        >>> roomy = LayoutParams(rank_sep=60, node_sep=30)
+        >>> roomy.op_height
+        24.0
+    """
+
+    #: height of an op box
+    op_height: float = 24.0
+    #: height of a collapsed scope box (it shows its name and op count)
+    scope_height: float = 34.0
+    #: box widths follow their label: ``char_width * len(label) + label_padding``, clamped
+    char_width: float = 7.0
+    label_padding: float = 18.0
+    min_width: float = 56.0
+    max_width: float = 180.0
+    #: horizontal gap between two boxes of a rank
+    node_sep: float = 18.0
+    #: horizontal gap next to the bend point of a long edge
+    edge_sep: float = 10.0
+    #: vertical gap between ranks
+    rank_sep: float = 38.0
+    #: inner margin of an expanded scope's frame, and the band at its top for its name
+    padding: float = 12.0
+    header_height: float = 20.0
+    #: barycentre sweeps (each down then up) to reduce crossings
+    ordering_sweeps: int = 4
+    #: least-squares placement sweeps (each down then up)
+    placement_sweeps: int = 4
+    #: laying out more boxes than this raises :class:`LayoutTooLargeError`
+    max_visible_nodes: int = 2000
+
+    def item_size(self, label: str, kind: str, expanded: bool = False) -> tuple[float, float]:
+        """(width, height) of a leaf box (an op, or a collapsed scope)."""
+        width = self.char_width * len(label) + self.label_padding
+        if kind == "scope":
+            width += 2 * self.char_width  # room for the open/close marker
+        width = min(max(width, self.min_width), self.max_width)
+        return width, self.scope_height if kind == "scope" else self.op_height
+
+
+@dataclass(frozen=True)
+class Box:
+    """A placed item: top-left ``x``, ``y``, ``width``, ``height`` in layout pixels.
+
+    Fields from the visible item: ``id`` (op name, or scope name + ``/``), ``kind`` (``op`` or
+    ``scope``), ``name``, ``label``, ``container`` (id of the expanded scope it sits in, ``/``
+    at the top), ``depth``, ``expanded``, ``op_count``, ``op_type``.
+    """
+
+    id: str
+    kind: str
+    name: str
+    label: str
+    container: str
+    depth: int
+    expanded: bool
+    op_count: int
+    op_type: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def center(self) -> Point:
+        return (self.x + self.width / 2, self.y + self.height / 2)
+
+    def overlaps(self, other: Box) -> bool:
+        """True when the two rectangles share interior area."""
+        return (
+            self.x < other.x + other.width
+            and other.x < self.x + self.width
+            and self.y < other.y + other.height
+            and other.y < self.y + self.height
+        )
+
+
+@dataclass(frozen=True)
+class EdgePath:
+    """A bundled edge as a polyline from ``src``'s box to ``dst``'s box.
+
+    ``count`` tensors (control: source ops) travel along it; ``index`` is the index of the
+    :class:`~tfexplore.hierarchy.VisibleEdge` it draws.
+    """
+
+    src: str
+    dst: str
+    control: bool
+    count: int
+    index: int
+    points: tuple[Point, ...]
+
+
+@dataclass
+class Layout:
+    """Boxes and edge polylines of a visible graph; ``width``/``height`` bound them all."""
+
+    boxes: list[Box]
+    edges: list[EdgePath]
+    width: float
+    height: float
+    params: LayoutParams = field(repr=False)
+
+    def box(self, item_id: str) -> Box:
+        """The box of a visible item, by id."""
+        for box in self.boxes:
+            if box.id == item_id:
+                return box
+        raise KeyError(item_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data (what the widget sends to the browser)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "boxes": [asdict(b) for b in self.boxes],
+            "edges": [
+                {**asdict(e), "points": [list(p) for p in e.points]} for e in self.edges
+            ],
+        }
+
+
+def layout(visible: VisibleGraph, params: LayoutParams | None = None) -> Layout:
+    """Lay out a visible graph: every item gets a box, every bundled edge a polyline.
+
+    Raises:
+        LayoutTooLargeError: more than ``params.max_visible_nodes`` items are visible.
+    """
+    params = params or LayoutParams()
+    if len(visible.items) > params.max_visible_nodes:
+        raise LayoutTooLargeError(
+            f"{len(visible.items)} boxes would be visible; the layout stops at "
+            f"{params.max_visible_nodes}.",
+            expected=f"at most {params.max_visible_nodes} visible ops and scopes",
+            hint="collapse a scope, or pass LayoutParams(max_visible_nodes=...) to allow more",
+        )
+    items = {item.id: item for item in visible.items}
+    chains = _container_chains(visible)
+    lifted, edge_lifts = _lift_edges(visible, chains)
+    loops = _loop_back_edges(visible, items, edge_lifts)
+    sizes: dict[str, tuple[float, float]] = {}
+    local: dict[str, _LocalLayout] = {}
+    containers = [i.id for i in visible.items if i.expanded][::-1] + [ROOT_ID]
+    for container in containers:  # innermost first: a frame's size comes from its content
+        children = visible.children.get(container, [])
+        for child in children:
+            if not items[child].expanded:
+                sizes[child] = params.item_size(items[child].label, items[child].kind)
+        result = _layered_layout(children, sizes, lifted[container], loops[container], params)
+        local[container] = result
+        if container != ROOT_ID:
+            label_width = params.char_width * len(items[container].label) + params.label_padding
+            sizes[container] = (
+                max(result.width, label_width) + 2 * params.padding,
+                result.height + params.header_height + 2 * params.padding,
+            )
+    boxes, origins = _place(visible, local, sizes, params)
+    edges = _route_edges(visible, boxes, origins, local, edge_lifts)
+    width = max((b.x + b.width for b in boxes.values()), default=0.0) + params.padding
+    height = max((b.y + b.height for b in boxes.values()), default=0.0) + params.padding
+    return Layout([boxes[i.id] for i in visible.items], edges, width, height, params)
+
+
+# -- compound structure ----------------------------------------------------------------
+def _container_chains(visible: VisibleGraph) -> dict[str, list[str]]:
+    """For each item, the containers from the top level down to (and including) its own."""
+    chains: dict[str, list[str]] = {ROOT_ID: []}
+    for item in visible.items:  # containers come before their children
+        chains[item.id] = chains[item.container] + [item.container]
+    return chains
+
+
+def _lift_edges(visible: VisibleGraph, chains: dict[str, list[str]]):
+    """Each visible edge becomes an edge between two siblings in the lowest scope containing
+    both ends. Returns the lifted edges per container and, per visible edge, where it went."""
+    lifted: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    edge_lifts = []
+    for edge in visible.edges:
+        src_path = chains[edge.src] + [edge.src]
+        dst_path = chains[edge.dst] + [edge.dst]
+        k = 0
+        while src_path[k] == dst_path[k]:
+            k += 1
+        container, pair = src_path[k - 1], (src_path[k], dst_path[k])
+        lifted[container][pair] = lifted[container].get(pair, 0) + edge.count
+        edge_lifts.append((container, pair))
+    return lifted, edge_lifts
+
+
+def _loop_back_edges(visible, items, edge_lifts) -> dict[str, set[tuple[str, str]]]:
+    """Lifted edges leaving a ``NextIteration`` op: they close a TF1 while loop, so they are
+    the ones drawn going back up."""
+    loops: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for edge, (container, pair) in zip(visible.edges, edge_lifts):
+        if items[edge.src].op_type in LOOP_BACK_OPS:
+            loops[container].add(pair)
+    return loops
+
+
+def _place(visible, local, sizes, params):
+    """Absolute boxes from the per-container relative positions, top-down."""
+    origins = {ROOT_ID: (params.padding, params.padding)}
+    boxes: dict[str, Box] = {}
+    for item in visible.items:
+        ox, oy = origins[item.container]
+        rx, ry = local[item.container].positions[item.id]
+        width, height = sizes[item.id]
+        box = Box(
+            id=item.id,
+            kind=item.kind,
+            name=item.name,
+            label=item.label,
+            container=item.container,
+            depth=item.depth,
+            expanded=item.expanded,
+            op_count=item.op_count,
+            op_type=item.op_type,
+            x=round(ox + rx, 2),
+            y=round(oy + ry, 2),
+            width=round(width, 2),
+            height=round(height, 2),
+        )
+        boxes[item.id] = box
+        if item.expanded:
+            origins[item.id] = (box.x + params.padding, box.y + params.header_height + params.padding)
+    return boxes, origins
+
+
+def _route_edges(visible, boxes, origins, local, edge_lifts) -> list[EdgePath]:
+    paths = []
+    for edge, (container, pair) in zip(visible.edges, edge_lifts):
+        src, dst = boxes[edge.src], boxes[edge.dst]
+        bends, upward = local[container].routes[pair]
+        ox, oy = origins[container]
+        middle = [(round(ox + x, 2), round(oy + y, 2)) for x, y in bends]
+        src_x, dst_x = src.x + src.width / 2, dst.x + dst.width / 2
+        if upward:  # a back edge (a loop): leave from the top, arrive at the bottom
+            start, end = (src_x, src.y), (dst_x, dst.y + dst.height)
+        else:
+            start, end = (src_x, src.y + src.height), (dst_x, dst.y)
+        points = (start, *middle, end)
+        paths.append(
+            EdgePath(edge.src, edge.dst, edge.control, edge.count, edge.index, tuple(points))
+        )
+    return paths
+
+
+# -- one layered layout ----------------------------------------------------------------
+@dataclass
+class _LocalLayout:
+    positions: dict[str, Point]  # top-left, relative to the container's content origin
+    routes: dict[tuple[str, str], tuple[list[Point], bool]]  # bend points, upward?
+    width: float
+    height: float
+
+
+def _layered_layout(ids, sizes, edges, loops, params) -> _LocalLayout:
+    """Sugiyama layout of one container's children: rank, order, place."""
+    if not ids:
+        return _LocalLayout({}, {}, 0.0, 0.0)
+    index = {node: i for i, node in enumerate(ids)}
+    pairs = sorted((index[a], index[b]) for a, b in edges)
+    preferred = {(index[a], index[b]) for a, b in loops}
+    upward = _back_edges(len(ids), pairs, preferred)
+    dag = sorted({(b, a) if (a, b) in upward else (a, b) for a, b in pairs})
+    rank = _rank(len(ids), dag)
+    graph = _LayeredGraph.build(ids, sizes, rank, dag)
+    _order(graph, params.ordering_sweeps)
+    x = _place_x(graph, params)
+    y, height = _place_y(graph, params)
+    positions = {
+        node: (round(x[i] - graph.width[i] / 2, 2), round(y[i] - graph.height[i] / 2, 2))
+        for i, node in enumerate(ids)
+    }
+    routes = {}
+    for a, b in edges:
+        i, j = index[a], index[b]
+        is_up = (i, j) in upward
+        chain = graph.dummies.get((j, i) if is_up else (i, j), [])
+        bends = [(round(x[d], 2), round(y[d], 2)) for d in chain]
+        routes[(a, b)] = (bends[::-1] if is_up else bends, is_up)
+    width = max(x[i] + graph.width[i] / 2 for i in range(len(ids)))
+    return _LocalLayout(positions, routes, width, height)
+
+
+def _back_edges(n: int, pairs: list[tuple[int, int]], preferred=frozenset()) -> set[tuple[int, int]]:
+    """Edges to reverse so that the rest is a DAG: the ``preferred`` ones (loop back edges),
+    self loops, and those closing a cycle in a depth-first search from the sources."""
+    successors: list[list[int]] = [[] for _ in range(n)]
+    for a, b in pairs:
+        if (a, b) not in preferred:
+            successors[a].append(b)
+    state = [0] * n  # 0 unseen, 1 on the stack, 2 done
+    back = {(a, b) for a, b in pairs if a == b} | (set(preferred) & set(pairs))
+    has_input = {b for a, b in pairs if a != b and (a, b) not in preferred}
+    roots = [i for i in range(n) if i not in has_input] + [i for i in range(n) if i in has_input]
+    for root in roots:  # sources first: a loop is entered where data enters it
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, iter(successors[root]))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state[nxt] == 1:
+                back.add((node, nxt))
+            elif state[nxt] == 0:
+                state[nxt] = 1
+                stack.append((nxt, iter(successors[nxt])))
+    return back
+
+
+def _rank(n: int, dag: list[tuple[int, int]]) -> list[int]:
+    """Longest-path ranks from the sources; then each source moves down to just above its
+    first consumer (constants and variables sit next to what reads them)."""
+    successors: list[list[int]] = [[] for _ in range(n)]
+    indegree = [0] * n
+    for a, b in dag:
+        if a != b:
+            successors[a].append(b)
+            indegree[b] += 1
+    rank = [0] * n
+    queue = deque(i for i in range(n) if indegree[i] == 0)
+    remaining = indegree[:]
+    order = []
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for nxt in successors[node]:
+            rank[nxt] = max(rank[nxt], rank[node] + 1)
+            remaining[nxt] -= 1
+            if remaining[nxt] == 0:
+                queue.append(nxt)
+    for node in order:
+        if indegree[node] == 0 and successors[node]:
+            rank[node] = min(rank[s] for s in successors[node]) - 1
+    low = min(rank)
+    return [r - low for r in rank]
+
+
+@dataclass
+class _LayeredGraph:
+    """Real nodes ``0..n-1`` and dummy (bend) nodes after them, by layer."""
+
+    n_real: int
+    layers: list[list[int]]
+    predecessors: list[list[int]]
+    successors: list[list[int]]
+    width: list[float]
+    height: list[float]
+    layer_of: list[int]
+    dummies: dict[tuple[int, int], list[int]]
+
+    @classmethod
+    def build(cls, ids, sizes, rank, dag) -> _LayeredGraph:
+        n = len(ids)
+        width = [sizes[node][0] for node in ids]
+        height = [sizes[node][1] for node in ids]
+        layer_of = list(rank)
+        predecessors: list[list[int]] = [[] for _ in range(n)]
+        successors: list[list[int]] = [[] for _ in range(n)]
+        dummies: dict[tuple[int, int], list[int]] = {}
+
+        def add_node(layer: int) -> int:
+            for column in (width, height):
+                column.append(0.0)
+            layer_of.append(layer)
+            predecessors.append([])
+            successors.append([])
+            return len(layer_of) - 1
+
+        for a, b in dag:
+            chain = [add_node(r) for r in range(rank[a] + 1, rank[b])]
+            dummies[(a, b)] = chain
+            path = [a, *chain, b]
+            for u, v in zip(path, path[1:]):
+                successors[u].append(v)
+                predecessors[v].append(u)
+        layers: list[list[int]] = [[] for _ in range(max(layer_of) + 1)]
+        for node, layer in enumerate(layer_of):
+            layers[layer].append(node)
+        return cls(n, layers, predecessors, successors, width, height, layer_of, dummies)
+
+    @property
+    def layer_array(self) -> np.ndarray:
+        return np.array(self.layer_of, dtype=np.int64)
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every edge between consecutive layers, as (source, destination) node arrays."""
+        src = [u for u, near in enumerate(self.successors) for _ in near]
+        dst = [v for near in self.successors for v in near]
+        return np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+
+
+def _order(graph: _LayeredGraph, sweeps: int) -> None:
+    """Barycentre sweeps, down then up; keeps the order with the fewest crossings."""
+    src, dst = graph.segments()
+    below = [np.flatnonzero(graph.layer_array[src] == r) for r in range(len(graph.layers))]
+    layers = [np.array(layer, dtype=np.int64) for layer in graph.layers]
+    position = np.zeros(len(graph.layer_of), dtype=np.float64)
+    for layer in layers:
+        position[layer] = np.arange(len(layer))
+    best, best_crossings = [layer.copy() for layer in layers], _crossings(src, dst, below, position)
+    for sweep in range(2 * sweeps):
+        if best_crossings == 0:
+            break
+        down = sweep % 2 == 0
+        for r in range(1, len(layers)) if down else range(len(layers) - 2, -1, -1):
+            segs = below[r - 1] if down else below[r]
+            near, here = (src[segs], dst[segs]) if down else (dst[segs], src[segs])
+            nodes = layers[r]
+            local = position[here].astype(np.int64)
+            sums = np.bincount(local, weights=position[near], minlength=len(nodes))
+            counts = np.bincount(local, minlength=len(nodes))
+            current = position[nodes]
+            ordered = nodes[np.argsort(current, kind="stable")]  # nodes by current position
+            bary = np.where(counts > 0, sums / np.maximum(counts, 1), np.arange(len(nodes)))
+            layers[r] = ordered[np.lexsort((np.arange(len(nodes)), bary))]
+            position[layers[r]] = np.arange(len(nodes))
+        crossings = _crossings(src, dst, below, position)
+        if crossings < best_crossings:
+            best_crossings, best = crossings, [layer.copy() for layer in layers]
+    graph.layers[:] = [layer.tolist() for layer in best]
+
+
+def _crossings(src, dst, below, position, limit: int = 3000) -> int:
+    """Edge crossings between consecutive layers. Layers joined by more than ``limit``
+    segments are not counted (the count only picks the best of a few sweeps)."""
+    total = 0
+    for segs in below:
+        if len(segs) < 2 or len(segs) > limit:
+            continue
+        a, b = position[src[segs]], position[dst[segs]]
+        total += int(((a[:, None] - a[None, :]) * (b[:, None] - b[None, :]) < 0).sum()) // 2
+    return total
+
+
+def _place_x(graph: _LayeredGraph, params: LayoutParams) -> list[float]:
+    """Centre x of every node: each layer in turn is placed as close as possible (least
+    squares) to the mean of its neighbours in the previous layer, keeping its order and gaps."""
+    n = len(graph.layer_of)
+    src, dst = graph.segments()
+    width = np.array(graph.width)
+    is_dummy = np.arange(n) >= graph.n_real
+    layers = [np.array(layer, dtype=np.int64) for layer in graph.layers]
+    gaps = np.zeros(n)
+    for layer in layers:
+        if len(layer) > 1:
+            both_real = ~(is_dummy[layer[1:]] | is_dummy[layer[:-1]])
+            step = (width[layer[1:]] + width[layer[:-1]]) / 2 + np.where(
+                both_real, params.node_sep, params.edge_sep
+            )
+            gaps[layer[1:]] = np.cumsum(step)
+    x = gaps.copy()
+    passes = [("down", range(1, len(layers))), ("up", range(len(layers) - 2, -1, -1))]
+    plan = passes * params.placement_sweeps + [("both", range(len(layers)))]
+    slot = np.zeros(n, dtype=np.int64)
+    for layer in layers:
+        slot[layer] = np.arange(len(layer))
+    below = [np.flatnonzero(graph.layer_array[src] == r) for r in range(len(layers))]
+    for side, layer_range in plan:
+        for r in layer_range:
+            layer = layers[r]
+            sums, counts = np.zeros(len(layer)), np.zeros(len(layer))
+            if side in ("down", "both") and r > 0:
+                segs = below[r - 1]
+                sums += np.bincount(slot[dst[segs]], weights=x[src[segs]], minlength=len(layer))
+                counts += np.bincount(slot[dst[segs]], minlength=len(layer))
+            if side in ("up", "both"):
+                segs = below[r]
+                sums += np.bincount(slot[src[segs]], weights=x[dst[segs]], minlength=len(layer))
+                counts += np.bincount(slot[src[segs]], minlength=len(layer))
+            has = counts > 0
+            target = np.where(has, sums / np.maximum(counts, 1), x[layer])
+            weight = np.where(has, np.where(is_dummy[layer], 2.0, 1.0), 0.25)
+            x[layer] = _isotonic(target - gaps[layer], weight) + gaps[layer]
+    left = float(np.min(x - width / 2))
+    return (x - left).tolist()
+
+
+def _isotonic(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares fit of a non-decreasing sequence (pool adjacent violators).
+    Long sequences get a vectorised approximation: the mean of the lowest non-decreasing
+    sequence above ``values`` from the left and the highest one below it from the right."""
+    if len(values) > 60:
+        from_left = np.maximum.accumulate(values)
+        from_right = np.minimum.accumulate(values[::-1])[::-1]
+        return (from_left + from_right) / 2
+    means: list[float] = []
+    totals: list[float] = []
+    lengths: list[int] = []
+    for value, weight in zip(values.tolist(), weights.tolist()):
+        means.append(value)
+        totals.append(weight)
+        lengths.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            mean, total, length = means.pop(), totals.pop(), lengths.pop()
+            merged = totals[-1] + total
+            means[-1] = (means[-1] * totals[-1] + mean * total) / merged
+            totals[-1] = merged
+            lengths[-1] += length
+    return np.repeat(means, lengths)
+
+
+def _place_y(graph: _LayeredGraph, params: LayoutParams) -> tuple[list[float], float]:
+    """Centre y of every node (nodes are centred in their layer's band) and total height."""
+    y = [0.0] * len(graph.layer_of)
+    top = 0.0
+    for layer in graph.layers:
+        band = max((graph.height[node] for node in layer), default=0.0)
+        for node in layer:
+            y[node] = top + band / 2
+        top += band + params.rank_sep
+    return y, top - params.rank_sep
+

@@ -83,6 +83,9 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
         if signatures is not None and len(signatures):
             parts.append(_section("Signatures", signatures, rows))
         graph = _table(artifact_for_tables, "graph")
+        if graph is None and artifact_for_tables.kind == "checkpoint":
+            meta_graph = artifact_for_tables.meta_graph
+            graph = meta_graph.graph if meta_graph is not None else None
         if graph is not None:
             parts.append(_section("Ops by top scope", graph.op_counts(depth=1), rows))
     return "\n\n".join(parts)

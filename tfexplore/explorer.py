@@ -205,7 +205,7 @@ class GraphExplorer:
         h = self.hierarchy
         if name.endswith("/") or (not h.is_op(name) and h.is_scope(name)):
             return self._scope_detail(name.rstrip("/"))
-        row = h.nodes.iloc[int(h.source_row[h.op_index(name)])]
+        row = self._row(name)
         consumers = h.consumers(name)
         dtypes, shapes = row["output_dtypes"] or [], row["output_shapes"] or []
         outputs = [
@@ -234,6 +234,15 @@ class GraphExplorer:
             "variable": self._variable_summary(name, str(row["op"])),
         }
 
+    def _row(self, name: str):
+        """The ``nodes`` row of op ``name``, built for that one op (the full table summarises
+        every attribute of every op, which is slow on large graphs)."""
+        row = int(self.hierarchy.source_row[self.hierarchy.op_index(name)])
+        frame_of = getattr(self.graph, "node_frame", None)
+        if frame_of is None:
+            return self.hierarchy.nodes.iloc[row]
+        return frame_of(rows=[row]).iloc[0]
+
     def _scope_detail(self, scope: str) -> dict[str, Any]:
         h = self.hierarchy
         types = Counter(h.op_types[h.op_index(op)] for op in h.ops_below(scope))
@@ -250,9 +259,7 @@ class GraphExplorer:
         op, output = _split_tensor(str(tensor))
         dtype = shape = None
         if self.hierarchy.is_op(op):
-            source = self.hierarchy.nodes.iloc[
-                int(self.hierarchy.source_row[self.hierarchy.op_index(op)])
-            ]
+            source = self._row(op)
             dtypes, shapes = source["output_dtypes"] or [], source["output_shapes"] or []
             dtype = dtypes[output] if 0 <= output < len(dtypes) else None
             shape = shapes[output] if 0 <= output < len(shapes) else None

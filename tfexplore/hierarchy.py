@@ -192,7 +192,12 @@ class Hierarchy:
     """
 
     def __init__(self, graph: Any) -> None:
-        nodes = graph if hasattr(graph, "columns") else graph.nodes
+        if hasattr(graph, "columns"):
+            nodes = graph
+        else:  # the cheap structural columns: the full ``nodes`` table summarises every attr
+            from .graph import STRUCTURE_COLUMNS
+
+            nodes = graph.node_frame(STRUCTURE_COLUMNS)
         self.nodes = nodes
         names = [str(n) for n in nodes["name"].tolist()]
         self._build_scopes(names)

@@ -46,8 +46,9 @@ def make_training_run(
     Adam's slots (``layer1/W/Adam``, ``layer1/W/Adam_1``, ...); placeholders ``inputs/x`` and
     ``inputs/y``; the scalar ``loss/mse``; and the ``train_op`` collection.
     """
-    import tensorflow as tf
+    from ._tf import tf as load_tensorflow
 
+    tf = load_tensorflow()  # quiet: no C++ log lines in the notebook
     v1 = tf.compat.v1
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -108,7 +108,7 @@ class TensorNotFoundError(TFExploreError, KeyError):
 
     def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs) -> None:
         self.suggestions = list(suggestions or [])
-        if self.suggestions and "hint" not in kwargs:
+        if self.suggestions and kwargs.get("hint") is None:
             kwargs["hint"] = "did you mean " + ", ".join(repr(s) for s in self.suggestions[:5]) + "?"
         super().__init__(message, **kwargs)
 

@@ -95,6 +95,22 @@ class TensorInfo:
     value_tensors: list[str] = field(default_factory=list)
     note: str = ""
 
+    def __str__(self) -> str:
+        rows = [
+            ("dtype", self.dtype or "unknown"),
+            ("shape", "unknown" if self.shape is None else _shape_text(self.shape)),
+            ("consumers", _list_text([c.op for c in self.consumers])),
+        ]
+        if self.value_tensors:
+            rows.append(("value from", _list_text(self.value_tensors)))
+        if self.note:
+            rows.append(("note", self.note))
+        head = f"Tensor {self.name!r}: output {self.output_index} of {self.op_type} {self.op!r}"
+        return "\n".join([head] + [f"  {k:<10} {v}" for k, v in rows])
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the readable text
+        printer.text(str(self))
+
 
 @dataclass
 class Node:
@@ -119,6 +135,41 @@ class Node:
     collections: list[str] = field(default_factory=list)
     function: str | None = None
     functions: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        rows = [
+            ("device", self.device or "(none)"),
+            ("inputs", _list_text(self.inputs)),
+            ("control", _list_text(self.control_inputs)),
+            ("outputs", _list_text([f"{t.name} {t.dtype or '?'} {_shape_text(t.shape)}" for t in self.outputs])),
+            ("consumers", _list_text(self.consumers)),
+        ]
+        if self.collections:
+            rows.append(("collections", ", ".join(self.collections)))
+        if self.function:
+            rows.append(("calls", self.function))
+        attrs = ", ".join(f"{k}={v}" for k, v in self.attrs.items() if not k.startswith("_"))
+        if attrs:
+            rows.append(("attrs", attrs if len(attrs) < 200 else attrs[:197] + "..."))
+        head = f"Op {self.name!r} ({self.op})"
+        return "\n".join([head] + [f"  {k:<11} {v}" for k, v in rows])
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the readable text
+        printer.text(str(self))
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _list_text(items: Sequence[str], limit: int = 6) -> str:
+    items = list(items)
+    if not items:
+        return "(none)"
+    text = ", ".join(items[:limit])
+    return text + (f" ... ({len(items)} in all)" if len(items) > limit else "")
 
 
 class Scope:
@@ -414,8 +465,9 @@ def _relevance(name: str, needle: str | None) -> tuple[int, int]:
 
 def suggest(name: str, candidates: Sequence[str], limit: int = 8) -> list[str]:
     """Close matches (difflib) then substring matches of ``name`` among ``candidates``."""
-    close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
     lowered = name.lower()
+    same_but_case = [c for c in candidates if c.lower() == lowered]
+    close = same_but_case + difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
     last = lowered.rpartition("/")[2]
     contains = [c for c in candidates if lowered in c.lower() or (last and c.lower().endswith(last))]
     contains.sort(key=len)
@@ -957,7 +1009,7 @@ class Graph:
         return TensorNotFoundError(
             f"No {what} named {name!r} in {label} ({len(self._names)} ops).",
             suggestions=suggestions,
-            expected=f"an {what} name such as {self._example_name(what)!r}",
+            expected=f"{'an' if what[0] in 'aeiou' else 'a'} {what} name such as {self._example_name(what)!r}",
             hint=None if suggestions else "use graph.find('part of the name') to search",
         )
 

@@ -52,13 +52,19 @@ __all__ = [
     "session",
     "Session",
     "GraphView",
+    "TensorPicker",
+    "RestorePanel",
+    "TrainPanel",
+    "explore",
 ]
+
+_WIDGETS = ("GraphView", "TensorPicker", "RestorePanel", "TrainPanel", "explore")
 
 
 def __getattr__(name: str):
     # Views are imported on first use: the core never imports widget code.
-    if name == "GraphView":
-        from .widgets import GraphView
+    if name in _WIDGETS:
+        from . import widgets
 
-        return GraphView
+        return getattr(widgets, name)
     raise AttributeError(f"module 'tfexplore' has no attribute {name!r}")

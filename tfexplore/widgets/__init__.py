@@ -2,12 +2,18 @@
 
 Example::
 
-    >>> from tfexplore.widgets import GraphView
+    >>> from tfexplore.widgets import GraphView, TensorPicker, RestorePanel, TrainPanel, explore
     >>> GraphView("runs/mnist")                          # doctest: +SKIP
+    >>> explore("runs/mnist")                            # doctest: +SKIP
+    >>> TrainPanel(tfexplore.session("runs/mnist"), feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+from .explore import Explorer, explore
 from .graphview import GraphView
+from .restorepanel import RestorePanel
+from .tensorpicker import TensorPicker
+from .trainpanel import TrainPanel
 
-__all__ = ["GraphView"]
+__all__ = ["GraphView", "TensorPicker", "RestorePanel", "TrainPanel", "Explorer", "explore"]

@@ -1,0 +1,174 @@
+"""The JupyterLab + Playwright harness the browser tests share.
+
+``lab_server(root, notebooks)`` starts JupyterLab on a free port serving the notebooks it
+writes (``{"name.ipynb": [cell source, ...]}``) and yields a function giving each one's URL;
+``open_notebook(page, url)`` opens one and waits for an idle kernel; ``run_cell(page, i)``
+runs cell ``i``; ``browser_page(playwright)`` launches Debian's Chromium. Never
+``playwright install``: tests using this are skipped without ``/usr/bin/chromium``
+(``requires_chromium``).
+
+Example::
+
+    from browser import lab_server, browser_page, open_notebook, run_cell, requires_chromium
+
+    pytestmark = [pytest.mark.slow, requires_chromium]
+
+    def test_x(tmp_path):
+        with lab_server(tmp_path, {"x.ipynb": ["1 + 1"]}) as url_of, sync_playwright() as pw:
+            page, browser = browser_page(pw)
+            open_notebook(page, url_of("x.ipynb"))
+            run_cell(page, 0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+requires_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook(cells: Sequence[str]) -> dict:
+    """A notebook (nbformat 4 dict) of code cells, for the venv's ``python3`` kernel."""
+    return {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
+            for c in cells
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+@contextlib.contextmanager
+def lab_server(
+    folder: Path, notebooks: Mapping[str, Sequence[str]]
+) -> Iterator[Callable[[str], str]]:
+    """JupyterLab on a free port with ``notebooks`` written under ``folder/lab``; yields
+    ``url_of(name)``. The server (its whole process group) is stopped on exit."""
+    root = folder / "lab"
+    root.mkdir()
+    for name, cells in notebooks.items():
+        (root / name).write_text(json.dumps(notebook(cells)))
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(folder / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
+        "PYTHONPATH": str(REPO),
+    }
+    log_path = folder / "lab.log"
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("jupyter")),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.ip=127.0.0.1",
+            "--LabApp.extension_manager=readonly",  # no PyPI look-ups
+            "--allow-root",  # containers and CI often run as root
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/api/status?token={token}", server, log_path)
+        yield lambda name: f"{url}/lab/tree/{name}?token={token}"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def _wait_for(url: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"JupyterLab exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not start in {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def browser_page(playwright, width: int = 1400, height: int = 1000):
+    """``(page, browser)`` in Debian's Chromium; close the browser when done."""
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return browser.new_page(viewport={"width": width, "height": height}), browser
+
+
+def open_notebook(page, url: str) -> None:
+    """Open a notebook and wait until its kernel is idle (dialogs and toasts dismissed)."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=30_000)
+    _accept_kernel_dialog(page)
+    news = page.locator(".jp-toast-button", has_text="No")  # "Jupyter news?" toast
+    if news.count():
+        news.first.click()
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
+
+
+def run_cell(page, index: int) -> None:
+    """Run cell ``index`` (click it, Shift+Enter)."""
+    page.locator(".jp-Cell").nth(index).click()
+    page.keyboard.press("Shift+Enter")
+
+
+def cell_output(page, index: int):
+    """The output area of cell ``index`` (a Playwright locator)."""
+    return page.locator(".jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def _accept_kernel_dialog(page) -> None:
+    """JupyterLab may ask which kernel to start; take the one it proposes (the venv's)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
+    except PlaywrightTimeout:
+        pass

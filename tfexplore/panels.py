@@ -1,0 +1,602 @@
+"""The logic behind the live-session panels, testable without a browser or ipywidgets.
+
+The widgets in :mod:`tfexplore.widgets` (``TensorPicker``, ``RestorePanel``, ``TrainPanel``,
+``explore``) only show what these classes and functions return and call them on clicks:
+
+- :class:`TensorIndex`: every tensor name of a session or artifact, searchable, with dtype,
+  shape and producer op, and the value of one tensor for a feed;
+- :func:`checkpoint_choices`, :func:`report_html`: the restore panel's list and report;
+- :class:`Throttle`, :func:`batch_size`: how often a live plot redraws and how many training
+  steps run between two looks at the Stop button;
+- :class:`ExploreModel`: which tabs an artifact gets and what the Overview and Variables tabs
+  show.
+
+Example::
+
+    >>> from tfexplore.panels import TensorIndex
+    >>> index = TensorIndex(tfexplore.session("runs/mnist"))   # doctest: +SKIP
+    >>> [e.name for e in index.search("layer1 W")][:2]         # doctest: +SKIP
+    ['layer1/W', 'layer1/W/Adam']
+    >>> index.value("layer1/relu:0", feed={"inputs/x": x}).shape  # doctest: +SKIP
+    (256, 16)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import TensorNotFoundError, TFExploreError
+
+__all__ = [
+    "TensorEntry",
+    "TensorIndex",
+    "checkpoint_choices",
+    "report_html",
+    "STATUS_COLORS",
+    "Throttle",
+    "batch_size",
+    "FeedCursor",
+    "ExploreModel",
+    "markdown_html",
+    "frame_html",
+    "filter_frame",
+]
+
+Feed = Mapping[Any, Any] | Callable[[int], Mapping[Any, Any]] | None
+
+
+# == tensors =================================================================================
+@dataclass(frozen=True)
+class TensorEntry:
+    """One searchable name: a variable (``kind="variable"``, its value is readable) or a graph
+    tensor (``kind="tensor"``, evaluated in a session)."""
+
+    name: str
+    dtype: str | None
+    shape: tuple | None
+    op: str
+    op_type: str
+    kind: str
+
+    @property
+    def shape_text(self) -> str:
+        """``(3, 16)``, ``(?, 3)`` for unknown dimensions, ``?`` for an unknown rank."""
+        if self.shape is None:
+            return "?"
+        dims = ["?" if d is None else str(d) for d in self.shape]
+        return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+    def label(self) -> str:
+        """One line for a list of matches: name, dtype, shape and the op that makes it."""
+        made_by = "variable" if self.kind == "variable" else f"← {self.op_type}"
+        return f"{self.name}   {self.dtype or '?'} {self.shape_text}   {made_by}"
+
+
+class TensorIndex:
+    """The tensor names of a :class:`~tfexplore.session.Session` (its variables and every
+    tensor of its graph) or of an artifact (its variables, and its graph's tensors, which
+    can be listed but only evaluated in a session).
+
+    Example::
+
+        >>> index = TensorIndex("runs/mnist")                  # doctest: +SKIP
+        >>> index.search("adam")[0].label()                    # doctest: +SKIP
+        'layer1/W/Adam   float32 (3, 16)   variable'
+        >>> index.value("layer1/W")                            # doctest: +SKIP
+    """
+
+    def __init__(self, source: Any) -> None:
+        if isinstance(source, (str, os.PathLike)):
+            from ._open import open as open_artifact
+
+            source = open_artifact(source)
+        self.source = source
+        self.is_session = hasattr(source, "eval") and hasattr(source, "train")
+        variables = self._variable_entries()
+        skip = {entry.name for entry in variables}
+        self.entries: list[TensorEntry] = variables + self._graph_entries(skip)
+        self._by_name = {entry.name: entry for entry in self.entries}
+
+    # -- building ----------------------------------------------------------------------------
+    def _artifact(self) -> Any:
+        source = self.source
+        return source.latest if getattr(source, "kind", "") == "checkpoint_dir" else source
+
+    def _variable_entries(self) -> list[TensorEntry]:
+        holder = self.source if self.is_session else self._artifact()
+        frame = getattr(holder, "variables", None)
+        if frame is None or self._reader() is None:
+            return []
+        entries = []
+        for row in frame.itertuples(index=False):
+            shape = getattr(row, "shape", None)
+            entries.append(
+                TensorEntry(
+                    name=row.name,
+                    dtype=getattr(row, "dtype", None),
+                    shape=tuple(shape) if shape is not None else None,
+                    op=row.name,
+                    op_type="variable",
+                    kind="variable",
+                )
+            )
+        return entries
+
+    def _graph(self) -> Any:
+        """A :class:`~tfexplore.graph.Graph` of the source, or ``None``."""
+        if self.is_session:
+            tf_graph = getattr(self.source, "graph", None)
+            if tf_graph is None:
+                return None
+            from .graph import Graph
+
+            return Graph(tf_graph.as_graph_def())
+        artifact = self._artifact()
+        if artifact.kind == "checkpoint":
+            meta = artifact.meta_graph
+            return meta.graph if meta is not None else None
+        graph = getattr(artifact, "graph", None)
+        return graph if hasattr(graph, "tensors") else None
+
+    def _graph_entries(self, skip: set[str]) -> list[TensorEntry]:
+        graph = self._graph()
+        if graph is None:
+            return []
+        entries = []
+        for row in graph.tensors().itertuples(index=False):
+            if row.dtype == "resource" or row.name in skip:
+                continue
+            shape = tuple(row.shape) if row.shape is not None else None
+            entries.append(
+                TensorEntry(
+                    name=row.name,
+                    dtype=row.dtype,
+                    shape=shape if shape is not None else self._static_shape(row.name),
+                    op=row.op,
+                    op_type=row.op_type,
+                    kind="tensor",
+                )
+            )
+        return entries
+
+    def _static_shape(self, name: str) -> tuple | None:
+        """A session's tensors carry no recorded shapes; TensorFlow infers them."""
+        if not self.is_session:
+            return None
+        try:
+            shape = self.source.graph.get_tensor_by_name(name).shape
+        except (KeyError, ValueError, TypeError):
+            return None
+        return None if shape.rank is None else tuple(shape.as_list())
+
+    def _reader(self) -> Callable[[str], np.ndarray] | None:
+        if self.is_session:
+            return self.source.eval
+        return getattr(self._artifact(), "read", None)
+
+    # -- searching ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def entry(self, name: str) -> TensorEntry:
+        """The entry called ``name``; raises :class:`TensorNotFoundError` with suggestions."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise TensorNotFoundError(
+                f"No tensor or variable named {name!r}.",
+                suggestions=[e.name for e in self.search(name, limit=8)],
+                expected="a name from the list of matches",
+            ) from None
+
+    def search(self, text: str, limit: int = 50) -> list[TensorEntry]:
+        """Entries whose name holds every word of ``text`` (case-insensitive), best first:
+        exact name, then names starting with it, then last component starting with it, then
+        shorter names; variables before graph tensors. A word ``op:MatMul`` keeps tensors made
+        by that op type. An empty ``text`` lists the first ``limit`` entries.
+
+        Example::
+
+            >>> index.search("layer1 adam", limit=2)           # doctest: +SKIP
+        """
+        words = text.lower().split()
+        op_types = [w[3:] for w in words if w.startswith("op:") and len(w) > 3]
+        words = [w for w in words if not w.startswith("op:")]
+        found = [
+            entry
+            for entry in self.entries
+            if all(w in entry.name.lower() for w in words)
+            and all(entry.op_type.lower() == t for t in op_types)
+        ]
+        if words:
+            found.sort(key=lambda entry: _rank(entry, words[0]))
+        return found[:limit]
+
+    # -- values ------------------------------------------------------------------------------
+    def can_evaluate(self, name: str) -> bool:
+        """Whether :meth:`value` can give ``name``'s value here (graph tensors need a
+        session)."""
+        return self.entry(name).kind == "variable" or self.is_session
+
+    def value(self, name: str, feed: Feed = None) -> np.ndarray:
+        """The value of ``name``: read from the artifact, or evaluated in the session with
+        ``feed`` (a dict ``{placeholder: value}`` or ``callable(step) -> dict``, called with
+        step 0, as for :meth:`Session.train`)."""
+        entry = self.entry(name)
+        if not self.can_evaluate(name):
+            raise TFExploreError(
+                f"{name!r} is a tensor of the graph: its value exists only while the graph runs.",
+                expected="a variable (read from the file), or a live session",
+                hint="start a session (tfexplore.session(path)) and pick the tensor there",
+            )
+        if not self.is_session:
+            return np.asarray(self._artifact().read(entry.name))
+        feed_dict = feed(0) if callable(feed) else feed
+        needs_feed = entry.kind == "tensor"
+        return np.asarray(self.source.eval(entry.name, feed=feed_dict if needs_feed else None))
+
+
+def _rank(entry: TensorEntry, word: str) -> tuple:
+    name = entry.name.lower()
+    base = name.split(":")[0]
+    leaf = base.rsplit("/", 1)[-1]
+    return (
+        entry.kind != "variable",
+        base != word and name != word,
+        not name.startswith(word),
+        not leaf.startswith(word),
+        len(name),
+        name,
+    )
+
+
+# == restore =================================================================================
+STATUS_COLORS = {
+    "restored": "#d8f0d8",
+    "only_in_checkpoint": "#eeeeee",
+    "missing_in_checkpoint": "#fbd5d5",
+    "shape_mismatch": "#fde2b8",
+    "dtype_mismatch": "#fde2b8",
+}
+
+
+def checkpoint_choices(folder: Any) -> list[tuple[str, str]]:
+    """``(label, prefix)`` for each checkpoint present in a folder, newest first; labels read
+    ``step 30 · 2024-05-01 12:00:01 · latest``.
+
+    ``folder``: a :class:`~tfexplore.checkpoint.CheckpointDir`, a folder path, or a checkpoint
+    prefix (one choice).
+    """
+    from .checkpoint import Checkpoint, CheckpointDir
+
+    if isinstance(folder, Checkpoint):
+        return [(_checkpoint_label(folder.step, None, True, folder.path.name), str(folder.path))]
+    if not isinstance(folder, CheckpointDir):
+        path = Path(os.fspath(folder))
+        if not path.is_dir():
+            checkpoint = Checkpoint(path)
+            return [(_checkpoint_label(checkpoint.step, None, True, path.name), str(path))]
+        folder = CheckpointDir(path)
+    table = folder.checkpoints
+    table = table[~table["missing"]]
+    choices = []
+    for row in table.iloc[::-1].itertuples(index=False):
+        step = None if row.step is None or row.step != row.step else int(row.step)
+        label = _checkpoint_label(step, row.modified, bool(row.is_latest), Path(row.prefix).name)
+        choices.append((label, str(row.prefix)))
+    return choices
+
+
+def _checkpoint_label(step: int | None, modified: Any, latest: bool, name: str) -> str:
+    parts = [f"step {step}" if step is not None else name]
+    if modified is not None and modified == modified:  # not NaT
+        parts.append(f"{modified:%Y-%m-%d %H:%M:%S}")
+    if latest:
+        parts.append("latest")
+    return " · ".join(parts)
+
+
+def report_html(report: Any, *, max_rows: int = 200) -> str:
+    """A :class:`~tfexplore.session.RestoreReport` as HTML: a headline with counts, the rows
+    coloured by status (problems first), the proposed mapping and ``as_code()``."""
+    counts = ", ".join(
+        f"<span style='background:{STATUS_COLORS.get(s, '#fff')};padding:0 4px'>{n} {s}</span>"
+        for s, n in report.counts.items()
+    )
+    verdict = (
+        "<b style='color:#1a7f37'>fits</b>"
+        if report.ok
+        else "<b style='color:#b42318'>does not fit</b>"
+    )
+    done = " (restored)" if report.applied else ""
+    head = (
+        f"<div class='tfx-report-head'>{html.escape(Path(report.checkpoint).name)}: {verdict}"
+        f"{done} — {counts or 'no variables'}</div>"
+    )
+    return head + _report_rows(report, max_rows) + _proposal_html(report)
+
+
+def _report_rows(report: Any, max_rows: int) -> str:
+    frame = report.frame
+    order = frame["status"].map(
+        {s: i for i, s in enumerate(["missing_in_checkpoint", "shape_mismatch", "dtype_mismatch"])}
+    )
+    frame = frame.assign(_order=order.fillna(9)).sort_values("_order", kind="stable")
+    columns = ["status", "graph_name", "checkpoint_key", "graph_shape", "checkpoint_shape"]
+    header = "".join(f"<th style='text-align:left'>{c}</th>" for c in columns)
+    rows = []
+    for record in frame.head(max_rows).to_dict("records"):
+        colour = STATUS_COLORS.get(record["status"], "#fff")
+        cells = "".join(f"<td>{html.escape(_cell(record[c]))}</td>" for c in columns)
+        rows.append(f"<tr class='tfx-status-{record['status']}' style='background:{colour}'>{cells}</tr>")
+    more = (
+        f"<div>… {len(frame) - max_rows} more rows (report.frame)</div>"
+        if len(frame) > max_rows
+        else ""
+    )
+    return (
+        "<table class='tfx-report' style='border-collapse:collapse;font-size:12px'>"
+        f"<tr>{header}</tr>{''.join(rows)}</table>{more}"
+    )
+
+
+def _proposal_html(report: Any) -> str:
+    parts = []
+    if report.proposed_prefix_rewrite:
+        parts.append(
+            "<div>Proposed <code>prefix_rewrite</code>: "
+            f"<code>{html.escape(repr(report.proposed_prefix_rewrite))}</code></div>"
+        )
+    if report.proposed_mapping and not report.ok:
+        pairs = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>→ {html.escape(v)}</td></tr>"
+            for k, v in report.proposed_mapping.items()
+        )
+        parts.append(
+            "<details open><summary>Proposed mapping (checkpoint key → variable)</summary>"
+            f"<table class='tfx-proposed' style='font-size:12px'>{pairs}</table></details>"
+        )
+    parts.append(
+        "<details><summary>As TensorFlow code</summary>"
+        f"<pre class='tfx-code'>{html.escape(report.as_code())}</pre></details>"
+    )
+    return "".join(parts)
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+# == training ================================================================================
+class Throttle:
+    """Say yes at most once every ``interval`` seconds (a redraw budget), and less often when
+    the work itself is slow: after :meth:`spent` reports that one redraw took ``d`` seconds,
+    the next waits at least ``d * (1 - budget) / budget``, so redrawing takes at most about
+    ``budget`` of the time.
+
+    Example::
+
+        >>> clock = iter([0.0, 0.1, 0.3, 0.5, 1.0]).__next__
+        >>> throttle = Throttle(0.25, clock=clock)
+        >>> throttle.ready(), throttle.ready(), throttle.ready()
+        (True, False, True)
+        >>> throttle.spent(0.1)         # a slow redraw: now wait 0.4 s
+        >>> throttle.ready(), throttle.ready()
+        (False, True)
+    """
+
+    def __init__(
+        self,
+        interval: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        budget: float = 0.2,
+    ) -> None:
+        self.interval = interval
+        self.clock = clock
+        self.budget = budget
+        self.wait = interval
+        self._last: float | None = None
+
+    def ready(self) -> bool:
+        """True (and start a new interval) when the wait has passed since the last yes."""
+        now = self.clock()
+        if self._last is not None and now - self._last < self.wait:
+            return False
+        self._last = now
+        return True
+
+    def spent(self, seconds: float) -> None:
+        """Report how long the work after the last yes took (it lengthens the wait)."""
+        self.wait = max(self.interval, seconds * (1 - self.budget) / self.budget)
+
+    def reset(self) -> None:
+        """Forget the last yes: the next :meth:`ready` says yes."""
+        self._last = None
+
+
+def batch_size(
+    seconds_per_step: float | None, remaining: int, target_seconds: float = 0.1, limit: int = 1000
+) -> int:
+    """How many steps to run before looking at the Stop button again: about
+    ``target_seconds`` of work, at least 1, at most ``remaining`` and ``limit``.
+
+    Example::
+
+        >>> batch_size(None, 100), batch_size(0.01, 100), batch_size(0.01, 3), batch_size(2.0, 9)
+        (1, 10, 3, 1)
+    """
+    if remaining <= 0:
+        return 0
+    if not seconds_per_step or seconds_per_step <= 0:
+        return 1
+    return max(1, min(remaining, limit, int(target_seconds / seconds_per_step)))
+
+
+class FeedCursor:
+    """One training feed handed out batch by batch, so that a run split into many
+    ``Session.train`` calls sees the same sequence as one call: a ``callable(step)`` gets the
+    run's step number (not the batch's), a dataset or iterator continues where the previous
+    batch stopped, a dict is the same every step.
+
+    Example::
+
+        >>> cursor = FeedCursor(lambda step: {"step": step})
+        >>> cursor.for_batch(done=5)(0)
+        {'step': 5}
+    """
+
+    def __init__(self, feed: Any) -> None:
+        self.feed = feed
+        self._iterator = None
+        if hasattr(feed, "element_spec") or hasattr(feed, "__next__"):
+            self._iterator = iter(feed)
+
+    def for_batch(self, done: int) -> Any:
+        """The ``feed=`` for a ``Session.train`` call that starts after ``done`` steps."""
+        if self._iterator is not None:
+            return self._iterator
+        if callable(self.feed):
+            feed = self.feed
+            return lambda index: feed(done + index)
+        return self.feed
+
+
+# == explore =================================================================================
+class ExploreModel:
+    """What ``tfexplore.explore(path)`` shows for one artifact: its tabs (only those that
+    apply), the Overview HTML, the variables table and its filter, and whether a live session
+    can be started (a TF1 ``.meta`` graph next to the checkpoint).
+
+    Example::
+
+        >>> model = ExploreModel("runs/mnist")                  # doctest: +SKIP
+        >>> model.tabs                                          # doctest: +SKIP
+        ['Overview', 'Graph', 'Variables', 'Tensors', 'Restore and train']
+    """
+
+    def __init__(self, source: Any) -> None:
+        if isinstance(source, (str, os.PathLike)):
+            from ._open import open as open_artifact
+
+            source = open_artifact(source)
+        self.artifact = source
+
+    @property
+    def kind(self) -> str:
+        return self.artifact.kind
+
+    def _main(self) -> Any:
+        """The artifact whose variables and graph are shown (a folder's latest checkpoint)."""
+        return self.artifact.latest if self.kind == "checkpoint_dir" else self.artifact
+
+    @property
+    def has_graph(self) -> bool:
+        """A graph to draw: a meta graph, SavedModel, GraphDef, or a checkpoint's ``.meta``."""
+        if self.kind in ("meta_graph", "saved_model", "graph_def"):
+            return True
+        if self.kind in ("checkpoint", "checkpoint_dir"):
+            return self._main().meta_path.exists()
+        return False
+
+    @property
+    def has_variables(self) -> bool:
+        return self.kind != "graph_def" or len(self.variables) > 0
+
+    @property
+    def session_source(self) -> str | None:
+        """What ``tfexplore.session`` opens for training (a checkpoint with its ``.meta``, or
+        the ``.meta`` file), or ``None`` when this artifact cannot run."""
+        if self.kind in ("checkpoint", "checkpoint_dir") and self.has_graph:
+            return str(self.artifact.path)
+        if self.kind == "meta_graph" and str(self.artifact.path).endswith(".meta"):
+            return str(self.artifact.path)
+        return None
+
+    @property
+    def checkpoint_folder(self) -> str | None:
+        """The folder the restore panel lists checkpoints from."""
+        if self.kind == "checkpoint_dir":
+            return str(self.artifact.path)
+        if self.kind in ("checkpoint", "meta_graph"):
+            return str(Path(self.artifact.path).parent)
+        return None
+
+    @property
+    def tabs(self) -> list[str]:
+        """The tab titles, in order, for this artifact."""
+        tabs = ["Overview"]
+        if self.has_graph:
+            tabs.append("Graph")
+        if self.has_variables:
+            tabs.append("Variables")
+        tabs.append("Tensors")
+        if self.session_source is not None:
+            tabs.append("Restore and train")
+        return tabs
+
+    def overview_html(self) -> str:
+        """The summary table and ``explain()`` rendered from Markdown."""
+        return self.artifact._repr_html_() + markdown_html(str(self.artifact.explain()))
+
+    @property
+    def variables(self):
+        """The variables DataFrame (a folder's latest checkpoint's)."""
+        import pandas as pd
+
+        frame = getattr(self._main(), "variables", None)
+        return frame if frame is not None else pd.DataFrame(columns=["name", "shape", "dtype"])
+
+    def variables_html(self, text: str = "", max_rows: int = 500) -> str:
+        """The variables whose name holds every word of ``text``, as an HTML table."""
+        return frame_html(filter_frame(self.variables, text), max_rows=max_rows)
+
+
+def filter_frame(frame: Any, text: str, column: str = "name") -> Any:
+    """Rows whose ``column`` holds every word of ``text`` (case-insensitive).
+
+    Example::
+
+        >>> import pandas as pd
+        >>> filter_frame(pd.DataFrame({"name": ["a/W", "a/b", "c/W"]}), "w a")["name"].tolist()
+        ['a/W']
+    """
+    words = text.lower().split()
+    if not words or column not in frame:
+        return frame
+    names = frame[column].astype(str).str.lower()
+    keep = np.ones(len(frame), dtype=bool)
+    for word in words:
+        keep &= names.str.contains(word, regex=False).to_numpy()
+    return frame[keep]
+
+
+def frame_html(frame: Any, max_rows: int = 500, columns: list[str] | None = None) -> str:
+    """A DataFrame as a compact HTML table (``max_rows`` rows, then a count of the rest)."""
+    shown = frame if columns is None else frame[[c for c in columns if c in frame]]
+    table = shown.head(max_rows).to_html(index=False, classes="tfx-table", border=0)
+    if len(frame) > max_rows:
+        table += f"<div>… {len(frame) - max_rows} more rows</div>"
+    return f"<div style='font-size:12px'>{len(frame)} rows{table}</div>"
+
+
+def markdown_html(text: str) -> str:
+    """Markdown rendered to HTML (with ``markdown-it-py`` when installed; else preformatted
+    text)."""
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        return f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
+    return MarkdownIt("commonmark").enable("table").render(text)

@@ -511,3 +511,16 @@ def test_keras_weights_kept_under_the_optimizer_are_proposed(keras_checkpoint):
     np.testing.assert_array_equal(s.eval(kernel), expected)
     own_key = s.variables.set_index("name").loc[kernel, "checkpoint_key"]
     np.testing.assert_array_equal(s.eval(own_key), expected)  # its own checkpoint key names it too
+
+
+def test_a_copied_run_folder_uses_its_own_files(demo_run, tmp_path):
+    """The demo's state file names absolute paths in the original folder: a copy must still
+    restore from the files beside it, as ``CheckpointDir`` resolves them."""
+    import shutil
+
+    copy = tmp_path / "copied-run"
+    shutil.copytree(demo_run, copy)
+    assert str(demo_run) in (copy / "checkpoint").read_text()
+    with session(copy) as live:
+        assert Path(live.checkpoint).parent == copy
+        assert live.global_step == 30

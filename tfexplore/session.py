@@ -953,6 +953,12 @@ class Session:
             return _checkpoint_for_step(self.checkpoint, checkpoint)
         return _resolve_prefix(checkpoint)
 
+    @property
+    def global_step(self) -> int | None:
+        """The current value of ``global_step`` (TF1) or the optimizer's ``iterations``
+        (Keras), or ``None`` when the model has no step counter."""
+        return self._read_global_step()
+
     def _read_global_step(self) -> int | None:
         name = self._global_step_name()
         if name is None:
@@ -1390,7 +1396,7 @@ def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
 def _resolve_prefix(checkpoint) -> str:
     path = Path(os.fspath(checkpoint)).expanduser()
     if path.is_dir():
-        latest = tf().train.latest_checkpoint(str(path)) or _newest_prefix(path)
+        latest = _latest_in(path)
         if latest is None:
             raise ArtifactNotFoundError(
                 f"The folder {str(path)!r} holds no checkpoint.",
@@ -1414,9 +1420,16 @@ def _resolve_prefix(checkpoint) -> str:
     return text
 
 
-def _newest_prefix(folder: Path) -> str | None:
-    indexes = sorted(folder.glob("*.index"), key=lambda p: p.stat().st_mtime)
-    return str(indexes[-1])[: -len(".index")] if indexes else None
+def _latest_in(folder: Path) -> str | None:
+    """The latest checkpoint of ``folder`` as :class:`~tfexplore.checkpoint.CheckpointDir`
+    finds it: a state file written on another machine (absolute paths) or naming deleted
+    checkpoints is resolved to the files actually beside it; ``None`` when there is none."""
+    from .checkpoint import CheckpointDir
+
+    try:
+        return str(CheckpointDir(folder).latest.prefix)
+    except TFExploreError:
+        return None
 
 
 def _checkpoint_for_step(current: str | None, step: int) -> str:
@@ -1576,7 +1589,7 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
         prefix = str(path)[: -len(".meta")]
         if Path(prefix + ".index").exists():
             return path, prefix
-        return path, tf().train.latest_checkpoint(str(path.parent))
+        return path, _latest_in(path.parent)
     prefix = _resolve_prefix(path)
     meta = Path(prefix + ".meta")
     if not meta.exists():
@@ -1593,9 +1606,11 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
 
 
 def _read_meta_graph(meta: Path):
+    from ._files import read_bytes
     from ._tf import parse_proto
 
-    return parse_proto(protos().meta_graph_pb2.MetaGraphDef, meta.read_bytes(), meta, "meta graph")
+    data = read_bytes(meta, what="meta graph")
+    return parse_proto(protos().meta_graph_pb2.MetaGraphDef, data, meta, "meta graph")
 
 
 def _devices_in(meta_graph) -> list[str]:

@@ -340,7 +340,7 @@ class TrainPanel(w.VBox):
     # -- helpers ---------------------------------------------------------------------------
     def _read_global_step(self) -> int | None:
         try:
-            return self.session._read_global_step()
+            return self.session.global_step
         except TFExploreError:
             return None
 

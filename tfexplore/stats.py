@@ -23,54 +23,89 @@ __all__ = ["STATS_COLUMNS", "tensor_stats", "compare", "stream_stats", "progress
 STATS_COLUMNS = ["min", "max", "mean", "std", "l2", "zeros", "nans", "infs"]
 #: Above this many bytes, ``progress=None`` shows a progress bar.
 PROGRESS_THRESHOLD_BYTES = 256 * 1024 * 1024
-_CHUNK = 1 << 22  # elements per reduction chunk: bounds the temporaries of float64 upcasts
+_CHUNK = 1 << 16  # elements per reduction chunk: float64 temporaries of 512 KB stay in cache
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def tensor_stats(array: np.ndarray) -> dict[str, Any]:
     """min, max, mean, std, L2 norm and zero, NaN and Inf counts of one tensor.
 
     Non-numeric tensors (strings) give ``None`` for the numeric columns. NaN and Inf values are
-    counted, and left out of min, max, mean, std and L2. Reductions run in float64 chunks of a
-    few million elements, so a temporary never exceeds ~32 MB.
+    counted, and left out of min, max, mean, std and L2. Sums run in float64 over chunks of
+    ``_CHUNK`` elements (one reused buffer), and chunks are merged with Chan's formula, so
+    temporaries stay small and the result matches a float64 computation.
     """
     array = np.asarray(array)
     result: dict[str, Any] = dict.fromkeys(STATS_COLUMNS)
     if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":
         return result
+    is_float = array.dtype.kind == "f" or array.dtype.name == "bfloat16"
     flat = array.reshape(-1)
     n = flat.size
+    buffer = np.empty(min(n, _CHUNK), np.float64)
     zeros = nans = infs = 0
-    count = 0
-    total = 0.0
-    squares = 0.0
-    low, high = math.inf, -math.inf
+    moments = _Moments()
     for start in range(0, n, _CHUNK):
-        chunk = flat[start : start + _CHUNK].astype(np.float64)
-        zeros += int(np.count_nonzero(chunk == 0))
-        if array.dtype.kind == "f" or array.dtype.name == "bfloat16":
+        chunk = flat[start : start + _CHUNK]
+        if chunk.dtype not in _FAST_DTYPES:
+            chunk = chunk.astype(np.float64)
+        zeros += int(np.count_nonzero(chunk == 0))  # (a comparison is faster than counting floats)
+        if moments.add(chunk, buffer):
+            continue
+        # NaN or Inf in this chunk (or a float64 overflow): count them, leave them out
+        chunk = chunk.astype(np.float64)
+        if is_float:
             nan_mask = np.isnan(chunk)
             inf_mask = np.isinf(chunk)
             nans += int(nan_mask.sum())
             infs += int(inf_mask.sum())
-            if nans or infs:
-                chunk = chunk[~(nan_mask | inf_mask)]
+            chunk = chunk[~(nan_mask | inf_mask)]
         if chunk.size:
-            count += chunk.size
-            total += float(chunk.sum())
-            squares += float(np.dot(chunk, chunk))
-            low = min(low, float(chunk.min()))
-            high = max(high, float(chunk.max()))
+            moments.add(chunk, buffer, strict=False)
     result.update(zeros=zeros, nans=nans, infs=infs)
-    if count:
-        mean = total / count
+    if moments.count:
+        count, mean = moments.count, moments.mean
         result.update(
-            min=low,
-            max=high,
+            min=moments.low,
+            max=moments.high,
             mean=mean,
-            std=math.sqrt(max(squares / count - mean * mean, 0.0)),
-            l2=math.sqrt(squares),
+            std=math.sqrt(max(moments.m2 / count, 0.0)),
+            l2=math.sqrt(max(moments.m2 + count * mean * mean, 0.0)),
         )
     return result
+
+
+class _Moments:
+    """Count, mean, sum of squared deviations (``m2``), min and max, merged chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.low, self.high = math.inf, -math.inf
+
+    def add(self, chunk: np.ndarray, buffer: np.ndarray, *, strict: bool = True) -> bool:
+        """Merge one chunk (float32 or float64). With ``strict``, return ``False`` and change
+        nothing when a sum is not finite (the chunk holds NaN or Inf)."""
+        count = chunk.size
+        total = float(np.add.reduce(chunk, dtype=np.float64))
+        if strict and not math.isfinite(total):
+            return False
+        mean = total / count
+        work = buffer[:count]
+        np.subtract(chunk, mean, out=work, dtype=np.float64)
+        np.multiply(work, work, out=work)
+        m2 = float(np.add.reduce(work))
+        if strict and not math.isfinite(m2):
+            return False
+        low, high = float(chunk.min()), float(chunk.max())
+        merged = self.count + count
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * self.count * count / merged
+        self.mean += delta * count / merged
+        self.count = merged
+        self.low, self.high = min(self.low, low), max(self.high, high)
+        return True
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
@@ -83,19 +118,24 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         return {"max_abs_change": None, "mean_abs_change": None, "rel_l2_change": None, "equal": equal}
     fa = a.reshape(-1)
     fb = b.reshape(-1)
+    buffer = np.empty(min(fa.size, _CHUNK), np.float64)
     max_abs = 0.0
     sum_abs = 0.0
     diff_sq = 0.0
     base_sq = 0.0
     for start in range(0, fa.size, _CHUNK):
-        x = fa[start : start + _CHUNK].astype(np.float64)
-        d = fb[start : start + _CHUNK].astype(np.float64) - x
-        if d.size:
-            absd = np.abs(d)
-            max_abs = max(max_abs, float(np.nanmax(absd)) if not np.all(np.isnan(absd)) else math.nan)
-            sum_abs += float(np.nansum(absd))
-        diff_sq += float(np.nansum(d * d))
-        base_sq += float(np.nansum(x * x))
+        x = fa[start : start + _CHUNK]
+        y = fb[start : start + _CHUNK]
+        if x.dtype not in _FAST_DTYPES or y.dtype not in _FAST_DTYPES:
+            x, y = x.astype(np.float64), y.astype(np.float64)
+        fast = _compare_chunk(x, y, buffer)
+        if fast is None:  # NaN or Inf in the chunk: the NaN-ignoring way
+            fast = _compare_chunk_nan(x.astype(np.float64), y.astype(np.float64))
+        chunk_max, chunk_abs, chunk_diff, chunk_base = fast
+        max_abs = max(max_abs, chunk_max)
+        sum_abs += chunk_abs
+        diff_sq += chunk_diff
+        base_sq += chunk_base
     rel = math.sqrt(diff_sq) / math.sqrt(base_sq) if base_sq > 0 else (0.0 if diff_sq == 0 else math.inf)
     return {
         "max_abs_change": max_abs,
@@ -103,6 +143,31 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         "rel_l2_change": rel,
         "equal": diff_sq == 0 and max_abs == 0,
     }
+
+
+def _compare_chunk(x: np.ndarray, y: np.ndarray, buffer: np.ndarray):
+    """``(max |y - x|, sum |y - x|, sum (y - x)^2, sum x^2)`` in float64, or ``None`` if one
+    is not finite."""
+    if not x.size:
+        return 0.0, 0.0, 0.0, 0.0
+    work = buffer[: x.size]
+    np.subtract(y, x, out=work, dtype=np.float64)
+    np.abs(work, out=work)
+    largest = float(work.max())
+    total = float(np.add.reduce(work))
+    np.multiply(work, work, out=work)
+    diff_sq = float(np.add.reduce(work))
+    np.multiply(x, x, out=work, dtype=np.float64)
+    base_sq = float(np.add.reduce(work))
+    result = (largest, total, diff_sq, base_sq)
+    return result if all(math.isfinite(v) for v in result) else None
+
+
+def _compare_chunk_nan(x: np.ndarray, y: np.ndarray):
+    d = y - x
+    absd = np.abs(d)
+    largest = math.nan if np.all(np.isnan(absd)) else float(np.nanmax(absd))
+    return largest, float(np.nansum(absd)), float(np.nansum(d * d)), float(np.nansum(x * x))
 
 
 def progress_bar(total_bytes: int, progress: bool | None, description: str):

@@ -411,6 +411,28 @@ def test_shape_mismatch_is_reported_and_partial_restores_the_rest(tmp_path):
     np.testing.assert_array_equal(s.eval("dense/bias"), expected)
 
 
+def test_partial_restore_initializes_what_it_leaves_out(tmp_path):
+    """A graph tfexplore imported has no values until a restore: what a partial restore does
+    not fill gets its initializer, so every variable can be evaluated afterwards."""
+    checkpoint = _save_graph(_dense_graph("dense"), tmp_path / "d.ckpt")
+    graph = tf.Graph()
+    with graph.as_default(), v1.variable_scope("dense"):
+        v1.get_variable("kernel", [3, 4])
+        v1.get_variable("bias", [4])
+        v1.get_variable("extra", [2], initializer=v1.constant_initializer(7.0))
+    sess = v1.Session(graph=graph)  # nothing initialized
+    with pytest.raises(RestoreMismatchError) as caught:
+        session(sess, checkpoint)
+    s = caught.value.session
+    report = s.restore(checkpoint, partial=True)
+    assert report.counts == {"restored": 2, "missing_in_checkpoint": 1}
+    assert report.initialized == ["dense/extra"]
+    assert "initialized: dense/extra" in repr(report)
+    np.testing.assert_array_equal(s.eval("dense/extra"), [7.0, 7.0])
+    expected = tf.train.load_checkpoint(checkpoint).get_tensor("dense/kernel")
+    np.testing.assert_array_equal(s.eval("dense/kernel"), expected)
+
+
 # -- devices and hostile files --------------------------------------------------------------
 def test_meta_saved_for_other_devices_opens_on_cpu(tmp_path):
     def build(device: str | None):

@@ -74,7 +74,7 @@ def make_training_run(
             train_op = v1.train.AdamOptimizer(learning_rate).minimize(
                 loss, global_step=global_step
             )
-        v1.add_to_collection("train_op", train_op)
+        # minimize() has put train_op in the `train_op` collection; the loss is ours to add
         v1.add_to_collection("loss", loss)
         v1.summary.scalar("loss", loss)
         saver = v1.train.Saver(max_to_keep=len(steps) + 1)

@@ -111,6 +111,7 @@ class RestoreReport:
         self.proposed_prefix_rewrite = proposed_prefix_rewrite or {}
         self.devices_cleared = list(devices_cleared or [])
         self.applied = applied
+        self.initialized: list[str] = []  # left out of a partial restore, given initial values
 
     @property
     def ok(self) -> bool:
@@ -157,14 +158,24 @@ class RestoreReport:
         )
 
     def _headline(self) -> str:
-        counts = ", ".join(f"{n} {status}" for status, n in self.counts.items()) or "empty"
-        verb = "restored from" if self.applied else "plan for"
+        counts = ", ".join(
+            f"{n} {'would be restored' if status == 'restored' and not self.applied else status}"
+            for status, n in self.counts.items()
+        ) or "empty"
+        if not self.applied:
+            verb = "plan for"
+        elif self.counts.get("restored", 0):
+            verb = "restored from"
+        else:
+            verb = "nothing restored from"
         return f"<RestoreReport {verb} {self.checkpoint}: {counts}>"
 
     def _notes(self) -> list[str]:
         notes = []
         if self.devices_cleared:
             notes.append("devices cleared: " + ", ".join(self.devices_cleared))
+        if self.initialized:
+            notes.append("not in the checkpoint, initialized: " + ", ".join(self.initialized))
         if self.proposed_prefix_rewrite:
             notes.append(f"proposed prefix_rewrite: {self.proposed_prefix_rewrite}")
         elif self.proposed_mapping and not self.ok:
@@ -422,6 +433,25 @@ class _GraphBackend:
         names = list(names)
         fetched = self.run([self.read_tensor(n) for n in names])
         return {n: np.array(v) for n, v in zip(names, fetched)}
+
+    def initialize_uninitialized(self, names: Iterable[str]) -> list[str]:
+        """Run the initializers of those variables in ``names`` that have no value yet (after
+        a partial restore); the initializers are checked like any other fetch. Returns the
+        names initialized."""
+        variables = self.variables()
+        candidates = [variables[n] for n in names if n in variables]
+        if not candidates:
+            return []
+        v1 = tf().compat.v1
+        with self.graph.as_default():
+            is_set = [v1.is_variable_initialized(v) for v in candidates]
+        flags = self.run(is_set)
+        missing = [v for v, initialized in zip(candidates, flags) if not initialized]
+        if missing:
+            initializers = [v.initializer for v in missing]
+            self.check(initializers, [])
+            self.run(initializers)
+        return [v.op.name for v in missing]
 
     def assign(self, values: Mapping[str, np.ndarray]) -> None:
         ops, feed = [], {}
@@ -877,8 +907,10 @@ class Session:
         ``{checkpoint_key: variable or name}`` like a Saver's ``var_list``; variables it does
         not name are matched by name. ``prefix_rewrite={"old/": "new/"}`` reads checkpoint key
         ``old/x`` into variable ``new/x``. With ``partial=True`` what fits is restored and the
-        rest is reported; without it any missing or mismatched variable raises
-        :class:`RestoreMismatchError` and nothing is restored.
+        rest is reported, and variables that were not restored and have no value yet are
+        initialized by their own initializers (``report.initialized`` names them); without
+        it any missing or mismatched variable raises :class:`RestoreMismatchError` and nothing
+        is restored.
 
         Example::
 
@@ -892,6 +924,10 @@ class Session:
             self._run_file_restore(report.checkpoint)
         else:
             self._assign_from_checkpoint(report.checkpoint, pairs)
+        if not report.ok and isinstance(self._backend, _GraphBackend):
+            restored = set(pairs.values())
+            others = [n for n in self._backend.variables() if n not in restored]
+            report.initialized = self._backend.initialize_uninitialized(others)
         report.applied = True
         self.checkpoint = report.checkpoint
         self.last_restore = report

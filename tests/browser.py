@@ -1,7 +1,8 @@
-"""The JupyterLab + Playwright harness the browser tests share.
+"""The JupyterLab / Notebook 7 + Playwright harness the browser tests share.
 
 ``lab_server(root, notebooks)`` starts JupyterLab on a free port serving the notebooks it
-writes (``{"name.ipynb": [cell source, ...]}``) and yields a function giving each one's URL;
+writes (``{"name.ipynb": [cell source, ...]}``) and yields a function giving each one's URL
+(``app="notebook"``: the Notebook 7 server, ``/notebooks/<file>.ipynb`` URLs);
 ``open_notebook(page, url)`` opens one and waits for an idle kernel; ``run_cell(page, i)``
 runs cell ``i``; ``browser_page(playwright)`` launches Debian's Chromium. Never
 ``playwright install``: tests using this are skipped without ``/usr/bin/chromium``
@@ -75,10 +76,15 @@ def notebook(cells: Sequence[str]) -> dict:
 
 @contextlib.contextmanager
 def lab_server(
-    folder: Path, notebooks: Mapping[str, Sequence[str]]
+    folder: Path, notebooks: Mapping[str, Sequence[str]], app: str = "lab"
 ) -> Iterator[Callable[[str], str]]:
-    """JupyterLab on a free port with ``notebooks`` written under ``folder/lab``; yields
-    ``url_of(name)``. The server (its whole process group) is stopped on exit."""
+    """JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) on a free port with
+    ``notebooks`` written under ``folder/lab``; yields ``url_of(name)``. The server (its
+    whole process group) is stopped on exit."""
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"app must be 'lab' or 'notebook'. Received: app={app!r}")
+    if app == "notebook":
+        pytest.importorskip("notebook", minversion="7", reason="needs Notebook 7 (notebook>=7)")
     root = folder / "lab"
     root.mkdir()
     for name, cells in notebooks.items():
@@ -95,13 +101,13 @@ def lab_server(
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("jupyter")),
-            "lab",
+            app,
             "--no-browser",
             f"--port={port}",
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={root}",
             "--ServerApp.ip=127.0.0.1",
-            "--LabApp.extension_manager=readonly",  # no PyPI look-ups
+            *(["--LabApp.extension_manager=readonly"] if app == "lab" else []),  # no PyPI look-ups
             "--allow-root",  # containers and CI often run as root
         ],
         stdout=log,
@@ -112,7 +118,8 @@ def lab_server(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{url}/api/status?token={token}", server, log_path)
-        yield lambda name: f"{url}/lab/tree/{name}?token={token}"
+        path = "lab/tree" if app == "lab" else "notebooks"
+        yield lambda name: f"{url}/{path}/{name}?token={token}"
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -150,6 +157,14 @@ def open_notebook(page, url: str) -> None:
     news = page.locator(".jp-toast-button", has_text="No")  # "Jupyter news?" toast
     if news.count():
         news.first.click()
+    if "/notebooks/" in url:  # Notebook 7: its kernel status sits in the notebook's toolbar
+        page.locator(".jp-Notebook").first.wait_for(timeout=30_000)
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-Notebook-ExecutionIndicator') || "
+            "document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")",
+            timeout=30_000,
+        )
+        return
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=30_000)
 
 

@@ -81,3 +81,98 @@ def _drive(page, expect, url: str) -> None:
     expect(widget.locator(".tfx-matches")).to_contain_text(match)
     expect(detail).to_contain_text(match)
     widget.scroll_into_view_if_needed()
+
+
+# -- Notebook 7 ------------------------------------------------------------------------
+def test_graphview_in_notebook7(tmp_path, demo_run):
+    """The same notebook in Notebook 7 (``jupyter notebook``, ``/notebooks/<file>.ipynb``):
+    the widget draws and a click selects a node."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        lab_server(tmp_path, {"graph.ipynb": _cells(demo_run)}, app="notebook") as url_of,
+        sync_playwright() as playwright,
+    ):
+        page, browser = browser_page(playwright)
+        try:
+            open_notebook(page, url_of("graph.ipynb"))
+            run_cell(page, 0)
+            widget = page.locator(".tfx-graph")
+            expect(widget.locator("g.tfx-scope[data-id='layer1/']")).to_be_visible(timeout=45_000)
+            widget.locator("g.tfx-scope[data-id='layer1/'] rect").first.click()
+            widget.locator("g.tfx-op[data-id='layer1/relu'] rect").first.click()
+            expect(widget.locator(".tfx-detail")).to_contain_text("layer1/add:0", timeout=15_000)
+            expect(widget.locator("g.tfx-op.tfx-selected[data-id='layer1/relu']")).to_be_visible()
+            widget.screenshot(path=str(ARTIFACTS / "graphview-notebook7.png"))
+            run_cell(page, 1)
+            expect(cell_output(page, 1)).to_contain_text("SELECTED=layer1/relu", timeout=15_000)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "graphview-notebook7-page.png"))
+            browser.close()
+
+
+# -- function bodies and grouped flat graphs -------------------------------------------
+FLAT_GRAPH_CELL = """
+from tensorflow.core.framework import graph_pb2
+flat = graph_pb2.GraphDef()
+for i in range(6000):
+    node = flat.node.add(name=f"Add_{i}" if i else "Add", op="AddV2")
+    if i:
+        node.input.extend([flat.node[i - 1].name] * 2)
+flat_view = GraphView(flat, height=420)
+flat_view
+"""
+
+
+def test_function_library_and_groups_in_jupyterlab(tmp_path):
+    """A SavedModel's call node leads into its function's body, the breadcrumb leads back;
+    a flat graph of 6,000 ops opens as a series group that a click expands."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_graphview import save_control_flow_module
+
+    saved = save_control_flow_module(tmp_path / "saved")
+    cells = [
+        f"from tfexplore.widgets import GraphView\nview = GraphView({str(saved)!r}, height=460)\nview",
+        FLAT_GRAPH_CELL,
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with lab_server(tmp_path, {"functions.ipynb": cells}) as url_of, sync_playwright() as playwright:
+        page, browser = browser_page(playwright)
+        try:
+            open_notebook(page, url_of("functions.ipynb"))
+            run_cell(page, 0)
+            widget = page.locator(".tfx-graph").first
+            call = widget.locator("g.tfx-op[data-id='StatefulPartitionedCall'] rect").first
+            expect(call).to_be_visible(timeout=45_000)
+            expect(widget.locator("select.tfx-functions")).to_contain_text("cond_true")
+            call.click()
+            open_body = widget.locator("button.tfx-open-function")
+            expect(open_body).to_contain_text("__inference_signature_wrapper", timeout=15_000)
+            open_body.click()  # main graph > signature wrapper
+            crumbs = widget.locator(".tfx-crumbs")
+            expect(crumbs).to_contain_text("main graph", timeout=15_000)
+            expect(crumbs).to_contain_text("__inference_signature_wrapper")
+            widget.locator("g.tfx-op[data-id='StatefulPartitionedCall'] rect").first.click()
+            expect(open_body).to_contain_text("__inference___call__", timeout=15_000)
+            open_body.click()  # > __call__, with its cond and while loop
+            expect(widget.locator("g.tfx-scope[data-id='while/']")).to_be_visible(timeout=15_000)
+            expect(crumbs).to_contain_text("__inference___call__")
+            widget.screenshot(path=str(ARTIFACTS / "graphview-function.png"))
+            crumbs.locator("a", has_text="main graph").click()  # back to the main graph
+            expect(crumbs).to_be_hidden(timeout=15_000)
+            expect(widget.locator("g.tfx-op[data-id='StatefulPartitionedCall']")).to_be_visible()
+
+            run_cell(page, 1)
+            flat = page.locator(".tfx-graph").nth(1)
+            series = flat.locator("g.tfx-group[data-id='Add_[0-5999]/'] rect").first
+            expect(series).to_be_visible(timeout=45_000)
+            series.click()
+            chunk = flat.locator("g.tfx-group[data-id='Add_[0-5999]/Add_[200-399]/']")
+            expect(chunk).to_be_visible(timeout=15_000)
+            flat.locator("button.tfx-fit").click()
+            flat.scroll_into_view_if_needed()
+            flat.screenshot(path=str(ARTIFACTS / "graphview-groups.png"))
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "graphview-function-page.png"))
+            browser.close()

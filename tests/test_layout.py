@@ -298,3 +298,113 @@ def test_layout_layers_import_no_widgets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
+
+
+# -- large flat scopes: series and chunk groups ------------------------------------------
+FLAT_STEPS = 2600
+
+
+@pytest.fixture(scope="module")
+def flat_graph():
+    """A real TF graph of 5,491 ops and no name scopes (as old and frozen graphs are): a loop
+    of ``tf.add`` and ``tf.multiply`` (series ``Add``, ``Add_1``, ...) and 300 one-off ops."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [3], name="x")
+        y = tf.compat.v1.placeholder(tf.float32, [3], name="y")
+        for step in range(FLAT_STEPS):  # raw ops: the same ops as tf.add, made twice as fast
+            x = tf.raw_ops.AddV2(x=x, y=y, name="Add")
+            y = tf.raw_ops.Mul(x=x, y=y, name="Mul")
+            if step % 9 == 0:
+                tf.raw_ops.Identity(input=x, name=f"probe{step}")
+    from tfexplore.graph import Graph
+
+    return Graph(graph.as_graph_def())
+
+
+def _check_grouping_invariants(h: Hierarchy, expanded, total: int) -> None:
+    """Every op is in exactly one visible box, counts add up, no container is too full."""
+    visible = h.visible(expanded)
+    leaves = [i for i in visible.items if not i.expanded]
+    assert sum(i.op_count for i in leaves) == total
+    shown = np.bincount(visible.op_item, minlength=len(visible.items))
+    for index, item in enumerate(visible.items):
+        assert shown[index] == (0 if item.expanded else item.op_count), item.id
+    for container, children in visible.children.items():
+        assert len(children) <= h.max_children, container
+        if container != "/":
+            frame = visible.item(container)
+            assert sum(visible.item(c).op_count for c in children) == frame.op_count
+    assert len({i.id for i in visible.items}) == len(visible.items)
+
+
+def test_a_flat_graph_shows_series_and_chunks(flat_graph):
+    h = Hierarchy(flat_graph)
+    total = len(flat_graph)
+    assert total > 5000 and h.child_scopes("") == []
+    top = h.visible()
+    ids = [i.id for i in top.items]
+    assert f"Add_[0-{FLAT_STEPS - 1}]/" in ids and f"Mul_[0-{FLAT_STEPS - 1}]/" in ids
+    assert len(ids) == 4 and top.item_of("x").startswith("ops 1–")  # one-offs: in chunks
+    series = top.item(f"Add_[0-{FLAT_STEPS - 1}]/")
+    assert (series.kind, series.op_count, series.op_type) == ("group", FLAT_STEPS, "AddV2")
+    # the series is too long to show at once: chunks of it, named by number
+    assert h.children(series.name)[:2] == ["Add_[0-2599]/Add_[0-199]/", "Add_[0-2599]/Add_[200-399]/"]
+    # one-off ops (x, y, probe0, probe9, ...) are too many too: chunks, by graph position
+    chunks = [i for i in top.items if i.label.startswith("ops ")]
+    assert [c.op_count for c in chunks] == [200, len(h.child_ops("")) - 2 * FLAT_STEPS - 200]
+    states = [(), (series.name,), (series.name, f"{series.name}/Add_[200-399]")]
+    states += [tuple(h.ancestors(op)) for op in ("Add_1234", "probe2583", "y", "Mul")]
+    for expanded in states:
+        _check_grouping_invariants(h, expanded, total)
+    for op in ("Add_1234", "probe2583", "Mul_2599"):
+        assert h.visible(h.ancestors(op)).item_of(op) == op  # reveal opens the right groups
+    assert h.ancestors("Add_1234") == [series.name, f"{series.name}/Add_[1200-1399]"]
+
+
+def test_grouped_layouts_are_deterministic_and_fit(flat_graph):
+    h1, h2 = Hierarchy(flat_graph), Hierarchy(flat_graph)
+    expanded = h1.ancestors("Add_1234")
+    first, second = layout(h1.visible(expanded)).to_dict(), layout(h2.visible(expanded)).to_dict()
+    assert first == second
+    boxes = {b["id"]: b for b in first["boxes"]}
+    assert boxes["Add_[0-2599]/"]["kind"] == "group" and boxes["Add_[0-2599]/"]["expanded"]
+    svg = to_svg(layout(h1.visible(expanded)))
+    assert "<g class='tfx-group'>" in svg and ">Mul_[0-2599]</text>" in svg
+
+
+def test_small_scopes_are_never_grouped(hierarchy):
+    assert all(i.kind != "group" for i in hierarchy.visible(hierarchy.scope_names[1:]).items)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "path, max_children, group",
+    [
+        ("frozen_charrnn_lstm/frozen_model.pb", 12, "Squeeze_[0-9]"),
+        ("tf1_objdet_meta_nodata/model.ckpt.meta", 200, "save/Assign_[0-"),
+    ],
+)
+def test_real_graphs_group_their_crowded_scopes(path, max_children, group):
+    from pathlib import Path
+
+    import tfexplore
+
+    file = Path(__file__).resolve().parents[2] / "shared" / "corpus" / path
+    if not file.exists():
+        pytest.skip(f"corpus file {file} is missing")
+    graph = tfexplore.open(file).graph
+    h = Hierarchy(graph, max_children=max_children)
+    crowded = [s for s in h.scope_names if len(h.child_scopes(s)) + len(h.child_ops(s)) > max_children]
+    assert crowded
+    for scope in crowded:
+        groups = [c for c in h.children(scope) if h.is_group(c)]
+        assert groups and len(h.children(scope)) <= max_children
+        _check_grouping_invariants(h, [*h.ancestors(scope), scope] if scope else [], len(graph))
+        for g in groups[:3]:
+            _check_grouping_invariants(h, [*h.ancestors(g), g.rstrip("/")], len(graph))
+    names = [g for s in crowded for g in h.children(s) if h.is_group(g)]
+    assert any(n.startswith(group) for n in names), names[:10]
+    assert layout(h.visible()).boxes

@@ -53,9 +53,12 @@ class Palette:
     def build(cls, hierarchy: Hierarchy, color_by: str = "op") -> Palette:
         """Rank the categories of ``color_by`` (``op``, ``device``, ``role``) and colour them."""
         categories = hierarchy.categories(color_by)
-        labels, codes, counts = np.unique(
-            np.array(categories, dtype=object), return_inverse=True, return_counts=True
+        index: dict[str, int] = {}  # a dict, not np.unique: sorting 100k+ strings is slow
+        codes = np.fromiter(
+            (index.setdefault(c, len(index)) for c in categories), np.int64, len(categories)
         )
+        labels = np.array(list(index), dtype=object)
+        counts = np.bincount(codes, minlength=len(labels))
         if color_by == "role":
             order = np.array([ROLES.index(label) for label in labels]).argsort(kind="stable")
         else:

@@ -2,7 +2,9 @@
 
 :class:`GraphExplorer` holds one graph's hierarchy, the set of expanded scopes and the current
 layout, and answers everything the widget asks: expand or collapse a scope, the details of an
-op, search, reveal, trace, collection members, colours and legend. The widget
+op, search, reveal, trace, collection members, colours and legend, and the function library:
+:meth:`GraphExplorer.open_function` shows a function's body (its own hierarchy and layout) and
+:meth:`GraphExplorer.back` returns, along a stack (main graph > f > g). The widget
 (:class:`tfexplore.widgets.GraphView`) only mirrors its state into synced traits.
 
 Example::
@@ -13,6 +15,8 @@ Example::
     [{'tensor': 'inputs/x:0', 'dtype': 'float32', 'shape': '(?, 3)'}, ...]
     >>> explorer.search("Adam")[:2]                              # doctest: +SKIP
     ['train/Adam', 'layer1/W/Adam']
+    >>> explorer.open_function("__inference___call___62")        # doctest: +SKIP
+    >>> explorer.function_stack, explorer.back()                 # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,17 +25,20 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._palette import Palette
-from .errors import TFExploreError, UnrecognizedArtifactError
-from .hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
+from .errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
+from .hierarchy import Hierarchy, VisibleGraph, _gc_paused, _split_tensor, op_role, scope_id
 from .layout import Layout, LayoutParams, layout
 
 __all__ = ["GraphExplorer", "resolve_graph"]
 
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 COLOR_BY = ("op", "device", "role")
+#: the order call attributes are listed in (others follow, by name)
+CALL_ATTR_ORDER = {a: i for i, a in enumerate(["op", "f", "then_branch", "else_branch", "cond", "body"])}
 
 
 def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
@@ -61,9 +68,10 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
         )
     if meta_graph is not None:
         return meta_graph.graph, meta_graph, checkpoint
-    if hasattr(source, "nodes"):
+    # on the class: the instance's ``nodes`` is a cached table, slow to build on large graphs
+    if hasattr(type(source), "nodes"):
         return source, None, None
-    if hasattr(getattr(source, "graph", None), "nodes"):
+    if hasattr(type(getattr(source, "graph", None)), "nodes"):
         return source.graph, None, None
     graph_def = source.as_graph_def() if hasattr(source, "as_graph_def") else source
     if hasattr(graph_def, "node") and hasattr(graph_def, "DESCRIPTOR"):
@@ -77,8 +85,23 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
     )
 
 
+@dataclass
+class _GraphState:
+    """What the explorer keeps per graph (the main graph, each opened function)."""
+
+    graph: Any
+    hierarchy: Hierarchy
+    expanded: tuple[str, ...] | None = None  # None: not shown yet
+    palettes: dict[str, Palette] = field(default_factory=dict)
+
+
 class GraphExplorer:
     """One graph, some expanded scopes, and the layout of what is visible.
+
+    The graph shown is the main graph, or the body of a library function opened with
+    :meth:`open_function` (``function_stack`` lists the functions opened, outermost first;
+    ``graph``, ``hierarchy``, ``expanded``, ``visible`` and ``layout`` are those of the graph
+    shown). Each graph keeps its own expanded scopes while another one is shown.
 
     Args:
         source: what :func:`resolve_graph` accepts (a path, an artifact, a graph).
@@ -96,9 +119,12 @@ class GraphExplorer:
         color_by: str = "op",
     ) -> None:
         self.graph, self.meta_graph, self.checkpoint = resolve_graph(source)
-        self.hierarchy = Hierarchy(self.graph)
+        self.root_graph = self.graph
         self.params = params or LayoutParams()
+        self.hierarchy = self._hierarchy(self.graph)
         self._palettes: dict[str, Palette] = {}
+        self.function_stack: list[str] = []
+        self._states: dict[str, _GraphState] = {}
         self.color_by = _check_color_by(color_by)
         self.expanded: tuple[str, ...] = ()
         self.visible: VisibleGraph
@@ -112,8 +138,9 @@ class GraphExplorer:
         On error (unknown scope, too many boxes) the previous state is kept.
         """
         wanted = tuple(sorted({s.rstrip("/") for s in scopes if s.rstrip("/")}))
-        visible = self.hierarchy.visible(wanted)
-        placed = layout(visible, self.params)
+        with _gc_paused():  # many small objects, no cycles: a collection would only cost
+            visible = self.hierarchy.visible(wanted)
+            placed = layout(visible, self.params)
         self.expanded, self.visible, self.layout = wanted, visible, placed
         return placed
 
@@ -125,7 +152,8 @@ class GraphExplorer:
     def collapse(self, scope: str) -> Layout:
         """Close ``scope`` (its sub-scopes stay open, hidden, for when it opens again)."""
         name = scope.rstrip("/")
-        self.hierarchy._scope(name)
+        if not self.hierarchy.is_container(name):
+            raise self.hierarchy._not_found(name, what="scope")
         return self.set_expanded(s for s in self.expanded if s != name)
 
     def toggle(self, scope: str) -> Layout:
@@ -140,7 +168,7 @@ class GraphExplorer:
             self.set_expanded({*self.expanded, *self.hierarchy.ancestors(name)})
             return self.visible.item_of(name)
         scope = name.rstrip("/")
-        if not self.hierarchy.is_scope(scope):
+        if not self.hierarchy.is_container(scope):
             raise self.hierarchy._not_found(name)
         self.set_expanded({*self.expanded, *self.hierarchy.ancestors(scope)})
         return scope_id(scope)
@@ -155,6 +183,86 @@ class GraphExplorer:
                 return opened
             scope = scopes[0]
             opened.append(scope)
+
+    def _hierarchy(self, graph: Any) -> Hierarchy:
+        limit = min(self.params.max_children, self.params.max_visible_nodes)
+        return Hierarchy(graph, max_children=limit)
+
+    # -- the function library ----------------------------------------------------------
+    @property
+    def current_function(self) -> str:
+        """The name of the function shown, ``""`` for the main graph."""
+        return self.function_stack[-1] if self.function_stack else ""
+
+    def functions(self) -> list[dict[str, Any]]:
+        """``[{'name', 'op_count'}]``: every function of the graph's library, by name."""
+        if not hasattr(self, "_function_list"):
+            library = getattr(self.root_graph, "functions", None) or {}
+            self._function_list = [
+                {"name": name, "op_count": _function_size(self.root_graph, name)}
+                for name in sorted(library)
+            ]
+        return self._function_list
+
+    def open_function(self, name: str, *, from_main: bool = False) -> Layout:
+        """Show the body of library function ``name``, one level below the graph shown (a
+        function already on the stack: back to it; ``from_main``: one level below the main
+        graph). Raises :class:`~tfexplore.errors.TensorNotFoundError` for a name not in the
+        library."""
+        library = getattr(self.root_graph, "functions", None) or {}
+        if name not in library:
+            from .graph import suggest
+
+            raise TensorNotFoundError(
+                f"The graph's library has no function named {name!r}.",
+                expected=f"one of its {len(library)} functions (explorer.functions())",
+                suggestions=suggest(name, list(library)),
+            )
+        stack = [] if from_main else self.function_stack
+        wanted = stack[: stack.index(name) + 1] if name in stack else [*stack, name]
+        return self._show_graph(wanted)
+
+    def back(self, depth: int | None = None) -> Layout:
+        """Return to the graph one level up, or to stack depth ``depth`` (0: the main graph,
+        1: the first function opened, ...)."""
+        keep = len(self.function_stack) - 1 if depth is None else depth
+        return self._show_graph(self.function_stack[: max(keep, 0)])
+
+    def _show_graph(self, stack: list[str]) -> Layout:
+        current = self._states.setdefault(
+            self.current_function, _GraphState(self.graph, self.hierarchy)
+        )
+        current.expanded, current.palettes = self.expanded, self._palettes
+        key = stack[-1] if stack else ""
+        if key not in self._states:
+            graph = self.root_graph.functions[key]
+            self._states[key] = _GraphState(graph, self._hierarchy(graph))
+        state = self._states[key]
+        self.function_stack = list(stack)
+        self.graph, self.hierarchy, self._palettes = state.graph, state.hierarchy, state.palettes
+        expanded = self._initial_expanded() if state.expanded is None else state.expanded
+        return self.set_expanded(expanded)
+
+    def calls(self, name: str) -> list[dict[str, Any]]:
+        """The library functions op ``name`` calls: ``[{'attr', 'name', 'op_count'}]``
+        (``attr`` is ``op`` when its type is a function, else the attribute naming it:
+        ``f``, ``then_branch``, ``else_branch``, ``cond``, ``body``, ``branches`` ...)."""
+        library = getattr(self.root_graph, "functions", None) or {}
+        if not library:
+            return []
+        found: list[tuple[str, str]] = []
+        op_type = self.hierarchy.op_types[self.hierarchy.op_index(name)]
+        if op_type in library:
+            found.append(("op", op_type))
+        attrs = self.graph.node_attrs(name) if hasattr(self.graph, "node_attrs") else {}
+        for attr, value in attrs.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            found += [(attr, v) for v in values if isinstance(v, str) and v in library]
+        found.sort(key=lambda pair: CALL_ATTR_ORDER.get(pair[0], len(CALL_ATTR_ORDER)))
+        return [
+            {"attr": attr, "name": f, "op_count": _function_size(self.root_graph, f)}
+            for attr, f in dict.fromkeys(found)
+        ]
 
     # -- questions ---------------------------------------------------------------------
     def search(self, text: str, limit: int = 50) -> list[str]:
@@ -189,6 +297,8 @@ class GraphExplorer:
         return [{"name": k, "count": len(v)} for k, v in sorted(self._collections().items()) if v]
 
     def _collections(self) -> dict[str, list[str]]:
+        if self.function_stack:  # collections name ops of the main graph only
+            return {}
         if not hasattr(self, "_collection_ops"):
             members: dict[str, list[str]] = {}
             if self.meta_graph is not None:
@@ -203,7 +313,7 @@ class GraphExplorer:
         """Everything worth showing about an op (or a scope, given as ``name/`` or a name
         that is only a scope), as JSON-ready plain data."""
         h = self.hierarchy
-        if name.endswith("/") or (not h.is_op(name) and h.is_scope(name)):
+        if name.endswith("/") or (not h.is_op(name) and h.is_container(name)):
             return self._scope_detail(name.rstrip("/"))
         row = self._row(name)
         consumers = h.consumers(name)
@@ -231,6 +341,7 @@ class GraphExplorer:
             "control_consumers": consumers.get(-1, []),
             "collections": [c for c, ops in self._collections().items() if name in ops],
             "function": _text(row.get("function")),
+            "calls": self.calls(name),
             "variable": self._variable_summary(name, str(row["op"])),
         }
 
@@ -245,15 +356,23 @@ class GraphExplorer:
 
     def _scope_detail(self, scope: str) -> dict[str, Any]:
         h = self.hierarchy
-        types = Counter(h.op_types[h.op_index(op)] for op in h.ops_below(scope))
-        return {
-            "kind": "scope",
+        group = h.group(scope)
+        types = Counter(h.op_types[i] for i in h._op_range(scope).tolist())
+        detail = {
+            "kind": "group" if group is not None else "scope",
             "name": scope,
             "op_count": h.op_count(scope),
             "expanded": scope in self.visible.expanded,
-            "child_scopes": h.child_scopes(scope),
+            "child_scopes": [] if group is not None else h.child_scopes(scope),
             "op_types": dict(types.most_common(12)),
         }
+        if group is not None:
+            children = h.children(scope)
+            detail["label"] = group.label
+            detail["group_kind"] = group.kind
+            detail["children"] = len(children)
+            detail["first_children"] = [c[len(scope) + 1 :] for c in children[:12]]
+        return detail
 
     def _input(self, tensor: str) -> dict[str, Any]:
         op, output = _split_tensor(str(tensor))
@@ -273,7 +392,7 @@ class GraphExplorer:
 
     def _variable_summary(self, name: str, op_type: str) -> dict[str, Any] | None:
         """Shape, dtype and statistics of a variable's value in the loaded checkpoint."""
-        if op_type not in VARIABLE_OPS or self.checkpoint is None:
+        if op_type not in VARIABLE_OPS or self.checkpoint is None or self.function_stack:
             return None
         table = self.checkpoint.variables
         rows = table[table["name"] == name]
@@ -305,11 +424,13 @@ class GraphExplorer:
     def scene(self) -> dict[str, Any]:
         """The current layout as plain data, each box with its colours (``fill``, ``mix``,
         ``category``): what the widget sends to the browser."""
-        data = self.layout.to_dict()
-        styles = self.palette().item_colors(self.visible)
-        for box in data["boxes"]:
-            box.update(styles.get(box["id"], {}))
+        with _gc_paused():
+            data = self.layout.to_dict()
+            styles = self.palette().item_colors(self.visible)
+            for box in data["boxes"]:
+                box.update(styles.get(box["id"], {}))
         data["expanded"] = list(self.expanded)
+        data["function"] = self.current_function
         return data
 
     def legend(self) -> list[dict[str, Any]]:
@@ -320,6 +441,16 @@ class GraphExplorer:
         from .layout_svg import to_svg
 
         return to_svg(self.layout, styles=self.palette().item_colors(self.visible), **options)
+
+
+def _function_size(graph: Any, name: str) -> int:
+    """Ops in function ``name``'s body (arguments and results included), without building
+    its graph when the FunctionDef is at hand."""
+    function_def = getattr(graph, "_library", {}).get(name)
+    if function_def is not None and hasattr(function_def, "node_def"):
+        signature = function_def.signature
+        return len(function_def.node_def) + len(signature.input_arg) + len(signature.output_arg)
+    return len(graph.functions[name])
 
 
 def _check_color_by(color_by: str) -> str:

@@ -10,6 +10,17 @@ Item ids: an op is named by its op name (``layer1/MatMul``), a scope by its name
 slash (``layer1/``). An op whose name is also a scope (the variable ``layer1/W`` next to
 ``layer1/W/Assign``) lives inside that scope, as in TensorBoard.
 
+Large flat scopes: a scope with more than ``max_children`` direct children (thousands of ops at
+the top level of a frozen graph, or of an old graph without name scopes) shows them in
+synthetic *groups*, which open and close like scopes. First, series of like-named ops of one
+type (``Add``, ``Add_1``, ..., ``Add_4999``) become one group ``Add_[0-4999]`` (likewise
+series of scopes, ``tower_0/`` ... ``tower_7/``), as TensorBoard does; then, if the scope still
+has too many children, they are cut into chunks in graph order (``ops 1–200``,
+``ops 201–400``, ...; chunks of chunks when even those are too many). A group's name is its
+container's name, a slash and its label; labels hold ``[`` or a space, which no op name can,
+so a group never shares a name with an op or a scope. Groups depend only on the graph, never
+on what is expanded.
+
 Example::
 
     >>> hierarchy = Hierarchy(graph)                              # doctest: +SKIP
@@ -40,6 +51,8 @@ __all__ = [
     "ROLES",
     "op_role",
     "scope_id",
+    "Group",
+    "MAX_CHILDREN",
 ]
 
 ROOT = ""
@@ -60,6 +73,12 @@ _OPTIMIZER_WORDS = re.compile(
     r"beta[12]_power\w*|SGD|Nadam|Adamax|Lamb)(/|$)"
 )
 _GRADIENT_WORDS = re.compile(r"(^|/)gradients(_\d+)?(/|$)")
+#: a scope with more direct children than this shows them in groups (series, then chunks)
+MAX_CHILDREN = 200
+#: the fewest like-named siblings that make a series group (TensorBoard's ``seriesNodeMinSize``)
+SERIES_MIN = 5
+_SERIES_SPLIT = re.compile(r"^(.+?)(?:_(\d+))?$", re.MULTILINE)  # "Add_12" -> ("Add", "12")
+Entry = tuple[str, Any]  # ("scope", scope index) | ("op", op index) | ("group", group name)
 
 
 def scope_id(scope: str) -> str:
@@ -92,14 +111,14 @@ def op_role(name: str, op_type: str) -> str:
 
 @dataclass(frozen=True)
 class VisibleItem:
-    """One box on screen: an op, a collapsed scope (one box standing for all its ops) or an
-    expanded scope (a frame around its visible children).
+    """One box on screen: an op, a collapsed scope or group (one box standing for all its
+    ops) or an expanded scope or group (a frame around its visible children).
 
     ``container`` is the id of the expanded scope it is drawn in (``"/"`` for the top level).
     """
 
     id: str
-    kind: Literal["op", "scope"]
+    kind: Literal["op", "scope", "group"]
     name: str
     label: str
     container: str
@@ -107,6 +126,29 @@ class VisibleItem:
     expanded: bool = False
     op_count: int = 1
     op_type: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A synthetic box standing for some children of a large scope: a ``series`` of
+    like-named siblings or a ``chunk`` of consecutive ones (see the module docstring).
+
+    ``parent`` is the name of the scope or group it is drawn in (``""``: the top level);
+    ``entries`` its children (``("scope", i)``, ``("op", i)``, ``("group", name)``); ``ops``
+    the hierarchy indices of every op below it, at any depth.
+    """
+
+    name: str
+    label: str
+    kind: Literal["series", "chunk"]
+    parent: str
+    entries: list[Entry] = field(repr=False)
+    ops: np.ndarray = field(repr=False)
+    op_type: str = ""
+
+    @property
+    def op_count(self) -> int:
+        return len(self.ops)
 
 
 @dataclass(frozen=True)
@@ -182,7 +224,8 @@ class Hierarchy:
 
     ``graph`` is anything with a ``nodes`` DataFrame (a :class:`tfexplore.graph.Graph`), or the
     DataFrame itself. Scopes are numbered in depth-first order so that the ops below any scope
-    form one contiguous run of :attr:`op_names`.
+    form one contiguous run of :attr:`op_names`. A scope with more than ``max_children``
+    direct children shows them in groups (see the module docstring).
 
     Example::
 
@@ -191,44 +234,65 @@ class Hierarchy:
         (212, ['train/Adam', 'train/gradients'])
     """
 
-    def __init__(self, graph: Any) -> None:
-        if hasattr(graph, "columns"):
-            nodes = graph
-        else:  # the cheap structural columns: the full ``nodes`` table summarises every attr
+    def __init__(self, graph: Any, *, max_children: int = MAX_CHILDREN) -> None:
+        self.max_children = max(int(max_children), 2)
+        self._groups: dict[str, Group] = {}
+        self._arranged: dict[int, list[Entry]] = {}  # scope index -> its (grouped) children
+        self._entry_group: dict[Entry, str] = {}  # a scope or group -> the group holding it
+        self._graph = graph
+        with _gc_paused():
+            if hasattr(graph, "columns"):
+                self._nodes = graph
+                names = [str(n) for n in graph["name"].tolist()]
+                op_types = [str(t) for t in graph["op"].tolist()]
+                inputs = [[_split_tensor(str(t)) for t in ts or ()] for ts in graph["inputs"]]
+                controls = graph["control_inputs"].tolist()
+            else:
+                names, op_types, inputs, controls = _structure(graph)
+            self._build_scopes(names)
+            self._order_ops(names, op_types)
+            self._build_edges(inputs, controls)
+            self._op_group = np.full(len(self.op_names), -1, dtype=np.int64)  # innermost group
+            self._group_list: list[Group] = []
+            self._group_number: dict[str, int] = {}
+
+    @property
+    def nodes(self):
+        """The graph's structural columns (``name``, ``op``, ``device``, ``inputs``,
+        ``control_inputs``), built when first asked for."""
+        if not hasattr(self, "_nodes"):
             from .graph import STRUCTURE_COLUMNS
 
-            nodes = graph.node_frame(STRUCTURE_COLUMNS)
-        self.nodes = nodes
-        names = [str(n) for n in nodes["name"].tolist()]
-        self._build_scopes(names)
-        self._order_ops(names, nodes["op"].tolist())
-        self._build_edges(nodes)
+            self._nodes = self._graph.node_frame(STRUCTURE_COLUMNS)
+        return self._nodes
 
     # -- construction ------------------------------------------------------------------
     def _build_scopes(self, names: list[str]) -> None:
         prefixes: set[str] = set()
-        for name in names:
-            parts = name.split("/")
-            for end in range(1, len(parts)):
-                prefixes.add("/".join(parts[:end]))
+        for name in names:  # every proper prefix; stop at the first one already known
+            head = name.rpartition("/")[0]
+            while head and head not in prefixes:
+                prefixes.add(head)
+                head = head.rpartition("/")[0]
         # depth-first order: "/" sorts before every other character, so a scope's
         # descendants follow it contiguously.
         ordered = sorted(prefixes, key=lambda s: s.replace("/", "\x01"))
         self.scope_names: list[str] = [ROOT, *ordered]
         self._scope_index = {s: i for i, s in enumerate(self.scope_names)}
-        parent = np.zeros(len(self.scope_names), dtype=np.int64)
-        parent[0] = -1
-        depth = np.zeros(len(self.scope_names), dtype=np.int64)
+        count = len(self.scope_names)
+        parent = [-1] + [0] * (count - 1)  # plain lists: element access is cheaper than numpy's
+        depth = [0] * count
         for i, scope in enumerate(ordered, start=1):
             head, sep, _ = scope.rpartition("/")
             parent[i] = self._scope_index[head] if sep else 0
             depth[i] = scope.count("/") + 1
-        self.scope_parent = parent
-        self.scope_depth = depth
-        end = np.arange(1, len(self.scope_names) + 1)
-        for i in range(len(self.scope_names) - 1, 0, -1):
-            end[parent[i]] = max(end[parent[i]], end[i])
-        self.scope_end = end  # scopes [i, end[i]) are i and its descendants
+        end = list(range(1, count + 1))
+        for i in range(count - 1, 0, -1):
+            if end[i] > end[parent[i]]:
+                end[parent[i]] = end[i]
+        self.scope_parent = np.array(parent, dtype=np.int64)
+        self.scope_depth = np.array(depth, dtype=np.int64)
+        self.scope_end = np.array(end, dtype=np.int64)  # scopes [i, end[i]) are i and below
 
     def _order_ops(self, names: list[str], op_types: list[str]) -> None:
         def parent_of(name: str) -> int:
@@ -237,8 +301,11 @@ class Hierarchy:
             head, sep, _ = name.rpartition("/")
             return self._scope_index[head] if sep else 0
 
-        parents = np.array([parent_of(n) for n in names], dtype=np.int64)
-        order = np.lexsort((np.arange(len(names)), parents))  # stable: graph order in a scope
+        if len(self.scope_names) == 1:  # no scopes at all: every op at the top level
+            parents = np.zeros(len(names), dtype=np.int64)
+        else:
+            parents = np.array([parent_of(n) for n in names], dtype=np.int64)
+        order = np.argsort(parents, kind="stable")  # stable: graph order within a scope
         self.source_row = order  # hierarchy op i is row source_row[i] of graph.nodes
         self.op_names: list[str] = [names[i] for i in order]
         self.op_types: list[str] = [str(op_types[i]) for i in order]
@@ -248,21 +315,20 @@ class Hierarchy:
         self.scope_op_start = starts
         self.scope_op_count = starts[self.scope_end] - starts[: len(self.scope_names)]
 
-    def _build_edges(self, nodes) -> None:
+    def _build_edges(self, inputs, controls) -> None:
+        """``inputs[row]``: ``(op, output)`` pairs; ``controls[row]``: op names."""
         index = self._op_index
-        rows = self.source_row
-        inputs = nodes["inputs"].tolist()
-        controls = nodes["control_inputs"].tolist()
         src, dst, out = [], [], []
-        for dst_op, row in enumerate(rows):
-            for tensor in inputs[row] or ():
-                op, output = _split_tensor(str(tensor))
-                if op in index:
-                    src.append(index[op]), dst.append(dst_op), out.append(output)
+        add_src, add_dst, add_out = src.append, dst.append, out.append
+        for dst_op, row in enumerate(self.source_row.tolist()):
+            for op, output in inputs[row] or ():
+                source = index.get(op)
+                if source is not None:
+                    add_src(source), add_dst(dst_op), add_out(output)
             for op in controls[row] or ():
-                op = str(op).lstrip("^")
-                if op in index:
-                    src.append(index[op]), dst.append(dst_op), out.append(-1)
+                source = index.get(str(op).lstrip("^"))
+                if source is not None:
+                    add_src(source), add_dst(dst_op), add_out(-1)
         self.edge_src = np.array(src, dtype=np.int64)
         self.edge_dst = np.array(dst, dtype=np.int64)
         self.edge_output = np.array(out, dtype=np.int64)  # -1: control dependency
@@ -298,6 +364,28 @@ class Hierarchy:
     def is_scope(self, name: str) -> bool:
         return name.rstrip("/") in self._scope_index and name.rstrip("/") != ROOT
 
+    def is_group(self, name: str) -> bool:
+        """True for the name (or id) of a synthetic group (``Add_[0-4999]``, ``ops 1–200``)."""
+        return self.group(name.rstrip("/")) is not None
+
+    def is_container(self, name: str) -> bool:
+        """True for a scope or a group: something that opens and closes."""
+        return self.is_scope(name) or self.is_group(name)
+
+    def group(self, name: str) -> Group | None:
+        """The group named ``name``, or ``None``. Groups are made when first needed: this
+        arranges the scope the name lies in."""
+        found = self._groups.get(name)
+        if found is not None or ("[" not in name and " " not in name):
+            return found
+        parts = name.split("/")
+        for k in range(len(parts) - 1, -1, -1):  # the innermost real scope around it
+            prefix = "/".join(parts[:k])
+            if prefix in self._scope_index:
+                self._entries(prefix)
+                break
+        return self._groups.get(name)
+
     def scope_of(self, op_name: str) -> str:
         """The scope an op is drawn in (``""`` for the top level)."""
         return self.scope_names[int(self.op_parent[self.op_index(op_name)])]
@@ -309,17 +397,33 @@ class Hierarchy:
         ['layer1', 'layer1/W']
         """
         if name in self._op_index:
+            entry: Entry = ("op", self._op_index[name])
             scope = int(self.op_parent[self._op_index[name]])
+        elif self.is_group(name):
+            group = self._groups[name.rstrip("/")]
+            return [*self.ancestors(group.parent), group.parent] if group.parent else []
         else:
-            scope = int(self.scope_parent[self._scope(name)])
-        chain = []
-        while scope > 0:
-            chain.append(self.scope_names[scope])
+            scope = self._scope(name)
+            entry = ("scope", scope)
+            scope = int(self.scope_parent[scope])
+        chain: list[str] = []
+        while scope >= 0:
+            self._entries(self.scope_names[scope])  # make the groups of this scope
+            group_name = self._group_of(entry)
+            while group_name is not None:
+                chain.append(group_name)
+                group_name = self._group_of(("group", group_name))
+            if scope > 0:
+                chain.append(self.scope_names[scope])
+            entry = ("scope", scope)
             scope = int(self.scope_parent[scope])
         return chain[::-1]
 
     def op_count(self, scope: str) -> int:
-        """Number of ops below a scope, at any depth (the whole graph for ``""``)."""
+        """Number of ops below a scope or group, at any depth (the whole graph for ``""``)."""
+        group = self.group(scope.rstrip("/"))
+        if group is not None:
+            return group.op_count
         return int(self.scope_op_count[self._scope(scope)])
 
     def child_scopes(self, scope: str) -> list[str]:
@@ -337,10 +441,27 @@ class Hierarchy:
         return self.op_names[self.scope_op_start[i] : self.scope_op_start[i + 1]]
 
     def ops_below(self, scope: str) -> list[str]:
-        """Every op below ``scope``, at any depth."""
-        i = self._scope(scope)
-        start, stop = self.scope_op_start[i], self.scope_op_start[self.scope_end[i]]
-        return self.op_names[start:stop]
+        """Every op below a scope or group, at any depth."""
+        return [self.op_names[i] for i in self._op_range(scope).tolist()]
+
+    def _op_range(self, name: str) -> np.ndarray:
+        """Hierarchy indices of the ops below a scope or group."""
+        group = self.group(name.rstrip("/"))
+        if group is not None:
+            return group.ops
+        i = self._scope(name)
+        return np.arange(self.scope_op_start[i], self.scope_op_start[self.scope_end[i]])
+
+    def children(self, container: str) -> list[str]:
+        """The item ids drawn directly inside a scope or group when it is open: scopes
+        (``name/``), groups (``name/``) and ops, in drawing order."""
+        return [self._entry_id(e) for e in self._entries(container.rstrip("/"))]
+
+    def _entry_id(self, entry: Entry) -> str:
+        kind, ref = entry
+        if kind == "op":
+            return self.op_names[ref]
+        return scope_id(self.scope_names[ref] if kind == "scope" else ref)
 
     def edge_tensors(self, edge_indices: np.ndarray) -> list[str]:
         """Distinct tensor names (``op:N``, ``^op`` for control) of some graph edges, sorted."""
@@ -371,6 +492,172 @@ class Hierarchy:
             suggestions=close,
         )
 
+    # -- groups ------------------------------------------------------------------------
+    def _entries(self, container: str) -> list[Entry]:
+        """The children of a scope or group, grouped when the scope has too many."""
+        group = self._groups.get(container)
+        if group is not None:
+            return group.entries
+        i = self._scope(container)
+        if i not in self._arranged:
+            scopes, j = [], i + 1
+            while j < self.scope_end[i]:
+                scopes.append(("scope", j))
+                j = int(self.scope_end[j])
+            first, stop = int(self.scope_op_start[i]), int(self.scope_op_start[i + 1])
+            if len(scopes) + stop - first <= self.max_children:
+                entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
+            else:
+                with _gc_paused():
+                    entries = self._crowded(scopes, first, stop, container)
+            self._arranged[i] = entries
+        return self._arranged[i]
+
+    def _crowded(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
+        """The children of a scope with too many: series groups; then, when still too many,
+        chunks of the remaining single ops (labelled by their positions among the scope's
+        ops, in graph order) next to the scopes and series; or chunks of everything."""
+        entries = self._series(scopes, first, stop, container)
+        if len(entries) <= self.max_children:
+            return entries
+        kept = [e for e in entries if e[0] != "op"]
+        singles = [e for e in entries if e[0] == "op"]
+        size = self.max_children
+        while -(-len(singles) // size) > self.max_children:
+            size *= self.max_children
+        if len(kept) + -(-len(singles) // size) > self.max_children:
+            return self._chunk(entries, container, 0)
+        chunks = self._chunk(singles, container, 0, positions=first, force=True)
+        return kept + chunks
+
+    def _series(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
+        """Like-named siblings of one kind (``Add``, ``Add_1``, ...: ops of one type; or
+        scopes) become one series group, placed where its first member was."""
+        entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
+        names = [self.scope_names[j] for _, j in scopes] + self.op_names[first:stop]
+        kinds = ["/"] * len(scopes) + self.op_types[first:stop]
+        # (prefix, number) of every last name part, by one regex over all of them at once
+        lasts = "\n".join(name.rpartition("/")[2] for name in names)
+        split = _SERIES_SPLIT.findall(lasts)
+        if len(split) != len(names):  # a damaged graph (an empty or multi-line name): one by one
+            lasts_list = [name.rpartition("/")[2] for name in names]
+            split = [(m[1], m[2] or "") if (m := _SERIES_SPLIT.fullmatch(x)) else (x, "") for x in lasts_list]
+        numbers = [int(number) if number else 0 for _, number in split]
+        keyed: dict[str, list[int]] = {}
+        for position, key in enumerate([f"{p}\x00{k}" for (p, _), k in zip(split, kinds)]):
+            keyed.setdefault(key, []).append(position)
+        replace: dict[int, Entry] = {}
+        grouped = np.zeros(len(entries), dtype=bool)
+        taken: set[str] = set()
+        for key, members in keyed.items():
+            if len(members) < SERIES_MIN:
+                continue
+            prefix, kind = key.split("\x00")
+            members.sort(key=numbers.__getitem__)  # by number: Add_2 before Add_10
+            member_numbers = [numbers[p] for p in members]
+            if len(set(member_numbers)) < len(members):
+                continue
+            label = f"{prefix}_[{member_numbers[0]}-{member_numbers[-1]}]"
+            if label in taken:
+                label += " (scopes)" if kind == "/" else f" ({kind})"
+            taken.add(label)
+            name = f"{container}/{label}" if container else label
+            inner = [entries[p] for p in members]
+            op_type = "" if kind == "/" else kind
+            group = self._add_group(name, label, "series", container, inner, op_type)
+            if len(inner) > self.max_children:  # chunks named by number: Add_[0-199], ...
+                group.entries[:] = self._chunk(inner, name, 0, (prefix, member_numbers))
+                self._adopt(group)
+            replace[min(members)] = ("group", name)
+            grouped[members] = True
+        return [
+            replace.get(p, entry)
+            for p, entry in enumerate(entries)
+            if p in replace or not grouped[p]
+        ]
+
+    def _chunk(
+        self,
+        entries: list[Entry],
+        container: str,
+        offset: int,
+        series: tuple[str, list[int]] | None = None,
+        positions: int | None = None,
+        force: bool = False,
+    ) -> list[Entry]:
+        """Too many entries: consecutive chunks of ``max_children`` (chunks of chunks when
+        even those are too many), labelled by the op positions they cover (in a series: by
+        the numbers of their members, ``Add_[200-399]``; for single ops of a scope whose
+        first op is ``positions``: by their positions among its ops)."""
+        if len(entries) <= self.max_children and not force:
+            return entries
+        size = self.max_children
+        while -(-len(entries) // size) > self.max_children:
+            size *= self.max_children
+        counts = np.cumsum([0] + [self._entry_op_count(e) for e in entries])
+        result: list[Entry] = []
+        for start in range(0, len(entries), size):
+            piece = entries[start : start + size]
+            first_op = offset + int(counts[start])
+            stop_op = offset + int(counts[min(start + size, len(entries))])
+            if series is not None:
+                numbers = series[1][start : start + size]
+                label = f"{series[0]}_[{numbers[0]}-{numbers[-1]}]"
+                inner = (series[0], numbers)
+            elif positions is not None:
+                low, high = piece[0][1] - positions + 1, piece[-1][1] - positions + 1
+                label, inner = _range_label(low, high), None
+            else:
+                label, inner = _range_label(first_op + 1, stop_op), None
+            name = f"{container}/{label}" if container else label
+            group = self._add_group(name, label, "chunk", container, piece, "")
+            if len(piece) > self.max_children:
+                group.entries[:] = self._chunk(piece, name, first_op, inner, positions)
+                self._adopt(group)
+            result.append(("group", name))
+        return result
+
+    def _entry_op_count(self, entry: Entry) -> int:
+        kind, ref = entry
+        if kind == "op":
+            return 1
+        if kind == "scope":
+            return int(self.scope_op_count[ref])
+        return self._groups[ref].op_count
+
+    def _add_group(self, name, label, kind, parent, entries, op_type) -> Group:
+        singles = np.array([ref for k, ref in entries if k == "op"], dtype=np.int64)
+        parts = [singles]
+        for entry_kind, ref in entries:
+            if entry_kind == "scope":
+                start, stop = self.scope_op_start[ref], self.scope_op_start[self.scope_end[ref]]
+                parts.append(np.arange(start, stop))
+            elif entry_kind == "group":
+                parts.append(self._groups[ref].ops)
+        ops = np.sort(np.concatenate(parts)) if len(parts) > 1 else singles
+        group = Group(name, label, kind, parent, list(entries), ops, op_type)
+        self._groups[name] = group
+        self._group_number[name] = len(self._group_list)
+        self._group_list.append(group)
+        self._adopt(group, singles)
+        return group
+
+    def _adopt(self, group: Group, singles: np.ndarray | None = None) -> None:
+        """Record ``group`` as the innermost group of its entries."""
+        if singles is None:
+            singles = np.array([ref for k, ref in group.entries if k == "op"], dtype=np.int64)
+        self._op_group[singles] = self._group_number[group.name]
+        for entry in group.entries:
+            if entry[0] != "op":
+                self._entry_group[entry] = group.name
+
+    def _group_of(self, entry: Entry) -> str | None:
+        """The innermost group holding a scope, op or group entry, or ``None``."""
+        if entry[0] == "op":
+            g = int(self._op_group[entry[1]])
+            return self._group_list[g].name if g >= 0 else None
+        return self._entry_group.get(entry)
+
     # -- what is visible ---------------------------------------------------------------
     def visible(self, expanded: Iterable[str] = ()) -> VisibleGraph:
         """The boxes and bundled edges on screen when the scopes in ``expanded`` are open.
@@ -381,9 +668,10 @@ class Hierarchy:
         """
         open_set = frozenset(s.rstrip("/") for s in expanded)
         for scope in open_set:
-            self._scope(scope)
+            if self.group(scope) is None:
+                self._scope(scope)
         representative = self._scope_representatives(open_set)
-        items, children, item_of_op = self._visible_items(representative)
+        items, children, item_of_op = self._visible_items(representative, open_set)
         edges, edge_bundle = self._bundle_edges(items, item_of_op)
         return VisibleGraph(self, open_set, items, children, edges, edge_bundle, item_of_op)
 
@@ -399,52 +687,60 @@ class Hierarchy:
                 representative[i] = i
         return representative
 
-    def _visible_items(self, representative: np.ndarray):
+    def _visible_items(self, representative: np.ndarray, open_set: frozenset[str]):
         items: list[VisibleItem] = []
         children: dict[str, list[str]] = {}
         scope_item = np.full(len(self.scope_names), -1, dtype=np.int64)
         op_item = np.full(len(self.op_names), -1, dtype=np.int64)
 
-        def visit(scope: int, container_id: str, depth: int) -> None:
+        def visit(container: str, container_id: str, depth: int) -> None:
             ids = children.setdefault(container_id, [])
-            for child in self.child_scopes(self.scope_names[scope]):
-                c = self._scope_index[child]
-                is_open = bool(representative[c] < 0)
-                scope_item[c] = len(items)
+            for kind, ref in self._entries(container):
+                if kind == "op":
+                    name = self.op_names[ref]
+                    op_item[ref] = len(items)
+                    items.append(
+                        VisibleItem(
+                            id=name,
+                            kind="op",
+                            name=name,
+                            label=name.rsplit("/", 1)[-1],
+                            container=container_id,
+                            depth=depth,
+                            op_type=self.op_types[ref],
+                        )
+                    )
+                    ids.append(name)
+                    continue
+                if kind == "scope":
+                    name, label = self.scope_names[ref], self.scope_names[ref].rsplit("/", 1)[-1]
+                    is_open, count, op_type = bool(representative[ref] < 0), self.scope_op_count[ref], ""
+                    scope_item[ref] = len(items)
+                else:
+                    group = self._groups[ref]
+                    name, label, op_type = ref, group.label, group.op_type
+                    is_open, count = ref in open_set, group.op_count
+                    if not is_open:
+                        op_item[group.ops] = len(items)
                 items.append(
                     VisibleItem(
-                        id=scope_id(child),
-                        kind="scope",
-                        name=child,
-                        label=child.rsplit("/", 1)[-1],
+                        id=scope_id(name),
+                        kind=kind,
+                        name=name,
+                        label=label,
                         container=container_id,
                         depth=depth,
                         expanded=is_open,
-                        op_count=int(self.scope_op_count[c]),
+                        op_count=int(count),
+                        op_type=op_type,
                     )
                 )
-                ids.append(scope_id(child))
+                ids.append(scope_id(name))
                 if is_open:
-                    visit(c, scope_id(child), depth + 1)
-            start, stop = self.scope_op_start[scope], self.scope_op_start[scope + 1]
-            for op in range(start, stop):
-                name = self.op_names[op]
-                op_item[op] = len(items)
-                items.append(
-                    VisibleItem(
-                        id=name,
-                        kind="op",
-                        name=name,
-                        label=name.rsplit("/", 1)[-1],
-                        container=container_id,
-                        depth=depth,
-                        op_type=self.op_types[op],
-                    )
-                )
-                ids.append(name)
+                    visit(name, scope_id(name), depth + 1)
 
-        visit(0, "/", 0)
-        hidden = op_item < 0
+        visit(ROOT, "/", 0)
+        hidden = op_item < 0  # below a collapsed scope: shown by that scope's box
         op_item[hidden] = scope_item[representative[self.op_parent[hidden]]]
         return items, children, op_item
 
@@ -466,8 +762,11 @@ class Hierarchy:
         tensor = self.edge_src[crossing] * (int(self.edge_output.max(initial=0)) + 2) + (
             self.edge_output[crossing] + 1
         )
-        pairs = np.unique(np.stack([bundle_of_edge, tensor]), axis=1)
-        tensor_counts = np.bincount(pairs[0], minlength=len(keys))
+        span = int(tensor.max(initial=0)) + 1
+        pairs = np.sort(bundle_of_edge.astype(np.int64) * span + tensor)
+        first = np.ones(len(pairs), dtype=bool)  # distinct (bundle, tensor) pairs, sorted
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        tensor_counts = np.bincount(pairs[first] // span, minlength=len(keys))
         edges = []
         for b, k in enumerate(keys.tolist()):
             pair, is_control = divmod(k, 2)
@@ -501,10 +800,17 @@ class Hierarchy:
         )
 
     def category_counts(self, codes: np.ndarray, scope: str) -> np.ndarray:
-        """How many ops below ``scope`` fall in each category, given integer ``codes`` per op."""
-        i = self._scope(scope)
-        start, stop = self.scope_op_start[i], self.scope_op_start[self.scope_end[i]]
-        return np.bincount(codes[start:stop], minlength=int(codes.max(initial=0)) + 1)
+        """How many ops below a scope or group fall in each category, given integer ``codes``
+        per op."""
+        group = self.group(scope.rstrip("/"))
+        if group is not None:
+            selected = codes[group.ops]
+        else:
+            i = self._scope(scope)
+            selected = codes[self.scope_op_start[i] : self.scope_op_start[self.scope_end[i]]]
+        if getattr(self, "_codes_seen", (None,))[0] is not codes:  # one max per palette
+            self._codes_seen = (codes, int(codes.max(initial=0)) + 1)
+        return np.bincount(selected, minlength=self._codes_seen[1])
 
     # -- search and trace --------------------------------------------------------------
     def search(self, text: str, limit: int = 50) -> list[str]:
@@ -522,11 +828,12 @@ class Hierarchy:
                 :limit
             ]
         needle = text.lower()
+        if not hasattr(self, "_lower_names"):
+            self._lower_names = [name.lower() for name in self.op_names]
+        lowered = self._lower_names
         ranked = []
-        for i, name in enumerate(self.op_names):
-            lower = name.lower()
-            if needle not in lower:
-                continue
+        for i in [i for i, lower in enumerate(lowered) if needle in lower]:
+            lower, name = lowered[i], self.op_names[i]
             last = lower.rsplit("/", 1)[-1]
             rank = (
                 0 if lower == needle else 1 if last == needle else 2 if last.startswith(needle) else 3
@@ -579,6 +886,39 @@ class Hierarchy:
             starts = np.searchsorted(key[order], np.arange(len(self.op_names) + 1))
             self._adjacency[direction] = (starts, other[order])
         return self._adjacency[direction]
+
+
+def _range_label(low: int, high: int) -> str:
+    """``ops 1–200``; ``op 7`` for one."""
+    return f"op {low:,}" if low == high else f"ops {low:,}–{high:,}"
+
+
+def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
+    """``(names, op types, inputs as (op, output) pairs, control input names)`` per op.
+
+    A :class:`tfexplore.graph.Graph` holds these lists already: they are read as they are
+    (building ``graph.node_frame`` would format every input as text, only for it to be
+    parsed again here); anything else gives its ``node_frame(STRUCTURE_COLUMNS)``.
+    """
+    lists = [getattr(graph, attr, None) for attr in ("_names", "_ops", "_inputs", "_controls")]
+    if all(isinstance(x, list) for x in lists):
+        return lists[0], lists[1], lists[2], lists[3]
+    from .graph import STRUCTURE_COLUMNS
+
+    frame = graph.node_frame(STRUCTURE_COLUMNS)
+    inputs = [[_split_tensor(str(t)) for t in ts or ()] for ts in frame["inputs"]]
+    return (
+        [str(n) for n in frame["name"].tolist()],
+        [str(t) for t in frame["op"].tolist()],
+        inputs,
+        frame["control_inputs"].tolist(),
+    )
+
+
+def _gc_paused():
+    from .graph import _gc_paused as paused
+
+    return paused()
 
 
 def _split_tensor(tensor: str) -> tuple[str, int]:

@@ -25,13 +25,13 @@ Example::
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .errors import TFExploreError
-from .hierarchy import VisibleGraph
+from .hierarchy import MAX_CHILDREN, VisibleGraph
 
 __all__ = ["LayoutParams", "Box", "EdgePath", "Layout", "layout", "LayoutTooLargeError"]
 
@@ -79,14 +79,18 @@ class LayoutParams:
     placement_sweeps: int = 4
     #: laying out more boxes than this raises :class:`LayoutTooLargeError`
     max_visible_nodes: int = 2000
+    #: a scope with more direct children than this shows them in groups: series
+    #: (``Add_[0-4999]``), then chunks in graph order (``ops 1–200``); see
+    #: :mod:`tfexplore.hierarchy`. Used by :class:`~tfexplore.explorer.GraphExplorer`.
+    max_children: int = MAX_CHILDREN
 
     def item_size(self, label: str, kind: str, expanded: bool = False) -> tuple[float, float]:
         """(width, height) of a leaf box (an op, or a collapsed scope)."""
         width = self.char_width * len(label) + self.label_padding
-        if kind == "scope":
-            width += 2 * self.char_width  # room for the open/close marker
+        if kind != "op":  # a scope or group: room for the open/close marker
+            width += 2 * self.char_width
         width = min(max(width, self.min_width), self.max_width)
-        return width, self.scope_height if kind == "scope" else self.op_height
+        return width, self.op_height if kind == "op" else self.scope_height
 
 
 @dataclass(frozen=True)
@@ -164,9 +168,9 @@ class Layout:
         return {
             "width": self.width,
             "height": self.height,
-            "boxes": [asdict(b) for b in self.boxes],
+            "boxes": [dict(vars(b)) for b in self.boxes],  # flat fields: no deep copy needed
             "edges": [
-                {**asdict(e), "points": [list(p) for p in e.points]} for e in self.edges
+                {**vars(e), "points": [list(p) for p in e.points]} for e in self.edges
             ],
         }
 

@@ -25,6 +25,7 @@ FRAME_FILL = "#f7f7f9"
 FRAME_STROKE = "#b8bcc6"
 EDGE_COLOR = "#8a8f99"
 HIGHLIGHT = "#e8590c"
+GROUP_DASH = " stroke-dasharray='5 3'"  # groups (series, chunks) are not real scopes
 
 
 def fit_label(text: str, width: float, char_width: float) -> str:
@@ -88,9 +89,10 @@ def to_svg(
 def _frame(box: Box, char_width: float, lit: bool) -> str:
     stroke = HIGHLIGHT if lit else FRAME_STROKE
     label = escape(fit_label(box.label, box.width - 60, char_width))
+    dash = GROUP_DASH if box.kind == "group" else ""
     return (
         f"<g class='tfx-frame'><rect x='{box.x}' y='{box.y}' width='{box.width}' "
-        f"height='{box.height}' rx='6' fill='{FRAME_FILL}' stroke='{stroke}'/>"
+        f"height='{box.height}' rx='6' fill='{FRAME_FILL}' stroke='{stroke}'{dash}/>"
         f"<text x='{box.x + 8}' y='{box.y + 14}' font-weight='600'>{label}</text>"
         f"<text x='{box.x + box.width - 8}' y='{box.y + 14}' text-anchor='end' fill='#666'>"
         f"{box.op_count} ops</text></g>"
@@ -118,14 +120,15 @@ def _leaf(box: Box, style: Mapping[str, Any], char_width: float, lit: bool, chos
     fill = style.get("fill", "#e8eef7")
     stroke = HIGHLIGHT if lit or chosen else "#6b7280"
     stroke_width = 3 if chosen else 2 if lit else 1
-    radius = 4 if box.kind == "scope" else box.height / 2
+    radius = box.height / 2 if box.kind == "op" else 4
     cx = box.x + box.width / 2
+    dash = GROUP_DASH if box.kind == "group" else ""
     parts = [
         f"<rect x='{box.x}' y='{box.y}' width='{box.width}' height='{box.height}' rx='{radius}' "
-        f"fill='{fill}' stroke='{stroke}' stroke-width='{stroke_width}'/>"
+        f"fill='{fill}' stroke='{stroke}' stroke-width='{stroke_width}'{dash}/>"
     ]
     label = escape(fit_label(box.label, box.width - 10, char_width))
-    if box.kind == "scope":
+    if box.kind != "op":
         parts.append(_mix_stripe(box, style.get("mix", [])))
         parts.append(f"<text x='{cx}' y='{box.y + 14}' text-anchor='middle'>{label}</text>")
         parts.append(
@@ -136,7 +139,7 @@ def _leaf(box: Box, style: Mapping[str, Any], char_width: float, lit: bool, chos
         parts.append(
             f"<text x='{cx}' y='{box.y + box.height / 2 + 4}' text-anchor='middle'>{label}</text>"
         )
-    kind = "tfx-scope" if box.kind == "scope" else "tfx-op"
+    kind = f"tfx-{box.kind}"
     return f"<g class='{kind}'><title>{escape(box.name)}</title>{''.join(parts)}</g>"
 
 

@@ -1,5 +1,6 @@
 // GraphView front end: draws the layout Python sends (trait `scene`) as SVG.
-// Pan by dragging, zoom with the wheel, click a scope to open/close it, click an op to select it.
+// Pan by dragging, zoom with the wheel, click a scope (or group) to open/close it, click an op
+// to select it; a call op's detail leads into its function's body, the breadcrumb leads back.
 // All graph logic lives in Python (tfexplore.explorer); this module only draws and forwards.
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -46,6 +47,7 @@ function drawScene(layer, scene, state) {
   const frames = scene.boxes.filter((b) => b.expanded).sort((a, b) => a.depth - b.depth);
   for (const box of frames) {
     const g = svgElement("g", { class: "tfx-frame", "data-id": box.id }, layer);
+    if (box.kind === "group") g.classList.add("tfx-group-frame");
     if (lit.has(box.id)) g.classList.add("tfx-lit");
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }, g);
     const title = svgElement("text", { x: box.x + 8, y: box.y + 14, class: "tfx-frame-label" }, g);
@@ -71,10 +73,10 @@ function drawScene(layer, scene, state) {
     const g = svgElement("g", { class: `tfx-node tfx-${box.kind}`, "data-id": box.id, "data-name": box.name }, layer);
     if (lit.has(box.id)) g.classList.add("tfx-lit");
     if (box.name === state.selected || box.id === state.selected) g.classList.add("tfx-selected");
-    const radius = box.kind === "scope" ? 4 : box.height / 2;
+    const radius = box.kind === "op" ? box.height / 2 : 4;
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: radius, fill: box.fill || "#e8eef7" }, g);
     const cx = box.x + box.width / 2;
-    if (box.kind === "scope") {
+    if (box.kind !== "op") {
       let x = box.x + 4;
       for (const [color, fraction] of box.mix || []) {
         const w = (box.width - 8) * fraction;
@@ -86,7 +88,7 @@ function drawScene(layer, scene, state) {
     } else {
       svgElement("text", { x: cx, y: box.y + box.height / 2 + 4, "text-anchor": "middle" }, g).textContent = fitLabel(box.label, box.width - 10);
     }
-    svgElement("title", {}, g).textContent = box.kind === "op" ? `${box.name} (${box.op_type})` : `${box.name}: ${box.op_count} ops — click to open`;
+    svgElement("title", {}, g).textContent = box.kind === "op" ? `${box.name} (${box.op_type})` : `${box.name}: ${box.op_count} ops${box.kind === "group" ? " (grouped)" : ""} — click to open`;
   }
 }
 
@@ -117,10 +119,12 @@ function drawDetail(panel, detail, actions) {
     return;
   }
   htmlElement("h3", "tfx-detail-name", detail.name, panel);
-  if (detail.kind === "scope") {
-    htmlElement("p", "", `scope · ${detail.op_count} ops`, panel);
+  if (detail.kind === "scope" || detail.kind === "group") {
+    const what = detail.kind === "group" ? `${detail.group_kind} of ${detail.children} · ` : "scope · ";
+    htmlElement("p", "", `${what}${detail.op_count} ops`, panel);
     section(panel, "Op types", Object.entries(detail.op_types), (list, [type, n]) => htmlElement("li", "", `${type} × ${n}`, list));
     section(panel, "Sub-scopes", detail.child_scopes, (list, s) => htmlElement("li", "", s, list));
+    if (detail.kind === "group") section(panel, "First members", detail.first_children, (list, s) => htmlElement("li", "", s, list));
     return;
   }
   htmlElement("p", "tfx-facts", [detail.op, detail.role, detail.device].filter(Boolean).join(" · "), panel);
@@ -130,6 +134,14 @@ function drawDetail(panel, detail, actions) {
     b.addEventListener("click", () => actions.send({ action: "trace", name: detail.name, direction }));
   }
   htmlElement("button", "", "Clear", buttons).addEventListener("click", () => actions.send({ action: "clear" }));
+  section(panel, "Calls", detail.calls, (list, call) => {
+    const li = htmlElement("li", "", "", list);
+    const open = htmlElement("button", "tfx-open-function", `Open function body ↘ ${call.name}`, li);
+    open.dataset.name = call.name;
+    open.title = `${call.attr}: ${call.name} (${call.op_count} ops)`;
+    open.addEventListener("click", () => actions.send({ action: "open_function", name: call.name }));
+    htmlElement("span", "tfx-muted", ` ${call.attr} · ${call.op_count} ops`, li);
+  });
   section(panel, "Inputs", detail.inputs, (list, t) => tensorRow(list, t, actions.reveal));
   section(panel, "Control inputs", detail.control_inputs, (list, t) => tensorRow(list, { tensor: "^" + t, op: t }, actions.reveal));
   section(panel, "Outputs", detail.outputs, (list, t) => {
@@ -166,9 +178,11 @@ function render({ model, el }) {
     option.value = value;
   }
   const collectionBox = htmlElement("select", "tfx-collection", "", toolbar);
+  const functionBox = htmlElement("select", "tfx-functions", "", toolbar);
   const fitButton = htmlElement("button", "tfx-fit", "Fit", toolbar);
   const legend = htmlElement("div", "tfx-legend", "", el);
   const errorBar = htmlElement("div", "tfx-error", "", el);
+  const crumbs = htmlElement("div", "tfx-crumbs", "", el);
   const body = htmlElement("div", "tfx-body", "", el);
   const stage = htmlElement("div", "tfx-stage", "", body);
   const matchList = htmlElement("ul", "tfx-matches", "", stage);
@@ -179,7 +193,7 @@ function render({ model, el }) {
   svgElement("path", { d: "M0,0 L8,4 L0,8 z", class: "tfx-arrowhead" }, marker);
   const viewport = svgElement("g", { class: "tfx-viewport" }, svg);
 
-  const view = { scale: 1, x: 0, y: 0, fitted: false };
+  const view = { scale: 1, x: 0, y: 0, fitted: false, graph: model.get("current_function") };
   let anchor = null; // keep a clicked scope where it was on screen across re-layouts
 
   const applyView = () => viewport.setAttribute("transform", `translate(${view.x},${view.y}) scale(${view.scale})`);
@@ -205,6 +219,11 @@ function render({ model, el }) {
 
   const redraw = () => {
     const scene = model.get("scene");
+    if ((scene.function || "") !== view.graph) { // another graph: fit it afresh
+      view.graph = scene.function || "";
+      view.fitted = false;
+      anchor = null;
+    }
     drawScene(viewport, scene, {
       highlight: model.get("highlight"),
       highlightEdges: model.get("highlight_edges"),
@@ -239,6 +258,35 @@ function render({ model, el }) {
       option.value = c.name;
     }
     collectionBox.value = model.get("collection");
+  };
+  const drawFunctions = () => {
+    functionBox.replaceChildren();
+    const functions = model.get("functions");
+    functionBox.style.display = functions.length ? "" : "none";
+    htmlElement("option", "", `main graph · ${functions.length} functions`, functionBox).value = "";
+    for (const f of functions) {
+      htmlElement("option", "", `${f.name} (${f.op_count} ops)`, functionBox).value = f.name;
+    }
+    functionBox.value = model.get("current_function");
+  };
+  const drawCrumbs = () => {
+    crumbs.replaceChildren();
+    const stack = model.get("function_stack");
+    crumbs.style.display = stack.length ? "flex" : "none";
+    const back = htmlElement("button", "tfx-back", "◂ Back", crumbs);
+    back.addEventListener("click", () => send({ action: "back" }));
+    const names = ["main graph", ...stack];
+    names.forEach((name, depth) => {
+      if (depth) htmlElement("span", "tfx-muted", "›", crumbs);
+      if (depth === names.length - 1) {
+        htmlElement("span", "tfx-crumb tfx-crumb-here", name, crumbs);
+      } else {
+        const link = htmlElement("a", "tfx-crumb tfx-link", name, crumbs);
+        link.href = "#";
+        link.addEventListener("click", (event) => { event.preventDefault(); send({ action: "back", depth }); });
+      }
+    });
+    functionBox.value = model.get("current_function");
   };
   const drawMatches = () => {
     matchList.replaceChildren();
@@ -285,7 +333,7 @@ function render({ model, el }) {
     const id = group.getAttribute("data-id");
     const box = model.get("scene").boxes.find((b) => b.id === id);
     if (!box) return;
-    if (box.kind === "scope" && (!box.expanded || target.closest(".tfx-frame-label"))) {
+    if (box.kind !== "op" && (!box.expanded || target.closest(".tfx-frame-label"))) {
       anchor = { id, sx: view.x + box.x * view.scale, sy: view.y + box.y * view.scale };
       save("selected", id);
       send({ action: "toggle", id });
@@ -321,6 +369,7 @@ function render({ model, el }) {
   colorBy.value = model.get("color_by");
   colorBy.addEventListener("change", () => save("color_by", colorBy.value));
   collectionBox.addEventListener("change", () => save("collection", collectionBox.value));
+  functionBox.addEventListener("change", () => save("current_function", functionBox.value));
 
   listen("change:scene", redraw);
   listen("change:highlight", redraw);
@@ -331,6 +380,9 @@ function render({ model, el }) {
   listen("change:collections", drawCollections);
   listen("change:collection", drawCollections);
   listen("change:matches", drawMatches);
+  listen("change:functions", drawFunctions);
+  listen("change:function_stack", drawCrumbs);
+  listen("change:current_function", drawCrumbs);
   listen("change:error", showError);
   listen("change:height", setHeight);
   listen("change:focus", () => centreOn(model.get("focus").id));
@@ -338,6 +390,8 @@ function render({ model, el }) {
   setHeight();
   drawLegend();
   drawCollections();
+  drawFunctions();
+  drawCrumbs();
   showDetail();
   showError();
   drawMatches();

@@ -3,7 +3,8 @@
 The widget holds synced traits only; every answer comes from a
 :class:`~tfexplore.explorer.GraphExplorer`. The browser draws the layout it is sent (SVG), and
 asks for changes by setting traits (``selected``, ``search_query``, ``color_by``,
-``collection``) or sending small messages (expand/collapse, reveal, trace).
+``collection``, ``current_function``) or sending small messages (expand/collapse, reveal,
+trace, open a function's body, go back).
 
 Example::
 
@@ -13,6 +14,9 @@ Example::
     >>> view.expand("layer1"); view.select("layer1/MatMul")   # doctest: +SKIP
     >>> view.detail["inputs"]                             # doctest: +SKIP
     >>> view.trace("loss/mse", "inputs")                  # doctest: +SKIP
+    >>> view.functions[:1]                                # doctest: +SKIP
+    [{'name': '__inference___call___62', 'op_count': 15}]
+    >>> view.open_function("__inference___call___62"); view.back()   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ _HERE = Path(__file__).parent
 
 class GraphView(anywidget.AnyWidget):
     """Explore a graph collapsed by name scope: click a scope to open it, a node to see its
-    details; search, trace, colour by op type, device or role, highlight a collection.
+    details; search, trace, colour by op type, device or role, highlight a collection; browse
+    the function library (a call node opens its function's body, a breadcrumb leads back).
 
     Args:
         source: a path, an artifact (checkpoint, MetaGraph, SavedModel) or a graph.
@@ -64,6 +69,12 @@ class GraphView(anywidget.AnyWidget):
     focus = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(560).tag(sync=True)
+    #: ``[{"name", "op_count"}]``: the graph's function library, by name
+    functions = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: the function whose body is shown; ``""`` for the main graph (set it to switch)
+    current_function = traitlets.Unicode("").tag(sync=True)
+    #: the functions opened, outermost first (the breadcrumb: main graph > f > g)
+    function_stack = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     def __init__(
         self,
@@ -77,7 +88,7 @@ class GraphView(anywidget.AnyWidget):
     ) -> None:
         self.explorer = GraphExplorer(source, expanded=expanded, params=params, color_by=color_by)
         super().__init__(color_by=color_by, height=height, **kwargs)
-        self.collections = self.explorer.collections()
+        self.functions = self.explorer.functions()
         self._show()
         self.on_msg(self._on_message)
 
@@ -124,6 +135,14 @@ class GraphView(anywidget.AnyWidget):
         self.collection = ""
         self.highlight, self.highlight_edges = [], []
 
+    def open_function(self, name: str) -> None:
+        """Show the body of library function ``name`` (one level below the graph shown)."""
+        self._switch(lambda: self.explorer.open_function(name))
+
+    def back(self, depth: int | None = None) -> None:
+        """Return to the graph one level up (``depth=0``: the main graph)."""
+        self._switch(lambda: self.explorer.back(depth))
+
     def to_svg(self) -> str:
         """The current picture as SVG text (what a saved notebook shows without a kernel)."""
         return self.explorer.to_svg(
@@ -158,7 +177,20 @@ class GraphView(anywidget.AnyWidget):
             self.scene = self.explorer.scene()
             self.expanded = list(self.explorer.expanded)
             self.legend = self.explorer.legend()
+            self.collections = self.explorer.collections()
+            self.function_stack = list(self.explorer.function_stack)
+            self.current_function = self.explorer.current_function
             self._refresh_highlight()
+
+    def _switch(self, change: Callable[[], Any]) -> None:
+        """Show another graph (a function body, or back): selection and highlights go."""
+        with self.hold_sync():
+            self._trace = None
+            self.collection = ""
+            self.highlight, self.highlight_edges = [], []
+            self.matches = []
+            self._apply(change)
+            self.selected = ""
 
     def _refresh_highlight(self) -> None:
         if self._trace is not None:
@@ -178,6 +210,19 @@ class GraphView(anywidget.AnyWidget):
                 self._apply(lambda: self.explorer.set_expanded(change["new"]))
             except TFExploreError:
                 self.expanded = list(self.explorer.expanded)
+
+    @traitlets.observe("current_function")
+    def _current_function_changed(self, change) -> None:
+        name = change["new"]
+        if name == self.explorer.current_function:
+            return
+        try:  # chosen from the list: straight from the main graph
+            if name:
+                self._switch(lambda: self.explorer.open_function(name, from_main=True))
+            else:
+                self._switch(lambda: self.explorer.back(0))
+        except TFExploreError:  # shown in the widget
+            self.current_function = self.explorer.current_function
 
     @traitlets.observe("selected")
     def _selected_changed(self, change) -> None:
@@ -212,7 +257,8 @@ class GraphView(anywidget.AnyWidget):
             self.highlight, self.highlight_edges = [], []
 
     def _on_message(self, widget, content, buffers) -> None:
-        """Messages from the browser: ``toggle``, ``reveal``, ``trace``, ``clear``."""
+        """Messages from the browser: ``toggle``, ``reveal``, ``trace``, ``clear``,
+        ``open_function``, ``back``."""
         action = content.get("action")
         try:
             if action == "toggle":
@@ -223,5 +269,9 @@ class GraphView(anywidget.AnyWidget):
                 self.trace(content["name"], content.get("direction", "inputs"))
             elif action == "clear":
                 self.clear_highlight()
+            elif action == "open_function":
+                self.open_function(content["name"])
+            elif action == "back":
+                self.back(content.get("depth"))
         except TFExploreError as exc:  # shown in the widget; nothing to raise to
             self.error = str(exc)

@@ -446,10 +446,8 @@ class GraphExplorer:
 def _function_size(graph: Any, name: str) -> int:
     """Ops in function ``name``'s body (arguments and results included), without building
     its graph when the FunctionDef is at hand."""
-    function_def = getattr(graph, "_library", {}).get(name)
-    if function_def is not None and hasattr(function_def, "node_def"):
-        signature = function_def.signature
-        return len(function_def.node_def) + len(signature.input_arg) + len(signature.output_arg)
+    if hasattr(graph, "function_size"):
+        return graph.function_size(name)
     return len(graph.functions[name])
 
 

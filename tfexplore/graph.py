@@ -481,7 +481,7 @@ def suggest(name: str, candidates: Sequence[str], limit: int = 8) -> list[str]:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many small objects (it would scan
     them again and again); the objects built have no cycles."""
     enabled = gc.isenabled()
@@ -569,7 +569,7 @@ class Graph:
         controls: list[Sequence[str]] = []
         add_name, add_op = names.append, ops.append
         add_inputs, add_controls = inputs.append, controls.append
-        with _gc_paused():
+        with gc_paused():
             for node_def in node_defs:
                 add_name(node_def.name)
                 add_op(node_def.op)
@@ -717,7 +717,7 @@ class Graph:
     @functools.cached_property
     def _consumers_by_output(self) -> dict[str, dict[int, list[Consumer]]]:
         result: dict[str, dict[int, list[Consumer]]] = {}
-        with _gc_paused():
+        with gc_paused():
             for dst, data in zip(self._names, self._inputs):
                 for position, (src, index) in enumerate(data):
                     result.setdefault(src, {}).setdefault(index, []).append(Consumer(dst, position))
@@ -739,7 +739,7 @@ class Graph:
         """
         import pandas as pd
 
-        with _gc_paused():
+        with gc_paused():
             return pd.DataFrame(self._edge_columns())
 
     def _edge_columns(self) -> dict[str, list[Any]]:
@@ -804,6 +804,29 @@ class Graph:
         """
         return self.node_frame()
 
+    def structure(self) -> tuple[list[str], list[str], list[list[tuple[str, int]]], list[list[str]]]:
+        """``(names, op types, data inputs as (op, output index) pairs, control input names)``,
+        one entry per op in graph order: the lists the graph holds, not copies (do not
+        modify them). What the layout layer builds its hierarchy from.
+
+        Example::
+
+            >>> names, ops, inputs, controls = graph.structure()     # doctest: +SKIP
+        """
+        return self._names, self._ops, self._inputs, self._controls
+
+    def function_size(self, name: str) -> int:
+        """Ops in library function ``name`` (its arguments and results included), counted
+        from the FunctionDef without building its graph."""
+        function_def = self._library.get(name)
+        if function_def is None:
+            raise TensorNotFoundError(
+                f"No function named {name!r} in the library ({len(self._library)} functions).",
+                suggestions=suggest(name, list(self._library)),
+            )
+        signature = function_def.signature
+        return len(function_def.node_def) + len(signature.input_arg) + len(signature.output_arg)
+
     def node_frame(self, columns: Sequence[str] | None = None, rows: Sequence[int] | None = None):
         """A DataFrame of the columns of :attr:`nodes` you ask for (all by default), for the
         ops at positions ``rows`` (all by default). Structural columns
@@ -822,7 +845,7 @@ class Graph:
         indices = range(len(self._names)) if rows is None else list(rows)
         data: dict[str, list[Any]] = {}
         if {"output_dtypes", "output_shapes", "num_outputs"} & set(wanted):
-            with _gc_paused():
+            with gc_paused():
                 outputs = [self._outputs(i) for i in indices]
             data["output_dtypes"] = [[d for d, _ in o] if o is not None else None for o in outputs]
             data["output_shapes"] = [[s for _, s in o] if o is not None else None for o in outputs]
@@ -838,7 +861,7 @@ class Graph:
             "attrs": lambda: [_attrs_text(protos[i].attr) if protos[i] is not None else "" for i in indices],
             "function": lambda: [self._called_function(i) for i in indices],
         }
-        with _gc_paused():
+        with gc_paused():
             frame = {c: data[c] if c in data else builders[c]() for c in wanted}
             return pd.DataFrame(frame, columns=wanted)
 
@@ -1220,7 +1243,7 @@ def _count_row(scope: str, count: int, types: Counter) -> dict[str, Any]:
 def _build_scope_tree(names: Sequence[str], ops: Sequence[str], index: Mapping[str, int]) -> Scope:
     """Group ops by scope in one pass, then make the scopes and add up their counts."""
     groups: dict[str, list[int]] = {}
-    with _gc_paused():
+    with gc_paused():
         for i, name in enumerate(names):
             path = name.rpartition("/")[0]
             members = groups.get(path)
@@ -1230,7 +1253,7 @@ def _build_scope_tree(names: Sequence[str], ops: Sequence[str], index: Mapping[s
                 members.append(i)
     root = Scope("")
     by_path: dict[str, Scope] = {"": root}  # parents are inserted before their children
-    with _gc_paused():
+    with gc_paused():
         for path, members in groups.items():
             scope = by_path.get(path) or _make_scope(path, by_path)
             scope.ops = [names[i] for i in members]

@@ -900,9 +900,8 @@ def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
     (building ``graph.node_frame`` would format every input as text, only for it to be
     parsed again here); anything else gives its ``node_frame(STRUCTURE_COLUMNS)``.
     """
-    lists = [getattr(graph, attr, None) for attr in ("_names", "_ops", "_inputs", "_controls")]
-    if all(isinstance(x, list) for x in lists):
-        return lists[0], lists[1], lists[2], lists[3]
+    if hasattr(graph, "structure"):
+        return graph.structure()
     from .graph import STRUCTURE_COLUMNS
 
     frame = graph.node_frame(STRUCTURE_COLUMNS)
@@ -916,7 +915,7 @@ def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
 
 
 def _gc_paused():
-    from .graph import _gc_paused as paused
+    from .graph import gc_paused as paused
 
     return paused()
 

@@ -71,6 +71,7 @@ def protos():
     )
 
 
+@functools.cache
 def dtype_name(enum_value: int) -> str:
     """``types_pb2.DT_FLOAT`` (1) -> ``"float32"``; reference dtypes keep their ``_ref``."""
     tensorflow = tf()
@@ -141,7 +142,9 @@ def translate_errors(path, what: str) -> Iterator[None]:
             expected="an intact checkpoint written by tf.train.Saver or tf.train.Checkpoint",
             hint="the file may be truncated or damaged; re-copy it and compare sizes",
         ) from exc
-    except (IndexError, ValueError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+    except (
+        IndexError, ValueError, UnicodeDecodeError, OverflowError, MemoryError, TypeError
+    ) as exc:  # TypeError: "999 does not correspond to a valid tensorflow::DataType"
         raise CorruptArtifactError(
             f"The {what} is damaged: {type(exc).__name__}: {_first_line(exc)}",
             path=path,

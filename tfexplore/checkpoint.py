@@ -297,6 +297,16 @@ class Checkpoint(Artifact):
         return MetaGraph.from_file(self.meta_path)
 
     @property
+    def safety(self):
+        """The :class:`tfexplore.safety.ScanReport` of the ``.meta`` graph saved with it (an
+        empty report when there is none: a checkpoint alone holds values, no ops)."""
+        if self.meta_graph is None:
+            from .safety import ScanReport
+
+            return ScanReport(path=str(self.prefix))
+        return self.meta_graph.safety
+
+    @property
     def notes(self) -> list[str]:
         """Things worth knowing that are not errors (missing data shards, ...)."""
         notes = []
@@ -375,6 +385,7 @@ class Checkpoint(Artifact):
         """Check that every byte of ``key`` can be in the data files before TF reads them;
         return the file to name in errors."""
         if self.format == "v1":
+            self._check_v1_size(key)
             return self.prefix
         index = self._index
         shard_file = index.shard_file(0)
@@ -393,6 +404,22 @@ class Checkpoint(Artifact):
             check_entry_bytes(entry, shard_file, shard_size, self.index_path)
         return shard_file
 
+    def _check_v1_size(self, key: str) -> None:
+        """Refuse a V1 tensor whose shape claims more elements than its file has bytes (each
+        element takes at least one byte), before TensorFlow allocates it."""
+        size = self._entries[key]["size"]
+        file_size = self.prefix.stat().st_size
+        if size > file_size:
+            from .errors import CorruptArtifactError
+
+            raise CorruptArtifactError(
+                f"Tensor {key!r} claims shape {self._entries[key]['shape']} ({size} elements) "
+                f"but the V1 checkpoint {str(self.prefix)!r} has only {file_size} bytes.",
+                path=self.prefix,
+                expected="a tensor whose values fit in the file",
+                hint="the file is damaged or hostile; names and shapes are in .variables",
+            )
+
     # -- statistics and comparison ---------------------------------------------------------------
     def stats(self, names: Iterable[str] | None = None, progress: bool | None = None):
         """Statistics of each tensor (min, max, mean, std, l2, zeros, nans, infs), reading one
@@ -406,17 +433,18 @@ class Checkpoint(Artifact):
         from .stats import stream_stats
 
         keys = self._select(names)
-        table = self.variables.set_index("name")
+        columns = ["name", "role", "shape", "dtype", "nbytes"]
+        facts = {row[0]: row for row in self.variables[columns].itertuples(index=False)}
         items = (
             (
-                {"name": key, "role": table.at[key, "role"], "shape": table.at[key, "shape"],
-                 "dtype": table.at[key, "dtype"]},
+                {"name": key, "role": facts[key][1], "shape": facts[key][2],
+                 "dtype": facts[key][3]},
                 functools.partial(self._read_key, key),
-                _count(table.at[key, "nbytes"]),
+                _count(facts[key][4]),
             )
             for key in keys
         )
-        total = sum(_count(table.at[key, "nbytes"]) for key in keys)
+        total = sum(_count(facts[key][4]) for key in keys)
         return stream_stats(items, total_bytes=total, progress=progress, description="stats")
 
     def _select(self, names: Iterable[str] | None) -> list[str]:
@@ -638,6 +666,13 @@ class CheckpointDir(Artifact):
         if not self._scan[0]:
             notes.append("no checkpoint (PREFIX.index or V1 file) found in the folder")
         return notes
+
+    @property
+    def safety(self):
+        """The :class:`tfexplore.safety.ScanReport` of every ``.meta`` graph in the folder."""
+        from .safety import ScanReport
+
+        return ScanReport.merge([c.safety for c in self], path=self.folder)
 
     def _present(self) -> list[dict[str, Any]]:
         return [row for row in self._scan[0] if row["_exists"]]
@@ -884,7 +919,16 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 
 def _prefix_exists(prefix: Path) -> bool:
-    return Path(f"{prefix}.index").is_file() or _is_v1_file(prefix)
+    return _is_file(Path(f"{prefix}.index")) or _is_v1_file(prefix)
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, false for a name the OS refuses (too long, ...) as the state file
+    may hold any text."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _prefix_files(prefix: Path) -> list[Path]:
@@ -906,7 +950,7 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
     import pandas as pd
 
     files = _prefix_files(path) if exists else []
-    main = Path(f"{path}.index") if Path(f"{path}.index").is_file() else path
+    main = Path(f"{path}.index") if _is_file(Path(f"{path}.index")) else path
     step = _step_from_name(path.name)
     if exists:
         try:
@@ -918,7 +962,7 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
         "step": step,
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
-        "has_meta": Path(f"{path}.meta").is_file(),
+        "has_meta": _is_file(Path(f"{path}.meta")),
         "is_latest": False,
         "listed": listed,
         "missing": not exists,

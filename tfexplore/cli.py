@@ -5,8 +5,10 @@
     tfexplore inspect runs/mnist            # summary, checkpoints, variables, op counts by scope
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
+    tfexplore scan model.ckpt-1000.meta     # ops that touch files, the network or Python
 
-Inspection only reads: it runs no op from the file and writes nothing.
+Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
+when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from typing import Any
 
 from .errors import TFExploreError
 
-__all__ = ["main", "inspect_text"]
+__all__ = ["main", "inspect_text", "scan_text", "EXIT_RISKY"]
+
+#: ``tfexplore scan`` exit status when risky ops are found.
+EXIT_RISKY = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,14 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     explain = commands.add_parser("explain", help="print explain(): what the artifact is made of")
     explain.add_argument("path")
+    scan = commands.add_parser(
+        "scan",
+        help="list the ops that touch files, the network or Python (exit 3 if any, 0 if none)",
+    )
+    scan.add_argument("path")
+    scan.add_argument("--all", action="store_true", help="also list the Saver's expected I/O")
     args = parser.parse_args(argv)
 
     import tfexplore
 
     try:
         artifact = tfexplore.open(args.path)
+        status = 0
         if args.command == "explain":
             text = str(artifact.explain())
+        elif args.command == "scan":
+            report = _safety(artifact)
+            text = scan_text(report, show_expected=args.all)
+            status = 0 if report.ok else EXIT_RISKY
         else:
             text = inspect_text(artifact, rows=args.rows)
     except TFExploreError as exc:
@@ -50,7 +66,32 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     except BrokenPipeError:  # `tfexplore inspect x | head`
         sys.stderr.close()
-    return 0
+    return status
+
+
+def _safety(artifact: Any):
+    from .safety import ScanReport
+
+    report = getattr(artifact, "safety", None)
+    return report if report is not None else ScanReport(path=str(artifact.path))
+
+
+def scan_text(report: Any, *, show_expected: bool = False) -> str:
+    """The text ``tfexplore scan`` prints: a verdict line, then one row per risky op."""
+    scanned = ", ".join(f"{count} {what}" for what, count in report.scanned.items())
+    lines = [f"{report.path}: {report.summary_line()}" + (f" (scanned {scanned})" if scanned else "")]
+    frame = report.frame
+    if not show_expected:
+        frame = frame[frame["verdict"] == "risky"]
+    if len(frame):
+        columns = ["verdict", "op_type", "category", "node", "function", "nested_in", "pulled_in_by"]
+        frame = frame[columns].copy()
+        frame["pulled_in_by"] = [", ".join(p) or "-" for p in frame["pulled_in_by"]]
+        lines += ["", _section("Findings", frame.fillna("-"), 0)]
+    if report.entry_points:
+        lines += ["", "Entry points: " + "; ".join(
+            f"{name} = {', '.join(targets[:3])}" for name, targets in report.entry_points.items())]
+    return "\n".join(lines)
 
 
 def inspect_text(artifact: Any, *, rows: int = 40) -> str:

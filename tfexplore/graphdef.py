@@ -185,6 +185,14 @@ class GraphDefArtifact(Artifact):
         total = int(table["nbytes"].fillna(0).sum()) if len(table) else 0
         return stream_stats(items, total_bytes=total, progress=progress, description=self.path.name)
 
+    @functools.cached_property
+    def safety(self):
+        """A :class:`tfexplore.safety.ScanReport` of every op (and function, and nested dataset
+        graph) that touches files, the network or Python, or is a custom op."""
+        from .safety import scan
+
+        return scan(self.proto, path=self.path)
+
     # -- summary, explain --------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Key facts: nodes, op types, weights and their size, inputs, outputs, producer."""
@@ -238,6 +246,9 @@ class GraphDefArtifact(Artifact):
                 "checkpoint saved from the same graph (`.index` + `.data-*`), and its Const nodes "
                 "are only constants and initial values.",
             ]
+        from .safety import explain_lines
+
+        lines += explain_lines(self.safety)
         return Explanation("\n".join(lines))
 
 

@@ -226,6 +226,15 @@ class KerasFile(Artifact):
 
     # -- tables ----------------------------------------------------------------------------
     @functools.cached_property
+    def safety(self):
+        """A :class:`tfexplore.safety.ScanReport` of the Python a load would run: each
+        ``Lambda`` layer and each custom class (read from the config, never executed)."""
+        from .safety import scan_keras_config
+
+        return scan_keras_config(self.config, path=self.path, lambda_layers=self.lambda_layers,
+                                 custom_classes=self.custom_classes)
+
+    @functools.cached_property
     def _weights(self) -> list[_Weight]:
         with self._open_h5() as h5:
             if self.format in ("keras_v3", "weights_h5_v3"):
@@ -343,7 +352,9 @@ class KerasFile(Artifact):
         """
         weight = self._weight(name)
         with self._open_h5() as h5:
-            return np.asarray(h5[weight.h5_path][()])
+            dataset = h5[weight.h5_path]
+            _check_claimed_size(dataset, weight.name, self.path)
+            return np.asarray(dataset[()])
 
     def stats(self, names: list[str] | None = None, progress: bool | None = None):
         """min, max, mean, std, L2, zero/NaN/Inf counts of each tensor (all, or ``names``),
@@ -578,7 +589,10 @@ def _translated(path: Path, what: str) -> Iterator[None]:
         yield
     except TFExploreError:
         raise
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+    except (
+        OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, KeyError, ValueError,
+        MemoryError,
+    ) as exc:  # h5py says "unable to open object" with KeyError, bad dataspaces with ValueError
         raise CorruptArtifactError(
             f"{str(path)!r} is damaged: the {what} cannot be read ({type(exc).__name__}: "
             f"{_first_line(exc)}).",
@@ -586,6 +600,23 @@ def _translated(path: Path, what: str) -> Iterator[None]:
             expected="an intact .keras zip or Keras HDF5 file",
             hint=_HINT_RECOPY,
         ) from exc
+
+
+def _check_claimed_size(dataset, name: str, path: Path) -> None:
+    """Refuse a dataset whose shape claims more bytes than the file stores for it (an HDF5
+    dataset can declare terabytes and store nothing: reading it would allocate them all)."""
+    claimed = int(dataset.size) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    allowed = stored * (1024 if dataset.compression else 1)
+    if claimed > allowed and claimed > 64 << 20:
+        raise CorruptArtifactError(
+            f"Tensor {name!r} of {str(path)!r} claims shape {dataset.shape} "
+            f"({human_bytes(claimed)}) but the file stores {human_bytes(stored)} for it; "
+            "tfexplore refuses to allocate it.",
+            path=path,
+            expected="a weight whose stored bytes match its shape and dtype",
+            hint="the file is damaged or hostile; re-copy it from a source you trust",
+        )
 
 
 def _unrecorded_version(file_format: str) -> str:
@@ -600,7 +631,7 @@ def _first_line(exc: BaseException) -> str:
 def _parse_json(data: bytes | str, path: Path, what: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as exc:  # [[[[..., 5
         raise CorruptArtifactError(
             f"The {what} of {str(path)!r} is not valid JSON.",
             path=path,

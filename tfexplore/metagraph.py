@@ -479,6 +479,15 @@ class MetaGraph(Artifact):
         }
 
     @functools.cached_property
+    def safety(self):
+        """A :class:`tfexplore.safety.ScanReport`: every op of the graph, its functions and
+        nested dataset graphs that touches files, the network or Python (or is a custom op),
+        and whether the restore op, the train op or a signature would run it."""
+        from .safety import scan
+
+        return scan(self.proto, path=self.path, meta_graph=",".join(self.meta_info["tags"]) or None)
+
+    @functools.cached_property
     def unknown_ops(self) -> list[str]:
         """Op types this TensorFlow does not register (custom ops), described by the file's
         stripped op list or not at all."""
@@ -703,6 +712,9 @@ def _explain(meta: MetaGraph) -> str:
         )
     else:
         lines.append("This graph plus the SavedModel's `variables/variables.index` and `.data-*` files.")
+    from .safety import explain_lines
+
+    lines += explain_lines(meta.safety)
     if meta.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in meta.notes]
     return "\n".join(lines)

@@ -34,9 +34,13 @@ __all__ = [
     "CHECKPOINT_IO_OPS",
     "Finding",
     "SafetyReport",
+    "ScanFinding",
+    "ScanReport",
     "classify_op",
     "ops_to_run",
     "check",
+    "scan",
+    "scan_keras_config",
 ]
 
 FUNCTION_SEPARATOR = "::"
@@ -165,6 +169,8 @@ _FILENAME_DERIVATION_OPS = frozenset(
         "StaticRegexFullMatch",
         "RegexFullMatch",
         "Pack",
+        "Merge",  # a TF1 cond picking the temporary-file suffix (sharded Estimator savers)
+        "Switch",
     }
 )
 _HARMLESS_PRINT_STREAMS = ("stderr", "stdout", "log(info)", "log(warning)", "log(error)")
@@ -479,7 +485,7 @@ def _derives_from(reference: str, filename: str, nodes) -> bool:
         node = nodes.get(name)
         if node is None or node.op not in _FILENAME_DERIVATION_OPS:
             return False
-        stack.extend(_node_name(r) for r in node.input)
+        stack.extend(_node_name(r) for r in node.input if not r.startswith("^"))
     return found
 
 
@@ -496,3 +502,372 @@ def _unsafe_error(report: SafetyReport, path) -> UnsafeArtifactError:
         hint="inspect the graph with tfexplore.open(...) first; if you trust the file, pass "
         "trust=True (or allow=[op types] for the ones you expect)",
     )
+
+
+# -- scan: every risky op of a file, whatever would run it -------------------------------------
+#: Collections whose ops TensorFlow runs when it loads a TF1 SavedModel.
+_INIT_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer")
+#: How deep ``DatasetFromGraph`` graphs nested in one another are followed.
+MAX_NESTING = 8
+SCAN_COLUMNS = [
+    "verdict", "op_type", "node", "function", "nested_in", "category", "reason", "restore",
+    "train", "signatures", "pulled_in_by", "meta_graph",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScanFinding:
+    """One op of a file that touches files, the network or Python (or is unknown to this
+    TensorFlow), wherever it sits: the main graph (``function`` is ``None``), a function of the
+    library, or a graph serialized inside a ``DatasetFromGraph`` (``nested_in`` names the node
+    holding it). ``pulled_in_by`` lists the entry points whose run would run it: ``restore``
+    (the SaverDef's restore op), ``train`` (the ``train_op`` collection), ``signature:NAME``,
+    ``init:COLLECTION`` (what loading a TF1 SavedModel runs) or ``load`` (Keras loading).
+    ``expected`` marks the Saver's own checkpoint reads and writes."""
+
+    op_type: str
+    node: str
+    function: str | None
+    category: str
+    reason: str
+    nested_in: str | None = None
+    pulled_in_by: tuple[str, ...] = ()
+    expected: bool = False
+    meta_graph: str | None = None
+
+    @property
+    def where(self) -> str:
+        place = self.node if self.function is None else f"{self.node} (in function {self.function})"
+        return place if self.nested_in is None else f"{place} (in the dataset graph of {self.nested_in})"
+
+
+@dataclass
+class ScanReport:
+    """What :func:`scan` found in a file: ``findings`` (risky), ``expected`` (the Saver's own
+    checkpoint I/O), the ``entry_points`` looked at, and ``frame``, one row per op.
+
+    ``ok`` is true when nothing is risky. ``repr`` lists the risky op types and where they are.
+    """
+
+    path: str | None
+    findings: list[ScanFinding] = field(default_factory=list)
+    expected: list[ScanFinding] = field(default_factory=list)
+    entry_points: dict[str, list[str]] = field(default_factory=dict)
+    scanned: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def op_types(self) -> list[str]:
+        """The risky op types found, sorted."""
+        return sorted({f.op_type for f in self.findings})
+
+    @property
+    def frame(self):
+        """One row per risky (``verdict`` ``risky``) or expected op: ``op_type``, ``node``,
+        ``function``, ``nested_in``, ``category``, ``reason``, ``restore``/``train`` (whether
+        the restore op or the train op pulls it in), ``signatures`` (the signatures that do),
+        ``pulled_in_by`` (every entry point that does) and ``meta_graph`` (its tags)."""
+        import pandas as pd
+
+        rows = []
+        for verdict, group in (("risky", self.findings), ("expected", self.expected)):
+            for f in group:
+                rows.append({
+                    "verdict": verdict, "op_type": f.op_type, "node": f.node,
+                    "function": f.function, "nested_in": f.nested_in, "category": f.category,
+                    "reason": f.reason, "restore": "restore" in f.pulled_in_by,
+                    "train": "train" in f.pulled_in_by,
+                    "signatures": [p.split(":", 1)[1] for p in f.pulled_in_by
+                                   if p.startswith("signature:")],
+                    "pulled_in_by": list(f.pulled_in_by), "meta_graph": f.meta_graph,
+                })  # fmt: skip
+        return pd.DataFrame(rows, columns=SCAN_COLUMNS)
+
+    def describe(self) -> str:
+        """One line per risky op type: category, where, and what pulls it in."""
+        by_type: dict[str, list[ScanFinding]] = {}
+        for finding in self.findings:
+            by_type.setdefault(finding.op_type, []).append(finding)
+        lines = []
+        for op_type, group in sorted(by_type.items()):
+            places = ", ".join(repr(f.where) for f in group[:3])
+            more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+            pulled = sorted({p for f in group for p in f.pulled_in_by})
+            run_by = f"; run by {', '.join(pulled)}" if pulled else "; nothing listed runs it"
+            lines.append(f"  {op_type} ({group[0].category}): {places}{more}{run_by}")
+        return "\n".join(lines)
+
+    def summary_line(self) -> str:
+        if self.ok:
+            return "no op that touches files, the network or Python" + (
+                f" ({len(self.expected)} expected checkpoint read/write op(s) of the Saver)"
+                if self.expected else "")
+        return (f"{len(self.findings)} risky op(s) of {len(self.op_types)} type(s): "
+                + ", ".join(self.op_types))
+
+    def __repr__(self) -> str:
+        head = f"<ScanReport {self.path or ''}: {self.summary_line()}>"
+        return head + ("\n" + self.describe() if self.findings else "")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = f"<p><strong>Safety scan</strong> {html.escape(self.summary_line())}</p>"
+        return head + (self.frame.to_html(index=False) if len(self.findings) or
+                       len(self.expected) else "")
+
+    @classmethod
+    def merge(cls, reports: list[ScanReport], path=None) -> ScanReport:
+        merged = cls(path=None if path is None else os.fspath(path))
+        for report in reports:
+            merged.findings += report.findings
+            merged.expected += report.expected
+            for name, targets in report.entry_points.items():
+                merged.entry_points.setdefault(name, []).extend(targets)
+            for key, count in report.scanned.items():
+                merged.scanned[key] = merged.scanned.get(key, 0) + count
+        return merged
+
+
+def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None = None) -> ScanReport:
+    """Every op of a ``MetaGraphDef`` or ``GraphDef`` that touches files, the network or
+    Python, or is unknown to this TensorFlow: in the main graph, in every function of the
+    library (called or not), and inside graphs serialized in ``DatasetFromGraph`` inputs
+    (followed recursively). Nothing is imported and nothing runs.
+
+    For a MetaGraphDef, each finding says which entry points would run it: the SaverDef's
+    restore op, the ``train_op`` collection, each signature, and the init ops of a TF1
+    SavedModel. The Saver's own ``RestoreV2``/``SaveV2``/``MergeV2Checkpoints`` (file name
+    made from the Saver's filename tensor, in the graph or in the ``traced_save``/
+    ``traced_restore`` functions of a TF2 SavedModel) are listed as ``expected``.
+
+    Example::
+
+        >>> report = scan(meta.proto, path="model.ckpt-30.meta")        # doctest: +SKIP
+        >>> report.ok, report.frame[["op_type", "node", "restore"]]     # doctest: +SKIP
+    """
+    path_text = None if path is None else os.fspath(path)
+    if hasattr(proto, "graph_def") and hasattr(proto, "saver_def"):
+        graph_def = proto.graph_def
+        saver_def = proto.saver_def if proto.HasField("saver_def") else None
+        entries = _entry_points(proto, saver_def)
+    else:
+        graph_def, saver_def, entries = proto, None, {}
+    report = ScanReport(path=path_text, entry_points={k: v for k, v in entries.items()})
+    closures = {
+        name: ops_to_run(graph_def, targets, feeds=feeds)
+        for name, (targets, feeds) in _entry_fetches(entries, proto, saver_def).items()
+    }
+    _scan_graph(graph_def, report, closures, saver_def, meta_graph, nested_in=None, depth=0)
+    return report
+
+
+def _entry_points(meta_graph_def, saver_def) -> dict[str, list[str]]:
+    entries: dict[str, list[str]] = {}
+    if saver_def is not None and saver_def.restore_op_name:
+        entries["restore"] = [saver_def.restore_op_name]
+    if saver_def is not None and saver_def.save_tensor_name:
+        entries["save"] = [saver_def.save_tensor_name]
+    collections = meta_graph_def.collection_def
+    if "train_op" in collections:
+        members = list(collections["train_op"].node_list.value)
+        if members:
+            entries["train"] = members
+    for key in sorted(meta_graph_def.signature_def):
+        signature = meta_graph_def.signature_def[key]
+        outputs = [info.name for info in signature.outputs.values() if info.name]
+        if outputs:
+            entries[f"signature:{key}"] = outputs
+    for name in _INIT_COLLECTIONS:
+        if name in collections and collections[name].node_list.value:
+            entries[f"init:{name}"] = list(collections[name].node_list.value)
+    return entries
+
+
+def _entry_fetches(entries, meta_graph_def, saver_def) -> dict[str, tuple[list[str], list[str]]]:
+    fetches = {}
+    for name, targets in entries.items():
+        feeds: list[str] = []
+        if name in ("restore", "save") and saver_def is not None:
+            feeds = [saver_def.filename_tensor_name]
+        elif name.startswith("signature:"):
+            signature = meta_graph_def.signature_def[name.split(":", 1)[1]]
+            feeds = [info.name for info in signature.inputs.values() if info.name]
+        fetches[name] = (targets, feeds)
+    return fetches
+
+
+def _scan_graph(graph_def, report, closures, saver_def, meta_graph, *, nested_in, depth) -> None:
+    """Classify every node of ``graph_def`` and of its library into ``report``."""
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    nodes = {n.name: n for n in graph_def.node}
+    places = [(None, graph_def.node)] + [(name, f.node_def) for name, f in functions.items()]
+    key = "nested graphs" if nested_in else "graphs"
+    report.scanned[key] = report.scanned.get(key, 0) + 1
+    report.scanned["functions"] = report.scanned.get("functions", 0) + len(functions)
+    for function_name, body in places:
+        body_nodes = nodes if function_name is None else {n.name: n for n in body}
+        for node in body:
+            report.scanned["nodes"] = report.scanned.get("nodes", 0) + 1
+            found = classify_op(node, registered=True if node.op in functions else None)
+            if found is None or _in_memory_cache(node, body_nodes):
+                continue
+            full = node.name if function_name is None else f"{function_name}{FUNCTION_SEPARATOR}{node.name}"
+            pulled = tuple(name for name, closure in closures.items() if full in closure)
+            expected = nested_in is None and _is_expected_io(
+                node, function_name, nodes, functions, saver_def
+            )
+            finding = ScanFinding(
+                node.op, node.name, function_name, found[0], found[1], nested_in=nested_in,
+                pulled_in_by=pulled, expected=expected, meta_graph=meta_graph,
+            )  # fmt: skip
+            (report.expected if expected else report.findings).append(finding)
+            if node.op == "DatasetFromGraph" and depth < MAX_NESTING:
+                inner = _serialized_graph(node, body_nodes)
+                if inner is not None:
+                    inner_closures = {name: {n.name for n in inner.node} |
+                                      {f"{f.signature.name}{FUNCTION_SEPARATOR}{n.name}"
+                                       for f in inner.library.function for n in f.node_def}
+                                      for name in pulled}  # fmt: skip
+                    label = finding.where if nested_in is None else f"{nested_in} > {finding.where}"
+                    _scan_graph(inner, report, inner_closures, None, meta_graph,
+                                nested_in=label, depth=depth + 1)
+
+
+def _in_memory_cache(node, body_nodes) -> bool:
+    """A ``CacheDataset`` whose file name is the constant ``""``: it caches in memory."""
+    if node.op not in ("CacheDataset", "CacheDatasetV2") or len(node.input) < 2:
+        return False
+    source = body_nodes.get(_node_name(node.input[1]))
+    if source is None or source.op != "Const":
+        return False
+    values = list(source.attr["value"].tensor.string_val)
+    return values == [b""]
+
+
+def _serialized_graph(node, body_nodes):
+    """The GraphDef a ``DatasetFromGraph`` node deserializes, when its ``graph_def`` input is
+    a constant (through ``Identity`` ops); ``None`` when it is computed or unreadable."""
+    if not node.input:
+        return None
+    name = _node_name(node.input[0])
+    for _ in range(16):
+        source = body_nodes.get(name)
+        if source is None:
+            return None
+        if source.op == "Const":
+            break
+        if source.op not in ("Identity", "IdentityN") or not source.input:
+            return None
+        name = _node_name(source.input[0])
+    else:
+        return None
+    tensor = source.attr["value"].tensor
+    if not tensor.string_val:
+        return None
+    from ._tf import protos
+
+    graph_def = protos().graph_pb2.GraphDef()
+    try:
+        graph_def.ParseFromString(tensor.string_val[0])
+    except Exception:  # damaged bytes: the DatasetFromGraph itself is still reported
+        return None
+    return graph_def
+
+
+def _is_expected_io(node, function_name, nodes, functions, saver_def) -> bool:
+    """The Saver's own checkpoint I/O: in the main graph, a file name made from the filename
+    tensor; in a function (TF2 ``traced_save``/``traced_restore``), a file name made from an
+    argument that every caller in the main graph binds to the filename tensor."""
+    if saver_def is None or node.op not in CHECKPOINT_IO_OPS or not node.input:
+        return False
+    if function_name is None:
+        return _is_saver_io(node, nodes, saver_def)
+    function = functions[function_name]
+    arguments = [arg.name for arg in function.signature.input_arg]
+    body = {n.name: n for n in function.node_def}
+    references = node.input[:2] if node.op == "MergeV2Checkpoints" else node.input[:1]
+    used: set[int] = set()
+    for reference in references:
+        reached = _arguments_reached(reference, body, arguments)
+        if reached is None:
+            return False
+        used |= reached
+    callers = [n for n in nodes.values() if function_name in _called_functions(n, {function_name})]
+    if not used or not callers:
+        return False
+    filename = _node_name(saver_def.filename_tensor_name)
+    return all(
+        index < len(caller.input) and _derives_from(caller.input[index], filename, nodes)
+        for caller in callers
+        for index in used
+    )
+
+
+def _arguments_reached(reference: str, body, arguments: list[str]) -> set[int] | None:
+    """Indexes of the function arguments a string in a function body is made from (through
+    the filename-derivation ops only); ``None`` when anything else feeds it."""
+    reached: set[int] = set()
+    seen, stack = set(), [_node_name(reference)]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in arguments:
+            reached.add(arguments.index(name))
+            continue
+        node = body.get(name)
+        if node is None or node.op not in _FILENAME_DERIVATION_OPS:
+            return None
+        stack.extend(_node_name(r) for r in node.input if not r.startswith("^"))
+    return reached
+
+
+def scan_keras_config(config, *, path: str | os.PathLike | None = None,
+                      lambda_layers=(), custom_classes=()) -> ScanReport:
+    """A Keras file's Python: each ``Lambda`` layer (bytecode that loading with
+    ``safe_mode=False`` runs) and each custom class (a module outside Keras that loading
+    imports). Both are pulled in by ``load``."""
+    report = ScanReport(path=None if path is None else os.fspath(path),
+                        entry_points={"load": ["keras.saving.load_model"]})
+    for name in lambda_layers:
+        report.findings.append(ScanFinding(
+            "Lambda", name, None, "runs Python",
+            "a Lambda layer stores Python bytecode; keras.saving.load_model(safe_mode=False) runs it",
+            pulled_in_by=("load",),
+        ))  # fmt: skip
+    for label in custom_classes:
+        report.findings.append(ScanFinding(
+            "custom object", label, None, "runs Python",
+            f"{label} is not a Keras class: loading imports and runs the code that defines it",
+            pulled_in_by=("load",),
+        ))  # fmt: skip
+    report.scanned["layers"] = len(lambda_layers) + len(custom_classes)
+    return report
+
+
+def explain_lines(report: ScanReport) -> list[str]:
+    """A short Markdown section for ``explain()``: the risky ops found and what runs them."""
+    lines = ["", "## Ops that touch files, the network or Python", ""]
+    if report.ok:
+        lines.append(
+            "None: no op in the graph, its functions or nested dataset graphs reads or writes "
+            "files (other than the Saver's own checkpoint reads and writes), talks to the "
+            "network, runs Python, or is unknown to this TensorFlow (`.safety` has the details)."
+        )
+        return lines
+    lines.append(
+        f"**{len(report.findings)} op(s) would touch files, the network or Python** if "
+        "TensorFlow ran them; tfexplore only read them. Loading or restoring this file with "
+        "TensorFlow runs those pulled in by the restore op, a signature or an init op:"
+    )
+    lines.append("")
+    for line in report.describe().splitlines():
+        lines.append(f"- {line.strip()}")
+    lines += ["", "See `.safety.frame` (or `tfexplore scan PATH`) for every op, and only load "
+              "the file if you trust where it came from."]
+    return lines

@@ -340,6 +340,19 @@ class SavedModel(Artifact):
                 )
         return pd.DataFrame(rows, columns=FUNCTION_COLUMNS)
 
+    @functools.cached_property
+    def safety(self):
+        """A :class:`tfexplore.safety.ScanReport` over every meta graph: each op (in the graph,
+        its functions or nested dataset graphs) that touches files, the network or Python,
+        and whether the restore op, a signature or an init op would run it."""
+        from .safety import ScanReport, scan
+
+        reports = [
+            scan(mg, path=self.proto_path, meta_graph=",".join(mg.meta_info_def.tags) or None)
+            for mg in self.proto.meta_graphs
+        ]
+        return ScanReport.merge(reports, path=self.proto_path)
+
     # -- other files -----------------------------------------------------------------------
     @functools.cached_property
     def assets(self):
@@ -734,4 +747,7 @@ def _explain(model: SavedModel) -> str:
     )
     for note in model.notes:
         lines.append(f"- Note: {note}.")
+    from .safety import explain_lines
+
+    lines += explain_lines(model.safety)
     return "\n".join(lines)

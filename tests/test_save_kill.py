@@ -1,0 +1,122 @@
+"""``Session.save`` killed with SIGKILL at random moments (seeded): the previous checkpoint
+stays restorable and the ``checkpoint`` state file stays parseable and names a complete
+checkpoint, as plain TensorFlow sees it (``tf.train.latest_checkpoint`` + reading every
+tensor)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+REPO = Path(__file__).resolve().parents[1]
+ROUNDS = 20
+SAVER = textwrap.dedent(
+    """
+    import sys
+    from tfexplore.demo import regression_data
+    from tfexplore.session import session
+    x, y = regression_data()
+    s = session(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        s.train(1, {"inputs/x": x, "inputs/y": y})
+        # overwrite: a save killed after its files were renamed into place but before the
+        # state file named it leaves that step's files; the resumed run makes the same step
+        s.save(sys.argv[1], overwrite=True)
+        print("saved", flush=True)
+    """
+)
+
+
+def _step(prefix: str) -> int:
+    return int(prefix.rsplit("-", 1)[1])
+
+
+def _assert_restorable(prefix: str) -> None:
+    reader = tf.train.load_checkpoint(prefix)
+    for key in reader.get_variable_to_shape_map():
+        reader.get_tensor(key)
+    meta = tf.compat.v1.MetaGraphDef()
+    meta.ParseFromString(Path(prefix + ".meta").read_bytes())
+    assert meta.graph_def.node
+
+
+def _assert_state_file(folder: Path) -> str:
+    from google.protobuf import text_format
+    from tensorflow.python.training import checkpoint_state_pb2
+
+    state = text_format.Parse((folder / "checkpoint").read_text(),
+                              checkpoint_state_pb2.CheckpointState())
+    latest = tf.train.latest_checkpoint(str(folder))
+    assert latest is not None and Path(latest).name == Path(state.model_checkpoint_path).name
+    for listed in state.all_model_checkpoint_paths:
+        assert (folder / f"{Path(listed).name}.index").is_file(), listed
+    return latest
+
+
+def _kill_round(folder: Path, delay: float, env: dict) -> tuple[str, str]:
+    """Start a saver, kill it ``delay`` s after its first save (train + save run in a loop, so
+    the kill lands anywhere in a save); return (latest before, latest after)."""
+    before = tf.train.latest_checkpoint(str(folder))
+    child = subprocess.Popen([sys.executable, "-c", SAVER, str(folder)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+    try:
+        assert child.stdout.readline().strip() == b"ready"
+        line = child.stdout.readline().strip()
+        if line != b"saved":
+            child.wait()
+            raise AssertionError(child.stderr.read().decode()[-3000:])
+        time.sleep(delay)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        child.stderr.close()
+    return before, _assert_state_file(folder)
+
+
+@pytest.mark.slow
+def test_save_killed_at_random_moments_never_breaks_the_latest_checkpoint(demo_run, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    rng = random.Random(20)
+    delays = [rng.uniform(0.0, 0.4) for _ in range(ROUNDS)]
+    folders = [Path(shutil.copytree(demo_run, tmp_path / f"run{i}")) for i in range(2)]
+
+    def rounds(index: int) -> list[tuple[float, str, str]]:
+        folder, done = folders[index], []
+        for delay in delays[index::2]:
+            before, after = _kill_round(folder, delay, env)
+            done.append((delay, before, after))
+        return done
+
+    with ThreadPoolExecutor(2) as pool:
+        results = [row for rows in pool.map(rounds, range(2)) for row in rows]
+    assert len(results) == ROUNDS
+    for delay, before, after in results:
+        assert _step(after) >= _step(before), (delay, before, after)
+        _assert_restorable(before)  # the previous checkpoint is never damaged
+        _assert_restorable(after)
+    assert all(_step(after) > _step(before) for _, before, after in results)
+
+    import tfexplore
+
+    for folder in folders:
+        run = tfexplore.open(folder)
+        assert str(run.latest.prefix) == tf.train.latest_checkpoint(str(folder))
+        with tfexplore.session(folder) as resumed:  # leftovers do not disturb the next save
+            prefix = resumed.save(folder, overwrite=True)
+        _assert_restorable(prefix)
+        assert not [p for p in folder.iterdir() if p.name.startswith(".tfexplore-")]

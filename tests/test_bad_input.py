@@ -67,5 +67,5 @@ def test_unreadable_file_gives_a_clear_error(checkpoint_copy, unreadable):
 def test_a_folder_where_a_file_is_expected(tmp_path):
     (tmp_path / "model.ckpt.meta").mkdir()
     with pytest.raises(tfexplore.TFExploreError) as info:
-        tfexplore.open(tmp_path / "model.ckpt.meta").graph
+        tfexplore.open(tmp_path / "model.ckpt.meta").graph  # noqa: B018 - the access is the test
     assert "model.ckpt.meta" in str(info.value)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 
 import pytest
+from fixtures.common import CORPUS, fingerprint
 
 import tfexplore
-from fixtures.common import CORPUS, fingerprint
 
 pytestmark = pytest.mark.corpus
 

@@ -14,17 +14,17 @@ import textwrap
 
 FORBIDDEN = ("ipywidgets", "IPython", "matplotlib.pyplot", "anywidget")
 
-RECORD_IMPORTERS = """
+RECORD_IMPORTERS = f"""
 import builtins, sys
-FORBIDDEN = %r
+FORBIDDEN = {FORBIDDEN!r}
 importers = []
 _import = builtins.__import__
 def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
     if level == 0 and name.startswith(FORBIDDEN):
-        importers.append((name, (globals or {}).get("__name__", "?")))
+        importers.append((name, (globals or {{}}).get("__name__", "?")))
     return _import(name, globals, locals, fromlist, level)
 builtins.__import__ = recording_import
-""" % (FORBIDDEN,)
+"""
 
 
 def run(code: str) -> str:

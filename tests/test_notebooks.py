@@ -25,11 +25,14 @@ def test_notebook_runs_and_checks_its_outputs(source, tmp_path):
     notebook = nbformat.read(notebook_path, as_version=4)
     checks = [c for c in notebook.cells if "check" in c.get("metadata", {}).get("tags", [])]
     assert checks, f"{source.name} has no cell tagged 'check'"
+    # JupyterLab does not save widget state by default; a notebook saved that way shows the
+    # static pictures the widgets leave beside their views, which is what is checked below.
     client = NotebookClient(
         notebook,
         timeout=300,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
+        store_widget_state=False,
     )
     client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
     errors = [
@@ -40,3 +43,16 @@ def test_notebook_runs_and_checks_its_outputs(source, tmp_path):
         if o.get("output_type") == "error"
     ]
     assert not errors
+
+    widget_views = [
+        o
+        for c in notebook.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    if widget_views:  # exported as HTML, each widget leaves a picture or a table behind
+        from nbconvert import HTMLExporter
+
+        html, _ = HTMLExporter().from_notebook_node(notebook)
+        assert all("text/html" in o["data"] for o in widget_views)
+        assert "<svg" in html or "<img" in html or "<table" in html

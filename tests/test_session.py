@@ -505,6 +505,21 @@ def test_keras_file_with_python_code_needs_trust(tmp_path, keras_checkpoint):
         assert s.eval("out/kernel").shape == (3, 1)
 
 
+def _double(t):
+    return t * 2.0
+
+
+def test_a_named_function_lambda_is_refused_before_keras_sees_it(tmp_path):
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Lambda(_double, name="doubler"), keras.layers.Dense(1)]
+    )
+    model.save(tmp_path / "named.keras")
+    with pytest.raises(UnsafeArtifactError, match="'doubler'"):
+        session(tmp_path / "named.keras")
+
+
 def test_import_scope_round_trip(demo_run, tmp_path):
     with session(demo_run, import_scope="imported") as s:
         assert s.eval("global_step") == 30  # names without the scope are found too

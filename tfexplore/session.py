@@ -45,6 +45,7 @@ from .errors import (
     RestoreMismatchError,
     TensorNotFoundError,
     TFExploreError,
+    UnsafeArtifactError,
 )
 
 __all__ = [
@@ -1741,22 +1742,49 @@ def _open_keras_file(path: Path, checkpoint, *, trust: bool) -> Session:
         raise ArtifactNotFoundError(
             f"No Keras file at {str(path)!r}.", path=path, expected="a .keras file"
         )
+    if not trust:
+        _refuse_keras_code(path)
     try:
         model = keras.saving.load_model(path, safe_mode=not trust)
     except ValueError as exc:
         if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
-            from .errors import UnsafeArtifactError
-
             raise UnsafeArtifactError(
                 f"Loading {str(path)!r} would run Python code it carries (a Lambda layer).",
                 path=path,
                 expected="a .keras file without Python lambdas",
                 hint="pass trust=True if you trust the file",
             ) from exc
-        raise
+        raise _keras_load_error(path, exc) from exc
+    except (TypeError, KeyError, AttributeError, OSError) as exc:
+        raise _keras_load_error(path, exc) from exc
     opened = _open_objects(model, checkpoint)
     opened.source = str(path)
     return opened
+
+
+def _refuse_keras_code(path: Path) -> None:
+    """Inspect the file first (no code runs) and refuse Lambda layers before Keras sees them."""
+    from .keras import KerasFile
+
+    lambdas = KerasFile(path).lambda_layers
+    if lambdas:
+        raise UnsafeArtifactError(
+            f"Loading {str(path)!r} would run Python code it carries: Lambda layer(s) "
+            + ", ".join(repr(name) for name in lambdas) + ".",
+            path=path,
+            expected="a Keras file without Lambda layers",
+            hint="inspect it with tfexplore.open (runs nothing); pass trust=True if you trust it",
+        )
+
+
+def _keras_load_error(path: Path, exc: BaseException) -> TFExploreError:
+    return TFExploreError(
+        f"Keras could not load {str(path)!r}: {type(exc).__name__}: {_first_line(exc)}",
+        path=path,
+        expected="a Keras 3 model file whose layers this Keras knows",
+        hint="custom layers need their classes (keras.saving.register_keras_serializable); "
+        "tfexplore.open(path) still shows its weights without loading it",
+    )
 
 
 def _open_objects(source, checkpoint) -> Session:

@@ -162,6 +162,17 @@ def test_sharded_checkpoint_dtypes(sharded_checkpoint):
     assert stats.at["ints", "mean"] == pytest.approx(2.5)
 
 
+def test_direct_reads_equal_tensorflows_and_are_writable(sharded_checkpoint):
+    """Numeric tensors are read from their bytes with the index's CRC32C checked; the values,
+    dtypes and shapes are TensorFlow's own, and the arrays are ordinary writable arrays."""
+    checkpoint = Checkpoint(sharded_checkpoint)
+    for name in ("big", "flags", "half", "ints", "weights"):
+        ours, theirs = checkpoint.read(name), tf_read(sharded_checkpoint, name)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)
+        ours[...] = 0  # writable, like TensorFlow's
+
+
 # -- TF2 object-based ---------------------------------------------------------------------------
 def test_tf2_checkpoint(tf2_manager_run):
     checkpoint = Checkpoint(tf2_manager_run / "ckpt-3")

@@ -409,7 +409,7 @@ ROWS = [
     ("stats(): peak RSS above the RSS after imports", "stats_tfx", "stats_tf",
      "the same loop", "memory", ("memory_stats", None)),
     ("diff() of the two checkpoints", "diff_tfx", "diff_tf",
-     "get_tensor x2 + numpy |b-a| max/mean/norm", "throughput", None),
+     "get_tensor x2 + numpy abs(b - a) max/mean/norm", "throughput", None),
     ("diff(): peak RSS above the RSS after imports", "diff_tfx", "diff_tf", "the same loop",
      "memory", None),
     ("GraphView: open collapsed (to first layout)", "view_open", None, None, "time", None),

@@ -172,6 +172,31 @@ def _list_text(items: Sequence[str], limit: int = 6) -> str:
     return text + (f" ... ({len(items)} in all)" if len(items) > limit else "")
 
 
+class GraphShortcuts:
+    """``tensor``, ``node``, ``find`` and ``functions`` for an artifact that holds one graph
+    as ``self.graph`` (a meta graph, a frozen GraphDef): the same as asking its graph."""
+
+    graph: Graph
+
+    def tensor(self, name: str) -> TensorInfo:
+        """Shortcut for ``self.graph.tensor(name)``."""
+        return self.graph.tensor(name)
+
+    def node(self, name: str) -> Node:
+        """Shortcut for ``self.graph.node(name)``."""
+        return self.graph.node(name)
+
+    def find(self, pattern, **options):
+        """Shortcut for ``self.graph.find(pattern)``."""
+        return self.graph.find(pattern, **options)
+
+    @property
+    def functions(self):
+        """The function library: ``{name: Graph}``, each built on first access (frozen graphs
+        usually have none)."""
+        return self.graph.functions
+
+
 class Scope:
     """A name scope: ``layer1`` holds every op named ``layer1/...``.
 

@@ -22,7 +22,14 @@ import numpy as np
 from ._artifact import Artifact, Explanation, human_bytes
 from ._tf import protos, tf
 from .errors import CorruptArtifactError, TensorNotFoundError
-from .graph import Graph, Node, TensorInfo, dtype_name, shape_tuple, split_tensor_name, suggest
+from .graph import (
+    Graph,
+    GraphShortcuts,
+    dtype_name,
+    shape_tuple,
+    split_tensor_name,
+    suggest,
+)
 from .metagraph import itemsize, read_proto_file
 
 __all__ = ["GraphDefArtifact"]
@@ -31,7 +38,7 @@ _VARIABLE_COLUMNS = ["name", "dtype", "shape", "size", "nbytes"]
 _UNUSED_OK = frozenset({"Const", "NoOp", "Placeholder"})
 
 
-class GraphDefArtifact(Artifact):
+class GraphDefArtifact(GraphShortcuts, Artifact):
     """A ``GraphDef`` file. Its ``Const`` nodes are its weights: ``variables`` lists them,
     ``read(name)`` decodes one (no op runs), ``stats()`` streams statistics.
 
@@ -77,23 +84,6 @@ class GraphDefArtifact(Artifact):
     def graph(self) -> Graph:
         """The :class:`~tfexplore.graph.Graph` model of this GraphDef."""
         return Graph(self.proto, name=self.path.name)
-
-    def tensor(self, name: str) -> TensorInfo:
-        """Shortcut for ``self.graph.tensor(name)``."""
-        return self.graph.tensor(name)
-
-    def node(self, name: str) -> Node:
-        """Shortcut for ``self.graph.node(name)``."""
-        return self.graph.node(name)
-
-    def find(self, pattern, **options):
-        """Shortcut for ``self.graph.find(pattern)``."""
-        return self.graph.find(pattern, **options)
-
-    @property
-    def functions(self):
-        """The function library (``{name: Graph}``); frozen graphs usually have none."""
-        return self.graph.functions
 
     @functools.cached_property
     def inputs(self) -> list[str]:

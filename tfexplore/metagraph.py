@@ -24,7 +24,14 @@ from ._artifact import Artifact, Explanation
 from ._files import read_bytes
 from ._tf import parse_proto, protos
 from .errors import CorruptArtifactError
-from .graph import REF_VARIABLE_OPS, VARIABLE_OPS, Graph, Node, TensorInfo, split_tensor_name
+from .graph import (
+    REF_VARIABLE_OPS,
+    VARIABLE_OPS,
+    Graph,
+    GraphShortcuts,
+    Node,
+    split_tensor_name,
+)
 
 __all__ = ["MetaGraph", "VARIABLE_COLLECTIONS", "read_proto_file"]
 
@@ -131,7 +138,7 @@ def _parse_text(message_cls, text: str):
 # ---------------------------------------------------------------------------------------------
 # MetaGraph
 # ---------------------------------------------------------------------------------------------
-class MetaGraph(Artifact):
+class MetaGraph(GraphShortcuts, Artifact):
     """One ``MetaGraphDef``: graph, collections, saver, signatures and meta info.
 
     Args:
@@ -194,23 +201,6 @@ class MetaGraph(Artifact):
             collections=lambda: self.collections,
             name=self.path.name,
         )
-
-    @property
-    def functions(self):
-        """The function library: ``{name: Graph}``, each built on first access."""
-        return self.graph.functions
-
-    def tensor(self, name: str) -> TensorInfo:
-        """Shortcut for ``self.graph.tensor(name)``."""
-        return self.graph.tensor(name)
-
-    def node(self, name: str) -> Node:
-        """Shortcut for ``self.graph.node(name)``."""
-        return self.graph.node(name)
-
-    def find(self, pattern, **options):
-        """Shortcut for ``self.graph.find(pattern)``."""
-        return self.graph.find(pattern, **options)
 
     # -- collections ----------------------------------------------------------------------
     @functools.cached_property

@@ -90,7 +90,8 @@ def scan_text(report: Any, *, show_expected: bool = False) -> str:
         lines += ["", _section("Findings", frame.fillna("-"), 0)]
     if report.entry_points:
         lines += ["", "Entry points: " + "; ".join(
-            f"{name} = {', '.join(targets[:3])}" for name, targets in report.entry_points.items())]
+            f"{name} = {', '.join(list(dict.fromkeys(targets))[:3])}"  # one graph per checkpoint
+            for name, targets in report.entry_points.items())]
     return "\n".join(lines)
 
 

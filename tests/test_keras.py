@@ -284,5 +284,7 @@ def test_corpus_keras3_zip_and_h5_hold_the_same_weights(corpus, tmp_path):
     for name in model_weights(zipped)["name"]:
         legacy_name = f"sequential_2/{name}"
         np.testing.assert_array_equal(zipped.read(name), legacy.read(legacy_name))
+        # the .keras name finds the same weight in the .h5 (a unique ending of its name)
+        np.testing.assert_array_equal(zipped.read(name), legacy.read(name))
     copy = shutil.copy(folder / "model.keras", tmp_path / "copy.keras")
     assert list(KerasFile(copy).weights["name"]) == list(zipped.weights["name"])

@@ -344,7 +344,8 @@ class KerasFile(Artifact):
 
     # -- tensors ---------------------------------------------------------------------------
     def read(self, name: str) -> np.ndarray:
-        """The value of one tensor as a numpy array, by ``name`` (or ``h5_path``).
+        """The value of one tensor as a numpy array, by ``name``, ``h5_path``, or a unique
+        ending of a name (``hidden/kernel`` finds ``sequential/hidden/kernel``).
 
         Example::
 
@@ -379,6 +380,11 @@ class KerasFile(Artifact):
         for weight in self._weights:
             if name in (weight.name, weight.h5_path, weight.h5_path.lstrip("/")):
                 return weight
+        # the same model's weight is `hidden/kernel` in a .keras file and
+        # `sequential/hidden/kernel` in a legacy .h5: a unique ending finds it in either
+        ending = [w for w in self._weights if w.name.endswith("/" + name.strip("/"))]
+        if len(ending) == 1:
+            return ending[0]
         names = [w.name for w in self._weights]
         raise TensorNotFoundError(
             f"No tensor named {name!r} in {str(self.path)!r}.",

@@ -25,7 +25,6 @@ Example::
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -44,6 +43,7 @@ from .errors import (
     TensorNotFoundError,
     TFExploreError,
     UnrecognizedArtifactError,
+    suggest,
 )
 
 __all__ = ["Checkpoint", "CheckpointDir"]
@@ -368,7 +368,7 @@ class Checkpoint(Artifact):
             return attribute_key
         raise TensorNotFoundError(
             f"No tensor {name!r} in the checkpoint {str(self.prefix)!r}.",
-            suggestions=_suggest(name, self._known_names()),
+            suggestions=suggest(name, self._known_names()),
             path=self.prefix,
             expected="a name from .variables['name'], a TF2 object path, or an alias",
         )
@@ -758,7 +758,7 @@ class CheckpointDir(Artifact):
         if not found:
             raise TensorNotFoundError(
                 f"No checkpoint {step_or_prefix!r} in {str(self.folder)!r}.",
-                suggestions=_suggest(str(step_or_prefix), choices),
+                suggestions=suggest(str(step_or_prefix), choices),
                 path=self.folder,
                 expected="a step or prefix from .checkpoints",
             )
@@ -913,13 +913,6 @@ def _diff_row(name: str, old: dict | None, new: dict | None) -> dict[str, Any]:
     else:
         row["status"] = "compare"
     return row
-
-
-def _suggest(name: str, candidates: list[str]) -> list[str]:
-    close = difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
-    lowered = name.lower()
-    contains = [c for c in candidates if lowered and lowered in c.lower()]
-    return list(dict.fromkeys(close + contains))[:8]
 
 
 def _node_kind(node: naming.ObjectNode, graph: naming.ObjectGraph) -> str:

@@ -15,7 +15,9 @@ translated where they arise and kept as ``__cause__``.
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Sequence
 
 __all__ = [
     "TFExploreError",
@@ -29,7 +31,26 @@ __all__ = [
     "RestoreMismatchError",
     "MissingFeedError",
     "CheckpointExistsError",
+    "suggest",
 ]
+
+
+def suggest(name: str, candidates: Sequence[str], limit: int = 8) -> list[str]:
+    """The names among ``candidates`` a user most likely meant by ``name``: the same but for
+    case, close matches (difflib), then names that contain it or end like it."""
+    lowered = name.lower()
+    same_but_case = [c for c in candidates if c.lower() == lowered]
+    close = same_but_case + difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
+    last = lowered.rpartition("/")[2]
+    contains = [c for c in candidates if lowered in c.lower() or (last and c.lower().endswith(last))]
+    contains.sort(key=len)
+    result: list[str] = []
+    for candidate in close + contains:
+        if candidate not in result:
+            result.append(candidate)
+        if len(result) >= limit:
+            break
+    return result
 
 
 class TFExploreError(Exception):

@@ -211,7 +211,7 @@ class GraphExplorer:
         library."""
         library = getattr(self.root_graph, "functions", None) or {}
         if name not in library:
-            from .graph import suggest
+            from .errors import suggest
 
             raise TensorNotFoundError(
                 f"The graph's library has no function named {name!r}.",

@@ -22,7 +22,6 @@ index (``layer1/W``) means output 0.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 import functools
 import gc
@@ -32,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .errors import TensorNotFoundError
+from .errors import TensorNotFoundError, suggest
 
 __all__ = [
     "Graph",
@@ -486,23 +485,6 @@ def _relevance(name: str, needle: str | None) -> tuple[int, int]:
     else:
         rank = 3
     return (rank, len(name))
-
-
-def suggest(name: str, candidates: Sequence[str], limit: int = 8) -> list[str]:
-    """Close matches (difflib) then substring matches of ``name`` among ``candidates``."""
-    lowered = name.lower()
-    same_but_case = [c for c in candidates if c.lower() == lowered]
-    close = same_but_case + difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
-    last = lowered.rpartition("/")[2]
-    contains = [c for c in candidates if lowered in c.lower() or (last and c.lower().endswith(last))]
-    contains.sort(key=len)
-    result: list[str] = []
-    for candidate in close + contains:
-        if candidate not in result:
-            result.append(candidate)
-        if len(result) >= limit:
-            break
-    return result
 
 
 @contextlib.contextmanager

@@ -21,14 +21,13 @@ import numpy as np
 
 from ._artifact import Artifact, Explanation, human_bytes
 from ._tf import protos, tf
-from .errors import CorruptArtifactError, TensorNotFoundError
+from .errors import CorruptArtifactError, TensorNotFoundError, suggest
 from .graph import (
     Graph,
     GraphShortcuts,
     dtype_name,
     shape_tuple,
     split_tensor_name,
-    suggest,
 )
 from .metagraph import itemsize, read_proto_file
 

@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import io
 import json
@@ -55,6 +54,7 @@ from .errors import (
     TFExploreError,
     UnreadableFileError,
     UnrecognizedArtifactError,
+    suggest,
 )
 
 __all__ = ["KerasFile", "FORMATS"]
@@ -390,7 +390,7 @@ class KerasFile(Artifact):
             f"No tensor named {name!r} in {str(self.path)!r}.",
             path=self.path,
             expected="a name from .weights['name'] (or its h5_path)",
-            suggestions=_suggestions(name, names),
+            suggestions=suggest(name, names),
         )
 
     # -- reprs and prose -------------------------------------------------------------------
@@ -1139,12 +1139,6 @@ def _optimizer_config(training_config: dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(optimizer, dict):
         return {"class_name": optimizer.get("class_name"), "config": optimizer.get("config", {})}
     return {}
-
-
-def _suggestions(name: str, names: list[str]) -> list[str]:
-    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
-    contains = [n for n in names if name.lower() in n.lower() and n not in close]
-    return (close + contains)[:5]
 
 
 # -- prose -----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ small GraphDefs (inline pbtxt) and graphs made by real TensorFlow."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -277,38 +276,9 @@ def test_control_flow_v1(graph_files):
     assert len(meta.collections["cond_context"]) == 2
 
 
-def _best_times(data: bytes, repeat: int = 5) -> tuple[float, float]:
-    """Best CPU times of ParseFromString and of Graph + scope tree on a MetaGraphDef."""
-    import gc
-
-    from tensorflow.core.protobuf import meta_graph_pb2
-
-    best_parse = best_build = float("inf")
-    gc.collect()
-    for _ in range(repeat):
-        start = time.process_time()
-        meta = meta_graph_pb2.MetaGraphDef()
-        meta.ParseFromString(data)
-        middle = time.process_time()
-        graph = Graph(meta.graph_def)
-        assert graph.scopes.op_count == len(meta.graph_def.node)
-        end = time.process_time()
-        best_parse, best_build = min(best_parse, middle - start), min(best_build, end - middle)
-        del graph, meta
-    return best_parse, best_build
-
-
-@pytest.mark.corpus
-def test_build_is_fast_compared_with_parsing(corpus):
-    """Graph model + scope tree of the largest corpus .meta (4,813 ops): about 3-4x the time
-    of ParseFromString on a quiet machine; the bound is generous for busy ones."""
-    data = (corpus / "tf1_objdet_meta_nodata" / "model.ckpt.meta").read_bytes()
-    parse, build = _best_times(data)
-    assert build < 8 * parse + 0.005, (parse, build)
-
-
-def test_large_graph_builds_quickly():
-    """20,000 ops in 1,000 scopes: model + scope tree well under a second."""
+def test_large_graph_model_and_scope_tree():
+    """20,000 ops in 1,000 scopes: every op is in the scope tree and every edge is kept.
+    (How fast this is, against ParseFromString, is measured in bench/run.py, not asserted.)"""
     from tensorflow.core.protobuf import meta_graph_pb2
 
     meta = meta_graph_pb2.MetaGraphDef()
@@ -318,5 +288,7 @@ def test_large_graph_builds_quickly():
         node.attr["_output_shapes"].list.shape.add().dim.add(size=i)
         if i > 1:
             node.input.extend([node.name.replace(f"op{i}", f"op{i - 1}"), "tower0/block0/op0:0"])
-    _, build = _best_times(meta.SerializeToString(), repeat=2)
-    assert build < 1.0
+    graph = Graph(meta.graph_def)
+    assert graph.scopes.op_count == 20000
+    assert len(graph.scopes.children) == 20
+    assert len(graph.edges) == 2 * (20000 - 2)

@@ -35,7 +35,9 @@ def run(code: str) -> str:
     return result.stdout
 
 
-def test_import_is_quick_and_light():
+def test_import_is_light():
+    """`import tfexplore` pulls in neither TensorFlow, Keras nor pandas (the time it takes is
+    printed for a human; bench/ measures speed, tests do not)."""
     out = run(
         """
         import sys, time
@@ -46,8 +48,8 @@ def test_import_is_quick_and_light():
         """
     )
     seconds, modules = out.splitlines()
+    print(f"import tfexplore: {float(seconds):.3f} s")
     assert modules == "[]"
-    assert float(seconds) < 1.0
 
 
 def test_inspecting_imports_no_view_layer(demo_run):

@@ -66,11 +66,35 @@ def _assert_state_file(folder: Path) -> str:
     return latest
 
 
-def _kill_round(folder: Path, delay: float, env: dict) -> tuple[str, str]:
+OVERWRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from tfexplore.demo import regression_data
+    from tfexplore.session import session
+    x, y = regression_data()
+    rng = np.random.default_rng()
+    s = session(sys.argv[1])
+    s.snapshot("start")
+    print("ready", flush=True)
+    while True:
+        # the same step again and again, with different values: each save overwrites the
+        # latest checkpoint itself
+        s.rollback("start")
+        s.train(1, {"inputs/x": x + rng.normal(size=x.shape).astype(x.dtype), "inputs/y": y})
+        s.save(sys.argv[1], overwrite=True)
+        print("saved", flush=True)
+    """
+)
+
+
+def _kill_round(
+    folder: Path, delay: float, env: dict, script: str = SAVER
+) -> tuple[str, str]:
     """Start a saver, kill it ``delay`` s after its first save (train + save run in a loop, so
     the kill lands anywhere in a save); return (latest before, latest after)."""
     before = tf.train.latest_checkpoint(str(folder))
-    child = subprocess.Popen([sys.executable, "-c", SAVER, str(folder)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env)
     try:
         assert child.stdout.readline().strip() == b"ready"
@@ -120,3 +144,27 @@ def test_save_killed_at_random_moments_never_breaks_the_latest_checkpoint(demo_r
             prefix = resumed.save(folder, overwrite=True)
         _assert_restorable(prefix)
         assert not [p for p in folder.iterdir() if p.name.startswith(".tfexplore-")]
+
+
+@pytest.mark.slow
+def test_overwrite_killed_at_random_moments_keeps_the_latest_checkpoint(demo_run, tmp_path):
+    """``save(overwrite=True)`` of the checkpoint the state file names, killed anywhere: the
+    state file always names a complete checkpoint (the old files are kept aside until the new
+    ones are in place), and the next save puts the folder back in order."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    rng = random.Random(21)
+    folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
+    steps = set()
+    for delay in [rng.uniform(0.0, 0.3) for _ in range(8)]:
+        _, after = _kill_round(folder, delay, env, OVERWRITER)
+        _assert_restorable(after)  # every tensor read, CRCs checked by TensorFlow
+        steps.add(_step(after))
+
+    import tfexplore
+
+    assert str(tfexplore.open(folder).latest.prefix) == tf.train.latest_checkpoint(str(folder))
+    with tfexplore.session(folder) as resumed:
+        prefix = resumed.save(folder, overwrite=True)
+    _assert_restorable(prefix)
+    assert Path(tf.train.latest_checkpoint(str(folder))) == Path(prefix)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tfexplore-")]

@@ -278,6 +278,55 @@ def test_save_refuses_to_overwrite(demo_session: Session, tmp_path):
     assert not list(tmp_path.glob(".tfexplore-*"))
 
 
+def test_overwrite_interrupted_after_the_backup_reads_and_recovers(
+    demo_session: Session, tmp_path, monkeypatch
+):
+    """An overwrite that dies after setting the old files aside (simulated: the first rename
+    of a new file fails, and the backup is given a dead process's id): the state file names
+    the backup, which plain TensorFlow and tfexplore read; the next save puts it back."""
+    import tfexplore
+    from tfexplore import _saving
+
+    prefix = demo_session.save(tmp_path)
+    before = tf.train.load_checkpoint(prefix).get_tensor("layer1/W")
+    demo_session.train(1, feed=FEED)
+    real_replace = os.replace
+
+    def dies_on_new_files(src, dst):
+        if ".tfexplore-save-" in str(src) and "backup" not in str(src) and "state" not in str(src):
+            raise KeyboardInterrupt("killed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(_saving.os, "replace", dies_on_new_files)
+    with pytest.raises(KeyboardInterrupt):
+        _saving_publish_same_step(demo_session, tmp_path)
+    monkeypatch.setattr(_saving.os, "replace", real_replace)
+    backup = next(tmp_path.glob(".tfexplore-save-backup-*"))
+    dead = backup.with_name(backup.name.replace(str(os.getpid()), "999999999", 1))
+    backup.rename(dead)
+    state = (tmp_path / "checkpoint").read_text().replace(backup.name, dead.name)
+    (tmp_path / "checkpoint").write_text(state)
+
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    assert dead.name in latest
+    np.testing.assert_array_equal(tf.train.load_checkpoint(latest).get_tensor("layer1/W"), before)
+    assert tfexplore.open(tmp_path).latest.read("layer1/W").tolist() == before.tolist()
+
+    _saving.recover(tmp_path)
+    assert tf.train.latest_checkpoint(str(tmp_path)) == prefix
+    np.testing.assert_array_equal(tf.train.load_checkpoint(prefix).get_tensor("layer1/W"), before)
+    assert not dead.exists() and not list(tmp_path.glob(".tfexplore-save-backup-*"))
+
+
+def _saving_publish_same_step(s: Session, folder: Path) -> None:
+    """Write ``s`` over the checkpoint of the step it was saved at (``model.ckpt-30``)."""
+    from tfexplore import _saving
+
+    temporary = _saving.temporary_folder(folder)
+    s._backend.write(str(temporary / "model.ckpt-30"))
+    _saving.publish(temporary, folder / "model.ckpt-30")
+
+
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys

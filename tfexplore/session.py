@@ -29,14 +29,13 @@ import shutil
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import safety
+from . import _saving, safety
 from ._tf import protos, tf
 from .errors import (
     ArtifactNotFoundError,
@@ -67,7 +66,6 @@ STATUSES = (
 PROBLEMS = ("missing_in_checkpoint", "shape_mismatch", "dtype_mismatch")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 TF2_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
-TEMP_PREFIX = ".tfexplore-save-"
 _COLUMNS = [
     "status",
     "graph_name",
@@ -1280,7 +1278,9 @@ class Session:
 
         The files are written under a temporary name in ``folder``, renamed into place (the
         ``.index`` last), and the state file is replaced last, so an interrupted save leaves
-        the previous checkpoint and state file valid.
+        the previous checkpoint and state file valid. With ``overwrite=True`` the old files
+        are kept (hard-linked) until the new ones are complete, and the state file names them
+        meanwhile (see :mod:`tfexplore._saving`).
 
         Example::
 
@@ -1304,15 +1304,13 @@ class Session:
                 expected="a prefix that is not taken yet",
                 hint="pass overwrite=True, or save into another folder",
             )
-        _remove_stale_temporaries(folder)
-        temporary = folder / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        temporary.mkdir()
+        _saving.recover(folder)
+        temporary = _saving.temporary_folder(folder)
         try:
             self._backend.write(str(temporary / prefix.name))
-            _move_into_place(temporary, prefix)
+            _saving.publish(temporary, prefix)
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
-        _write_state(folder, prefix.name)
         return str(prefix)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -1485,63 +1483,6 @@ def _checkpoint_for_step(current: str | None, step: int) -> str:
             hint="checkpoints there: " + (", ".join(steps) or "none"),
         )
     return str(matches[0])[: -len(".index")]
-
-
-def _move_into_place(temporary: Path, prefix: Path) -> None:
-    """Rename ``temporary/NAME.*`` to ``prefix.*``: data shards, then ``.meta``, ``.index``
-    last (a checkpoint counts as present once its index is)."""
-    files = sorted(
-        temporary.iterdir(),
-        key=lambda p: (p.name.endswith(".index"), p.name.endswith(".meta"), p.name),
-    )
-    for file in files:
-        if not file.name.startswith(prefix.name + "."):
-            continue
-        os.replace(file, prefix.parent / file.name)
-
-
-def _write_state(folder: Path, latest: str) -> None:
-    """Rewrite ``folder/checkpoint`` (via a temporary file and ``os.replace``)."""
-    from google.protobuf import text_format
-
-    state_pb2 = protos().checkpoint_state_pb2
-    state = state_pb2.CheckpointState()
-    state_file = folder / "checkpoint"
-    if state_file.exists():
-        with contextlib.suppress(Exception):
-            text_format.Parse(state_file.read_text(), state)
-    kept = [
-        p
-        for p in state.all_model_checkpoint_paths
-        if p != latest and Path(folder, p).with_name(Path(p).name + ".index").exists()
-    ]
-    new_state = state_pb2.CheckpointState(
-        model_checkpoint_path=latest, all_model_checkpoint_paths=[*kept, latest]
-    )
-    temporary = folder / f"{TEMP_PREFIX}state-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    temporary.write_text(text_format.MessageToString(new_state))
-    os.replace(temporary, state_file)
-
-
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Remove temporaries left by saves that were killed (their process is gone)."""
-    for leftover in folder.glob(TEMP_PREFIX + "*"):
-        match = re.match(re.escape(TEMP_PREFIX) + r"(?:state-)?(\d+)-", leftover.name)
-        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # == opening =================================================================================

@@ -111,6 +111,7 @@ class RestoreReport:
         self.devices_cleared = list(devices_cleared or [])
         self.applied = applied
         self.initialized: list[str] = []  # left out of a partial restore, given initial values
+        self.loaded_by: str | None = None  # who set the values, when not this restore
 
     @property
     def ok(self) -> bool:
@@ -171,6 +172,8 @@ class RestoreReport:
 
     def _notes(self) -> list[str]:
         notes = []
+        if self.loaded_by:
+            notes.append(f"values set by {self.loaded_by} (checked here, not read again)")
         if self.devices_cleared:
             notes.append("devices cleared: " + ", ".join(self.devices_cleared))
         if self.initialized:
@@ -356,8 +359,13 @@ def _suggest(name: str, names: Iterable[str]) -> list[str]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The line of an error that says what went wrong (TensorFlow's graph errors open with
+    "Graph execution error:" and a Python stack before the message)."""
     text = getattr(exc, "message", None) or str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    lines = [line for line in text.splitlines() if line.strip()]
+    noise = ("Graph execution error", "Detected at node", "  ")
+    meaningful = [line for line in lines if not line.startswith(noise)]
+    return (meaningful or lines or [type(exc).__name__])[0].strip()
 
 
 class _GraphBackend:
@@ -724,7 +732,10 @@ class _ObjectBackend:
         )
 
     def write(self, prefix: str) -> None:
-        self.root.write(prefix)
+        root = self.root
+        if not hasattr(root, "write"):  # a loaded SavedModel object: same keys as its own
+            root = tf().train.Checkpoint(root=root)
+        root.write(prefix)
 
     def hints(self, checkpoint_vars: Mapping[str, Any]) -> dict[str, str]:
         """Keras 3 checkpoints written with the optimizer keep the model's weights under the
@@ -1199,6 +1210,16 @@ class Session:
     def _keras_step_runner(self, loss, record):
         backend: _ObjectBackend = self._backend
         model, optimizer = backend.model, backend.optimizer
+        if model is None:
+            raise TFExploreError(
+                f"This session ({self.source}) holds no Keras model, so there is no training "
+                "step to run: a TF2 SavedModel or checkpoint keeps variables and traced "
+                "functions, not the model's Python code.",
+                path=getattr(backend, "path", None),
+                expected="a Keras model (a .keras file, or your model object)",
+                hint="tfexplore.session(model, checkpoint) with your compiled Keras model; "
+                "this session can still restore, eval, snapshot and save",
+            )
         if loss is None and not getattr(model, "compiled", False):
             raise TFExploreError(
                 "This model is not compiled, so its loss is unknown.",
@@ -1493,6 +1514,7 @@ def session(
     clear_devices: bool = True,
     import_scope: str | None = None,
     trust: bool = False,
+    tags: str | Iterable[str] | None = None,
 ) -> Session:
     """Open a live session and restore its variables.
 
@@ -1503,6 +1525,13 @@ def session(
       cleared unless ``clear_devices=False``; names under ``import_scope``) and restored from
       ``checkpoint`` or the checkpoint next to it (the latest in the folder);
     - your ``tf.compat.v1.Session`` or ``tf.Graph``, with ``checkpoint`` to restore into it;
+    - a SavedModel folder: one written by the TF1 ``SavedModelBuilder`` is imported like a
+      ``.meta`` (its meta graph tagged ``tags``, default ``serve`` or the only one), restored
+      from ``variables/variables`` (or ``checkpoint``) and its init op run (table
+      initializers, with the asset files fed); a TF2 one (``tf.saved_model.save``, Keras
+      ``export``) is loaded with ``tf.saved_model.load`` and its variables are those of the
+      restored objects (``checkpoint`` may name a TF2 checkpoint of the same objects). Either
+      way the whole file is scanned first and refused if it holds risky ops, unless ``trust``;
     - a Keras model, a ``.keras`` file (loaded with ``safe_mode=True`` unless ``trust``), a
       ``tf.train.Checkpoint`` or a dict of trackable objects, with a TF2 ``checkpoint``.
 
@@ -1510,14 +1539,22 @@ def session(
 
         >>> s = tfexplore.session("runs/mnist/model.ckpt-30.meta")    # doctest: +SKIP
         >>> s = tfexplore.session(model, "runs/keras/ckpt-3")         # doctest: +SKIP
+        >>> s = tfexplore.session("export/1", tags="serve")            # doctest: +SKIP
 
     Raises:
         UnsafeArtifactError: the file's restore op would touch files, the network or Python.
         RestoreMismatchError: the checkpoint does not fit (``err.report``, ``err.session``).
     """
     opened = _open_source(
-        source, checkpoint, clear_devices=clear_devices, import_scope=import_scope, trust=trust
+        source,
+        checkpoint,
+        clear_devices=clear_devices,
+        import_scope=import_scope,
+        trust=trust,
+        tags=tags,
     )
+    if opened.last_restore is not None:  # the source restored itself (a SavedModel)
+        return opened
     if opened.checkpoint is not None:
         opened.restore()
     elif isinstance(opened._backend, _GraphBackend) and opened._backend.owns_session:
@@ -1525,7 +1562,7 @@ def session(
     return opened
 
 
-def _open_source(source, checkpoint, *, clear_devices, import_scope, trust) -> Session:
+def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags=None) -> Session:
     tensorflow = tf()
     v1 = tensorflow.compat.v1
     if isinstance(source, v1.Session):
@@ -1542,6 +1579,15 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust) -> S
         path = Path(os.fspath(source)).expanduser()
         if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
             return _open_keras_file(path, checkpoint, trust=trust)
+        if _is_saved_model(path):
+            return _open_saved_model(
+                path,
+                checkpoint,
+                tags=tags,
+                clear_devices=clear_devices,
+                import_scope=import_scope,
+                trust=trust,
+            )
         meta, default_checkpoint = _find_meta(path)
         return _open_meta(
             meta,
@@ -1632,7 +1678,20 @@ def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
 
 
 def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, trust) -> Session:
-    meta_graph = _read_meta_graph(meta)
+    return _open_meta_graph(
+        _read_meta_graph(meta),
+        meta,
+        prefix,
+        clear_devices=clear_devices,
+        import_scope=import_scope,
+        trust=trust,
+    )
+
+
+def _open_meta_graph(
+    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust
+) -> Session:
+    """Import ``meta_graph`` (read from ``meta``) into a fresh graph after the safety check."""
     _check_meta(meta_graph, meta, trust)
     devices = _devices_in(meta_graph)
     tensorflow = tf()
@@ -1665,6 +1724,139 @@ def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, t
         checkpoint=prefix,
         devices_cleared=devices if clear_devices else (),
     )
+
+
+def _is_saved_model(path: Path) -> bool:
+    folder = path.parent if path.name in ("saved_model.pb", "saved_model.pbtxt") else path
+    return folder.is_dir() and (
+        (folder / "saved_model.pb").is_file() or (folder / "saved_model.pbtxt").is_file()
+    )
+
+
+def _open_saved_model(
+    path: Path, checkpoint, *, tags, clear_devices, import_scope, trust
+) -> Session:
+    from .savedmodel import SavedModel
+
+    model = SavedModel(path)
+    if model.writer == "tf1_builder":
+        return _open_tf1_saved_model(
+            model, checkpoint, tags=tags, clear_devices=clear_devices,
+            import_scope=import_scope, trust=trust,
+        )  # fmt: skip
+    return _open_tf2_saved_model(model, checkpoint, tags=tags, trust=trust)
+
+
+def _pick_meta_graph(model, tags) -> int:
+    """The index of the meta graph tagged ``tags`` (all of them), else ``serve``, else the only
+    one; a clear error when the choice is ambiguous or absent."""
+    available = model.tags
+    if tags is not None:
+        wanted = {tags} if isinstance(tags, str) else set(tags)
+        for index, have in enumerate(available):
+            if wanted <= set(have):
+                return index
+        raise TensorNotFoundError(
+            f"No meta graph tagged {sorted(wanted)} in {str(model.proto_path)!r}.",
+            path=model.proto_path,
+            expected="one of the tag sets " + ", ".join(str(t) for t in available),
+            hint="pass tags= one of those",
+        )
+    return model._serve_index
+
+
+def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scope, trust):
+    index = _pick_meta_graph(model, tags)
+    meta_graph = model.proto.meta_graphs[index]
+    prefix = _maybe_prefix(checkpoint)
+    if prefix is None and model.checkpoint is not None:
+        prefix = str(model.variables_prefix)
+    collections = meta_graph.collection_def  # read with .get: [] would add an entry
+    init_ops = [
+        name
+        for collection in ("saved_model_main_op", "legacy_init_op")
+        if collection in collections
+        for name in collections[collection].node_list.value
+    ]
+    asset_feeds = {
+        asset.tensor_info.name: str(model.path / "assets" / asset.filename)
+        for asset in _asset_file_defs(meta_graph)
+        if asset.tensor_info.name
+    }
+    if init_ops:
+        safety.check(
+            meta_graph.graph_def, init_ops, feeds=list(asset_feeds), trust=trust,
+            path=model.proto_path,
+        )  # fmt: skip
+    opened = _open_meta_graph(
+        meta_graph, model.proto_path, prefix, clear_devices=clear_devices,
+        import_scope=import_scope, trust=trust,
+    )  # fmt: skip
+    opened.source = f"{model.path} (tags {','.join(model.tags[index])})"
+    if prefix is not None:
+        opened.restore()
+    else:
+        _initialize(opened)
+    if init_ops:
+        scope = f"{import_scope}/" if import_scope else ""
+        feeds = {scope + name: value for name, value in asset_feeds.items()}
+        opened._backend.run([scope + name for name in init_ops], feeds)
+    return opened
+
+
+def _asset_file_defs(meta_graph) -> list:
+    """The meta graph's ``AssetFileDef``s: ``asset_file_def`` and, as older builders wrote
+    them, the ``saved_model_assets`` collection."""
+    assets = list(meta_graph.asset_file_def)
+    collections = meta_graph.collection_def
+    if "saved_model_assets" in collections:
+        for packed in collections["saved_model_assets"].any_list.value:
+            asset = protos().meta_graph_pb2.AssetFileDef()
+            if packed.Unpack(asset):
+                assets.append(asset)
+    return assets
+
+
+def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
+    """``tf.saved_model.load`` runs the file's restore functions and resource initializers, so
+    the whole file is scanned first."""
+    report = model.safety
+    if report.findings and not trust:
+        error = UnsafeArtifactError(
+            f"{str(model.path)!r} holds ops that touch files, the network or Python: "
+            + ", ".join(sorted({f"{f.op_type} ({f.where})" for f in report.findings})[:6])
+            + ". tf.saved_model.load runs the file's restore and initializer functions.",
+            path=model.proto_path,
+            expected="a SavedModel of standard compute ops",
+            hint="tfexplore.scan(path) lists them; pass trust=True if you trust the file",
+        )
+        error.report = report
+        raise error
+    tensorflow = tf()
+    load_tags = None
+    if tags is not None:
+        load_tags = [tags] if isinstance(tags, str) else list(tags)
+    try:
+        loaded = tensorflow.saved_model.load(str(model.path), tags=load_tags)
+    except (ValueError, KeyError, RuntimeError, tensorflow.errors.OpError) as exc:
+        raise TFExploreError(
+            f"TensorFlow could not load the SavedModel: {type(exc).__name__}: {_first_line(exc)}",
+            path=model.path,
+            expected="a SavedModel written by this or an older TensorFlow",
+            hint="tfexplore.open(path) shows it without loading it",
+        ) from exc
+    keras_model = loaded if hasattr(loaded, "layers") and hasattr(loaded, "compile") else None
+    backend = _ObjectBackend(loaded, model=keras_model, optimizer=None, path=model.path)
+    opened = Session(backend, source=str(model.path), checkpoint=_maybe_prefix(checkpoint))
+    if opened.checkpoint is None and model.checkpoint is not None:
+        # tf.saved_model.load has restored variables/variables: report it without reading twice
+        report = opened.plan_restore(str(model.variables_prefix))
+        report.applied = True
+        report.loaded_by = "tf.saved_model.load"
+        opened.checkpoint = report.checkpoint
+        opened.last_restore = report
+        opened._global_step_seen = opened._read_global_step()
+    return opened
 
 
 def _initialize(opened: Session) -> None:

@@ -58,6 +58,9 @@ def _drive(page, expect, url: str) -> None:
 
     widget = page.locator(".tfx-graph")
     expect(widget.locator("g.tfx-scope[data-id='layer1/']")).to_be_visible(timeout=45_000)
+    # the static picture shown beside the widget (for exported pages) stays hidden here
+    expect(page.locator("[data-tfx-static]")).to_have_count(1)
+    expect(page.locator("[data-tfx-static]:visible")).to_have_count(0)
 
     widget.locator("g.tfx-scope[data-id='layer1/'] rect").first.click()  # open a scope
     expect(widget.locator("g.tfx-frame[data-id='layer1/']")).to_be_visible(timeout=15_000)

@@ -408,3 +408,160 @@ def test_real_graphs_group_their_crowded_scopes(path, max_children, group):
     names = [g for s in crowded for g in h.children(s) if h.is_group(g)]
     assert any(n.startswith(group) for n in names), names[:10]
     assert layout(h.visible()).boxes
+
+
+# -- long chains fold into columns -------------------------------------------------------
+CHAIN_OPS = 200
+
+
+def _tf_chain_graph(length: int = CHAIN_OPS):
+    """A real TF graph: ``x`` -> ``chain/`` (``length`` unary ops, each feeding the next, like
+    a layer's elementwise tail) -> ``loss``."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        h = tf.compat.v1.placeholder(tf.float32, [None, 8], name="x")
+        with tf.compat.v1.name_scope("chain"):
+            for k in range(length):
+                op = (tf.raw_ops.Relu, tf.raw_ops.Neg, tf.raw_ops.Square, tf.raw_ops.Tanh)[k % 4]
+                h = op(features=h) if op is tf.raw_ops.Relu else op(x=h)
+        tf.reduce_mean(h, name="loss")
+    from tfexplore.graph import Graph
+
+    return Graph(graph.as_graph_def())
+
+
+def _check_layout(visible, result) -> dict:
+    """The invariants of every layout: each item placed inside its frame, siblings apart,
+    an edge path per visible edge with finite points."""
+    boxes = {b.id: b for b in result.boxes}
+    assert list(boxes) == [i.id for i in visible.items]
+    for box in boxes.values():
+        assert box.width > 0 and box.height > 0 and box.x >= 0 and box.y >= 0
+        assert box.x + box.width <= result.width and box.y + box.height <= result.height
+    for container, children in visible.children.items():
+        for a, b in itertools.combinations(children, 2):
+            assert not boxes[a].overlaps(boxes[b]), (container, a, b)
+        if container != "/":
+            frame = boxes[container]
+            for child in map(boxes.get, children):
+                assert frame.x <= child.x and child.x + child.width <= frame.x + frame.width
+                assert frame.y <= child.y and child.y + child.height <= frame.y + frame.height
+    assert len(result.edges) == len(visible.edges)
+    for edge in result.edges:
+        assert len(edge.points) >= 2 and all(np.isfinite(edge.points).ravel())
+    return boxes
+
+
+def _aspect(box) -> float:
+    return box.height / box.width
+
+
+def test_an_opened_chain_is_folded_into_side_by_side_columns():
+    graph = _tf_chain_graph()
+    h = Hierarchy(graph)
+    visible = h.visible({"chain"})
+    assert len(visible.children["chain/"]) == CHAIN_OPS
+    result = layout(visible)
+    boxes = _check_layout(visible, result)
+    frame = boxes["chain/"]
+    assert 0.4 <= _aspect(frame) <= 1.6, (frame.width, frame.height)
+    assert 0.4 <= result.height / result.width <= 2.5
+    # several columns, each flowing down; the chain reads in graph order
+    ops = visible.children["chain/"]
+    centres = sorted({boxes[op].center[0] for op in ops})  # one per column
+    assert len(centres) >= 4
+    turns = 0
+    for edge in result.edges:
+        if edge.src in ops and edge.dst in ops:
+            src, dst = boxes[edge.src], boxes[edge.dst]
+            if src.center[0] == dst.center[0]:  # same column: straight down
+                assert src.y + src.height < dst.y and len(edge.points) == 2
+            else:  # next column: down, across the gap, up it, into the next top
+                turns += 1
+                assert dst.x > src.x + src.width and dst.y < src.y
+                (x0, y0), *bends, (x1, y1) = edge.points
+                assert len(bends) == 4 and y0 == src.y + src.height and y1 == dst.y
+                gap = bends[1][0]
+                assert src.x + src.width < gap < dst.x
+                assert all(frame.y <= y <= frame.y + frame.height for _, y in edge.points)
+    assert turns == len(centres) - 1
+    # unfolded (chain_fold_min=0), the same scope is a column dozens of times taller than wide
+    tall = layout(visible, LayoutParams(chain_fold_min=0)).box("chain/")
+    assert _aspect(tall) > 30
+    # data still flows from x, through the chain, to loss
+    assert boxes["x"].y + boxes["x"].height <= frame.y and boxes["loss"].y >= frame.y + frame.height
+    svg = to_svg(result)
+    ElementTree.fromstring(svg)
+    assert svg.count("<g class='tfx-op'>") == len(result.boxes) - 1  # all but the frame
+
+
+def test_chain_folding_is_deterministic_and_follows_its_params():
+    visible = Hierarchy(_tf_chain_graph(60)).visible({"chain"})
+    first, second = layout(visible).to_dict(), layout(visible).to_dict()
+    assert first == second
+    wide = layout(visible, LayoutParams(chain_aspect=0.3)).box("chain/")
+    square = layout(visible, LayoutParams(chain_aspect=1.0)).box("chain/")
+    assert _aspect(wide) < _aspect(square)
+    # a chain no longer than chain_fold_min stays one column
+    short = layout(visible, LayoutParams(chain_fold_min=60))
+    assert len({b.center[0] for b in short.boxes if b.container == "chain/"}) == 1
+
+
+def _synthetic_chains_graph_def():
+    """One scope ``net`` holding: a fan-out from ``net/in`` to two chains (70 and 30 ops),
+    a 5-op chain (too short to fold), their join, and a 40-op chain whose last op feeds its
+    first back (a loop), plus ops with two inputs that break chains."""
+    from tensorflow.core.framework import graph_pb2
+
+    graph_def = graph_pb2.GraphDef()
+
+    def add(name, op, inputs=()):
+        graph_def.node.add(name=f"net/{name}", op=op).input.extend(f"net/{i}" for i in inputs)
+        return name
+
+    source = add("in", "Placeholder")
+    ends = []
+    for branch, length in (("a", 70), ("b", 30), ("c", 5)):
+        previous = source
+        for k in range(length):
+            previous = add(f"{branch}_{k}", "Relu", [previous])
+        ends.append(previous)
+    join = add("join", "AddN", ends)
+    loop = [add("merge", "Merge", [join, "loop_39"])]
+    for k in range(40):
+        loop.append(add(f"loop_{k}", "Identity", [loop[-1]]))
+    add("out", "Identity", [loop[-1]])
+    return graph_def
+
+
+def test_several_chains_in_one_scope_fold_without_overlaps():
+    from tfexplore.graph import Graph
+
+    h = Hierarchy(Graph(_synthetic_chains_graph_def()))
+    visible = h.visible({"net"})
+    result = layout(visible)
+    boxes = _check_layout(visible, result)
+    frame = boxes["net/"]
+    assert 0.2 <= _aspect(frame) <= 2.5, (frame.width, frame.height)
+    columns = lambda prefix: {boxes[i].center[0] for i in visible.children["net/"] if i.startswith(prefix)}  # noqa: E731
+    assert len(columns("net/a_")) > 2 and len(columns("net/b_")) > 1
+    short = [boxes[f"net/c_{k}"].y for k in range(5)]  # 5 ops: not folded, one rank each
+    assert short == sorted(short) and len(set(short)) == 5
+    assert len(columns("net/loop_")) > 1
+    # the loop's back edge (loop_39 -> merge) still goes up
+    back = next(e for e in result.edges if e.src == "net/loop_39" and e.dst == "net/merge")
+    assert back.points[0][1] > back.points[-1][1]
+    assert layout(visible).to_dict() == result.to_dict()
+
+
+def test_a_series_chunk_of_chained_adds_is_folded(flat_graph):
+    h = Hierarchy(flat_graph)
+    expanded = h.ancestors("Add_1234")
+    visible = h.visible(expanded)
+    result = layout(visible)
+    boxes = _check_layout(visible, result)
+    chunk = boxes["Add_[0-2599]/Add_[1200-1399]/"]
+    assert len(visible.children[chunk.id]) == 200
+    assert 0.4 <= _aspect(chunk) <= 1.6, (chunk.width, chunk.height)

@@ -8,7 +8,10 @@ SVG, :func:`tfexplore.layout_svg.to_svg`). Data flows top to bottom.
 Each expanded scope is laid out on its own, bottom-up: its children are ranked (longest path,
 sources pulled down next to their consumers), ordered by barycentre sweeps that keep the order
 with the fewest crossings, and placed by a least-squares pass that keeps each box near its
-neighbours without overlap. Its frame then takes the size of its content, and the parent lays
+neighbours without overlap. A long chain of ops (each feeding only the next) is first folded
+into one block of side-by-side columns (:attr:`LayoutParams.chain_fold_min`), so that a scope
+holding a 200-op chain is drawn about as wide as it is tall, not as a thin column thousands
+of pixels high. Its frame then takes the size of its content, and the parent lays
 it out as one big node. An edge between two items in different scopes is routed through the
 dummy points of the lifted edge in their lowest common scope. Only what is visible is laid
 out, and the result is deterministic.
@@ -24,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +81,20 @@ class LayoutParams:
     ordering_sweeps: int = 4
     #: least-squares placement sweeps (each down then up)
     placement_sweeps: int = 4
+    #: a chain (ops joined one to the next: each but the first has exactly one input inside
+    #: the frame, each but the last exactly one consumer there) longer than this is folded:
+    #: its ops stand in columns side by side, read top to bottom then left to right, and
+    #: the edge leaving a column's bottom turns up through the gap into the next column's
+    #: top. Without folding, a scope holding a 200-op chain is one column ~12,000 px tall.
+    #: 0 turns folding off.
+    chain_fold_min: int = 12
+    #: the height/width a folded chain aims at (its column length follows from it)
+    chain_aspect: float = 0.75
+    #: vertical gap between two ops of a folded column (tighter than ``rank_sep``: a chain
+    #: has one straight edge per gap)
+    chain_rank_sep: float = 20.0
+    #: horizontal gap between two columns of a folded chain (the turning edges run there)
+    chain_column_sep: float = 36.0
     #: laying out more boxes than this raises :class:`LayoutTooLargeError`
     max_visible_nodes: int = 2000
     #: a scope with more direct children than this shows them in groups: series
@@ -309,10 +327,15 @@ class _LocalLayout:
     height: float
 
 
-def _layered_layout(ids, sizes, edges, loops, params) -> _LocalLayout:
-    """Sugiyama layout of one container's children: rank, order, place."""
+def _layered_layout(ids, sizes, edges, loops, params, fold: bool = True) -> _LocalLayout:
+    """Sugiyama layout of one container's children: rank, order, place. Long chains are
+    folded first (each becomes one block node, see :func:`_fold_chain`)."""
     if not ids:
         return _LocalLayout({}, {}, 0.0, 0.0)
+    if fold and params.chain_fold_min > 0 and len(ids) > params.chain_fold_min:
+        runs = _chain_runs(ids, edges, loops, params.chain_fold_min)
+        if runs:
+            return _folded_layout(ids, sizes, edges, loops, params, runs)
     index = {node: i for i, node in enumerate(ids)}
     pairs = sorted((index[a], index[b]) for a, b in edges)
     preferred = {(index[a], index[b]) for a, b in loops}
@@ -336,6 +359,137 @@ def _layered_layout(ids, sizes, edges, loops, params) -> _LocalLayout:
         routes[(a, b)] = (bends[::-1] if is_up else bends, is_up)
     width = max(x[i] + graph.width[i] / 2 for i in range(len(ids)))
     return _LocalLayout(positions, routes, width, height)
+
+
+# -- folded chains ---------------------------------------------------------------------
+CHAIN_BLOCK = "\x00chain:"  # block node ids: no item id starts with a NUL
+
+
+def _chain_runs(ids, edges, loops, min_length: int) -> list[list[str]]:
+    """Maximal runs ``v1 -> v2 -> ... -> vL`` (L > ``min_length``) of one container's children
+    where each link's source has one consumer and its destination one input (among the
+    container's edges). Only ``v1`` has inputs from outside the run, only ``vL`` consumers
+    outside it. In graph order; deterministic."""
+    out_degree: dict[str, int] = defaultdict(int)
+    in_degree: dict[str, int] = defaultdict(int)
+    looped = {a for a, b in edges if a == b}
+    for a, b in edges:
+        if a != b:
+            out_degree[a] += 1
+            in_degree[b] += 1
+    following: dict[str, str] = {}
+    linked = set()
+    for a, b in edges:
+        if (
+            a != b
+            and out_degree[a] == 1
+            and in_degree[b] == 1
+            and (a, b) not in loops
+            and a not in looped
+            and b not in looped
+        ):
+            following[a] = b
+            linked.add(b)
+    runs = []
+    for start in ids:
+        if start in linked or start not in following:
+            continue
+        run = [start]  # no revisits: every node in it has one predecessor, start has none
+        while run[-1] in following:
+            run.append(following[run[-1]])
+        if (run[-1], run[0]) in edges:  # a loop closing on the run: keep the edge outside
+            run.pop()
+        if len(run) > min_length:
+            runs.append(run)
+    return runs
+
+
+@dataclass
+class _FoldedChain:
+    width: float
+    height: float
+    offsets: dict[str, Point]  # top-left of each op, relative to the block's top-left
+    routes: dict[tuple[str, str], list[Point]]  # bend points of each link, same origin
+
+
+def _fold_chain(run: list[str], sizes, params: LayoutParams) -> _FoldedChain:
+    """Newspaper columns: ops top to bottom, columns left to right, as many rows as make
+    the block's height/width near ``params.chain_aspect``. Every column flows down (data
+    never flows up); the link from a column's last op to the next column's first goes down
+    a little, across to the gap between the columns, up it, and into the next top."""
+    length = len(run)
+    tallest = max(sizes[m][1] for m in run)
+    pitch = tallest + params.chain_rank_sep
+    column_width = max(sizes[m][0] for m in run) + params.chain_column_sep
+    rows = math.ceil(math.sqrt(params.chain_aspect * length * column_width / pitch))
+    rows = min(max(rows, 2), length)
+    columns = math.ceil(length / rows)
+    rows = math.ceil(length / columns)  # even columns: the last one is not a stub
+    widths = [max(sizes[m][0] for m in run[c * rows : (c + 1) * rows]) for c in range(columns)]
+    lefts = [sum(widths[:c]) + c * params.chain_column_sep for c in range(columns)]
+    turn = params.chain_rank_sep / 2  # room above the first row and below the last
+    height = 2 * turn + (rows - 1) * pitch + tallest
+    offsets: dict[str, Point] = {}
+    centres: dict[str, float] = {}
+    for i, member in enumerate(run):
+        column, row = divmod(i, rows)
+        width, box_height = sizes[member]
+        centres[member] = lefts[column] + widths[column] / 2
+        middle = turn + row * pitch + tallest / 2
+        offsets[member] = (centres[member] - width / 2, middle - box_height / 2)
+    routes: dict[tuple[str, str], list[Point]] = {}
+    for i, (a, b) in enumerate(zip(run, run[1:])):
+        column = (i + 1) // rows
+        if i // rows == column:
+            routes[(a, b)] = []  # straight down
+        else:
+            gap = lefts[column] - params.chain_column_sep / 2
+            routes[(a, b)] = [(centres[a], height), (gap, height), (gap, 0.0), (centres[b], 0.0)]
+    return _FoldedChain(lefts[-1] + widths[-1], height, offsets, routes)
+
+
+def _folded_layout(ids, sizes, edges, loops, params, runs) -> _LocalLayout:
+    """Each run becomes one node the size of its folded block; the rest is laid out as
+    usual, then the block's ops are put back in it."""
+    block_of: dict[str, str] = {}
+    folded: dict[str, _FoldedChain] = {}
+    inner_sizes = dict(sizes)
+    links = set()
+    for k, run in enumerate(runs):
+        block = f"{CHAIN_BLOCK}{k}"
+        folded[block] = _fold_chain(run, sizes, params)
+        inner_sizes[block] = (folded[block].width, folded[block].height)
+        block_of.update((member, block) for member in run)
+        links.update(zip(run, run[1:]))
+    inner_ids = list(dict.fromkeys(block_of.get(node, node) for node in ids))
+    inner_edges: dict[tuple[str, str], int] = {}
+    inner_loops = set()
+    lifted = {}
+    for (a, b), count in edges.items():
+        if (a, b) in links:
+            continue
+        pair = lifted[(a, b)] = (block_of.get(a, a), block_of.get(b, b))
+        inner_edges[pair] = inner_edges.get(pair, 0) + count
+        if (a, b) in loops:
+            inner_loops.add(pair)
+    inner = _layered_layout(inner_ids, inner_sizes, inner_edges, inner_loops, params, fold=False)
+    positions: dict[str, Point] = {}
+    for node in ids:
+        block = block_of.get(node)
+        if block is None:
+            positions[node] = inner.positions[node]
+        else:
+            (bx, by), (dx, dy) = inner.positions[block], folded[block].offsets[node]
+            positions[node] = (round(bx + dx, 2), round(by + dy, 2))
+    routes = {}
+    for pair in edges:
+        if pair in links:
+            bx, by = inner.positions[block_of[pair[0]]]
+            bends = folded[block_of[pair[0]]].routes[pair]
+            routes[pair] = ([(round(bx + x, 2), round(by + y, 2)) for x, y in bends], False)
+        else:
+            routes[pair] = inner.routes[lifted[pair]]
+    return _LocalLayout(positions, routes, inner.width, inner.height)
 
 
 def _back_edges(n: int, pairs: list[tuple[int, int]], preferred=frozenset()) -> set[tuple[int, int]]:

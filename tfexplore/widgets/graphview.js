@@ -168,6 +168,13 @@ function render({ model, el }) {
   const send = (message) => model.send(message);
 
   el.classList.add("tfx-graph");
+  // A live view draws here: hide the static pictures of this model that a saved page keeps
+  // beside it (see GraphView._ipython_display_ in graphview.py).
+  const staticKey = model.get("_static_key");
+  if (staticKey) {
+    el.dataset.tfxLive = staticKey;
+    for (const picture of document.querySelectorAll(`[data-tfx-static="${staticKey}"]`)) picture.style.display = "none";
+  }
   const toolbar = htmlElement("div", "tfx-toolbar", "", el);
   const searchBox = htmlElement("input", "tfx-search", "", toolbar);
   searchBox.placeholder = "Search ops (or op:MatMul)";

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,22 @@ from ..layout import LayoutParams
 __all__ = ["GraphView"]
 
 _HERE = Path(__file__).parent
+
+#: run by the browser beside the static picture (KEY: the model id), see
+#: :meth:`GraphView._ipython_display_`
+_STATIC_SCRIPT = """(function () {
+  var key = "KEY", stateful = false, i;
+  var views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  for (i = 0; i < views.length; i++) {
+    try { if (JSON.parse(views[i].textContent).model_id === key) stateful = true; } catch (e) {}
+  }
+  var initial = document.querySelectorAll('[data-tfx-initial="' + key + '"]');
+  var live = document.querySelector('[data-tfx-live="' + key + '"]');
+  var show = !live && (stateful || initial.length > 0);
+  var pictures = document.querySelectorAll('[data-tfx-static="' + key + '"]');
+  for (i = 0; i < pictures.length; i++) pictures[i].style.display = show ? "block" : "none";
+  if (show) for (i = 0; i < initial.length; i++) initial[i].style.display = "none";
+})();"""
 
 
 class GraphView(anywidget.AnyWidget):
@@ -75,6 +92,9 @@ class GraphView(anywidget.AnyWidget):
     current_function = traitlets.Unicode("").tag(sync=True)
     #: the functions opened, outermost first (the breadcrumb: main graph > f > g)
     function_stack = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: the key of this view's static pictures in the page (``data-tfx-static``): the front
+    #: end hides them when it draws (see :meth:`_ipython_display_`)
+    _static_key = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -88,6 +108,7 @@ class GraphView(anywidget.AnyWidget):
     ) -> None:
         self.explorer = GraphExplorer(source, expanded=expanded, params=params, color_by=color_by)
         super().__init__(color_by=color_by, height=height, **kwargs)
+        self._static_key = self.model_id
         self.functions = self.explorer.functions()
         self._show()
         self.on_msg(self._on_message)
@@ -124,16 +145,18 @@ class GraphView(anywidget.AnyWidget):
         """Highlight what ``name`` depends on (``"inputs"``) or what depends on it
         (``"outputs"``), across collapsed scopes. Returns the op names."""
         ops, items, edges = self.explorer.trace(name, direction)
-        self._trace = (name, direction)
-        self.collection = ""
-        self.highlight, self.highlight_edges = items, edges
+        with self._one_picture():
+            self._trace = (name, direction)
+            self.collection = ""
+            self.highlight, self.highlight_edges = items, edges
         return ops
 
     def clear_highlight(self) -> None:
         """Remove a trace or collection highlight."""
-        self._trace = None
-        self.collection = ""
-        self.highlight, self.highlight_edges = [], []
+        with self._one_picture():
+            self._trace = None
+            self.collection = ""
+            self.highlight, self.highlight_edges = [], []
 
     def open_function(self, name: str) -> None:
         """Show the body of library function ``name`` (one level below the graph shown)."""
@@ -149,12 +172,85 @@ class GraphView(anywidget.AnyWidget):
             highlight=self.highlight, highlight_edges=self.highlight_edges, selected=self.selected
         )
 
+    # -- what a saved notebook shows ----------------------------------------------------
     def _repr_mimebundle_(self, **kwargs: Any):
+        """The widget view, with a static SVG picture as ``text/html`` beside it: what a
+        notebook saved without widget state shows (nbconvert picks ``text/html`` when the
+        view's model is not in the saved state)."""
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if data is not None:
-            data["text/html"] = f"<div class='tfexplore-graph-static'>{self.to_svg()}</div>"
+            data["text/html"] = (
+                f"<div class='tfexplore-graph-static' data-tfx-initial='{self.model_id}'>"
+                f"{self.to_svg()}</div>"
+            )
         return bundle
+
+    def _ipython_display_(self) -> None:
+        """Show the widget, then a second output: a picture of the current layout that
+        stays up to date (an IPython display id) and shows only where no live view draws.
+
+        Why two outputs: a notebook saved *with* widget state (nbclient's default,
+        JupyterLab's "save widget state") exports through nbconvert as a
+        ``<script type="application/vnd.jupyter.widget-view+json">`` in place of the
+        widget's output, and the page then needs ``@jupyter-widgets/html-manager`` (and
+        anywidget, which runs this widget's ES module from the saved state) from a CDN.
+        Offline, or if that fails, the widget's output is an empty box, and its
+        ``text/html`` is not in the page at all. The second output is plain HTML that
+        nbconvert always writes:
+
+        * exported with widget state: its inline script finds the widget-view script of
+          this model and shows the picture; if the live widget does draw (online), the ES
+          module hides the picture as it mounts;
+        * exported without widget state: the widget's own ``text/html`` (the picture made
+          when it was displayed) is in the page; the script hides that one and shows this
+          one, which is the layout at the end of the run (after later ``expand()``, ...);
+        * in JupyterLab, Notebook 7, VS Code with a kernel: the picture stays hidden (no
+          widget-view script in the page; the live widget hides it anyway).
+
+        Where scripts in outputs do not run (an export with ``sanitize_html``, an untrusted
+        notebook), this picture stays hidden: a saved-without-state notebook still shows
+        the widget's own ``text/html``; a saved-with-state one shows only what the widget
+        manager draws. A GraphView shown inside another widget (a ``VBox``) has no picture.
+        """
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        display(data, metadata=metadata, raw=True)
+        display(self._static_bundle(), raw=True, display_id=self._static_display_id)
+        self._static_shown = True
+
+    _static_shown = False
+    _static_hold = 0
+
+    @property
+    def _static_display_id(self) -> str:
+        return f"tfexplore-graph-static-{self.model_id}"
+
+    def _static_bundle(self) -> dict[str, str]:
+        key = self.model_id
+        return {
+            "text/html": (
+                f"<div class='tfexplore-graph-static tfexplore-graph-current' "
+                f"data-tfx-static='{key}' style='display:none'>{self.to_svg()}</div>"
+                f"<script>{_STATIC_SCRIPT.replace('KEY', key)}</script>"
+            ),
+            "text/plain": "",
+        }
+
+    def _update_static(self) -> None:
+        """Bring the second output's picture up to date (when it has been displayed)."""
+        if self._static_shown and not self._static_hold:
+            from IPython.display import update_display
+
+            update_display(self._static_bundle(), raw=True, display_id=self._static_display_id)
+
+    @traitlets.observe("highlight", "highlight_edges", "selected")
+    def _picture_changed(self, change) -> None:
+        self._update_static()
 
     # -- syncing -----------------------------------------------------------------------
     _trace: tuple[str, str] | None = None
@@ -172,8 +268,8 @@ class GraphView(anywidget.AnyWidget):
         return result
 
     def _show(self) -> None:
-        """Send the explorer's current state to the browser."""
-        with self.hold_sync():
+        """Send the explorer's current state to the browser (and to the static picture)."""
+        with self._one_picture(), self.hold_sync():
             self.scene = self.explorer.scene()
             self.expanded = list(self.explorer.expanded)
             self.legend = self.explorer.legend()
@@ -182,9 +278,19 @@ class GraphView(anywidget.AnyWidget):
             self.current_function = self.explorer.current_function
             self._refresh_highlight()
 
+    @contextlib.contextmanager
+    def _one_picture(self):
+        """Changes inside update the static picture once, at the end."""
+        self._static_hold += 1
+        try:
+            yield
+        finally:
+            self._static_hold -= 1
+        self._update_static()
+
     def _switch(self, change: Callable[[], Any]) -> None:
         """Show another graph (a function body, or back): selection and highlights go."""
-        with self.hold_sync():
+        with self._one_picture(), self.hold_sync():
             self._trace = None
             self.collection = ""
             self.highlight, self.highlight_edges = [], []

@@ -288,3 +288,174 @@ def test_corpus_keras3_zip_and_h5_hold_the_same_weights(corpus, tmp_path):
         np.testing.assert_array_equal(zipped.read(name), legacy.read(name))
     copy = shutil.copy(folder / "model.keras", tmp_path / "copy.keras")
     assert list(KerasFile(copy).weights["name"]) == list(zipped.weights["name"])
+
+
+# -- damage that stalls or bloats libhdf5: rehearsed in a child process first ---------------
+_INSPECT = """
+import sys
+import tfexplore
+try:
+    frame = tfexplore.open(sys.argv[1]).variables
+    print("read", len(frame))
+except tfexplore.TFExploreError as exc:
+    print(type(exc).__name__)
+    print(exc)
+"""
+
+
+def _wipe_first_heap_object(path: Path) -> Path:
+    """Zero 64 bytes at the first object of the HDF5 global heap (the variable-length strings
+    of the attributes), as the fuzzer's ``zero_block`` did in cases 803, 1399 and 2298 of
+    ``--seed 7``: libhdf5 then loops forever reading an attribute."""
+    data = bytearray(path.read_bytes())
+    start = data.index(b"GCOL") + 16
+    data[start : start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _inspect_in_child(path: Path, limit: float, **env: str) -> str:
+    """``tfexplore.open(path).variables`` in a fresh Python; its output. Raises
+    ``subprocess.TimeoutExpired`` when it has not finished after ``limit`` seconds (and kills
+    it): the test process itself never waits on libhdf5."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+    done = subprocess.run([sys.executable, "-c", _INSPECT, str(path)], env=environment,
+                          capture_output=True, text=True, timeout=limit)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("which", ["h5", "keras"])
+def test_hdf5_that_makes_libhdf5_spin_is_refused_not_hung(which, keras_models, copy_of):
+    import subprocess
+
+    damaged = _wipe_first_heap_object(copy_of(getattr(keras_models, which)))
+    try:  # the probe gives up after 3 s; 120 s is only the test's own guard against a hang
+        output = _inspect_in_child(damaged, 120, TFEXPLORE_H5_PROBE_TIMEOUT="3")
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"inspecting {damaged} hung: the HDF5 probe did not stop libhdf5")
+    first, *message = output.splitlines()
+    assert first == "CorruptArtifactError", output
+    assert str(damaged) in message[0] and "did not finish reading" in message[0]
+    assert "TFEXPLORE_H5_PROBE_TIMEOUT" in output  # what to try
+
+
+def test_the_spinning_damage_really_hangs_an_unguarded_read(keras_models, copy_of):
+    """The damage above is a real libhdf5 loop: with the probe off, the read does not end."""
+    import subprocess
+
+    damaged = _wipe_first_heap_object(copy_of(keras_models.h5))
+    with pytest.raises(subprocess.TimeoutExpired):
+        _inspect_in_child(damaged, 15, TFEXPLORE_H5_PROBE="0")
+
+
+@pytest.mark.parametrize("which", sorted(FORMATS))
+def test_healthy_files_read_identically_with_the_probe(which, keras_models, monkeypatch):
+    from tfexplore import _h5probe
+
+    path = getattr(keras_models, which)
+    verdict = _h5probe.probe(path)
+    assert verdict["status"] == "ok" and verdict["errors"] == []
+    assert verdict["weights"] == verdict["reads"] == len(KerasFile(path).weights)
+    probed = KerasFile(path)
+    guarded = (probed.weights, {n: probed.read(n) for n in probed.weights["name"]}, probed.stats())
+    monkeypatch.setenv("TFEXPLORE_H5_PROBE", "0")
+    unguarded = KerasFile(path)
+    assert guarded[0].equals(unguarded.weights)
+    for name, value in guarded[1].items():
+        np.testing.assert_array_equal(value, unguarded.read(name))
+    assert guarded[2].equals(unguarded.stats())
+
+
+def test_each_file_version_is_probed_once(keras_models, tmp_path, monkeypatch):
+    import os
+
+    from tfexplore import _h5probe
+
+    path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
+    calls = []
+    real = _h5probe.probe
+    monkeypatch.setattr(_h5probe, "probe", lambda *a, **k: calls.append(a) or real(*a, **k))
+    KerasFile(path).weights  # noqa: B018
+    KerasFile(path).read("probs/bias")
+    tfexplore.open(path).stats()
+    assert len(calls) == 1
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a new version
+    KerasFile(path).weights  # noqa: B018
+    assert len(calls) == 2
+
+
+def _weights_file_with_a_64mb_chunk(path: Path) -> Path:
+    """A Keras 3 ``.weights.h5`` layout whose one tensor (64 MB of zeros) is a single deflated
+    chunk of a few kB: reading any element of it makes libhdf5 allocate the whole chunk."""
+    import zlib
+
+    import h5py
+
+    elements = 1 << 24
+    packer = zlib.compressobj()
+    block = bytes(1 << 20)
+    compressed = b"".join(packer.compress(block) for _ in range(elements * 4 // len(block)))
+    compressed += packer.flush()
+    with h5py.File(path, "w") as h5:
+        dataset = h5.create_dataset("layers/dense/vars/0", shape=(elements,), dtype="float32",
+                                    chunks=(elements,), compression="gzip")
+        dataset.id.write_direct_chunk((0,), compressed)
+        h5["layers/dense/vars"].attrs["name"] = "dense"
+    return path
+
+
+def test_memory_past_the_budget_is_refused(tmp_path, monkeypatch):
+    from tfexplore import _h5probe
+
+    path = _weights_file_with_a_64mb_chunk(tmp_path / "big_chunk.weights.h5")
+    monkeypatch.setenv("TFEXPLORE_H5_PROBE_MEMORY_MB", "32")
+    _h5probe.clear_cache()
+    with pytest.raises(CorruptArtifactError, match="needed more than 32 MB") as caught:
+        KerasFile(path).weights  # noqa: B018
+    assert caught.value.path == str(path) and "TFEXPLORE_H5_PROBE_MEMORY_MB" in str(caught.value)
+    monkeypatch.delenv("TFEXPLORE_H5_PROBE_MEMORY_MB")  # the default budget holds 64 MB
+    _h5probe.clear_cache()
+    assert KerasFile(path).read("dense/vars/0").shape == (1 << 24,)
+
+
+def test_data_stored_outside_the_file_is_refused(tmp_path):
+    import h5py
+
+    path = tmp_path / "external.weights.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("layers/dense/vars/0", shape=(4,), dtype="float32",
+                          external=[(str(tmp_path / "elsewhere.bin"), 0, 16)])
+    with pytest.raises(CorruptArtifactError, match="outside the file") as caught:
+        KerasFile(path).weights  # noqa: B018
+    assert "elsewhere.bin" in str(caught.value) and caught.value.path == str(path)
+
+
+def test_a_probe_killed_by_a_signal_is_refused(keras_models, tmp_path, monkeypatch):
+    from tfexplore import _h5probe
+
+    path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
+    monkeypatch.setattr(_h5probe, "probe", lambda *a, **k: {"status": "signal",
+                                                           "detail": "SIGSEGV", "stderr": ""})
+    with pytest.raises(CorruptArtifactError, match="crashed libhdf5 in a child process") as caught:
+        KerasFile(path).weights  # noqa: B018
+    assert caught.value.path == str(path) and "SIGSEGV" in str(caught.value)
+
+
+def test_without_a_child_python_reads_run_unguarded_with_a_warning(keras_models, tmp_path,
+                                                                     monkeypatch):
+    import sys
+
+    from tfexplore import _h5probe
+
+    path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    monkeypatch.setattr(_h5probe, "_warned", set())
+    with pytest.warns(RuntimeWarning, match="unguarded"):
+        weights = KerasFile(path).weights
+    assert weights.equals(KerasFile(keras_models.h5).weights)

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _h5probe
 from ._artifact import Artifact, Explanation, human_bytes
 from .errors import (
     ArtifactNotFoundError,
@@ -145,6 +146,7 @@ class KerasFile(Artifact):
                 hint="check the path; a SavedModel folder opens with tfexplore.open(folder)",
             )
         self._container = _container_of(self.path)
+        self._probed = False  # see _open_h5
 
     # -- the file's parts ------------------------------------------------------------------
     @functools.cached_property
@@ -487,9 +489,14 @@ class KerasFile(Artifact):
 
     @contextlib.contextmanager
     def _open_h5(self) -> Iterator[Any]:
-        """The HDF5 file (or the zip's ``model.weights.h5``), opened read-only."""
+        """The HDF5 file (or the zip's ``model.weights.h5``), opened read-only, once the child
+        process of :mod:`tfexplore._h5probe` has made the same reads without hanging, crashing
+        or exhausting memory (once per file version)."""
         import h5py
 
+        if not self._probed:
+            _h5probe.check(self.path)
+            self._probed = True
         with _translated(self.path, "Keras weights (HDF5)"), contextlib.ExitStack() as stack:
             if self._container == "zip":
                 info = self._zip_members[WEIGHTS_MEMBER]

@@ -330,6 +330,8 @@ def case_view_select_variable(spec):
     return _round_trip(spec, lambda v: v.select(name), _collapse_all)
 
 
+from train import case_train_plot, spec_for  # noqa: E402,F401 - bench/train.py: the training row
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
@@ -337,7 +339,7 @@ def child(case: str, spec: dict) -> dict:
     """Run one case in this process; add the peak RSS over its timed part."""
     _CPU_TIMES.clear()
     result = CASES[case](spec)
-    result["cpu_seconds"] = list(_CPU_TIMES)
+    result["cpu_seconds"] = result.get("cpu_seconds") or list(_CPU_TIMES)
     result["peak_rss"] = _status("VmHWM")
     result["base_rss"] = _BASE_RSS[0]
     return result
@@ -422,6 +424,8 @@ ROWS = [
      None, None, "time", ("seconds_max", 0.3)),
     ("GraphView: open the LARGE-op graph (to first layout)", "view_open_large", None, None,
      "time", ("seconds_max", 3.0)),
+    ("train: steps/s, TrainPanel with live plot (small MLP)", "train_plot", "train_plot",
+     "plain sess.run(train_op) loop", "steps", ("plot_cost_max", 0.05)),
 ]
 
 
@@ -443,6 +447,7 @@ def run_all(scale_name: str, data: Path, *, in_process: bool = False, large_ops:
     }
     specs = {case: dict(spec) for case in CASES}
     specs["view_open_large"] = {**spec, "meta": str(large.meta), "view_source": str(large.meta)}
+    specs["train_plot"].update(spec_for(scale_name))
     results: dict[str, dict] = {}
     rows = [r for r in ROWS if not only or only in r[1] or only in (r[2] or "")]
     for case in [c for row in rows for c in row[1:3] if c]:
@@ -512,6 +517,13 @@ def _row(row, results: dict, large_ops: int) -> dict:
         if base:
             out["baseline_gbps"] = base["bytes"] / 1e9 / _median(base)
             out["ratio"] = out["tfexplore_gbps"] / out["baseline_gbps"]
+    elif kind == "steps":  # steps per second, measured together in one process (train.py)
+        rate = mine["steps_per_second"]
+        out.update(unit="steps/s", tfexplore=rate["panel"], baseline=rate["plain"],
+                   ratio=rate["panel"] / rate["plain"], plot_cost=mine["plot_cost"],
+                   baseline_cpu=statistics.median(mine["cpu_by_loop"]["plain"]),
+                   timing=f"best of {mine['repeats']} x {mine['steps']} steps; Session.train "
+                   f"alone {rate['train']:.0f} steps/s; {sum(mine['redraws'])} redraws")
     elif kind == "memory":
         out["unit"] = "MB"
         out["tfexplore"] = (mine["peak_rss"] - mine["base_rss"]) / MB
@@ -525,6 +537,11 @@ def _row(row, results: dict, large_ops: int) -> dict:
             out["target"], out["met"] = f">= {value:g}x GB/s", out["ratio"] >= value
         elif rule == "seconds_max":
             out["target"], out["met"] = f"< {value:g} s", out["tfexplore"] < value
+        elif rule == "plot_cost_max":
+            out["target"] = (f"panel <= {value:.0%} slower than Session.train: "
+                             f"{mine['throughput_cost']:.1%} (redrawing: {out['plot_cost']:.1%} "
+                             "of the run)")
+            out["met"] = mine["throughput_cost"] <= value
         elif rule == "memory_stats":
             limit = 2 * mine["largest"] / MB + 500
             out["target"] = f"<= {limit:.0f} MB (2x largest tensor + 500 MB)"
@@ -545,6 +562,8 @@ def _cell(row: dict, side: str) -> str:
         return "—"
     if row["unit"] == "MB":
         return f"{value:,.0f} MB"
+    if row["unit"] == "steps/s":
+        return f"{value:,.0f} steps/s"
     text = _seconds(value)
     gbps = row.get(f"{side}_gbps")
     return f"{text} ({gbps:.2f} GB/s)" if gbps is not None else text
@@ -577,7 +596,8 @@ def to_markdown(table: dict) -> str:
             continue
         ratio = "—"
         if row["ratio"] is not None:
-            ratio = f"{row['ratio']:.2f}x " + ("GB/s" if row["kind"] == "throughput" else "time")
+            unit = {"throughput": "GB/s", "steps": "steps/s"}.get(row["kind"], "time")
+            ratio = f"{row['ratio']:.2f}x {unit}"
         met = "—" if row["met"] is None else ("yes" if row["met"] else "**no**")
         peak = f"{row['peak_mb']:,.0f}"
         peak += f" / {row['baseline_peak_mb']:,.0f} MB" if row["baseline_peak_mb"] else " MB"

@@ -311,7 +311,8 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     assert ExploreModel(run_copy).tabs == everything
     assert ExploreModel(demo_meta).tabs == everything
     assert ExploreModel(run_copy / "model.ckpt-20").tabs == everything
-    assert ExploreModel(tf2_manager_run).tabs == ["Overview", "Variables", "Tensors"]
+    tf2_tabs = ["Overview", "Variables", "Tensors", "Restore and train"]  # it says: model=
+    assert ExploreModel(tf2_manager_run).tabs == tf2_tabs and not ExploreModel(tf2_manager_run).can_train
     assert ExploreModel(_frozen_pb(tmp_path)).tabs == ["Overview", "Graph", "Variables", "Tensors"]
 
     view = explore(run_copy, feed=FEED)

@@ -44,6 +44,7 @@ __all__ = [
     "Throttle",
     "batch_size",
     "FeedCursor",
+    "LossCurve",
     "ExploreModel",
     "markdown_html",
     "frame_html",
@@ -385,7 +386,7 @@ class Throttle:
     """Say yes at most once every ``interval`` seconds (a redraw budget), and less often when
     the work itself is slow: after :meth:`spent` reports that one redraw took ``d`` seconds,
     the next waits at least ``d * (1 - budget) / budget``, so redrawing takes at most about
-    ``budget`` of the time.
+    ``budget`` of the time (``max_wait`` caps the wait).
 
     Example::
 
@@ -403,10 +404,12 @@ class Throttle:
         interval: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         budget: float = 0.2,
+        max_wait: float | None = None,
     ) -> None:
         self.interval = interval
         self.clock = clock
         self.budget = budget
+        self.max_wait = max_wait
         self.wait = interval
         self._last: float | None = None
 
@@ -419,8 +422,10 @@ class Throttle:
         return True
 
     def spent(self, seconds: float) -> None:
-        """Report how long the work after the last yes took (it lengthens the wait)."""
-        self.wait = max(self.interval, seconds * (1 - self.budget) / self.budget)
+        """Report how long the work after the last yes took (it lengthens the wait, up to
+        ``max_wait`` when set: a live plot should not look frozen)."""
+        wait = max(self.interval, seconds * (1 - self.budget) / self.budget)
+        self.wait = wait if self.max_wait is None else min(wait, max(self.interval, self.max_wait))
 
     def reset(self) -> None:
         """Forget the last yes: the next :meth:`ready` says yes."""
@@ -474,25 +479,127 @@ class FeedCursor:
         return self.feed
 
 
+class LossCurve:
+    """The loss curve of a session's history, kept up to date incrementally: each
+    :meth:`update` reads only the rows added since the last one (a live plot redraws every
+    second or so; rebuilding ``Session.history``'s DataFrame each time would cost time that
+    grows with the run).
+
+    ``rows``: the session's list of history rows (dicts with ``step``, ``global_step``,
+    ``loss``). The x axis is ``global_step`` when the rows carry one, else ``step``.
+
+    Example::
+
+        >>> curve = LossCurve()
+        >>> curve.update([{"step": 1, "global_step": 31, "loss": 0.5}])
+        1
+        >>> curve.x.tolist(), curve.y.tolist(), curve.x_label
+        ([31.0], [0.5], 'global_step')
+    """
+
+    def __init__(self) -> None:
+        self._steps: list[float] = []
+        self._global_steps: list[float] = []
+        self._losses: list[float] = []
+        self._seen = 0
+
+    def update(self, rows: Any) -> int:
+        """Take in the rows not seen yet (all of them again when ``rows`` got shorter: a new
+        session or a cleared history); return how many points the curve has."""
+        if len(rows) < self._seen:
+            self.__init__()
+        for row in rows[self._seen :] if isinstance(rows, list) else list(rows)[self._seen :]:
+            self._steps.append(float(row.get("step", len(self._steps) + 1)))
+            step = row.get("global_step")
+            self._global_steps.append(float("nan") if step is None else float(step))
+            loss = row.get("loss")
+            self._losses.append(float("nan") if loss is None else float(loss))
+        self._seen = len(rows)
+        return len(self._losses)
+
+    def __len__(self) -> int:
+        return len(self._losses)
+
+    @property
+    def x_label(self) -> str:
+        """``global_step`` when any row carries one, else ``step``."""
+        values = self._global_steps
+        if values and (values[-1] == values[-1] or not np.all(np.isnan(values))):
+            return "global_step"
+        return "step"
+
+    @property
+    def x(self) -> np.ndarray:
+        column = self._global_steps if self.x_label == "global_step" else self._steps
+        return np.asarray(column, dtype=float)
+
+    @property
+    def y(self) -> np.ndarray:
+        return np.asarray(self._losses, dtype=float)
+
+    def points(self, max_points: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        """At most ``max_points`` points of the curve, vectorized (a live plot asks often):
+        the curve is cut into ``max_points // 2`` runs of steps and each gives its lowest and
+        highest loss (NaN left out), at its first and last step, so spikes survive.
+
+        Example::
+
+            >>> curve = LossCurve()
+            >>> curve.update([{"step": i, "loss": float(i % 7)} for i in range(1, 1001)])
+            1000
+            >>> x, y = curve.points(100)
+            >>> len(x) <= 100, float(y.max()), float(y.min())
+            (True, 6.0, 0.0)
+        """
+        x, y = self.x, self.y
+        buckets = max(1, int(max_points) // 2)
+        if len(x) <= max(2, int(max_points)):
+            return x, y
+        starts = np.linspace(0, len(x), buckets, endpoint=False).astype(int)
+        ends = np.append(starts[1:], len(x)) - 1
+        with np.errstate(invalid="ignore"):
+            low = np.fmin.reduceat(y, starts)
+            high = np.fmax.reduceat(y, starts)
+        xs = np.column_stack([x[starts], x[ends]]).ravel()
+        ys = np.column_stack([low, high]).ravel()
+        return xs, ys
+
+
 # == explore =================================================================================
 class ExploreModel:
     """What ``tfexplore.explore(path)`` shows for one artifact: its tabs (only those that
-    apply), the Overview HTML, the variables table and its filter, and whether a live session
-    can be started (a TF1 ``.meta`` graph next to the checkpoint).
+    apply), the Overview HTML, the variables table and its filter, and how a live session is
+    started for the *Restore and train* tab:
+
+    - a TF1 checkpoint (or folder) with its ``.meta``, or a ``.meta`` file: the graph is
+      imported (``tfexplore.session(path)``);
+    - a full Keras model file (``.keras``, ``.h5`` with its architecture): loaded with the
+      session's safety rules (``safe_mode``; ``Lambda`` layers refused unless ``trust``);
+    - with ``model=`` (a Keras model, ``tf.train.Checkpoint``, dict of trackables, or your
+      ``tf.compat.v1.Session``/``tf.Graph``): a checkpoint or folder restores into it
+      (``tfexplore.session(model, checkpoint)``), a Keras weights file is loaded into it
+      (``model.load_weights``).
+
+    Where none applies (a TF2 checkpoint or a ``.weights.h5`` without ``model=``), the tab
+    is still there and :attr:`needs` says what to pass.
 
     Example::
 
         >>> model = ExploreModel("runs/mnist")                  # doctest: +SKIP
         >>> model.tabs                                          # doctest: +SKIP
         ['Overview', 'Graph', 'Variables', 'Tensors', 'Restore and train']
+        >>> ExploreModel("runs/tf2").needs                       # doctest: +SKIP
+        'This TF2 checkpoint holds values only ... pass model=...'
     """
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Any, *, model: Any = None, trust: bool = False) -> None:
         if isinstance(source, (str, os.PathLike)):
             from ._open import open as open_artifact
 
             source = open_artifact(source)
         self.artifact = source
+        self.model = model
+        self.trust = trust
 
     @property
     def kind(self) -> str:
@@ -515,19 +622,160 @@ class ExploreModel:
     def has_variables(self) -> bool:
         return self.kind != "graph_def" or len(self.variables) > 0
 
+    # -- the live session ------------------------------------------------------------------
     @property
-    def session_source(self) -> str | None:
-        """What ``tfexplore.session`` opens for training (a checkpoint with its ``.meta``, or
-        the ``.meta`` file), or ``None`` when this artifact cannot run."""
+    def _keras_full_model(self) -> bool:
+        """A ``.keras`` zip with its architecture. (A legacy ``.h5`` model does not count:
+        Keras 3.15 loads it with an optimizer that refuses the loaded variables on the first
+        step, and cannot deserialize string losses such as ``"mse"`` from it.)"""
+        return self.kind == "keras" and self.artifact.format == "keras_v3"
+
+    @property
+    def session_source(self) -> Any:
+        """What ``tfexplore.session`` opens for training: a path (a checkpoint with its
+        ``.meta``, a ``.meta`` file, a full Keras model file), the ``model=`` passed in, or
+        ``None`` when this artifact cannot run as it is (see :attr:`needs`)."""
+        if self.model is not None and self.kind in ("checkpoint", "checkpoint_dir", "keras"):
+            return self.model
         if self.kind in ("checkpoint", "checkpoint_dir") and self.has_graph:
             return str(self.artifact.path)
         if self.kind == "meta_graph" and str(self.artifact.path).endswith(".meta"):
             return str(self.artifact.path)
+        if self._keras_full_model:
+            return str(self.artifact.path)
         return None
 
     @property
+    def can_train(self) -> bool:
+        """Whether *Start session* can open a session for this artifact."""
+        return self.session_source is not None
+
+    @property
+    def offers_session(self) -> bool:
+        """Whether the *Restore and train* tab is shown: the artifact can run, or could with
+        ``model=`` (the tab then says so)."""
+        return self.can_train or self.kind in ("checkpoint", "checkpoint_dir", "keras")
+
+    @property
+    def needs(self) -> str | None:
+        """What is missing to train (``None`` when :attr:`can_train`)."""
+        if self.can_train:
+            return None
+        name = Path(self.artifact.path).name
+        if self.kind == "keras" and self.artifact.format == "h5_model":
+            return (
+                f"Keras 3 cannot resume training from a legacy .h5 model file ({name}): the "
+                "optimizer load_model makes refuses the loaded variables, and string losses "
+                "('mse') do not load. Pass the model: tfexplore.explore("
+                f"{name!r}, model=make_model(), feed=(x, y)) loads its weights (the optimizer "
+                "starts fresh), or re-save it as .keras."
+            )
+        if self.kind == "keras":
+            return (
+                f"{name} holds weights only, no architecture, so there is no model to train. "
+                f"Pass the model they belong to: tfexplore.explore({name!r}, model=make_model(), "
+                "feed=(x, y)); its weights (and optimizer state) are loaded from the file."
+            )
+        if self.kind in ("checkpoint", "checkpoint_dir"):
+            style = getattr(self._main(), "style", "name_based")
+            if style == "object_based":
+                return (
+                    "This TF2 checkpoint holds variable values only: the model is Python code, "
+                    f"not in the file. Pass it: tfexplore.explore({name!r}, model=my_model, "
+                    "feed=dataset) (a Keras model, a tf.train.Checkpoint or a dict of objects "
+                    "as you saved them); the checkpoint is then restored into it."
+                )
+            return (
+                "This TF1 checkpoint has no .meta file, so there is no graph to import. Rebuild "
+                f"the graph in Python and pass it: tfexplore.explore({name!r}, model=sess) "
+                "(your tf.compat.v1.Session or tf.Graph)."
+            )
+        return f"A {self.kind} cannot be trained here."
+
+    @property
+    def session_checkpoint(self) -> str | None:
+        """The checkpoint restored into ``model=`` (the artifact's path; a folder means its
+        latest), or ``None``."""
+        if self.model is not None and self.kind in ("checkpoint", "checkpoint_dir"):
+            return str(self.artifact.path)
+        return None
+
+    def session_note(self) -> str:
+        """One line saying what *Start session* will do (it runs code and ops)."""
+        if not self.can_train:
+            return self.needs or ""
+        model_name = type(self.model).__name__
+        if self.model is not None and self.kind == "keras":
+            state = (
+                " (model weights only: a legacy .h5's optimizer state is not loaded)"
+                if self.artifact.format == "h5_model"
+                else " (and the optimizer's state, when the file has it)"
+            )
+            return f"Loads the weights of {self.artifact.path} into your {model_name}{state}."
+        if self.model is not None:
+            return (
+                f"Restores {self.artifact.path} (the latest checkpoint of a folder) into your "
+                f"{model_name}; the match report shows how every variable fits."
+            )
+        if self.kind == "keras":
+            lambdas = self.artifact.lambda_layers
+            warning = ""
+            if lambdas and not self.trust:
+                warning = (
+                    f" It has Lambda layer(s) ({', '.join(lambdas)}) whose Python code a load "
+                    "would run: refused unless explore(..., trust=True)."
+                )
+            return (
+                f"Loads {self.artifact.path} with Keras (safe_mode, with its optimizer state)."
+                + warning
+            )
+        return (
+            f"Opens {self.session_source} in TensorFlow (imports the graph, restores the "
+            "latest checkpoint): this runs ops."
+        )
+
+    def open_session(self) -> Any:
+        """Open the live session the tab trains (what *Start session* does).
+
+        Raises what :func:`tfexplore.session` raises (a ``RestoreMismatchError`` carries the
+        open session as ``err.session`` and the report as ``err.report``)."""
+        from .session import session as open_session
+
+        source = self.session_source
+        if source is None:
+            raise TFExploreError(
+                "This artifact cannot be trained as it is.",
+                path=self.artifact.path,
+                expected="a TF1 checkpoint with its .meta, a full Keras model file, or model=",
+                hint=self.needs,
+            )
+        if self.model is not None and self.kind == "keras":
+            self._load_keras_weights()
+            opened = open_session(self.model)
+            opened.source = f"{self.artifact.path} (weights) in your {type(self.model).__name__}"
+            return opened
+        return open_session(source, self.session_checkpoint, trust=self.trust)
+
+    def _load_keras_weights(self) -> None:
+        """``model.load_weights(file)`` (no code from the file runs: the model is yours)."""
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and not getattr(optimizer, "built", True):
+            optimizer.build(self.model.trainable_variables)  # so that its state is loaded too
+        try:
+            self.model.load_weights(str(self.artifact.path))
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TFExploreError(
+                f"The weights in {self.artifact.path} do not fit your "
+                f"{type(self.model).__name__}: {reason}",
+                path=self.artifact.path,
+                expected="the model that saved these weights (same layers, same shapes)",
+                hint="build the model as it was when saved; tfexplore.open(path).layers lists them",
+            ) from exc
+
+    @property
     def checkpoint_folder(self) -> str | None:
-        """The folder the restore panel lists checkpoints from."""
+        """The folder the restore panel lists checkpoints from (``None`` for a Keras file)."""
         if self.kind == "checkpoint_dir":
             return str(self.artifact.path)
         if self.kind in ("checkpoint", "meta_graph"):
@@ -543,7 +791,7 @@ class ExploreModel:
         if self.has_variables:
             tabs.append("Variables")
         tabs.append("Tensors")
-        if self.session_source is not None:
+        if self.offers_session:
             tabs.append("Restore and train")
         return tabs
 

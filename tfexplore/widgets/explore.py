@@ -5,12 +5,18 @@ Tabs (only those that apply): *Overview* (summary and ``explain()``), *Graph* (`
 (``RestorePanel`` and ``TrainPanel``). Each tab is built the first time it is opened. Opening
 a session runs ops, so the last tab only offers a *Start session* button until clicked.
 
+What can train: a TF1 checkpoint with its ``.meta``, a full Keras model file (``.keras``,
+``.h5``), and, with ``model=``, a TF2 checkpoint or ``CheckpointManager`` folder restored into
+your model, or a ``.weights.h5`` loaded into it. Otherwise the tab says what to pass.
+
 Example::
 
     >>> import tfexplore
     >>> view = tfexplore.explore("runs/mnist", feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
     >>> view                                                 # doctest: +SKIP
     >>> view.start_session(); view.train_panel.run(20)      # doctest: +SKIP
+    >>> tfexplore.explore("runs/tf2", model=make_model(), feed=dataset)   # doctest: +SKIP
+    >>> tfexplore.explore("model.keras", feed=(x, y))        # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,13 +34,18 @@ from ._common import STYLE, error_html, status_html, with_html_fallback
 __all__ = ["explore", "Explorer"]
 
 
-def explore(path: Any, *, feed: Any = None, **train_options: Any) -> Explorer:
+def explore(
+    path: Any, *, feed: Any = None, model: Any = None, trust: bool = False, **train_options: Any
+) -> Explorer:
     """One tabbed widget exploring ``path`` (any artifact, or an opened one).
 
     ``feed`` and ``train_options`` (``train_op=``, ``loss=``, ``record=``) go to the
     ``TrainPanel`` (and ``feed`` to the ``TensorPicker``) once a session is started.
+    ``model``: what a TF2 checkpoint or Keras weights file is restored into for training (a
+    Keras model, ``tf.train.Checkpoint``, dict of trackables, or a TF1 session/graph).
+    ``trust``: allow loading a Keras file whose ``Lambda`` layers carry Python code.
     """
-    return Explorer(path, feed=feed, train_options=train_options)
+    return Explorer(path, feed=feed, model=model, trust=trust, train_options=train_options)
 
 
 class Explorer(w.VBox):
@@ -43,13 +54,22 @@ class Explorer(w.VBox):
     :meth:`start_session` (the *Start session* button)."""
 
     def __init__(
-        self, source: Any, *, feed: Any = None, train_options: dict | None = None, **kwargs: Any
+        self,
+        source: Any,
+        *,
+        feed: Any = None,
+        model: Any = None,
+        trust: bool = False,
+        train_options: dict | None = None,
+        **kwargs: Any,
     ) -> None:
-        self.model = ExploreModel(source)
+        self.model = ExploreModel(source, model=model, trust=trust)
         self.feed = feed
         self.train_options = dict(train_options or {})
         self.session: Any = None
         self.graph_view = self.tensor_picker = self.restore_panel = self.train_panel = None
+        self.start_button: w.Button | None = None
+        self.session_status = w.HTML()
         self.filter_box: w.Text | None = None
         self.tab_titles = self.model.tabs
         self._builders: dict[str, Callable[[], list[w.Widget]]] = {
@@ -119,46 +139,89 @@ class Explorer(w.VBox):
         return [self.tensor_picker]
 
     def _restore_and_train(self) -> list[w.Widget]:
-        button = w.Button(description="Start session", button_style="primary", icon="play")
-        note = w.HTML(
-            status_html(
-                f"Opens {self.model.session_source} in TensorFlow (imports the graph, "
-                "restores the latest checkpoint): this runs ops."
+        if not self.model.can_train:  # say what is needed
+            self.session_status.value = (
+                "<div class='tfx-needs' style='padding:6px;background:#fff8e1'>"
+                f"{html.escape(self.model.needs or '')}</div>"
             )
-        )
+            return [self.session_status]
+        button = w.Button(description="Start session", button_style="primary", icon="play")
+        note = w.HTML(status_html(self.model.session_note()))
         self.start_button = button
-        self.session_status = w.HTML()
         button.on_click(lambda _: self.start_session())
         return [w.HBox([button, note]), self.session_status]
 
     # -- session ---------------------------------------------------------------------------
     def start_session(self) -> Any:
         """Open the live session (what *Start session* does) and show the restore and train
-        panels; the Tensors tab then evaluates graph tensors in it. Returns the session."""
+        panels; the Tensors tab then evaluates graph tensors in it. Returns the session.
+
+        A checkpoint that does not fit the model as it is restores nothing: the session is
+        still opened and the restore panel shows the report and the proposed mapping."""
         if self.session is not None:
             return self.session
-        from .. import session as open_session
-        from .restorepanel import RestorePanel
+        from ..errors import RestoreMismatchError
         from .trainpanel import TrainPanel
 
         page = self._pages[self.tab_titles.index("Restore and train")]
         self._built.add("Restore and train")
+        mismatch = None
         try:
-            self.session = open_session(self.model.session_source)
+            self.session = self.model.open_session()
+        except RestoreMismatchError as exc:
+            if getattr(exc, "session", None) is None:
+                page.children = [*page.children[:1], w.HTML(error_html(exc))]
+                return None
+            self.session, mismatch = exc.session, exc
         except TFExploreError as exc:
             page.children = [*page.children[:1], w.HTML(error_html(exc))]
             return None
-        self.restore_panel = RestorePanel(self.session, self.model.checkpoint_folder)
+        self.restore_box = w.VBox()
+        folder = self.model.checkpoint_folder
+        if folder is not None:
+            self._show_restore_panel(folder)
+        else:
+            self.restore_box.children = [
+                w.HTML(
+                    status_html(
+                        f"Weights loaded from {self.model.artifact.path}. Checkpoints saved "
+                        "below can be restored here."
+                    )
+                )
+            ]
+        if mismatch is not None:
+            self.session_status.value = error_html(mismatch)
+            if self.restore_panel is not None and self.restore_panel.report is None:
+                self.restore_panel._set_report(mismatch.report)
         self.train_panel = TrainPanel(self.session, self.feed, train_options=self.train_options)
+        self.train_panel.save_button.on_click(lambda _: self._after_save())
         page.children = [
             w.HTML("<h4>Restore</h4>"),
-            self.restore_panel,
+            self.session_status,
+            self.restore_box,
             w.HTML("<h4>Train</h4>"),
             self.train_panel,
         ]
         if self.tensor_picker is not None:
             self.tensor_picker.set_source(self.session)
         return self.session
+
+    def _show_restore_panel(self, folder: Any) -> None:
+        from .restorepanel import RestorePanel
+
+        self.restore_panel = RestorePanel(self.session, folder)
+        self.restore_box.children = [self.restore_panel]
+
+    def _after_save(self) -> None:
+        """After a save: the new checkpoint appears in the restore list (a Keras file's
+        session gets a restore panel over the folder saved into)."""
+        panel = self.train_panel
+        if panel is None or panel.error or not panel.folder_box.value.strip():
+            return
+        if self.restore_panel is None:
+            self._show_restore_panel(panel.folder_box.value.strip())
+        else:
+            self.restore_panel.refresh()
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -27,11 +27,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
 import traitlets
 
 from .. import plots
 from ..errors import TFExploreError
-from ..panels import FeedCursor, Throttle, batch_size
+from ..panels import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 
 __all__ = ["TrainPanel"]
@@ -46,12 +47,17 @@ class TrainPanel(w.VBox):
             counts from 0 within each run), a ``tf.data.Dataset`` or ``None``.
         steps: the initial value of the steps field.
         redraw_interval: at least this many seconds between two plot redraws during a run
-            (more when a redraw is slow: drawing takes at most ~20% of the time).
+            (more when a redraw is slow: see ``plot_budget``).
+        plot_budget: the share of a run's time the live plot may take: after a redraw that
+            took ``d`` seconds the next waits ``d * (1 - plot_budget) / plot_budget`` (3%: a
+            40 ms redraw happens about every 1.3 s; never less often than every 5 s;
+            ``bench/train.py`` measures the cost).
         max_points: the loss curve is downsampled to at most this many points.
         train_options: more keyword arguments for :meth:`Session.train` (``train_op``,
             ``loss``, ``record``).
         batch_seconds: about how long one batch of steps runs before the kernel looks at
-            its messages (a Stop click) again.
+            its messages (a Stop click) again (each batch is one ``Session.train`` call, whose
+            setup costs a few steps: 0.1 s batches cost ~2x more than 0.25 s ones).
         clock: the time source of the redraw throttle (tests pass a fake one).
 
     Observable traits: ``running``, ``global_step``, ``error``.
@@ -68,9 +74,10 @@ class TrainPanel(w.VBox):
         *,
         steps: int = 100,
         redraw_interval: float = 0.25,
+        plot_budget: float = 0.03,
         max_points: int = 1000,
         train_options: dict[str, Any] | None = None,
-        batch_seconds: float = 0.1,
+        batch_seconds: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
         **kwargs: Any,
     ) -> None:
@@ -79,7 +86,7 @@ class TrainPanel(w.VBox):
         self.max_points = max_points
         self.train_options = dict(train_options or {})
         self.batch_seconds = batch_seconds
-        self.throttle = Throttle(redraw_interval, clock=clock)
+        self.throttle = Throttle(redraw_interval, clock=clock, budget=plot_budget, max_wait=5.0)
         self.counter_throttle = Throttle(redraw_interval, clock=clock, budget=1.0)
         self.redraws = 0
         self.plot_points = 0
@@ -93,6 +100,8 @@ class TrainPanel(w.VBox):
         super().__init__(children=self._layout(), **kwargs)
         self._tag()
         self.figure = plots.new_figure(6.4, 3.0, layout=None)  # fixed margins: quick redraws
+        self.curve = LossCurve()
+        self._ax = self._line = self._empty_note = None
         self._connect()
         self.global_step = self._read_global_step()
         self._global_step_changed({"new": self.global_step})
@@ -291,17 +300,53 @@ class TrainPanel(w.VBox):
 
     # -- plot ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Draw the loss curve of the session's history now."""
+        """Draw the loss curve of the session's history now.
+
+        The axes and the line are made once and only their data change (clearing the figure
+        and making new axes and ticks every time cost ~5x more); the history is read
+        incrementally (:class:`~tfexplore.panels.LossCurve`)."""
         started = time.perf_counter()
-        self.figure.clear()
-        self.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.9)
-        ax = self.figure.add_subplot()
-        self.plot_points = plots.draw_loss(ax, self.session.history, max_points=self.max_points)
-        ax.set_title("training loss", fontsize=10)
+        rows = getattr(self.session, "_history_rows", None)
+        if rows is None:  # any object with a `history` DataFrame
+            rows = self.session.history.to_dict("records")
+        self.curve.update(rows)
+        self.plot_points = self._draw_curve()
         self.png = plots.figure_png(self.figure)
         self.plot.value = self.png
         self.redraws += 1
         self.throttle.spent(time.perf_counter() - started)
+
+    def _draw_curve(self) -> int:
+        """Put the curve's (downsampled) points on the panel's axes; return how many."""
+        if self._ax is None:
+            self.figure.subplots_adjust(left=0.12, right=0.97, bottom=0.16, top=0.9)
+            self._ax = ax = self.figure.add_subplot()
+            (self._line,) = ax.plot([], [], color="#e45756", linewidth=1.2)
+            self._empty_note = ax.text(
+                0.5, 0.5, "no steps yet", ha="center", va="center", transform=ax.transAxes
+            )
+            ax.set_title("training loss", fontsize=10)
+            ax.set_ylabel("loss")
+            ax.grid(True, alpha=0.3)
+        ax = self._ax
+        steps, values = self.curve.points(self.max_points)
+        self._line.set_data(steps, values)
+        self._line.set_marker("." if 0 < len(steps) < 60 else "None")
+        self._empty_note.set_visible(len(steps) == 0)
+        if ax.get_xlabel() != self.curve.x_label:
+            ax.set_xlabel(self.curve.x_label)
+        finite = values[np.isfinite(values)]
+        scale = "log" if finite.size and np.all(finite > 0) and plots._spans_decades(finite) else "linear"
+        if ax.get_yscale() != scale:
+            ax.set_yscale(scale)
+            if scale == "log":  # minor log ticks and labels cost a third of a redraw
+                from matplotlib.ticker import NullLocator
+
+                ax.yaxis.set_minor_locator(NullLocator())
+        if len(steps):
+            ax.relim()
+            ax.autoscale_view()
+        return int(len(steps))
 
     # -- snapshot, rollback, save ----------------------------------------------------------
     def snapshot(self, name: str | None = None) -> str:

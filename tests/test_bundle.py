@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +144,112 @@ def test_impossible_shapes_are_refused(tmp_path):
         check_entry_bytes(entry, tmp_path / "w.data", 10**9, tmp_path / "h.index")
     with pytest.raises(CorruptArtifactError, match="w.data"):
         check_entry_bytes(entry, tmp_path / "w.data", 8, tmp_path / "h.index")
+
+
+def _random_entry(rng, proto_cls):
+    """A BundleEntryProto with any field set or not, numbers of every size and sign, slices,
+    named dims and unknown_rank now and then."""
+
+    def number(bits=64):
+        choice = rng.random()
+        if choice < 0.3:
+            return rng.randrange(128)
+        if choice < 0.6:
+            return rng.randrange(1 << rng.randrange(1, bits - 1))
+        if choice < 0.8:
+            return 0
+        return rng.randrange(-(1 << (bits - 1)), 1 << (bits - 1))
+
+    proto = proto_cls()
+    if rng.random() < 0.8:
+        proto.dtype = rng.choice([0, 1, 2, 3, 7, 9, 14, 19, 20, 21, 101, 200, number(32)])
+    if rng.random() < 0.8:
+        for _ in range(rng.randrange(5)):
+            dim = proto.shape.dim.add(size=number())
+            if rng.random() < 0.05:
+                dim.name = "batch"
+        if rng.random() < 0.05:
+            proto.shape.unknown_rank = True
+    if rng.random() < 0.5:
+        proto.shard_id = number(32)
+    if rng.random() < 0.8:
+        proto.offset = number()
+    if rng.random() < 0.8:
+        proto.size = number()
+    if rng.random() < 0.8:
+        proto.crc32c = rng.randrange(1 << 32)
+    if rng.random() < 0.3:
+        for _ in range(rng.randrange(4)):
+            piece = proto.slices.add()
+            for _ in range(rng.randrange(4)):
+                extent = piece.extent.add()
+                if rng.random() < 0.7:
+                    extent.start = number()
+                if rng.random() < 0.6:
+                    extent.length = number()
+    return proto
+
+
+def _mutate(rng, value: bytes, others: list[bytes]) -> bytes:
+    data = bytearray(value)
+    for _ in range(rng.randint(1, 3)):
+        choice = rng.random()
+        if choice < 0.4 and data:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif choice < 0.6 and data:
+            del data[rng.randrange(len(data)):]
+        elif choice < 0.8:
+            at = rng.randrange(len(data) + 1)
+            data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
+        else:
+            data += rng.choice(others)  # protobuf merges a second message into the first
+    return bytes(data)
+
+
+def test_fast_decoder_agrees_with_protobuf():
+    """The hand-written BundleEntryProto decoder gives protobuf's fields for every message it
+    takes (dtype, shape, shard, offset, size, crc32c, slices), and hands protobuf everything
+    else: it never accepts a message protobuf refuses."""
+    import random
+
+    from google.protobuf.message import DecodeError
+
+    from tfexplore._tf import protos
+
+    proto_cls = protos().tensor_bundle_pb2.BundleEntryProto
+    rng = random.Random(11)
+    values = [_random_entry(rng, proto_cls).SerializeToString() for _ in range(3000)]
+    taken = with_slices = 0
+    for value in values + [_mutate(rng, rng.choice(values), values) for _ in range(6000)]:
+        fields = _bundle._decode_entry(value)
+        general = _bundle._decode_fields(value)  # the path for fields in any order
+        proto = proto_cls()
+        try:
+            proto.ParseFromString(value)
+        except DecodeError:
+            assert fields is None and general is None, value
+            continue
+        expected = _bundle._fields_from_proto(proto)
+        assert general is None or general == expected, value
+        if fields is not None:
+            assert fields == expected, value
+            taken += 1
+            with_slices += bool(fields[6])
+    assert taken > 1500 and with_slices > 150, (taken, with_slices)  # slices included
+
+
+def test_real_indexes_take_the_fast_path_and_agree(demo_run, partitioned_checkpoint,
+                                                   sharded_checkpoint, monkeypatch, tmp_path):
+    """Every entry TensorFlow writes is read without protobuf objects, and the index parsed so
+    is the index parsed with protobuf alone."""
+    for prefix in (demo_run / "model.ckpt-30", partitioned_checkpoint, sharded_checkpoint):
+        raw = Path(f"{prefix}.index").read_bytes()
+        for key, value in _bundle.iter_table(raw, prefix):
+            if key:
+                assert _bundle._decode_entry(value) is not None, key
+        fast = parse_bundle_index(raw, tmp_path / "m.index")
+        with monkeypatch.context() as patch:
+            patch.setattr(_bundle, "_decode_entry", lambda value: None)
+            slow = parse_bundle_index(raw, tmp_path / "m.index")
+        assert fast == slow
+        assert list(fast.entries) == list(slow.entries)

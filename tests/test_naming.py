@@ -133,3 +133,49 @@ def test_damaged_object_graph_is_corrupt(tmp_path):
 
     with pytest.raises(CorruptArtifactError, match="object graph"):
         ObjectGraph.from_bytes(b"\xff\xff\xff\xff garbage", tmp_path / "x.index")
+
+
+def _reference_name_based(name, present, shapes):
+    """describe_keys' rule for one TF1 key, written the slow and obvious way."""
+    import re
+
+    from tfexplore.naming import OBJECT_GRAPH_KEY, KeyInfo
+
+    if name == OBJECT_GRAPH_KEY:
+        return KeyInfo(name, role="object_graph")
+    if name.rsplit("/", 1)[-1] == "global_step":
+        return KeyInfo(name, role="step")
+    if re.search(r"(^|/)beta[12]_power(_\d+)?$", name):
+        return KeyInfo(name, role="optimizer_state", optimizer="Adam")
+    slot = tf1_slot(name, present, shapes)
+    if slot is not None and tf1_slot(slot[0], present, shapes) is None:
+        variable, optimizer, label = slot
+        return KeyInfo(name, role="slot", slot=label, slot_of=variable, optimizer=optimizer)
+    return KeyInfo(name)
+
+
+def test_describe_keys_agrees_with_the_rule_for_each_key():
+    # the fast paths of describe_keys (plain variables, memoised slot labels) against the
+    # per-key rule, on names mixing every case: slots of many optimizers, centered RMSProp,
+    # shape mismatches, slots of slots, LayerNorm betas, steps, unknown optimizers
+    import random
+
+    rng = random.Random(3)
+    bases = [f"layer_{i}/{part}" for i in range(6) for part in ("kernel", "bias", "beta")]
+    suffixes = ["Adam", "Adam_1", "MyAdam", "MyAdam_1", "RMSProp", "RMSProp_1", "RMSProp_2",
+                "Momentum", "Opt", "Opt_1", "Ftrl_1", "Adam_7", "ExponentialMovingAverage"]
+    for _ in range(40):
+        keys = {"global_step": (), "beta1_power": (), "x/beta2_power_3": (),
+                "beta": (2,), "step/global_step": ()}
+        for base in rng.sample(bases, 10):
+            keys[base] = (rng.choice([2, 3]),)
+            for suffix in rng.sample(suffixes, rng.randrange(len(suffixes))):
+                keys[f"{base}/{suffix}"] = rng.choice([keys[base], (4,)])
+                if rng.random() < 0.2:
+                    keys[f"{base}/{suffix}/Adam"] = keys[base]
+        shaped = describe_keys(keys)
+        unshaped = describe_keys(list(keys))
+        present = set(keys)
+        for name in keys:
+            assert shaped[name] == _reference_name_based(name, present, keys), name
+            assert unshaped[name] == _reference_name_based(name, present, None), name

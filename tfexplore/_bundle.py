@@ -27,11 +27,13 @@ Example::
 from __future__ import annotations
 
 import functools
+import math
 import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import CorruptArtifactError
 
@@ -66,9 +68,11 @@ _HINT = "the file may be truncated or damaged; re-copy it and compare its size w
 SliceSpec = tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
-class BundleEntry:
-    """One tensor described by the index: where its bytes are and what they mean."""
+class BundleEntry(NamedTuple):
+    """One tensor described by the index: where its bytes are and what they mean.
+
+    (A named tuple rather than a frozen dataclass: an index holds thousands, and making a
+    tuple costs a tenth of making a frozen dataclass.)"""
 
     key: str
     dtype: str
@@ -82,10 +86,7 @@ class BundleEntry:
 
     @property
     def num_elements(self) -> int:
-        count = 1
-        for dim in self.shape:
-            count *= dim
-        return count
+        return math.prod(self.shape)
 
 
 @dataclass
@@ -147,28 +148,55 @@ def parse_bundle_index(
     header = None
     entries: dict[str, BundleEntry] = {}
     pieces: dict[str, list[tuple[SliceSpec, BundleEntry]]] = {}
-    for raw_key, value in iter_table(data, path, verify_checksums=verify_checksums):
-        if raw_key == b"":
-            header = _parse(bundle_pb2.BundleHeaderProto, value, path, "bundle header")
-            continue
-        proto = _parse(bundle_pb2.BundleEntryProto, value, path, "bundle entry")
-        slice_key = decode_slice_key(raw_key)
-        name = slice_key[0] if slice_key else _decode_name(raw_key, path)
-        entry = _entry_from_proto(name, proto, path, dtype_name)
-        if slice_key:
-            pieces.setdefault(name, []).append((slice_key[1], entry))
-        else:
+    decode = _decode_entry
+    checked_shapes, storable_names = _checked_shapes, _storable_names
+    new_entry = _new_entry
+    max_shard = 0
+    for block in _data_blocks(data, path, verify_checksums):
+        for raw_key, value in _iter_block(block, path):
+            if not raw_key:
+                header = _parse(bundle_pb2.BundleHeaderProto, value, path, "bundle header")
+                continue
+            # the common case without protobuf objects; anything unusual (unknown fields,
+            # negative or oversized numbers, damage) goes through the real parser, which decides
+            fields = decode(value)
+            if fields is None:
+                fields = _fields_from_proto(
+                    _parse(bundle_pb2.BundleEntryProto, value, path, "bundle entry")
+                )
+            if raw_key[0] == 0 and (slice_key := decode_slice_key(raw_key)):
+                name = slice_key[0]
+                pieces.setdefault(name, []).append(
+                    (slice_key[1], _make_entry(name, fields, path, dtype_name))
+                )
+                continue
+            try:
+                name = raw_key.decode("utf-8")
+            except UnicodeDecodeError:
+                name = _decode_name(raw_key, path)  # raises, naming the key
+            dtype_enum, dims, shard, offset, size, crc, slices = fields
+            shape = checked_shapes.get(dims)
+            dtype = storable_names.get(dtype_enum)
+            if shape is None or dtype is None or slices or offset < 0 or size < 0:
+                entry = _make_entry(name, fields, path, dtype_name)  # checks (and caches) all
+            else:  # a shape and dtype already found sane, no slices: what _make_entry makes
+                entry = new_entry(
+                    BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc, ())
+                )
             entries[name] = entry
+            if shard > max_shard and not slices:
+                max_shard = shard
     if header is None:
         raise _corrupt(path, "it has no bundle header (the entry with the empty key)")
     num_shards = header.num_shards
     if num_shards < 1 or num_shards > 1_000_000:
         raise _corrupt(path, f"its header claims {num_shards} data shards")
-    for entry in [*entries.values(), *(e for group in pieces.values() for _, e in group)]:
-        if not entry.slices and entry.shard >= num_shards:
-            raise _corrupt(
-                path, f"entry {entry.key!r} is in shard {entry.shard} of only {num_shards}"
-            )
+    if max_shard >= num_shards or pieces:
+        for entry in [*entries.values(), *(e for group in pieces.values() for _, e in group)]:
+            if not entry.slices and entry.shard >= num_shards:
+                raise _corrupt(
+                    path, f"entry {entry.key!r} is in shard {entry.shard} of only {num_shards}"
+                )
     endianness = bundle_pb2.BundleHeaderProto.Endianness.Name(header.endianness)
     return BundleIndex(
         path=path,
@@ -233,6 +261,12 @@ def iter_table(
     data: bytes, path: str | os.PathLike, *, verify_checksums: bool = True
 ) -> Iterator[tuple[bytes, bytes]]:
     """Yield ``(key, value)`` of every entry of the SSTable ``data`` (the bytes of ``path``)."""
+    for block in _data_blocks(data, path, verify_checksums):
+        yield from _iter_block(block, path)
+
+
+def _data_blocks(data: bytes, path, verify_checksums: bool) -> Iterator[bytes]:
+    """The data blocks of the SSTable ``data``, in key order (each checked as it comes)."""
     if len(data) < FOOTER_SIZE:
         raise _corrupt(path, f"it has {len(data)} bytes, fewer than the 48-byte table footer")
     footer = data[-FOOTER_SIZE:]
@@ -245,7 +279,7 @@ def iter_table(
     index_block = _read_block(data, index_handle, path, verify_checksums)
     for _separator, handle_bytes in _iter_block(index_block, path):
         handle, _ = _block_handle(handle_bytes, 0, path)
-        yield from _iter_block(_read_block(data, handle, path, verify_checksums), path)
+        yield _read_block(data, handle, path, verify_checksums)
 
 
 def _block_handle(data: bytes, position: int, path) -> tuple[tuple[int, int], int]:
@@ -289,9 +323,16 @@ def _iter_block(block: bytes, path) -> Iterator[tuple[bytes, bytes]]:
     key = b""
     position = 0
     while position < limit:
-        shared, position = _varint(block, position, path)
-        unshared, position = _varint(block, position, path)
-        value_length, position = _varint(block, position, path)
+        # three varints, almost always one byte each (and never past ``limit`` then)
+        shared = block[position]
+        unshared = block[position + 1] if position + 1 < limit else 0x80
+        value_length = block[position + 2] if position + 2 < limit else 0x80
+        if (shared | unshared | value_length) < 0x80:
+            position += 3
+        else:
+            shared, position = _varint(block, position, path)
+            unshared, position = _varint(block, position, path)
+            value_length, position = _varint(block, position, path)
         if shared > len(key) or position + unshared + value_length > limit:
             raise _corrupt(path, f"a block entry at offset {position} is malformed")
         key = key[:shared] + block[position : position + unshared]
@@ -437,45 +478,308 @@ def _read_ordered_signed(key: bytes, position: int) -> tuple[int, int]:
 
 
 # -- helpers ------------------------------------------------------------------------------
+#: ``(dtype enum, dims, shard, offset, size, crc32c, slices)`` of one ``BundleEntryProto``
+_EntryFields = tuple[int, tuple[int, ...], int, int, int, int, tuple[SliceSpec, ...]]
+
+
 def _entry_from_proto(name: str, proto, path, dtype_name) -> BundleEntry:
-    dims = [dim.size for dim in proto.shape.dim]
-    if len(dims) > MAX_DIMS or any(d < 0 for d in dims):
+    """The checked :class:`BundleEntry` of a parsed ``BundleEntryProto``."""
+    return _make_entry(name, _fields_from_proto(proto), path, dtype_name)
+
+
+def _fields_from_proto(proto) -> _EntryFields:
+    slices = tuple(
+        tuple((extent.start, extent.length if extent.HasField("length") else -1)
+              for extent in slice_proto.extent)
+        for slice_proto in proto.slices
+    )
+    return (
+        int(proto.dtype),
+        tuple([dim.size for dim in proto.shape.dim]),
+        proto.shard_id,
+        proto.offset,
+        proto.size,
+        proto.crc32c,
+        slices,
+    )
+
+
+def _make_entry(name: str, fields: _EntryFields, path, dtype_name) -> BundleEntry:
+    """Check the fields of one entry (shape, offsets, dtype, slices) and make its entry."""
+    dtype_enum, dims, shard, offset, size, crc, slices = fields
+    shape = _checked_shapes.get(dims)
+    if shape is None:
+        shape = _check_shape(name, dims, path)
+    if offset < 0 or size < 0:
+        raise _corrupt(path, f"entry {name!r} has a negative offset or size")
+    dtype = _storable_names.get(dtype_enum)
+    if dtype is None:
+        if not _storable_dtype(dtype_enum):
+            raise _corrupt(
+                path, f"entry {name!r} has dtype {dtype_enum} ({dtype_name(dtype_enum)}), "
+                "which no checkpoint stores"
+            )
+        dtype = _storable_names[dtype_enum] = dtype_name(dtype_enum)
+    if slices:
+        _check_slices(name, slices, shape, path)
+    return _new_entry(BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc,
+                                    slices))
+
+
+_new_entry = tuple.__new__
+#: storable dtype enum -> its name (filled as entries are made)
+_storable_names: dict[int, str] = {}
+#: shapes already found sane (a checkpoint has few distinct shapes)
+_checked_shapes: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
+def _check_shape(name: str, dims, path) -> tuple[int, ...]:
+    dims = list(dims)
+    if len(dims) > MAX_DIMS or (dims and min(dims) < 0):
         raise _corrupt(path, f"entry {name!r} has an impossible shape {dims}")
     count = 1
     for dim in dims:
         count *= dim
         if count > MAX_ELEMENTS:
             raise _corrupt(path, f"entry {name!r} has a shape {dims} too large to exist")
-    if proto.offset < 0 or proto.size < 0:
-        raise _corrupt(path, f"entry {name!r} has a negative offset or size")
-    if not _storable_dtype(int(proto.dtype)):
-        raise _corrupt(
-            path, f"entry {name!r} has dtype {int(proto.dtype)} ({dtype_name(proto.dtype)}), "
-            "which no checkpoint stores"
-        )
-    slices = tuple(
-        tuple((extent.start, extent.length if extent.HasField("length") else -1)
-              for extent in slice_proto.extent)
-        for slice_proto in proto.slices
-    )
+    shape = tuple(dims)
+    if len(_checked_shapes) < _SHAPE_CACHE_MAX:
+        _checked_shapes[shape] = shape
+    return shape
+
+
+def _check_slices(name: str, slices, shape: tuple[int, ...], path) -> None:
     for spec in slices:
-        if spec and len(spec) != len(dims):
+        if spec and len(spec) != len(shape):
             raise _corrupt(path, f"entry {name!r} has a slice of {len(spec)} dimensions for "
-                           f"a shape of {len(dims)}")
-        for (start, length), dim in zip(spec, dims):
+                           f"a shape of {len(shape)}")
+        for (start, length), dim in zip(spec, shape):
             if start < 0 or start > dim or (length != -1 and (length < 0 or start + length > dim)):
-                raise _corrupt(path, f"entry {name!r} has a slice {spec} outside its shape {dims}")
-    return BundleEntry(
-        key=name,
-        dtype=dtype_name(proto.dtype),
-        dtype_enum=int(proto.dtype),
-        shape=tuple(dims),
-        shard=proto.shard_id,
-        offset=proto.offset,
-        size=proto.size,
-        crc32c=proto.crc32c,
-        slices=slices,
-    )
+                raise _corrupt(path, f"entry {name!r} has a slice {spec} outside its shape "
+                               f"{list(shape)}")
+
+
+# -- a minimal BundleEntryProto decoder ------------------------------------------------------
+# BundleEntryProto: 1 dtype (enum), 2 shape (TensorShapeProto), 3 shard_id (int32),
+# 4 offset (int64), 5 size (int64), 6 crc32c (fixed32), 7 slices (repeated TensorSliceProto).
+# TensorShapeProto: 2 dim (repeated Dim: 1 size int64, 2 name), 3 unknown_rank.
+# TensorSliceProto: 1 extent (repeated Extent: 1 start int64, 2 length int64 in a oneof).
+# The decoder takes only what a writer of checkpoints produces: the known fields with their
+# wire types, numbers below 2**63 (int32 fields below 2**31), dims without names, the shape at
+# most once. It returns ``None`` for anything else, truncation included, and the caller then
+# parses with protobuf itself, so every unusual or hostile entry gets protobuf's exact
+# semantics (last value wins, negative numbers, merged messages, its errors).
+#: decoded ``TensorShapeProto`` bytes -> dims (a checkpoint has few distinct shapes)
+_SHAPE_CACHE: dict[bytes, tuple[int, ...]] = {}
+_SHAPE_CACHE_MAX = 4096
+
+
+#: the leading dtype and shape fields of an entry, as TensorFlow writes them -> (dtype, dims)
+_HEAD_CACHE: dict[bytes, tuple[int, tuple[int, ...]]] = {}
+
+
+def _decode_entry(value: bytes) -> _EntryFields | None:
+    """``(dtype, dims, shard, offset, size, crc32c, slices)`` of a ``BundleEntryProto``, or
+    ``None`` when protobuf itself must decide.
+
+    The fast path: TensorFlow writes the fields in order, and the dtype and shape are
+    ``08 DTYPE 12 LENGTH SHAPE`` with a few distinct values per checkpoint, so that head is one
+    dict lookup; the rest (shard, offset, size, crc32c) is read here. Anything else goes through
+    :func:`_decode_fields`, which reads every field in any order.
+    """
+    end = len(value)
+    try:
+        if end < 4 or value[0] != 0x08 or value[2] != 0x12 or (value[1] | value[3]) & 0x80:
+            return _decode_fields(value)
+        position = 4 + value[3]
+        head = _HEAD_CACHE.get(value[:position])
+        if head is None:
+            prefix = value[:position]
+            decoded = _decode_fields(prefix) if position <= end else None
+            if decoded is None:
+                return _decode_fields(value)
+            head = decoded[0], decoded[1]
+            if len(_HEAD_CACHE) < _SHAPE_CACHE_MAX:
+                _HEAD_CACHE[prefix] = head
+        shard = offset = size = crc = 0
+        while position < end:
+            tag = value[position]
+            if tag == 0x35:
+                if position + 5 > end:
+                    return None
+                crc = int.from_bytes(value[position + 1 : position + 5], "little")
+                position += 5
+                continue
+            if tag != 0x20 and tag != 0x28 and tag != 0x18:
+                return _decode_fields(value)  # slices, repeated fields, unknown fields...
+            byte = value[position + 1]
+            position += 2
+            number = byte & 0x7F
+            shift = 7
+            while byte & 0x80:
+                if shift > 56:
+                    return None  # ten bytes: a negative or oversized number
+                byte = value[position]
+                position += 1
+                number |= (byte & 0x7F) << shift
+                shift += 7
+            if tag == 0x20:
+                offset = number
+            elif tag == 0x28:
+                size = number
+            elif number < 0x80000000:
+                shard = number
+            else:
+                return None  # an int32 out of range: protobuf truncates it
+    except IndexError:  # truncated: protobuf raises its own error
+        return None
+    return head[0], head[1], shard, offset, size, crc, ()
+
+
+def _decode_fields(value: bytes) -> _EntryFields | None:
+    """:func:`_decode_entry` for fields in any order (slices included)."""
+    end = len(value)
+    position = 0
+    dtype = shard = offset = size = crc = 0
+    dims: tuple[int, ...] = ()
+    slices: list[SliceSpec] | tuple = ()
+    seen_shape = False
+    try:
+        while position < end:
+            tag = value[position]
+            position += 1
+            if tag & 7 == 0:  # a varint: dtype, shard_id, offset or size
+                byte = value[position]
+                position += 1
+                number = byte & 0x7F
+                shift = 7
+                while byte & 0x80:
+                    if shift > 56:
+                        return None  # ten bytes: a negative or oversized number
+                    byte = value[position]
+                    position += 1
+                    number |= (byte & 0x7F) << shift
+                    shift += 7
+                if tag == 0x20:
+                    offset = number
+                elif tag == 0x28:
+                    size = number
+                elif tag == 0x08 and number < 0x80000000:
+                    dtype = number
+                elif tag == 0x18 and number < 0x80000000:
+                    shard = number
+                else:
+                    return None  # an unknown field, or an int32 protobuf would truncate
+            elif tag == 0x12 or tag == 0x3A:
+                length = value[position]
+                position += 1
+                if length & 0x80:
+                    length, position = _short_varint(value, position - 1)
+                    if length is None:
+                        return None
+                stop = position + length
+                if stop > end:
+                    return None
+                if tag == 0x12:
+                    if seen_shape:
+                        return None  # protobuf merges repeated messages
+                    seen_shape = True
+                    raw = value[position:stop]
+                    dims = _SHAPE_CACHE.get(raw)
+                    if dims is None:
+                        dims = _decode_dims(value, position, stop)
+                        if dims is None:
+                            return None
+                        if len(_SHAPE_CACHE) < _SHAPE_CACHE_MAX:
+                            _SHAPE_CACHE[raw] = dims
+                else:
+                    spec = _decode_slice(value, position, stop)
+                    if spec is None:
+                        return None
+                    slices = [*slices, spec]
+                position = stop
+            elif tag == 0x35 and position + 4 <= end:
+                crc = int.from_bytes(value[position : position + 4], "little")
+                position += 4
+            else:
+                return None  # an unknown field or wire type, or truncated
+    except IndexError:  # truncated inside a number: protobuf raises its own error
+        return None
+    return dtype, dims, shard, offset, size, crc, tuple(slices)
+
+
+def _short_varint(data: bytes, position: int) -> tuple[int | None, int]:
+    """A varint of at most nine bytes (below 2**63) at ``position``; ``(None, position)`` for
+    a longer one. Raises ``IndexError`` when ``data`` ends inside it."""
+    number = shift = 0
+    while True:
+        if shift > 56:
+            return None, position
+        byte = data[position]
+        position += 1
+        number |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return number, position
+        shift += 7
+
+
+def _decode_dims(value: bytes, position: int, stop: int) -> tuple[int, ...] | None:
+    """The sizes of the ``Dim`` messages of the ``TensorShapeProto`` at ``position:stop``."""
+    dims = []
+    while position < stop:
+        if value[position] != 0x12:
+            return None  # unknown_rank, or anything else
+        length = value[position + 1]
+        position += 2
+        if length & 0x80:
+            length, position = _short_varint(value, position - 1)
+            if length is None:
+                return None
+        dim_stop = position + length
+        if dim_stop > stop:
+            return None
+        size = 0
+        while position < dim_stop:
+            if value[position] != 0x08:
+                return None  # a named dim (protobuf checks its UTF-8), or anything else
+            size, position = _short_varint(value, position + 1)
+            if size is None or position > dim_stop:
+                return None
+        dims.append(size)
+    return tuple(dims) if position == stop else None
+
+
+def _decode_slice(value: bytes, position: int, stop: int) -> SliceSpec | None:
+    """The ``(start, length)`` pairs of a ``TensorSliceProto`` (``length`` -1 when absent)."""
+    spec = []
+    while position < stop:
+        if value[position] != 0x0A:
+            return None
+        length = value[position + 1]
+        position += 2
+        if length & 0x80:
+            length, position = _short_varint(value, position - 1)
+            if length is None:
+                return None
+        extent_stop = position + length
+        if extent_stop > stop:
+            return None
+        start, size = 0, -1
+        while position < extent_stop:
+            field_tag = value[position]
+            if field_tag != 0x08 and field_tag != 0x10:
+                return None
+            number, position = _short_varint(value, position + 1)
+            if number is None or position > extent_stop:
+                return None
+            if field_tag == 0x08:
+                start = number
+            else:
+                size = number
+        spec.append((start, size))
+    if position != stop:
+        return None
+    return tuple(spec)
 
 
 @functools.cache

@@ -26,6 +26,8 @@ Example::
 from __future__ import annotations
 
 import functools
+import math
+import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -60,6 +62,11 @@ CHECKPOINT_COLUMNS = [
     "prefix", "step", "modified", "size", "has_meta", "is_latest", "listed", "missing",
     "relocated",
 ]
+_STORAGE_COLUMNS = ("shape", "dtype", "size", "nbytes", "shard", "offset", "partitions")
+_KEY_COLUMNS = ("role", "slot", "slot_of", "optimizer", "object_path", "aliases", "full_name")
+_STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
+#: the storage facts of a V2 index entry: shape, dtype, nbytes, shard, offset
+_ENTRY_FIELDS = operator.attrgetter("shape", "dtype", "size", "shard", "offset")
 STATE_FILE = "checkpoint"
 _STEP_SUFFIX = re.compile(r"-(\d+)$")
 _SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")
@@ -145,24 +152,46 @@ class Checkpoint(Artifact):
     def _entries(self) -> dict[str, dict[str, Any]]:
         """name -> the storage facts of one tensor (shape, dtype, bytes, shard...)."""
         if self.format == "v2":
-            return self._v2_entries()
+            columns = self._storage_columns
+            rows = zip(*(columns[column] for column in _STORAGE_COLUMNS))
+            return {
+                name: dict(zip(_STORAGE_COLUMNS, row)) for name, row in zip(columns["name"], rows)
+            }
         return self._v1_entries()
 
-    def _v2_entries(self) -> dict[str, dict[str, Any]]:
+    @functools.cached_property
+    def _storage_columns(self) -> dict[str, list]:
+        """``name`` and the storage facts (``_STORAGE_COLUMNS``) of every tensor, one list per
+        column: what ``.variables`` is made of (for V2, straight from the index)."""
+        if self.format != "v2":
+            entries = self._entries
+            values = list(map(list, zip(*map(_STORAGE_FIELDS, entries.values()))))
+            return {"name": list(entries), **dict(zip(_STORAGE_COLUMNS, values or _empty(7)))}
         index = self._index
-        rows = {}
-        for name, entry in index.entries.items():
-            pieces = index.slice_entries.get(name, [])
-            rows[name] = {
-                "shape": entry.shape,
-                "dtype": entry.dtype,
-                "size": entry.num_elements,
-                "nbytes": sum(e.size for _, e in pieces) if pieces else entry.size,
-                "shard": entry.shard if not pieces else pieces[0][1].shard,
-                "offset": entry.offset if not pieces else None,
-                "partitions": len(pieces) or 1,
-            }
-        return rows
+        entries = index.entries
+        names = list(entries)
+        values = list(map(list, zip(*map(_ENTRY_FIELDS, entries.values()))))
+        shape, dtype, nbytes, shard, offset = values or _empty(5)
+        size = list(map(math.prod, shape))  # BundleEntry.num_elements
+        partitions = [1] * len(names)
+        if index.slice_entries:  # a partitioned variable: its pieces' bytes, no single offset
+            for position, name in enumerate(names):
+                pieces = index.slice_entries.get(name)
+                if pieces:
+                    nbytes[position] = sum(entry.size for _, entry in pieces)
+                    shard[position] = pieces[0][1].shard
+                    offset[position] = None
+                    partitions[position] = len(pieces)
+        return {
+            "name": names, "shape": shape, "dtype": dtype, "size": size, "nbytes": nbytes,
+            "shard": shard, "offset": offset, "partitions": partitions,
+        }
+
+    @functools.cached_property
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        """name -> shape of every tensor."""
+        columns = self._storage_columns
+        return dict(zip(columns["name"], columns["shape"]))
 
     def _v1_entries(self) -> dict[str, dict[str, Any]]:
         from ._tf import translate_errors
@@ -189,7 +218,7 @@ class Checkpoint(Artifact):
 
     @functools.cached_property
     def _object_graph(self) -> naming.ObjectGraph | None:
-        if naming.OBJECT_GRAPH_KEY not in self._entries:
+        if naming.OBJECT_GRAPH_KEY not in self._shapes:
             return None
         try:
             data = self._read_key(naming.OBJECT_GRAPH_KEY)
@@ -200,8 +229,7 @@ class Checkpoint(Artifact):
 
     @functools.cached_property
     def _info(self) -> dict[str, naming.KeyInfo]:
-        shapes = {name: row["shape"] for name, row in self._entries.items()}
-        return naming.describe_keys(shapes, self._object_graph)
+        return naming.describe_keys(self._shapes, self._object_graph)
 
     # -- public properties -----------------------------------------------------------------
     @functools.cached_property
@@ -216,26 +244,24 @@ class Checkpoint(Artifact):
         """
         import pandas as pd
 
-        rows = []
-        for name, storage in self._entries.items():
-            info = self._info[name]
-            rows.append(
-                {
-                    "name": name,
-                    "role": info.role,
-                    **storage,
-                    "slot": info.slot,
-                    "slot_of": info.slot_of,
-                    "optimizer": info.optimizer,
-                    "object_path": info.object_path,
-                    "aliases": info.aliases,
-                    "full_name": info.full_name,
-                }
-            )
-        table = pd.DataFrame(rows, columns=VARIABLE_COLUMNS)
+        columns: dict[str, Any] = dict(self._storage_columns)
+        names = columns["name"]
+        if not names:
+            table = pd.DataFrame([], columns=VARIABLE_COLUMNS)
+            for column in ("nbytes", "shard", "offset"):
+                table[column] = table[column].astype("Int64")
+            return table
+        # one list per column, gathered in C (zip over the KeyInfo tuples, in key order);
+        # pandas then infers each column's dtype once
+        info = self._info
+        keys = info.values() if list(info) == names else map(info.__getitem__, names)
+        key_columns = dict(zip(naming.KeyInfo._fields, map(list, zip(*keys))))
+        columns.update((column, key_columns[column]) for column in _KEY_COLUMNS)
+        for column in ("size", "partitions"):  # element and piece counts fit in int64
+            columns[column] = np.array(columns[column], dtype=np.int64)
         for column in ("nbytes", "shard", "offset"):
-            table[column] = table[column].astype("Int64")
-        return table
+            columns[column] = pd.array(columns[column], dtype="Int64")
+        return pd.DataFrame(columns, columns=VARIABLE_COLUMNS)
 
     @functools.cached_property
     def style(self) -> str:
@@ -864,6 +890,10 @@ def _no_checkpoint_error(prefix: Path) -> ArtifactNotFoundError:
     )
 
 
+def _empty(count: int) -> list[list]:
+    return [[] for _ in range(count)]
+
+
 def _count(value: Any) -> int:
     """A byte count from a nullable column (``<NA>`` for V1 string tensors) as an int."""
     import pandas as pd
@@ -950,7 +980,7 @@ def _prefixes_in(folder: Path) -> list[Path]:
 def _same_folder(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
-    except OSError:
+    except (OSError, ValueError):  # a state file may name anything, NUL bytes included
         return False
 
 

@@ -538,10 +538,11 @@ def _row(row, results: dict, large_ops: int) -> dict:
         elif rule == "seconds_max":
             out["target"], out["met"] = f"< {value:g} s", out["tfexplore"] < value
         elif rule == "plot_cost_max":
-            out["target"] = (f"panel <= {value:.0%} slower than Session.train: "
-                             f"{mine['throughput_cost']:.1%} (redrawing: {out['plot_cost']:.1%} "
-                             "of the run)")
-            out["met"] = mine["throughput_cost"] <= value
+            out["target"] = (f"panel with plot >= {1 - value:.0%} of the plain loop's steps/s "
+                             f"(it is {mine['panel_vs_plain']:.0%}; vs Session.train alone: "
+                             f"{mine['throughput_cost']:.1%} slower, redrawing "
+                             f"{out['plot_cost']:.1%} of the run)")
+            out["met"] = mine["panel_vs_plain"] >= 1 - value
         elif rule == "memory_stats":
             limit = 2 * mine["largest"] / MB + 500
             out["target"] = f"<= {limit:.0f} MB (2x largest tensor + 500 MB)"

@@ -14,8 +14,10 @@ same live session runs, in turn and several times:
   drawn during the run.
 
 Each figure is the best of ``repeats`` (the runs are interleaved, so drift on a shared machine
-hits all alike). The target (<= 5%) checks ``1 - panel / train``: the panel's steps/s
-against the same training without it. Beside it, the share of the panel's run time spent
+hits all alike). The target checks the issue's comparison: the panel with its live plot must
+reach at least 95% of the plain ``sess.run`` loop's steps/s (``Session.train`` runs each step
+through a callable made from ``CallableOptions``, so it is faster than that loop). The panel's
+cost against ``Session.train`` alone is printed too. Beside it, the share of the panel's run time spent
 inside its redraws (timed by wrapping ``redraw``) tells how much of that is the plot itself,
 and ``panel / plain`` compares with the plain loop.
 
@@ -149,7 +151,7 @@ def measure(steps: int = 3000, repeats: int = 3, folder: str | None = None) -> d
         "plot_cost": plot_cost,
         "panel_vs_plain": best["panel"] / best["plain"],
         "train_vs_plain": best["train"] / best["plain"],
-        "target_met": throughput_cost <= PLOT_COST_MAX,
+        "target_met": best["panel"] / best["plain"] >= 1 - PLOT_COST_MAX,
         "global_step": global_step,
     }
 
@@ -178,9 +180,11 @@ def report(result: dict) -> str:
         f"  TrainPanel + live plot    {rate['panel']:8.0f} steps/s   "
         f"({result['panel_vs_plain']:.2f}x plain); redraws per run: {redraws} "
         f"(up to {per_second:.1f}/s)",
-        f"  panel cost 1 - panel/train: wall {result['throughput_cost'] * 100:.1f}%, "
-        f"CPU time {result['plot_cost_cpu'] * 100:.1f}%  target <= {PLOT_COST_MAX * 100:.0f}%: "
+        f"  target: the panel with its plot at least {100 - PLOT_COST_MAX * 100:.0f}% of the "
+        f"plain loop's steps/s: {result['panel_vs_plain'] * 100:.0f}%, "
         f"{'met' if result['target_met'] else 'NOT met'}",
+        f"  panel against Session.train alone: wall {result['throughput_cost'] * 100:.1f}% "
+        f"slower, CPU time {result['plot_cost_cpu'] * 100:.1f}%",
         f"  of which redrawing: {result['plot_cost'] * 100:.1f}% of the panel's run time "
         "(timed inside the redraws, median of the runs)",
     ])

@@ -610,3 +610,30 @@ def test_a_copied_run_folder_uses_its_own_files(demo_run, tmp_path):
     with session(copy) as live:
         assert Path(live.checkpoint).parent == copy
         assert live.global_step == 30
+
+
+@pytest.mark.parametrize("increment", [0, 1, 2])
+def test_global_step_per_row_is_the_true_value_whatever_the_train_op_adds(increment):
+    """Rows count ``global_step`` on locally only while the train op adds exactly 1; a train
+    op that adds 0 or 2 is read after every step. Each row equals a fresh read."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None], name="x")
+        step = v1.train.create_global_step()
+        w = v1.get_variable("w", initializer=1.0)
+        loss = tf.reduce_mean((w * x - 2.0 * x) ** 2, name="loss")
+        update = v1.train.GradientDescentOptimizer(0.01).minimize(loss)
+        with tf.control_dependencies([update]):
+            train = v1.assign_add(step, increment).op if increment else tf.group(update)
+        graph.clear_collection("train_op")  # minimize() put its own op there
+        v1.add_to_collection("train_op", train)
+        v1.add_to_collection("loss", loss)
+    with session(graph) as s:
+        start = s.global_step
+        seen = []
+        for _ in range(3):
+            rows = s.train(4, feed={"x": np.arange(4, dtype="float32")})
+            seen += list(rows["global_step"])
+            assert seen[-1] == s.global_step
+        assert seen == [start + increment * (i + 1) for i in range(12)]
+        assert s.history["loss"].is_monotonic_decreasing

@@ -481,9 +481,65 @@ class _GraphBackend:
 
     # -- running -----------------------------------------------------------------------------
     def run(self, fetches, feed=None):
+        with self.translate_run_errors():
+            return self.session.run(fetches, feed)
+
+    def callable(self, fetches: list, feed_list: list) -> Callable[..., list]:
+        """A function of the feed values (in ``feed_list`` order) that runs ``fetches`` and
+        returns their values as a list, with far less overhead per call than :meth:`run`
+        (for training loops); errors are translated the same way.
+
+        It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
+        with arrays converted to each placeholder's dtype; where that cannot be made (an
+        unusual fetch), ``session.run`` with a feed dict."""
+        function = self._fast_callable(fetches, feed_list)
+        if function is None:
+
+            def function(*values):
+                return self.session.run(fetches, dict(zip(feed_list, values)))
+
+        def call(*values):
+            with self.translate_run_errors():
+                return function(*values)
+
+        return call
+
+    def _fast_callable(self, fetches: list, feed_list: list):
+        tensorflow = tf()
+        make = getattr(self.session, "_make_callable_from_options", None)
+        if make is None:
+            return None
+        from tensorflow.core.protobuf import config_pb2
+
+        options = config_pb2.CallableOptions()
+        outputs: list[bool] = []  # per fetch: has a value (a tensor) or not (an op)
+        try:
+            for fetch in fetches:
+                if isinstance(fetch, tensorflow.Operation):
+                    options.target.append(fetch.name)
+                    outputs.append(False)
+                else:
+                    options.fetch.append(fetch.name)
+                    outputs.append(True)
+            options.feed.extend(t.name for t in feed_list)
+            dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
+            with self.translate_run_errors():
+                function = make(options)
+        except (AttributeError, TypeError, ValueError, TFExploreError):
+            return None
+
+        def run(*values):
+            arrays = [np.asarray(v, dtype=d) for v, d in zip(values, dtypes)]
+            results = iter(function(*arrays))
+            return [next(results) if has_value else None for has_value in outputs]
+
+        return run
+
+    @contextlib.contextmanager
+    def translate_run_errors(self) -> Iterator[None]:
         tensorflow = tf()
         try:
-            return self.session.run(fetches, feed)
+            yield
         except tensorflow.errors.FailedPreconditionError as exc:
             raise TFExploreError(
                 f"A variable has no value yet: {_first_line(exc)}",
@@ -785,6 +841,58 @@ def _walk_trackables(root) -> tuple[dict[str, Any], dict[str, str]]:
     return variables, keys
 
 
+class _StepCounter:
+    """``global_step`` during a training loop without a second ``session.run`` per step.
+
+    The first step is read before and after. If the train op adds exactly 1 (what
+    ``Optimizer.minimize(global_step=...)`` does), later steps count on locally and the value
+    is read again every ``verify_every`` steps and when the loop ends (:meth:`finish`); a
+    mismatch switches back to reading after every step. A train op that does not add 1 is read
+    after every step from the start.
+    """
+
+    verify_every = 200
+
+    def __init__(self, backend: _GraphBackend, name: str) -> None:
+        read = backend.read_tensor(name)
+        self._read = backend.callable(read, [])
+        self._value: int | None = None
+        self._counting = False
+        self._since_check = 0
+
+    def reset(self) -> None:
+        """Forget the count (other ops may have run since the last loop): read it again."""
+        self._value = None
+        self._counting = False
+
+    def read(self) -> int:
+        self._value = int(self._read())
+        self._since_check = 0
+        return self._value
+
+    def before_step(self) -> None:
+        if self._value is None:
+            self.read()
+
+    def after_step(self) -> int:
+        if self._counting and self._since_check < self.verify_every:
+            self._value += 1
+            self._since_check += 1
+            return self._value
+        expected = self._value + 1
+        actual = self.read()
+        self._counting = actual == expected
+        return actual
+
+    def finish(self) -> int:
+        """Read the true value (and stop counting if it differs from the count)."""
+        counted = self._value
+        actual = self.read()
+        if actual != counted:
+            self._counting = False
+        return actual
+
+
 # == the session =============================================================================
 class Session:
     """A live TensorFlow session over a graph (TF1) or trackable objects (TF2).
@@ -812,6 +920,8 @@ class Session:
         self._stop = threading.Event()
         self._closed = False
         self._global_step_seen: int | None = None
+        self._feed_targets: dict[str, Any] = {}  # feed name -> tensor, resolved once
+        self._step_runners: dict[tuple, Callable] = {}  # (train_op, loss, record) -> runner
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -1051,12 +1161,14 @@ class Session:
         if not feed:
             return {}
         feed_dict = {}
+        targets = self._feed_targets
         for key, value in feed.items():
-            target = (
-                key
-                if not isinstance(key, str)
-                else self._backend.resolve(key if ":" in key else key + ":0")
-            )
+            if not isinstance(key, str):
+                feed_dict[key] = value
+                continue
+            target = targets.get(key)
+            if target is None:
+                target = targets[key] = self._backend.resolve(key if ":" in key else key + ":0")
             feed_dict[target] = value
         return feed_dict
 
@@ -1100,7 +1212,15 @@ class Session:
         if isinstance(self._backend, _ObjectBackend):
             run_step = self._keras_step_runner(loss, record)
         else:
-            run_step = self._graph_step_runner(train_op, loss, record)
+            record = tuple(record)
+            try:
+                run_step = self._step_runners.get((train_op, loss, record))
+            except TypeError:  # an unhashable train_op= or loss=: no reuse
+                run_step = self._graph_step_runner(train_op, loss, record)
+            if run_step is None:
+                run_step = self._graph_step_runner(train_op, loss, record)
+                self._step_runners[(train_op, loss, record)] = run_step
+            run_step.start()
         feeds = _feed_source(feed)
         rows: list[dict] = []
         with _interrupts_as(self._stop):
@@ -1123,38 +1243,51 @@ class Session:
                 self._global_step_seen = row.get("global_step", self._global_step_seen)
                 if callback is not None:
                     callback(row)
+            finish = getattr(run_step, "finish", None)
+            if rows and finish is not None:
+                actual = finish()
+                if actual != rows[-1].get("global_step"):
+                    rows[-1]["global_step"] = actual
+                self._global_step_seen = actual
         import pandas as pd
 
         return pd.DataFrame(rows)
 
     def _graph_step_runner(self, train_op, loss, record):
+        """One training step as a ``make_callable`` per feed signature (checked by
+        ``safety`` the first time), and ``global_step`` tracked by :class:`_StepCounter`."""
         backend: _GraphBackend = self._backend
         train_fetch = self._find_train_op(train_op)
         loss_fetch = self._find_loss(loss)
         step_name = self._global_step_name()
         recorded = {name: backend.resolve(name) for name in record}
-        main = {
-            "train": train_fetch,
-            **({"loss": loss_fetch} if loss_fetch is not None else {}),
-            **recorded,
-        }
-        checked: set[tuple] = set()
+        fetches = [train_fetch, *([loss_fetch] if loss_fetch is not None else [])]
+        fetches += list(recorded.values())
+        has_loss = loss_fetch is not None
+        counter = _StepCounter(backend, step_name) if step_name is not None else None
+        callables: dict[tuple, Callable[..., list]] = {}
 
         def run_step(batch) -> dict:
             feed_dict = self._batch_feed(batch)
-            signature = tuple(sorted(_graph_name(k) for k in feed_dict))
-            if signature not in checked:
-                backend.check(list(main.values()), feed_dict)
-                checked.add(signature)
-            out = backend.run(main, feed_dict)
+            signature = tuple(feed_dict)
+            call = callables.get(signature)
+            if call is None:
+                backend.check(fetches, feed_dict)
+                call = callables[signature] = backend.callable(fetches, list(signature))
+            if counter is not None:
+                counter.before_step()
+            out = call(*feed_dict.values())
             row = {}
-            if step_name is not None:
-                row["global_step"] = int(backend.values([step_name])[step_name])
-            if "loss" in out:
-                row["loss"] = float(out["loss"])
-            row.update({name: _plain(out[name]) for name in recorded})
+            if counter is not None:
+                row["global_step"] = counter.after_step()
+            if has_loss:
+                row["loss"] = float(out[1])
+            for offset, name in enumerate(recorded, start=1 + has_loss):
+                row[name] = _plain(out[offset])
             return row
 
+        run_step.start = counter.reset if counter is not None else (lambda: None)
+        run_step.finish = counter.finish if counter is not None else None
         return run_step
 
     def _batch_feed(self, batch) -> dict:

@@ -149,3 +149,14 @@ def test_tf2_saved_model_with_file_ops_is_refused_without_trust(tmp_path):
     with tfexplore.session(folder, trust=True) as s:  # loading runs no signature
         assert s.eval("v") == pytest.approx(1.0)
     assert not target.exists()
+
+
+def test_explore_offers_a_session_for_saved_models(tf1_saved_model, tf2_saved_model):
+    from tfexplore.panels import ExploreModel
+
+    for folder, kind in ((tf1_saved_model, "tf1 graph"), (tf2_saved_model, "tf2 objects")):
+        model = ExploreModel(folder)
+        assert "Restore and train" in model.tabs and model.can_train
+        assert ("restores variables/variables" in model.session_note()) == (kind == "tf1 graph")
+        with model.open_session() as s:
+            assert s.kind == kind and s.last_restore.ok

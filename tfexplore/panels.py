@@ -641,7 +641,7 @@ class ExploreModel:
             return str(self.artifact.path)
         if self.kind == "meta_graph" and str(self.artifact.path).endswith(".meta"):
             return str(self.artifact.path)
-        if self._keras_full_model:
+        if self._keras_full_model or self.kind == "saved_model":
             return str(self.artifact.path)
         return None
 
@@ -654,7 +654,7 @@ class ExploreModel:
     def offers_session(self) -> bool:
         """Whether the *Restore and train* tab is shown: the artifact can run, or could with
         ``model=`` (the tab then says so)."""
-        return self.can_train or self.kind in ("checkpoint", "checkpoint_dir", "keras")
+        return self.can_train or self.kind in ("checkpoint", "checkpoint_dir", "keras", "saved_model")
 
     @property
     def needs(self) -> str | None:
@@ -728,6 +728,18 @@ class ExploreModel:
             return (
                 f"Loads {self.artifact.path} with Keras (safe_mode, with its optimizer state)."
                 + warning
+            )
+        if self.kind == "saved_model":
+            if self.artifact.writer == "tf1_builder":
+                return (
+                    f"Imports the graph of {self.artifact.path} and restores variables/variables "
+                    "(then its init op, if any): this runs ops, after a safety check."
+                )
+            return (
+                f"Loads {self.artifact.path} with tf.saved_model.load (it runs the file's "
+                "restore functions, after a scan of the whole file): its variables can then be "
+                "restored, evaluated, snapshotted and saved. Training needs the Keras model "
+                "itself (its .keras file, or explore(checkpoints, model=...))."
             )
         return (
             f"Opens {self.session_source} in TensorFlow (imports the graph, restores the "

@@ -207,8 +207,12 @@ def test_sources_that_cannot_train_say_what_is_needed(sources, tf2_manager_run):
     assert not tf2.can_train and tf2.tabs[-1] == "Restore and train"
     assert "model=" in tf2.needs and "TF2" in tf2.needs
     assert "model=" in _page_text(explore(tf2_manager_run))
-    legacy = ExploreModel(sources / "legacy.h5")
-    assert not legacy.can_train and ".keras" in legacy.needs and "model=" in legacy.needs
+    legacy = ExploreModel(sources / "legacy.h5")  # a full-model .h5 trains on its own now
+    assert legacy.can_train and legacy.needs is None
+    assert "training_config" in legacy.session_note()
+    live = legacy.open_session()
+    assert live.global_step == 7 and live.warning is None
+    live.close()
     view = explore(sources / "legacy.h5", model=make_model(), feed=(X, Y))
     assert "optimizer state is not loaded" in view.model.session_note()
     view.start_session()

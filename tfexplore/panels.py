@@ -625,10 +625,10 @@ class ExploreModel:
     # -- the live session ------------------------------------------------------------------
     @property
     def _keras_full_model(self) -> bool:
-        """A ``.keras`` zip with its architecture. (A legacy ``.h5`` model does not count:
-        Keras 3.15 loads it with an optimizer that refuses the loaded variables on the first
-        step, and cannot deserialize string losses such as ``"mse"`` from it.)"""
-        return self.kind == "keras" and self.artifact.format == "keras_v3"
+        """A Keras file with its architecture: a ``.keras`` zip, or a legacy full-model
+        ``.h5`` (``tfexplore.session`` loads its architecture and weights, compiles it from
+        its ``training_config`` and copies the optimizer state from ``optimizer_weights``)."""
+        return self.kind == "keras" and self.artifact.format in ("keras_v3", "h5_model")
 
     @property
     def session_source(self) -> Any:
@@ -662,14 +662,6 @@ class ExploreModel:
         if self.can_train:
             return None
         name = Path(self.artifact.path).name
-        if self.kind == "keras" and self.artifact.format == "h5_model":
-            return (
-                f"Keras 3 cannot resume training from a legacy .h5 model file ({name}): the "
-                "optimizer load_model makes refuses the loaded variables, and string losses "
-                "('mse') do not load. Pass the model: tfexplore.explore("
-                f"{name!r}, model=make_model(), feed=(x, y)) loads its weights (the optimizer "
-                "starts fresh), or re-save it as .keras."
-            )
         if self.kind == "keras":
             return (
                 f"{name} holds weights only, no architecture, so there is no model to train. "
@@ -724,6 +716,13 @@ class ExploreModel:
                 warning = (
                     f" It has Lambda layer(s) ({', '.join(lambdas)}) whose Python code a load "
                     "would run: refused unless explore(..., trust=True)."
+                )
+            if self.artifact.format == "h5_model":
+                return (
+                    f"Loads the architecture and weights of {self.artifact.path} with Keras "
+                    "(safe_mode), compiles it from its training_config and copies its "
+                    "optimizer state (matched by name, else by order and shape; if it cannot "
+                    "be matched the optimizer starts fresh and the session says so)." + warning
                 )
             return (
                 f"Loads {self.artifact.path} with Keras (safe_mode, with its optimizer state)."

@@ -213,7 +213,9 @@ def _as_tf_keras_2(source: Path, target: Path) -> dict[str, np.ndarray]:
     trainable = [(f"{layer}/{w}", value) for layer in layer_names for w, value in zip(("kernel", "bias"), layers[layer])]
     momentum = {k.split("/", 1)[1]: v for k, v in state.items() if k.endswith("_momentum")}
     velocity = {k.split("/", 1)[1]: v for k, v in state.items() if k.endswith("_velocity")}
-    optimizer_state = {"Adam/iter:0": np.asarray(state["adam/iteration"], dtype="int64")}
+    # the optimizer's own name is "adam", or "adam_3" when others were made in this process
+    iteration = next(v for k, v in state.items() if k.split("/", 1)[1] == "iteration")
+    optimizer_state = {"Adam/iter:0": np.asarray(iteration, dtype="int64")}
     for slot, values in (("m", momentum), ("v", velocity)):
         for name, _ in trainable:
             key = next(k for k in values if k.endswith(name.replace("/", "_") + ("_momentum" if slot == "m" else "_velocity")))

@@ -565,3 +565,173 @@ def test_a_series_chunk_of_chained_adds_is_folded(flat_graph):
     chunk = boxes["Add_[0-2599]/Add_[1200-1399]/"]
     assert len(visible.children[chunk.id]) == 200
     assert 0.4 <= _aspect(chunk) <= 1.6, (chunk.width, chunk.height)
+
+
+# -- chains whose ops have side inputs (constants, variable reads) still fold -------------
+SIDE_STEPS = 30
+
+
+def _tf1_side_input_graph(steps: int = SIDE_STEPS, shared_const: bool = False):
+    """A real TF1 graph: ``x`` -> ``chain/`` -> ``loss``, where ``chain/`` repeats
+    ``h = tf.reshape(h * tf.constant(1.01), [-1, 8]) + v``: the multiplier is a ``Const`` of
+    the scope, ``Reshape`` is a box holding its shape ``Const``, and ``v`` is, every other
+    step, the read of a variable made inside ``chain/`` (a box ``chain/s_k/``) or of ``b``,
+    made outside it (an edge entering the scope). With ``shared_const``, one more ``Const``
+    (``chain/twice``) feeds two ops of the chain."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        h = v1.placeholder(tf.float32, [None, 8], name="x")
+        b = v1.get_variable("b", [8])
+        with v1.variable_scope("chain"):
+            twice = tf.constant(2.0, name="twice") if shared_const else None
+            for k in range(steps):
+                v = v1.get_variable(f"s_{k}", [8]) if k % 2 == 0 else b
+                h = tf.reshape(h * tf.constant(1.01), [-1, 8]) + v
+                if twice is not None and k in (10, 11):
+                    h = h * twice
+        tf.reduce_mean(h, name="loss")
+    from tfexplore.graph import Graph
+
+    return Graph(graph.as_graph_def())
+
+
+def _tf2_side_input_graph(steps: int = 40):
+    """A real graph of TF2-style resource variables, built in graph mode: in ``tf2/``, each
+    step reads a variable made in the scope (``tf2/w_k/``, a ``VarHandleOp`` box, ->
+    ``tf2/read_k``, a ``ReadVariableOp``) or, every fourth step, ``outer`` (made outside the
+    scope), multiplies and applies a ``Relu``."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        h = tf.compat.v1.placeholder(tf.float32, [None, 8], name="x")
+        outer = tf.Variable(np.ones(8, np.float32), name="outer")
+        with tf.compat.v1.name_scope("tf2"):
+            for k in range(steps):
+                own = k % 4 != 3
+                var = tf.Variable(np.full(8, 1.01, np.float32), name=f"w_{k}") if own else outer
+                read = tf.raw_ops.ReadVariableOp(
+                    resource=var.handle, dtype=tf.float32, name=f"read_{k}"
+                )
+                h = tf.nn.relu(tf.raw_ops.Mul(x=h, y=read, name=f"mul_{k}"), name=f"relu_{k}")
+        tf.reduce_mean(h, name="loss")
+    from tfexplore.graph import Graph
+
+    return Graph(graph.as_graph_def())
+
+
+def _gap(a, b) -> float:
+    """Distance between two boxes (0 when they touch or overlap)."""
+    dx = max(0.0, a.x - (b.x + b.width), b.x - (a.x + a.width))
+    dy = max(0.0, a.y - (b.y + b.height), b.y - (a.y + a.height))
+    return float(np.hypot(dx, dy))
+
+
+def _check_attached(result, leaf: str, consumer: str, params: LayoutParams) -> None:
+    """``leaf`` is drawn small, just above and left of ``consumer``; its edge goes down into it."""
+    boxes = {b.id: b for b in result.boxes}
+    small, big = boxes[leaf], boxes[consumer]
+    if small.kind == "op":
+        assert small.height == params.chain_leaf_height, leaf
+    assert small.width <= params.chain_leaf_width and small.container == big.container
+    assert small.y + small.height <= big.y and small.x < big.center[0], (leaf, consumer)
+    assert _gap(small, big) <= 2 * params.chain_leaf_sep, (leaf, consumer, _gap(small, big))
+    (edge,) = [e for e in result.edges if (e.src, e.dst) == (leaf, consumer)]
+    assert edge.points[0] == (small.center[0], small.y + small.height)
+    assert edge.points[-1] == (big.center[0], big.y) and len(edge.points) == 2
+
+
+def _chain_columns(visible, boxes, container: str, ops) -> int:
+    """Columns the chain ``ops`` stand in; checks that each column flows down."""
+    by_column = defaultdict(list)
+    for op in ops:
+        by_column[boxes[op].center[0]].append(boxes[op])
+    for column in by_column.values():
+        tops = [b.y for b in column]
+        assert len(set(tops)) == len(tops)
+    return len(by_column)
+
+
+def test_a_chain_with_constant_and_variable_side_inputs_is_folded():
+    graph = _tf1_side_input_graph()
+    h = Hierarchy(graph)
+    visible = h.visible({"chain"})
+    params = LayoutParams()
+    result = layout(visible, params)
+    boxes = _check_layout(visible, result)
+    assert sum(i.op_count for i in visible.items if not i.expanded) == len(graph)
+    frame = boxes["chain/"]
+    assert 0.3 <= _aspect(frame) <= 2, (frame.width, frame.height)
+    # unattached (chain_leaf_depth=0), the side inputs break the chain: a column >4x taller
+    tall = layout(visible, LayoutParams(chain_leaf_depth=0)).box("chain/")
+    assert tall.height > 4 * frame.height
+    # the chain's ops stand in several columns, each flowing down
+    name = lambda op, k: f"chain/{op}" + (f"_{k}" if k else "")  # noqa: E731
+    step = lambda k: (name("mul", k), name("Reshape", k) + "/", name("add", k) + "/")  # noqa: E731
+    chain = [op for k in range(SIDE_STEPS) for op in step(k)]
+    assert _chain_columns(visible, boxes, "chain/", chain) >= 4
+    for edge in result.edges:
+        if edge.src in chain and edge.dst in chain:
+            src, dst = boxes[edge.src], boxes[edge.dst]
+            if src.center[0] == dst.center[0]:
+                assert src.y + src.height < dst.y and len(edge.points) == 2
+    # constants and the variables made in the scope hang beside the op reading them
+    for k in range(1, SIDE_STEPS):  # the first mul heads the chain: its constant is in it
+        _check_attached(result, f"chain/Const_{k}", name("mul", k), params)
+    for k in range(0, SIDE_STEPS, 2):
+        _check_attached(result, f"chain/s_{k}/", name("add", k) + "/", params)
+        assert boxes[f"chain/s_{k}/"].height == params.scope_height  # room for its op count
+    # the variable made outside is not a leaf of the scope: its edges enter the scope
+    entering = [e for e in result.edges if e.src == "b/"]
+    expected = sorted(name("add", k) + "/" for k in range(1, SIDE_STEPS, 2))
+    assert sorted(e.dst for e in entering) == expected
+    for edge in entering:
+        dst = boxes[edge.dst]
+        assert edge.points[0][1] <= frame.y and edge.points[-1] == (dst.center[0], dst.y)
+    assert layout(visible, params).to_dict() == result.to_dict()
+    ElementTree.fromstring(to_svg(result))
+
+
+def test_tf2_variable_reads_hang_beside_their_ops():
+    graph = _tf2_side_input_graph()
+    visible = Hierarchy(graph).visible({"tf2"})
+    params = LayoutParams()
+    result = layout(visible, params)
+    boxes = _check_layout(visible, result)
+    frame = boxes["tf2/"]
+    assert 0.3 <= _aspect(frame) <= 2, (frame.width, frame.height)
+    chain = [f"tf2/{op}_{k}" for k in range(40) for op in ("mul", "relu")]
+    assert _chain_columns(visible, boxes, "tf2/", chain) >= 4
+    for k in range(1, 40):
+        _check_attached(result, f"tf2/read_{k}", f"tf2/mul_{k}", params)
+        if k % 4 != 3:  # its own variable: a VarHandleOp box feeding only the read, above it
+            _check_attached(result, f"tf2/w_{k}/", f"tf2/read_{k}", params)
+    reads = [e for e in result.edges if e.src == "outer/"]  # made outside: edges enter the scope
+    assert sorted(e.dst for e in reads) == sorted(f"tf2/read_{k}" for k in range(3, 40, 4))
+    # one level only, or one item per op: a read of a variable made in the scope is no side
+    # input any more; it breaks the chain at every step, and nothing folds
+    for fewer in (LayoutParams(chain_leaf_depth=1), LayoutParams(chain_leaf_max=1)):
+        unfolded = layout(visible, fewer)
+        _check_layout(visible, unfolded)
+        assert all(b.height >= params.op_height for b in unfolded.boxes)
+        assert unfolded.box("tf2/").height > 3 * frame.height
+
+
+def test_a_side_input_shared_by_two_chain_ops_stays_an_ordinary_node():
+    graph = _tf1_side_input_graph(shared_const=True)
+    visible = Hierarchy(graph).visible({"chain"})
+    params = LayoutParams()
+    result = layout(visible, params)
+    boxes = _check_layout(visible, result)
+    twice = boxes["chain/twice"]
+    assert (twice.width, twice.height) == params.item_size("twice", "op")
+    readers = sorted(e.dst for e in result.edges if e.src == "chain/twice")
+    assert readers == ["chain/mul_11", "chain/mul_13"]  # h * twice, after steps 10 and 11
+    assert all(twice.y + twice.height < boxes[r].y for r in readers)
+    # the rest still folds, with its constants attached
+    _check_attached(result, "chain/Const_20", "chain/mul_22", params)
+    assert 0.3 <= _aspect(boxes["chain/"]) <= 2.5
+    assert len({boxes[f"chain/add_{k}/"].center[0] for k in range(12, SIDE_STEPS)}) >= 3

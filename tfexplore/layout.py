@@ -11,10 +11,12 @@ with the fewest crossings, and placed by a least-squares pass that keeps each bo
 neighbours without overlap. A long chain of ops (each feeding only the next) is first folded
 into one block of side-by-side columns (:attr:`LayoutParams.chain_fold_min`), so that a scope
 holding a 200-op chain is drawn about as wide as it is tall, not as a thin column thousands
-of pixels high. Its frame then takes the size of its content, and the parent lays
-it out as one big node. An edge between two items in different scopes is routed through the
-dummy points of the lifted edge in their lowest common scope. Only what is visible is laid
-out, and the result is deterministic.
+of pixels high. Side inputs of the chain's ops (a ``Const``, a variable's read, feeding only
+that op) do not break it: they are drawn small beside their op
+(:attr:`LayoutParams.chain_leaf_depth`). Its frame then takes the size of its content, and
+the parent lays it out as one big node. An edge between two items in different scopes is
+routed through the dummy points of the lifted edge in their lowest common scope. Only what is
+visible is laid out, and the result is deterministic.
 
 Example::
 
@@ -95,6 +97,27 @@ class LayoutParams:
     chain_rank_sep: float = 20.0
     #: horizontal gap between two columns of a folded chain (the turning edges run there)
     chain_column_sep: float = 36.0
+    #: side inputs of chain ops do not break the chain: an item that is not open, has no
+    #: input inside the frame (a ``Const``, a variable box such as ``b/`` holding
+    #: ``b/read``, a ``ReadVariableOp`` of a variable made elsewhere), or whose inputs there are
+    #: all such items feeding only it, at most this many levels deep (``w/`` ->
+    #: ``ReadVariableOp``), and which feeds only one op in the frame while that op has another
+    #: input there, is attached to that op. In a folded chain it is drawn small, just above
+    #: and left of the op, with its edge (like the constants TensorBoard extracts); elsewhere
+    #: it stays an ordinary node. An item feeding two ops is never attached. 0 turns it off
+    #: (side inputs then break chains, as any second input does).
+    chain_leaf_depth: int = 2
+    #: an op with more attached items than this keeps them all as ordinary nodes
+    chain_leaf_max: int = 6
+    #: height of an attached op box (an attached collapsed scope keeps ``scope_height``: its
+    #: box shows its op count on a second line)
+    chain_leaf_height: float = 16.0
+    #: widest attached box (its label is shortened to fit)
+    chain_leaf_width: float = 80.0
+    #: gap between an attached item and the op it feeds, and between attached items; a
+    #: folded chain's gap between two ops grows past ``chain_rank_sep`` only where an op's
+    #: attached items need the room
+    chain_leaf_sep: float = 8.0
     #: laying out more boxes than this raises :class:`LayoutTooLargeError`
     max_visible_nodes: int = 2000
     #: a scope with more direct children than this shows them in groups: series
@@ -109,6 +132,13 @@ class LayoutParams:
             width += 2 * self.char_width
         width = min(max(width, self.min_width), self.max_width)
         return width, self.op_height if kind == "op" else self.scope_height
+
+    def attached_size(self, size: tuple[float, float], kind: str) -> tuple[float, float]:
+        """(width, height) of a box of ``size`` drawn attached to the chain op it feeds."""
+        height = self.chain_leaf_height
+        if kind != "op":  # a scope or group box shows its op count on a second line
+            height = max(height, self.scope_height)
+        return min(size[0], self.chain_leaf_width), min(size[1], height)
 
 
 @dataclass(frozen=True)
@@ -216,10 +246,15 @@ def layout(visible: VisibleGraph, params: LayoutParams | None = None) -> Layout:
     containers = [i.id for i in visible.items if i.expanded][::-1] + [ROOT_ID]
     for container in containers:  # innermost first: a frame's size comes from its content
         children = visible.children.get(container, [])
+        closed = {}  # what may be attached to a chain op: the items not open, by kind
         for child in children:
             if not items[child].expanded:
                 sizes[child] = params.item_size(items[child].label, items[child].kind)
-        result = _layered_layout(children, sizes, lifted[container], loops[container], params)
+                closed[child] = items[child].kind
+        result = _layered_layout(
+            children, sizes, lifted[container], loops[container], params, closed
+        )
+        sizes.update(result.resized)
         local[container] = result
         if container != ROOT_ID:
             label_width = params.char_width * len(items[container].label) + params.label_padding
@@ -325,17 +360,27 @@ class _LocalLayout:
     routes: dict[tuple[str, str], tuple[list[Point], bool]]  # bend points, upward?
     width: float
     height: float
+    resized: dict[str, tuple[float, float]] = field(default_factory=dict)  # drawn small
 
 
-def _layered_layout(ids, sizes, edges, loops, params, fold: bool = True) -> _LocalLayout:
+def _layered_layout(
+    ids, sizes, edges, loops, params, closed=None, fold: bool = True
+) -> _LocalLayout:
     """Sugiyama layout of one container's children: rank, order, place. Long chains are
-    folded first (each becomes one block node, see :func:`_fold_chain`)."""
+    folded first (each becomes one block node, see :func:`_fold_chain`); ``closed`` (id ->
+    kind of the children not open) are those that may be attached to a chain op."""
     if not ids:
         return _LocalLayout({}, {}, 0.0, 0.0)
     if fold and params.chain_fold_min > 0 and len(ids) > params.chain_fold_min:
-        runs = _chain_runs(ids, edges, loops, params.chain_fold_min)
+        side = _side_inputs(ids, edges, loops, closed or {}, params)
+        chain_edges = edges
+        if side.tree:
+            chain_edges = {pair: n for pair, n in edges.items() if pair[0] not in side.tree}
+        runs = _chain_runs(ids, chain_edges, loops, params.chain_fold_min)
         if runs:
-            return _folded_layout(ids, sizes, edges, loops, params, runs)
+            members = {member for run in runs for member in run}
+            side.restrict_to(members)
+            return _folded_layout(ids, sizes, edges, loops, params, runs, side, closed or {})
     index = {node: i for i, node in enumerate(ids)}
     pairs = sorted((index[a], index[b]) for a, b in edges)
     preferred = {(index[a], index[b]) for a, b in loops}
@@ -405,6 +450,90 @@ def _chain_runs(ids, edges, loops, min_length: int) -> list[list[str]]:
 
 
 @dataclass
+class _SideInputs:
+    """Side inputs attached to chain ops: ``roots`` (op -> the attached items feeding it, in
+    graph order), ``inputs`` (attached item -> the attached items feeding it, in graph order)
+    and ``tree`` (attached item -> the op its tree feeds)."""
+
+    roots: dict[str, list[str]]
+    inputs: dict[str, list[str]]
+    tree: dict[str, str]
+
+    def restrict_to(self, ops) -> None:
+        """Keep only what feeds one of ``ops`` (the ops of folded chains)."""
+        self.roots = {op: roots for op, roots in self.roots.items() if op in ops}
+        self.tree = {item: op for item, op in self.tree.items() if op in ops}
+        self.inputs = {item: inputs for item, inputs in self.inputs.items() if item in self.tree}
+
+    def levels(self, op: str) -> list[list[str]]:
+        """The items attached to ``op`` by level: those feeding it, then those feeding them."""
+        levels, level = [], self.roots.get(op, [])
+        while level:
+            levels.append(level)
+            level = [source for item in level for source in self.inputs[item]]
+        return levels
+
+
+def _side_inputs(ids, edges, loops, closed, params: LayoutParams) -> _SideInputs:
+    """What may be attached to an op of one container (see :attr:`LayoutParams.chain_leaf_depth`):
+    trees of closed items, each feeding only the next, at most ``chain_leaf_depth`` deep and
+    ``chain_leaf_max`` items per op, hanging off an op that has another input in the
+    container. Linear in the container's edges; deterministic."""
+    if params.chain_leaf_depth <= 0 or not closed:
+        return _SideInputs({}, {}, {})
+    consumers: dict[str, list[str]] = defaultdict(list)
+    inputs: dict[str, list[str]] = defaultdict(list)
+    barred = {node for pair in loops for node in pair}
+    for a, b in edges:  # each pair once
+        if a == b:
+            barred.add(a)
+        else:
+            consumers[a].append(b)
+            inputs[b].append(a)
+    height: dict[str, int] = {}  # of the tree ending at the item, for the items that may hang
+    size: dict[str, int] = {}
+    pending = {node: len(inputs[node]) for node in ids}
+    queue = deque(node for node in ids if not pending[node])
+    while queue:  # sources first; an item on a cycle is never reached
+        node = queue.popleft()
+        sources = inputs[node]
+        if (
+            node in closed
+            and node not in barred
+            and len(consumers[node]) == 1
+            and all(source in height for source in sources)  # each feeding only this one
+        ):
+            tall = 1 + max((height[source] for source in sources), default=0)
+            if tall <= params.chain_leaf_depth:
+                height[node] = tall
+                size[node] = 1 + sum(size[source] for source in sources)
+        for consumer in consumers[node]:
+            pending[consumer] -= 1
+            if not pending[consumer]:
+                queue.append(consumer)
+    if not height:
+        return _SideInputs({}, {}, {})
+    index = {node: i for i, node in enumerate(ids)}
+    side = _SideInputs({}, {}, {})
+    for node in ids:
+        if node in height:
+            continue
+        hanging = [source for source in inputs[node] if source in height]
+        if not hanging or len(hanging) == len(inputs[node]):  # no main input: none is a side one
+            continue
+        if sum(size[source] for source in hanging) > params.chain_leaf_max:
+            continue
+        side.roots[node] = sorted(hanging, key=index.__getitem__)
+        stack = list(hanging)
+        while stack:
+            item = stack.pop()
+            side.tree[item] = node
+            side.inputs[item] = sorted(inputs[item], key=index.__getitem__)
+            stack.extend(inputs[item])
+    return side
+
+
+@dataclass
 class _FoldedChain:
     width: float
     height: float
@@ -412,32 +541,96 @@ class _FoldedChain:
     routes: dict[tuple[str, str], list[Point]]  # bend points of each link, same origin
 
 
-def _fold_chain(run: list[str], sizes, params: LayoutParams) -> _FoldedChain:
+def _fold_chain(
+    run: list[str], sizes, params: LayoutParams, side: _SideInputs | None = None
+) -> _FoldedChain:
     """Newspaper columns: ops top to bottom, columns left to right, as many rows as make
     the block's height/width near ``params.chain_aspect``. Every column flows down (data
     never flows up); the link from a column's last op to the next column's first goes down
-    a little, across to the gap between the columns, up it, and into the next top."""
+    a little, across to the gap between the columns, up it, and into the next top.
+
+    Items attached to an op (``side``, drawn small) stand in the gap above it, right-aligned
+    just left of the column's centre line (where the chain's edge comes down), one row per
+    level of their tree; a column widens to the left, and the gap above a row grows past
+    ``chain_rank_sep``, only as much as they need. Their edges stay in the gaps between levels."""
+    sep = params.chain_leaf_sep
+    levels = {member: side.levels(member) for member in run} if side and side.roots else {}
+
+    def lead(member: str) -> float:  # the room above the op its attached items need
+        rows_ = levels.get(member)
+        return sum(max(sizes[i][1] for i in row) + sep for row in rows_) + sep if rows_ else 0.0
+
+    def span(member: str) -> float:  # how far they reach left of the op's centre
+        rows_ = levels.get(member)
+        if not rows_:
+            return 0.0
+        return max(sum(sizes[i][0] for i in row) + len(row) * sep for row in rows_)
+
     length = len(run)
+    leads = [lead(member) for member in run]
+    spans = [span(member) for member in run]
     tallest = max(sizes[m][1] for m in run)
-    pitch = tallest + params.chain_rank_sep
-    column_width = max(sizes[m][0] for m in run) + params.chain_column_sep
+    widest = max(sizes[m][0] for m in run)
+    turn = params.chain_rank_sep / 2  # room above the first row and below the last
+
+    def grid(columns: int):
+        """Rows, column widths, their room for attached items, row tops, width, height."""
+        rows = math.ceil(length / columns)
+        widths = [max(sizes[m][0] for m in run[c * rows : (c + 1) * rows]) for c in range(columns)]
+        extra = [  # room left of a column for its attached items
+            max(0.0, max(spans[c * rows : (c + 1) * rows]) - widths[c] / 2) for c in range(columns)
+        ]
+        tops, top = [], 0.0  # of each row's band (``tallest`` high), after the gap above it
+        for row in range(rows):
+            top += max(turn if row == 0 else params.chain_rank_sep, max(leads[row::rows]))
+            tops.append(top)
+            top += tallest
+        width = sum(widths) + sum(extra) + (columns - 1) * params.chain_column_sep
+        return rows, widths, extra, tops, width, top + turn
+
+    pitch = tallest + sum(max(params.chain_rank_sep, room) for room in leads) / length
+    column_width = widest + max(0.0, max(spans) - widest / 2) + params.chain_column_sep
     rows = math.ceil(math.sqrt(params.chain_aspect * length * column_width / pitch))
     rows = min(max(rows, 2), length)
     columns = math.ceil(length / rows)
-    rows = math.ceil(length / columns)  # even columns: the last one is not a stub
-    widths = [max(sizes[m][0] for m in run[c * rows : (c + 1) * rows]) for c in range(columns)]
-    lefts = [sum(widths[:c]) + c * params.chain_column_sep for c in range(columns)]
-    turn = params.chain_rank_sep / 2  # room above the first row and below the last
-    height = 2 * turn + (rows - 1) * pitch + tallest
+    if levels:  # row gaps differ: the estimate may miss; try column counts around it
+        most = math.ceil(length / 2)
+        tried = range(max(1, columns * 2 // 3), min(most, columns * 3 // 2 + 1) + 1)
+
+        def misfit(c: int) -> tuple[float, int]:
+            *_, width, height = grid(c)
+            return abs(math.log(height / width / params.chain_aspect)), c
+
+        even = {math.ceil(length / math.ceil(length / c)) for c in tried}  # no stub column
+        columns = min(even, key=misfit)
+    rows, widths, extra, tops, _, height = grid(columns)  # even columns: no stub at the end
+    lefts = []
+    left = 0.0
+    for c in range(columns):
+        lefts.append(left)
+        left += extra[c] + widths[c] + params.chain_column_sep
     offsets: dict[str, Point] = {}
     centres: dict[str, float] = {}
+    routes: dict[tuple[str, str], list[Point]] = {}
     for i, member in enumerate(run):
         column, row = divmod(i, rows)
         width, box_height = sizes[member]
-        centres[member] = lefts[column] + widths[column] / 2
-        middle = turn + row * pitch + tallest / 2
-        offsets[member] = (centres[member] - width / 2, middle - box_height / 2)
-    routes: dict[tuple[str, str], list[Point]] = {}
+        centre = centres[member] = lefts[column] + extra[column] + widths[column] / 2
+        top = tops[row] + (tallest - box_height) / 2
+        offsets[member] = (centre - width / 2, top)
+        bottom, consumers = top - sep, [member]
+        for level in levels.get(member, ()):
+            right = centre - sep
+            for item in level:
+                item_width, item_height = sizes[item]
+                offsets[item] = (right - item_width, bottom - item_height)
+                right -= item_width + sep
+            for consumer in consumers:
+                sources = side.roots[member] if consumer == member else side.inputs[consumer]
+                for source in sources:
+                    routes[(source, consumer)] = []  # straight, across the gap below the level
+            bottom -= max(sizes[item][1] for item in level) + sep
+            consumers = level
     for i, (a, b) in enumerate(zip(run, run[1:])):
         column = (i + 1) // rows
         if i // rows == column:
@@ -445,22 +638,27 @@ def _fold_chain(run: list[str], sizes, params: LayoutParams) -> _FoldedChain:
         else:
             gap = lefts[column] - params.chain_column_sep / 2
             routes[(a, b)] = [(centres[a], height), (gap, height), (gap, 0.0), (centres[b], 0.0)]
-    return _FoldedChain(lefts[-1] + widths[-1], height, offsets, routes)
+    return _FoldedChain(lefts[-1] + extra[-1] + widths[-1], height, offsets, routes)
 
 
-def _folded_layout(ids, sizes, edges, loops, params, runs) -> _LocalLayout:
-    """Each run becomes one node the size of its folded block; the rest is laid out as
-    usual, then the block's ops are put back in it."""
+def _folded_layout(
+    ids, sizes, edges, loops, params, runs, side: _SideInputs, closed
+) -> _LocalLayout:
+    """Each run (with the items attached to its ops) becomes one node the size of its folded
+    block; the rest is laid out as usual, then the block's items are put back in it."""
+    resized = {item: params.attached_size(sizes[item], closed[item]) for item in side.tree}
     block_of: dict[str, str] = {}
     folded: dict[str, _FoldedChain] = {}
     inner_sizes = dict(sizes)
+    inner_sizes.update(resized)
     links = set()
     for k, run in enumerate(runs):
         block = f"{CHAIN_BLOCK}{k}"
-        folded[block] = _fold_chain(run, sizes, params)
+        folded[block] = _fold_chain(run, inner_sizes, params, side)
         inner_sizes[block] = (folded[block].width, folded[block].height)
         block_of.update((member, block) for member in run)
-        links.update(zip(run, run[1:]))
+        links.update(folded[block].routes)
+    block_of.update((item, block_of[op]) for item, op in side.tree.items())
     inner_ids = list(dict.fromkeys(block_of.get(node, node) for node in ids))
     inner_edges: dict[tuple[str, str], int] = {}
     inner_loops = set()
@@ -489,7 +687,7 @@ def _folded_layout(ids, sizes, edges, loops, params, runs) -> _LocalLayout:
             routes[pair] = ([(round(bx + x, 2), round(by + y, 2)) for x, y in bends], False)
         else:
             routes[pair] = inner.routes[lifted[pair]]
-    return _LocalLayout(positions, routes, inner.width, inner.height)
+    return _LocalLayout(positions, routes, inner.width, inner.height, resized)
 
 
 def _back_edges(n: int, pairs: list[tuple[int, int]], preferred=frozenset()) -> set[tuple[int, int]]:

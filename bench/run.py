@@ -6,8 +6,8 @@ done first and the data files are read once (so that both sides find them in the
 then the peak-RSS mark is reset (``/proc/self/clear_refs``) and the work is timed. Peak RSS is
 the child's ``VmHWM`` over the timed work: the whole process, imports included.
 
-Cheap figures are the median of several runs (5 if the first run takes under 1 s, 3 under
-10 s), each on fresh objects; expensive ones (``stats()`` and ``diff()`` over gigabytes) run
+Cheap figures are the median of several runs (31 if the first run takes under 0.1 s, 5 under
+1 s, 3 under 10 s), each on fresh objects; expensive ones (``stats()`` and ``diff()`` over gigabytes) run
 once. The table says which.
 
 Usage::
@@ -88,12 +88,15 @@ def checkpoint_files(prefix: str) -> list[Path]:
 
 
 _CPU_TIMES: list[float] = []
+#: runs of a figure whose first run is under 0.1 s (the median is reported, as for all)
+SHORT_REPEATS = 31
 
 
 def repeat(work: Callable[[], object], repeats: int | None, *, before=None) -> list[float]:
     """Time ``work()`` (wall clock; the CPU time of each run goes to ``cpu_seconds``);
-    ``repeats=None`` chooses from the first run (5 if < 1 s, 3 if < 10 s, else 1).
-    ``before()`` runs untimed before each run."""
+    ``repeats=None`` chooses from the first run (31 if < 0.1 s, 5 if < 1 s, 3 if < 10 s, else
+    1: on a shared machine the median of 5 runs of a few milliseconds is noisy, so both sides
+    of a millisecond-scale row get 31). ``before()`` runs untimed before each run."""
     times: list[float] = []
     while True:
         if before is not None:
@@ -104,7 +107,8 @@ def repeat(work: Callable[[], object], repeats: int | None, *, before=None) -> l
         times.append(time.perf_counter() - started)
         _CPU_TIMES.append(time.process_time() - cpu)
         if repeats is None:
-            repeats = 5 if times[0] < 1 else 3 if times[0] < 10 else 1
+            first = times[0]
+            repeats = SHORT_REPEATS if first < 0.1 else 5 if first < 1 else 3 if first < 10 else 1
         if len(times) >= repeats:
             return times
 

@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import struct
@@ -152,40 +153,55 @@ def parse_bundle_index(
     checked_shapes, storable_names = _checked_shapes, _storable_names
     new_entry = _new_entry
     max_shard = 0
+
+    def general(raw_key: bytes, value: bytes) -> None:
+        """One entry the block loop's fast path did not take (the header, slices, anything
+        unusual): decoded by :func:`_decode_entry`, else by protobuf, and checked."""
+        nonlocal header, max_shard
+        if not raw_key:
+            header = _parse(bundle_pb2.BundleHeaderProto, value, path, "bundle header")
+            return
+        # the common case without protobuf objects; anything unusual (unknown fields,
+        # negative or oversized numbers, damage) goes through the real parser, which decides
+        fields = decode(value)
+        if fields is None:
+            fields = _fields_from_proto(
+                _parse(bundle_pb2.BundleEntryProto, value, path, "bundle entry")
+            )
+        if raw_key[0] == 0 and (slice_key := decode_slice_key(raw_key)):
+            name = slice_key[0]
+            pieces.setdefault(name, []).append(
+                (slice_key[1], _make_entry(name, fields, path, dtype_name))
+            )
+            return
+        try:
+            name = raw_key.decode("utf-8")
+        except UnicodeDecodeError:
+            name = _decode_name(raw_key, path)  # raises, naming the key
+        dtype_enum, dims, shard, offset, size, crc, slices = fields
+        shape = checked_shapes.get(dims)
+        dtype = storable_names.get(dtype_enum)
+        if shape is None or dtype is None or slices or offset < 0 or size < 0:
+            entry = _make_entry(name, fields, path, dtype_name)  # checks (and caches) all
+        else:  # a shape and dtype already found sane, no slices: what _make_entry makes
+            entry = new_entry(
+                BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc, ())
+            )
+        entries[name] = entry
+        if shard > max_shard and not slices:
+            max_shard = shard
+        if not slices:
+            _learn_head(value, dtype_name)
+
+    fast = _FAST_BLOCKS
     for block in _data_blocks(data, path, verify_checksums):
-        for raw_key, value in _iter_block(block, path):
-            if not raw_key:
-                header = _parse(bundle_pb2.BundleHeaderProto, value, path, "bundle header")
-                continue
-            # the common case without protobuf objects; anything unusual (unknown fields,
-            # negative or oversized numbers, damage) goes through the real parser, which decides
-            fields = decode(value)
-            if fields is None:
-                fields = _fields_from_proto(
-                    _parse(bundle_pb2.BundleEntryProto, value, path, "bundle entry")
-                )
-            if raw_key[0] == 0 and (slice_key := decode_slice_key(raw_key)):
-                name = slice_key[0]
-                pieces.setdefault(name, []).append(
-                    (slice_key[1], _make_entry(name, fields, path, dtype_name))
-                )
-                continue
-            try:
-                name = raw_key.decode("utf-8")
-            except UnicodeDecodeError:
-                name = _decode_name(raw_key, path)  # raises, naming the key
-            dtype_enum, dims, shard, offset, size, crc, slices = fields
-            shape = checked_shapes.get(dims)
-            dtype = storable_names.get(dtype_enum)
-            if shape is None or dtype is None or slices or offset < 0 or size < 0:
-                entry = _make_entry(name, fields, path, dtype_name)  # checks (and caches) all
-            else:  # a shape and dtype already found sane, no slices: what _make_entry makes
-                entry = new_entry(
-                    BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc, ())
-                )
-            entries[name] = entry
-            if shard > max_shard and not slices:
+        if fast:
+            shard = _parse_block(block, path, entries, general)
+            if shard > max_shard:
                 max_shard = shard
+        else:
+            for raw_key, value in _iter_block(block, path):
+                general(raw_key, value)
     if header is None:
         raise _corrupt(path, "it has no bundle header (the entry with the empty key)")
     num_shards = header.num_shards
@@ -339,6 +355,197 @@ def _iter_block(block: bytes, path) -> Iterator[tuple[bytes, bytes]]:
         position += unshared
         yield key, block[position : position + value_length]
         position += value_length
+
+
+#: parse blocks with :func:`_parse_block` (its fast path); ``False`` sends every entry through
+#: the general path (the tests compare the two)
+_FAST_BLOCKS = True
+#: the leading ``08 DTYPE 12 LENGTH SHAPE`` bytes of an entry, as TensorFlow writes them, whose
+#: dtype is storable and shape sane -> ``(dtype name, dtype enum, shape)``; only
+#: :func:`_learn_head` adds to it, after checking
+_FAST_HEADS: dict[bytes, tuple[str, int, tuple[int, ...]]] = {}
+
+
+def _learn_head(value: bytes, dtype_name) -> None:
+    """Remember the head of ``value`` (an entry just decoded and checked the general way) for
+    :func:`_parse_block` when it is ``08 DTYPE 12 LENGTH SHAPE`` with a storable dtype and a
+    sane shape, one-byte dtype and length, and at least the 5 bytes of a crc32c after it."""
+    if len(value) < 4 or value[0] != 0x08 or value[2] != 0x12 or (value[1] | value[3]) & 0x80:
+        return
+    end = 4 + value[3]
+    head = value[:end]
+    if end + 5 > len(value) or head in _FAST_HEADS or len(_FAST_HEADS) >= _SHAPE_CACHE_MAX:
+        return
+    decoded = _decode_fields(head)
+    if decoded is None or decoded[2:] != (0, 0, 0, 0, ()):
+        return
+    dtype_enum, dims = decoded[0], decoded[1]
+    if not _storable_dtype(dtype_enum):
+        return
+    try:
+        shape = _check_shape("", dims, "")
+    except CorruptArtifactError:
+        return
+    _FAST_HEADS[head] = (_storable_names.get(dtype_enum) or dtype_name(dtype_enum), dtype_enum,
+                         shape)
+
+
+def _parse_block(block: bytes, path, entries: dict[str, BundleEntry], general) -> int:
+    """Add the entries of one data block to ``entries``; return the largest shard among them.
+
+    :func:`_iter_block` and :func:`_decode_entry` for the entries TensorFlow writes: a UTF-8
+    name, then ``HEAD [18 shard] [20 offset] [28 size] 35 CRC32C`` where ``HEAD`` (dtype and
+    shape) is one of ``_FAST_HEADS`` (checked when learnt) and the crc32c is the last 5 bytes.
+    The walk over the block stays in Python (each entry's key depends on the previous one); the
+    numbers between head and crc32c of all those entries are decoded at once by
+    :func:`_decode_numbers`, which takes only ``18``/``20``/``28`` fields, each at most once,
+    with numbers below 2**63 (the shard below 2**31). Every other entry (the header, slices,
+    other fields or orders, damage) goes to ``general(key, value)`` in its place, so
+    ``entries`` stays in key order and errors come in the same order as entry by entry."""
+    if len(block) < 4:
+        raise _corrupt(path, "a block is shorter than its restart count")
+    (num_restarts,) = struct.unpack("<I", block[-4:])
+    limit = len(block) - 4 - 4 * num_restarts
+    if limit < 0:
+        raise _corrupt(path, f"a block claims {num_restarts} restart points")
+    heads = _FAST_HEADS
+    names: list[str] = []
+    found: list[tuple[str, int, tuple[int, ...]]] = []  # each name's head
+    bounds: list[int] = []  # start and end of each value, in turn
+    others: list[tuple[int, bytes, int, int]] = []  # (names before it, key, start, end)
+    add_name, add_head, add_bound = names.append, found.append, bounds.extend
+    failure = None
+    key = b""
+    position = 0
+    while position < limit:
+        # three varints, almost always one byte each (and never past ``limit`` then)
+        shared = block[position]
+        unshared = block[position + 1] if position + 1 < limit else 0x80
+        value_length = block[position + 2] if position + 2 < limit else 0x80
+        if (shared | unshared | value_length) < 0x80:
+            position += 3
+        else:
+            try:
+                shared, position = _varint(block, position, path)
+                unshared, position = _varint(block, position, path)
+                value_length, position = _varint(block, position, path)
+            except CorruptArtifactError as exc:
+                failure = exc
+                break
+        start = position + unshared
+        end = start + value_length
+        if shared > len(key) or end > limit:
+            failure = _corrupt(path, f"a block entry at offset {position} is malformed")
+            break
+        key = key[:shared] + block[position:start]
+        position = end
+        stop = end - 5  # where the crc32c field starts
+        if stop > start and key and key[0] and block[start] == 0x08 and block[stop] == 0x35:
+            cursor = start + 4 + block[start + 3]
+            # a learnt head has a one-byte length, so a wrong length finds no head
+            head = heads.get(block[start:cursor]) if cursor <= stop else None
+            if head is not None:
+                try:
+                    add_name(key.decode("utf-8"))
+                except UnicodeDecodeError:
+                    pass  # the general path names the key
+                else:
+                    add_head(head)
+                    add_bound((start, end))
+                    continue
+        others.append((len(names), key, start, end))
+    max_shard = 0
+    if names:
+        good, shards, offsets, sizes, crcs = _decode_numbers(block, bounds)
+        max_shard = max(itertools.compress(shards, good), default=0)
+        dtypes, enums, shapes = zip(*found)
+        made = list(map(_new_entry, itertools.repeat(BundleEntry), zip(
+            names, dtypes, enums, shapes, shards, offsets, sizes, crcs, itertools.repeat(()),
+        )))
+    else:
+        good = made = []
+    done = 0
+    for before, other_key, start, end in [*others, (len(names), None, 0, 0)]:
+        if done < before:
+            if all(good[done:before]):
+                entries.update(zip(names[done:before], made[done:before]))
+            else:
+                for at in range(done, before):
+                    if good[at]:
+                        entries[names[at]] = made[at]
+                    else:
+                        general(names[at].encode("utf-8"), block[bounds[2 * at]:bounds[2 * at + 1]])
+            done = before
+        if other_key is not None:
+            general(other_key, block[start:end])
+    if failure is not None:
+        raise failure
+    return max_shard
+
+
+_FAST_TAGS = (0x18, 0x20, 0x28)  # shard_id, offset, size
+
+
+def _decode_numbers(block: bytes, bounds: list[int]):
+    """For the values at ``bounds`` (start, end, start, end...) of ``block``, each a known head,
+    fields ``18``/``20``/``28`` and a crc32c field as its last 5 bytes: ``(good, shards,
+    offsets, sizes, crcs)``, lists with one item per value. ``good`` is False where the fields
+    between head and crc32c are anything but varint fields 18, 20, 28, each at most once, with
+    numbers of at most 9 bytes (below 2**63) and a shard below 2**31 (those values go to the
+    general path; their other items mean nothing)."""
+    import numpy as np
+
+    data = np.frombuffer(block, dtype=np.uint8)
+    ends = np.array(bounds, dtype=np.int64).reshape(-1, 2)
+    starts, ends = ends[:, 0], ends[:, 1]
+    count = len(starts)
+    first = starts + 4 + data[starts + 3]  # the first byte after the head
+    stop = ends - 5  # the crc32c tag
+    crcs = (
+        data[stop + 1].astype(np.int64) | (data[stop + 2].astype(np.int64) << 8)
+        | (data[stop + 3].astype(np.int64) << 16) | (data[stop + 4].astype(np.int64) << 24)
+    )
+    lengths = stop - first
+    total = int(lengths.sum())
+    shards = np.zeros(count, dtype=np.int64)
+    offsets = np.zeros(count, dtype=np.int64)
+    sizes = np.zeros(count, dtype=np.int64)
+    good = np.ones(count, dtype=bool)
+    if total:
+        # every value's middle bytes, one after another
+        begin = np.cumsum(lengths) - lengths  # where each value's bytes start in ``middle``
+        owner = np.repeat(np.arange(count), lengths)  # the value of each byte
+        middle = data[np.arange(total) + (first - begin)[owner]]
+        low = middle < 0x80  # a tag or the last byte of a varint
+        lows_before = np.concatenate(([0], np.cumsum(low)))
+        # the lows of each value alternate: tag, last byte, tag, last byte...
+        lows_in_value = lows_before[:-1] - lows_before[begin][owner]
+        odd = (lows_in_value & 1).astype(bool)
+        is_tag = low & ~odd
+        bad = ~low & ~odd  # a continuation byte after a last byte (a long tag, damage)
+        bad |= is_tag & (middle != 0x18) & (middle != 0x20) & (middle != 0x28)
+        good &= ((lows_before[begin + lengths] - lows_before[begin]) & 1) == 0
+        tag_at = np.flatnonzero(is_tag)
+        field = np.cumsum(is_tag) - 1  # the field of each byte (-1 before the first tag)
+        field_start = tag_at[np.maximum(field, 0)]
+        digit = np.arange(total) - field_start - 1  # the byte's place in its varint
+        bad |= (digit > 8) | (field < 0)
+        bad |= owner[field_start] != owner  # a field running into the next value
+        good &= np.bincount(owner[bad], minlength=count) == 0
+        if len(tag_at):
+            part = (middle & 0x7F).astype(np.uint64)
+            part <<= (np.clip(digit, 0, 8) * 7).astype(np.uint64)
+            part[is_tag] = 0
+            numbers = np.add.reduceat(part, tag_at).astype(np.int64)  # below 2**63
+            tags = middle[tag_at]
+            values = owner[tag_at]
+            for tag, column in zip(_FAST_TAGS, (shards, offsets, sizes)):
+                which = tags == tag
+                mine = values[which]
+                good &= np.bincount(mine, minlength=count) <= 1  # protobuf: the last wins
+                column[mine] = numbers[which]
+            good &= shards < 0x80000000
+    return good.tolist(), shards.tolist(), offsets.tolist(), sizes.tolist(), crcs.tolist()
 
 
 def _varint(data: bytes, position: int, path) -> tuple[int, int]:

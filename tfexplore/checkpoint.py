@@ -251,17 +251,24 @@ class Checkpoint(Artifact):
             for column in ("nbytes", "shard", "offset"):
                 table[column] = table[column].astype("Int64")
             return table
-        # one list per column, gathered in C (zip over the KeyInfo tuples, in key order);
-        # pandas then infers each column's dtype once
+        # one list per column, gathered in C (zip over the KeyInfo tuples, in key order)
         info = self._info
         keys = info.values() if list(info) == names else map(info.__getitem__, names)
         key_columns = dict(zip(naming.KeyInfo._fields, map(list, zip(*keys))))
         columns.update((column, key_columns[column]) for column in _KEY_COLUMNS)
+        # each column made with the dtype pandas would infer from its list (inferring costs
+        # more than the rest of the table): see _text_column, _object_column, _int_column
+        count = len(names)
+        text = _string_dtype()
+        for column in _TEXT_COLUMNS:
+            columns[column] = _text_column(columns[column], count, text)
+        for column in ("shape", "aliases"):
+            columns[column] = _object_column(columns[column], count)
         for column in ("size", "partitions"):  # element and piece counts fit in int64
             columns[column] = np.array(columns[column], dtype=np.int64)
         for column in ("nbytes", "shard", "offset"):
-            columns[column] = pd.array(columns[column], dtype="Int64")
-        return pd.DataFrame(columns, columns=VARIABLE_COLUMNS)
+            columns[column] = _int_column(columns[column], count)
+        return pd.DataFrame(columns, columns=VARIABLE_COLUMNS, copy=False)
 
     @functools.cached_property
     def style(self) -> str:
@@ -888,6 +895,53 @@ def _no_checkpoint_error(prefix: Path) -> ArtifactNotFoundError:
         expected="PREFIX.index (V2) or a single legacy V1 checkpoint file",
         hint=hint,
     )
+
+
+#: columns of text or ``None`` (pandas infers ``str``, or ``object`` when all are ``None``)
+_TEXT_COLUMNS = (
+    "name", "role", "dtype", "slot", "slot_of", "optimizer", "object_path", "full_name",
+)
+
+
+def _text_column(values: list, count: int, dtype):
+    """What ``pd.DataFrame`` infers from ``values``, a list of ``str`` and ``None`` (these
+    columns hold nothing else: names decoded from the index, ``KeyInfo`` fields): ``str``
+    (pandas' default string dtype; ``None`` becomes its missing value), or ``object`` when every
+    value is ``None``; made without inference (``dtype``: :func:`_string_dtype`)."""
+    import pandas as pd
+
+    if values.count(None) == count:
+        return np.full(count, None, dtype=object)
+    return values if dtype is None else pd.array(values, dtype=dtype)
+
+
+def _object_column(values: list, count: int):
+    """A column of tuples (shapes, aliases), as pandas stores them: an ``object`` array."""
+    return np.fromiter(values, dtype=object, count=count)
+
+
+def _int_column(values: list, count: int):
+    """A nullable ``Int64`` column (``None`` missing) from a list of ints and ``None``."""
+    import pandas as pd
+
+    if None not in values:
+        try:
+            data = np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+        else:
+            return pd.arrays.IntegerArray(data, np.zeros(count, dtype=bool))
+    return pd.array(values, dtype="Int64")
+
+
+def _string_dtype():
+    """The dtype pandas infers for a list of text (``str`` in pandas 3), or ``None`` when it
+    infers anything else (``object`` in pandas 2 without ``future.infer_string``): then pandas
+    infers. Asked for each table: the option can change while the process runs."""
+    import pandas as pd
+
+    inferred = pd.Series(["a", None]).dtype
+    return inferred if isinstance(inferred, pd.StringDtype) else None
 
 
 def _empty(count: int) -> list[list]:

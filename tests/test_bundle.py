@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tfexplore import _bundle
@@ -83,6 +84,11 @@ def test_ordered_code_slice_key():
 
 def test_crc32c():
     assert _bundle._crc32c(b"123456789") == 0xE3069283
+    # a writable buffer (a tensor read in place) gives the same value as its bytes
+    array = np.arange(3_000_000, dtype=np.float32)
+    view = memoryview(array).cast("B")
+    assert _bundle._crc32c(view) == _bundle._crc32c(bytes(view))
+    assert _bundle._crc32c(bytearray(b"123456789")) == 0xE3069283
     assert masked_crc32c(b"") == ((0 >> 15 | 0 << 17) + 0xA282EAD8) & 0xFFFFFFFF
 
 

@@ -579,13 +579,18 @@ def _crc32c(data: bytes) -> int:
     if _fast_crc32c is not None:
         if isinstance(data, bytes):
             return _fast_crc32c(data)
-        # a writable buffer (a tensor read in place): the C code takes bytes, so go through
-        # copies of a few MB at a time
-        view = memoryview(data).cast("B")
-        crc = 0
-        for start in range(0, len(view), _CRC_CHUNK):
-            crc = _extend_crc32c(crc, bytes(view[start : start + _CRC_CHUNK]))
-        return crc
+        # a writable buffer (a tensor read in place): the C code refuses a writable
+        # memoryview but takes a numpy array over the same memory (no copy)
+        import numpy as np
+
+        try:
+            return _fast_crc32c(np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8))
+        except TypeError:  # another google-crc32c: copies of a few MB at a time
+            view = memoryview(data).cast("B")
+            crc = 0
+            for start in range(0, len(view), _CRC_CHUNK):
+                crc = _extend_crc32c(crc, bytes(view[start : start + _CRC_CHUNK]))
+            return crc
     table = _crc_table()
     crc = 0xFFFFFFFF
     for byte in data:

@@ -154,5 +154,10 @@ def translate_errors(path, what: str) -> Iterator[None]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The line of an error that says what went wrong (TensorFlow's graph errors open with
+    "Graph execution error:" and a Python stack before the message)."""
     text = getattr(exc, "message", None) or str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    lines = [line for line in text.splitlines() if line.strip()]
+    noise = ("Graph execution error", "Detected at node", "  ")
+    meaningful = [line for line in lines if not line.startswith(noise)]
+    return (meaningful or lines or [type(exc).__name__])[0].strip()

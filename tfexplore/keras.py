@@ -48,6 +48,7 @@ import numpy as np
 
 from . import _h5probe
 from ._artifact import Artifact, Explanation, human_bytes
+from ._tf import _first_line
 from .errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
@@ -634,11 +635,6 @@ def _check_claimed_size(dataset, name: str, path: Path) -> None:
 
 def _unrecorded_version(file_format: str) -> str:
     return "not recorded (Keras 1)" if file_format.startswith("h5_") else "not recorded"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parse_json(data: bytes | str, path: Path, what: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import _saving, safety
-from ._tf import protos, tf
+from ._tf import _first_line, protos, tf
 from .errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
@@ -356,16 +356,6 @@ def _suggest(name: str, names: Iterable[str]) -> list[str]:
     leaf = name.split(":")[0].split("/")[-1].lower()
     substring = [n for n in names if leaf and leaf in n.lower() and n not in close]
     return (close + sorted(substring, key=len))[:8]
-
-
-def _first_line(exc: BaseException) -> str:
-    """The line of an error that says what went wrong (TensorFlow's graph errors open with
-    "Graph execution error:" and a Python stack before the message)."""
-    text = getattr(exc, "message", None) or str(exc)
-    lines = [line for line in text.splitlines() if line.strip()]
-    noise = ("Graph execution error", "Detected at node", "  ")
-    meaningful = [line for line in lines if not line.startswith(noise)]
-    return (meaningful or lines or [type(exc).__name__])[0].strip()
 
 
 class _GraphBackend:

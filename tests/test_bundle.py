@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzz.sstable import write_table
 
 from tfexplore import _bundle
 from tfexplore._bundle import (
@@ -262,37 +263,9 @@ def test_real_indexes_take_the_fast_path_and_agree(demo_run, partitioned_checkpo
         assert list(fast.entries) == list(slow.entries)
 
 
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = number & 0x7F
-        number >>= 7
-        if number:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _sstable(pairs) -> bytes:
-    """An uncompressed SSTable holding ``pairs`` (sorted keys) in one data block, with correct
-    block checksums: what TensorFlow's table builder writes, keys without shared prefixes."""
-    out = bytearray()
-
-    def block(items) -> bytes:
-        body = b"".join(
-            _varint(0) + _varint(len(key)) + _varint(len(value)) + key + value
-            for key, value in items
-        ) + struct.pack("<II", 0, 1)
-        handle = _varint(len(out)) + _varint(len(body))
-        out.extend(body + b"\x00" + struct.pack("<I", masked_crc32c(body + b"\x00")))
-        return handle
-
-    data_handle = block(pairs)
-    meta_handle = block([])
-    index_handle = block([(b"\xff", data_handle)])
-    footer = (meta_handle + index_handle).ljust(40, b"\x00") + struct.pack("<Q", _bundle.TABLE_MAGIC)
-    return bytes(out + footer)
+    """An SSTable holding ``pairs`` (sorted keys) with correct block checksums."""
+    return write_table(pairs, sort=False)
 
 
 def _parse_both(raw: bytes, path, monkeypatch):

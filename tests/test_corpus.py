@@ -3,19 +3,12 @@
 
 from __future__ import annotations
 
-import csv
-
 import pytest
-from fixtures.common import CORPUS, fingerprint
+from fixtures.common import CORPUS, corpus_cases, fingerprint, manifest_rows
 
 import tfexplore
 
 pytestmark = pytest.mark.corpus
-
-
-def manifest_rows() -> list[dict[str, str]]:
-    with (CORPUS / "MANIFEST.tsv").open() as f:
-        return list(csv.DictReader(f, delimiter="\t"))
 
 
 def expected_kind(row: dict[str, str]) -> str:
@@ -29,7 +22,7 @@ def expected_kind(row: dict[str, str]) -> str:
     return "checkpoint_dir" if path.is_dir() else "checkpoint"
 
 
-ROWS = manifest_rows() if (CORPUS / "MANIFEST.tsv").exists() else []
+ROWS = manifest_rows()
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +30,7 @@ def corpus_before(corpus):
     return fingerprint(corpus)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r["name"] for r in ROWS])
+@pytest.mark.parametrize("row", corpus_cases(ROWS, ids=lambda r: r["name"]))
 def test_opens_with_the_right_kind_and_counts(row, corpus_before):
     artifact = tfexplore.open(CORPUS / row["open_path"])
     assert artifact.kind == expected_kind(row)

@@ -13,6 +13,8 @@ from fuzz.mutate import MUTATIONS
 from fuzz.runner import BAD_OUTCOMES, bad_results, make_cases, outcome_table, run_cases
 from fuzz.seeds import KINDS, build_seeds
 
+pytestmark = pytest.mark.xdist_group("fuzz")  # one worker builds the seeds and runs the sample once
+
 CASES = 320
 SEED = 2024
 

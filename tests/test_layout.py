@@ -387,14 +387,10 @@ def test_small_scopes_are_never_grouped(hierarchy):
         ("tf1_objdet_meta_nodata/model.ckpt.meta", 200, "save/Assign_[0-"),
     ],
 )
-def test_real_graphs_group_their_crowded_scopes(path, max_children, group):
-    from pathlib import Path
-
+def test_real_graphs_group_their_crowded_scopes(path, max_children, group, corpus):
     import tfexplore
 
-    file = Path(__file__).resolve().parents[2] / "shared" / "corpus" / path
-    if not file.exists():
-        pytest.skip(f"corpus file {file} is missing")
+    file = corpus / path
     graph = tfexplore.open(file).graph
     h = Hierarchy(graph, max_children=max_children)
     crowded = [s for s in h.scope_names if len(h.child_scopes(s)) + len(h.child_ops(s)) > max_children]

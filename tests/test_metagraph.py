@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from fixtures.common import CORPUS, fingerprint
+from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
 from tfexplore.errors import CorruptArtifactError, TensorNotFoundError
@@ -206,7 +206,7 @@ def _corpus_meta_files() -> list[tuple[str, int]]:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("relative, n_ops", _corpus_meta_files())
+@pytest.mark.parametrize("relative, n_ops", corpus_cases(_corpus_meta_files(), width=2))
 def test_corpus_meta_files(corpus, relative, n_ops):
     before = fingerprint(corpus / relative)
     meta = MetaGraph.from_file(corpus / relative)

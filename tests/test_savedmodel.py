@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from fixtures.common import CORPUS, fingerprint
+from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
 from tfexplore.errors import (
@@ -217,7 +217,7 @@ def _saved_model_rows() -> list[dict[str, str]]:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("row", _saved_model_rows(), ids=lambda r: r["name"])
+@pytest.mark.parametrize("row", corpus_cases(_saved_model_rows(), ids=lambda r: r["name"]))
 def test_corpus_saved_models(row, corpus):
     folder = corpus / row["open_path"]
     before = fingerprint(folder)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.common import CORPUS, fingerprint
+from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
 from tfexplore import safety
@@ -304,7 +304,7 @@ def _corpus_rows():
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("row", _corpus_rows(), ids=lambda r: r["name"])
+@pytest.mark.parametrize("row", corpus_cases(_corpus_rows(), ids=lambda r: r["name"]))
 def test_corpus_scans_clean(row, corpus):
     before = fingerprint(corpus / row["name"])
     artifact = tfexplore.open(corpus / row["open_path"])

@@ -19,7 +19,7 @@ import tensorflow as tf
 from fixtures.common import CORPUS
 
 import tfexplore
-from tfexplore.errors import TFExploreError, UnsafeArtifactError
+from tfexplore.errors import NativeCrashError, TFExploreError, UnsafeArtifactError
 from tfexplore.panels import ExploreModel
 
 RNG = np.random.default_rng(7)
@@ -319,6 +319,10 @@ def test_corpus_h5_models_resume_training(writer, tmp_path):
     y = np.eye(classes, dtype="float32")[RNG.integers(0, classes, 4)] if classes > 1 else (
         RNG.integers(0, 2, (4, 1)).astype("float32")
     )
-    history = live.train(2, feed=(x, y))
+    try:
+        history = live.train(2, feed=(x, y))
+    except NativeCrashError as error:  # an AVX-512 + oneDNN CPU, where this step crashed
+        assert error.risk == "onednn-avx512-depthwise", error  # (tfexplore._native, test_native)
+        return
     assert history["global_step"].tolist() == [stored_iterations + 1, stored_iterations + 2]
     assert np.isfinite(history["loss"]).all()

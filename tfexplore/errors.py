@@ -31,6 +31,7 @@ __all__ = [
     "RestoreMismatchError",
     "MissingFeedError",
     "CheckpointExistsError",
+    "NativeCrashError",
     "suggest",
 ]
 
@@ -161,3 +162,12 @@ class MissingFeedError(TFExploreError, ValueError):
 
 class CheckpointExistsError(TFExploreError, FileExistsError):
     """``save`` would replace an existing checkpoint and ``overwrite`` is false."""
+
+
+class NativeCrashError(TFExploreError, RuntimeError):
+    """Running this step crashed TensorFlow's native code in a rehearsal in a separate process
+    (see :mod:`tfexplore._native`); it was not run in this process, which is unharmed.
+    ``risk`` names the known condition, ``signal`` how the rehearsal died."""
+
+    risk: str | None = None
+    signal: str | None = None

@@ -41,6 +41,7 @@ from .errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
     MissingFeedError,
+    NativeCrashError,
     RestoreMismatchError,
     TensorNotFoundError,
     TFExploreError,
@@ -916,6 +917,11 @@ class Session:
         #: a problem that did not stop the session (optimizer state not loaded), else None
         self.warning: str | None = None
         self._step_runners: dict[tuple, Callable] = {}  # (train_op, loss, record) -> runner
+        #: rehearse the first training step in a separate process first (``tfexplore._native``):
+        #: ``None`` when a known native crash applies to this machine and model, or always/never
+        self.rehearse: bool | None = None
+        self._reopen: dict | None = None  # session() arguments that open this source again
+        self._rehearsed: set[tuple] = set()
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -1227,6 +1233,8 @@ class Session:
                     batch = next(feeds)(index)
                 except StopIteration:
                     break
+                if index == 0:
+                    self._guard_native_crash(batch, train_op, loss)
                 started = time.perf_counter()
                 row = run_step(batch)
                 row = {
@@ -1248,6 +1256,63 @@ class Session:
         import pandas as pd
 
         return pd.DataFrame(rows)
+
+    def _guard_native_crash(self, batch, train_op, loss) -> None:
+        """Before the first step: if it would run a kernel known to crash this machine's
+        process (``tfexplore._native``), run it once in a child process first; raise
+        :class:`NativeCrashError` if that child dies, so this kernel never does."""
+        from . import _native
+
+        key = (train_op, loss) if all(x is None or isinstance(x, str) for x in (train_op, loss)) else None
+        if self.rehearse is False or key in self._rehearsed or os.environ.get(_native.IN_REHEARSAL):
+            return
+        risks = _native.active_risks(self._training_op_types())
+        if not risks and not self.rehearse:
+            return
+        if key is not None:
+            self._rehearsed.add(key)
+        what = "; ".join(r.cause for r in risks) or "you asked for it (session.rehearse = True)"
+        result = None
+        if self._reopen is not None and key is not None:
+            result = _native.rehearse(self._reopen, batch, train={"train_op": train_op, "loss": loss})
+        if result is None:
+            self.notes.append(
+                f"The first training step was not rehearsed in a separate process ({what}): "
+                "this session was not opened from a file, or its feed or train_op is not "
+                "plain data. A crash in TensorFlow's native code would end this process."
+            )
+            return
+        if result.crashed:
+            risk = risks[0] if risks else None
+            error = NativeCrashError(
+                f"The first training step of {self.source} crashed TensorFlow's native code "
+                f"({result.signal_name}) when tfexplore rehearsed it in a separate process; it "
+                "was not run here, and this kernel is unharmed.",
+                path=self.source if self._reopen else None,
+                expected=f"a step that runs on this machine; known cause: {what}"
+                if risk else "a step that runs on this machine",
+                hint=risk.avoid if risk else (
+                    "run the same step in a plain Python process to see TensorFlow's message; "
+                    "on x86 CPUs try TF_ENABLE_ONEDNN_OPTS=0 set before TensorFlow is imported"
+                ),
+            )
+            error.risk = risk.name if risk else None
+            error.signal = result.signal_name
+            raise error
+        self.notes.append(
+            f"The first training step was rehearsed in a separate process first ({what}); "
+            "it ran without crashing, so training goes on here."
+        )
+
+    def _training_op_types(self) -> set[str]:
+        """The op types a training step may run (all of the graph's, or the Keras layers')."""
+        from . import _native
+
+        backend = self._backend
+        if isinstance(backend, _ObjectBackend):
+            model = getattr(backend, "model", None)
+            return _native.keras_training_op_types(model) if model is not None else set()
+        return {op.type for op in backend.graph.get_operations()}
 
     def _graph_step_runner(self, train_op, loss, record):
         """One training step as a ``make_callable`` per feed signature (checked by
@@ -1684,6 +1749,15 @@ def session(
         trust=trust,
         tags=tags,
     )
+    if isinstance(source, (str, os.PathLike)) and (
+        checkpoint is None or isinstance(checkpoint, (str, os.PathLike))
+    ):  # how to open it again, in a child process (tfexplore._native)
+        opened._reopen = {
+            "source": os.fspath(source),
+            "checkpoint": None if checkpoint is None else os.fspath(checkpoint),
+            "clear_devices": clear_devices, "import_scope": import_scope, "trust": trust,
+            "tags": tags if tags is None or isinstance(tags, str) else list(tags),
+        }  # fmt: skip
     if opened.last_restore is not None:  # the source restored itself (a SavedModel)
         return opened
     if opened.checkpoint is not None:

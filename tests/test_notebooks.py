@@ -14,7 +14,31 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
+
+
+def _sync():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks_sync", FOLDER / "_sync.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_notebook_is_built_from_its_plain_text_source():
+    """The ``.py`` sources (jupytext percent format) are what reviews and linters read; each
+    ``.ipynb`` must be exactly what ``notebooks/_sync.py`` builds from its source."""
+    sync = _sync()
+    sources = sync.sources()
+    assert [p.stem for p in sources] == [p.stem for p in NOTEBOOKS]
+    for source in sources:
+        built = nbformat.writes(sync.build(source)) + "\n"
+        stale = "run: .venv/bin/python notebooks/_sync.py"
+        assert source.with_suffix(".ipynb").read_text() == built, f"{source.name}: {stale}"
+        tags = [c.metadata.get("tags", []) for c in sync.build(source).cells]
+        assert ["check"] in tags, f"{source.name} has no cell tagged 'check'"
 
 
 @pytest.mark.slow

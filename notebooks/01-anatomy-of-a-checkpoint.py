@@ -31,9 +31,9 @@
 # `tf.train.load_checkpoint`). Then it shows what `max_to_keep` leaves behind.
 
 # %%
-import os
+import tfexplore
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before TensorFlow is imported: no C++ log lines
+tfexplore.import_tensorflow()  # before anything else imports it: no start-up log lines
 
 from pathlib import Path
 
@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-import tfexplore
 from tfexplore.demo import make_training_run
 
 folder = Path("demo_data/run")

@@ -22,16 +22,15 @@
 # *handle* in graphs written by TF 2.x, and devices saved in a graph.
 
 # %%
-import os
+import tfexplore
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before TensorFlow is imported: no C++ log lines
+tfexplore.import_tensorflow()  # before anything else imports it: no start-up log lines
 
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-import tfexplore
 from tfexplore.demo import make_training_run
 
 tf.get_logger().setLevel("ERROR")  # no deprecation warnings from tf.compat.v1 in the outputs

@@ -29,16 +29,15 @@
 # | save | `saver.save(sess, prefix, global_step=...)` | `s.save(folder)` |
 
 # %%
-import os
+import tfexplore
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before TensorFlow is imported: no C++ log lines
+tfexplore.import_tensorflow()  # before anything else imports it: no start-up log lines
 
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-import tfexplore
 from tfexplore.demo import make_training_run, regression_data
 
 tf.get_logger().setLevel("ERROR")

@@ -25,9 +25,9 @@
 # 3. Keras `.keras` zips and legacy `.h5` files.
 
 # %%
-import os
+import tfexplore
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before TensorFlow is imported: no C++ log lines
+tfexplore.import_tensorflow()  # before anything else imports it: no start-up log lines
 
 from pathlib import Path
 
@@ -35,8 +35,6 @@ import absl.logging
 import keras
 import numpy as np
 import tensorflow as tf
-
-import tfexplore
 
 tf.get_logger().setLevel("ERROR")
 absl.logging.set_verbosity("error")  # Keras' "HDF5 is legacy" warning goes through absl

@@ -23,16 +23,14 @@
 # The checkpoint: a small network saved under the scope `model`.
 
 # %%
-import os
+import tfexplore
 
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # before TensorFlow is imported: no C++ log lines
+tfexplore.import_tensorflow()  # before anything else imports it: no start-up log lines
 
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-
-import tfexplore
 
 tf.get_logger().setLevel("ERROR")
 v1 = tf.compat.v1

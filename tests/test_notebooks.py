@@ -67,6 +67,19 @@ def test_notebook_runs_and_checks_its_outputs(source, tmp_path):
         if o.get("output_type") == "error"
     ]
     assert not errors
+    # TensorFlow's start-up lines (a pink block a new user reads as an error) never reach the page
+    from tfexplore._tf import _STARTUP_NOISE
+
+    noise = [
+        line
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        for line in o.get("text", "").splitlines()
+        if _STARTUP_NOISE.search(line)
+    ]
+    assert not noise, noise[:3]
 
     widget_views = [
         o

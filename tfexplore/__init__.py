@@ -56,7 +56,24 @@ __all__ = [
     "RestorePanel",
     "TrainPanel",
     "explore",
+    "import_tensorflow",
 ]
+
+def import_tensorflow():
+    """Import TensorFlow (or return it) without the log lines its native libraries print while
+    loading (``oneDNN custom operations are on``, ...), which a notebook shows as a pink block.
+    Anything else TensorFlow prints passes through; ``TF_CPP_MIN_LOG_LEVEL``, if you set it,
+    is kept. tfexplore imports TensorFlow this way whenever it is the first to need it.
+
+    Example::
+
+        >>> import tfexplore
+        >>> tf = tfexplore.import_tensorflow()   # same module as `import tensorflow as tf`
+    """
+    from ._tf import tf
+
+    return tf()
+
 
 _WIDGETS = ("GraphView", "TensorPicker", "RestorePanel", "TrainPanel", "explore")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
+import sys
 from collections.abc import Iterator
 
 from .errors import (
@@ -17,13 +19,72 @@ from .errors import (
     UnreadableFileError,
 )
 
+# What TensorFlow's native libraries print to stderr while they load, whatever
+# TF_CPP_MIN_LOG_LEVEL says (in 2.21 these come before absl's logging is set up, twice: once per
+# library). In a notebook they are a pink block that a new user reads as an error.
+_STARTUP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"
+    r"|\] oneDNN custom operations are on"
+    r"|cpu_feature_guard\.cc:\d+\]"
+    r"|To enable the following instructions: .*rebuild TensorFlow"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory"
+    r"|computation_placer\.cc:\d+\] computation placer already registered"
+    r"|TF-TRT Warning: Could not find TensorRT"
+    r"|Could not find cuda drivers on your machine"
+)
+
+
+@contextlib.contextmanager
+def _startup_lines_filtered() -> Iterator[None]:
+    """Send file descriptor 2 through a pipe while the block runs and pass on every line
+    but TensorFlow's start-up noise. A pipe, not a file: looking writes nothing to disk."""
+    import threading
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr: nothing to filter
+        yield
+        return
+    read_end, write_end = os.pipe()
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # keeps the pipe from filling up (and the import from blocking)
+        while chunk := os.read(read_end, 65536):
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)  # closes the pipe's last write end: drain() sees EOF
+        os.close(saved)
+        reader.join(timeout=5)
+        os.close(read_end)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        kept = [line for line in text.splitlines() if not _STARTUP_NOISE.search(line)]
+        if kept:
+            sys.stderr.write("\n".join(kept) + "\n")
+
 
 @functools.cache
 def tf():
-    """Return the ``tensorflow`` module, importing it quietly on first use."""
+    """Return the ``tensorflow`` module, importing it quietly on first use.
+
+    When tfexplore is the one importing TensorFlow, the lines TensorFlow's native libraries
+    print while loading (``oneDNN custom operations are on``, ``cpu_feature_guard``, ...) are
+    dropped and anything else they print passes through. A user who set
+    ``TF_CPP_MIN_LOG_LEVEL`` keeps their setting and sees everything.
+    """
+    user_level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+    quiet = user_level is None and "tensorflow" not in sys.modules
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow
+        with _startup_lines_filtered() if quiet else contextlib.nullcontext():
+            import tensorflow
     except ImportError as exc:  # pragma: no cover - tensorflow is a hard dependency
         raise TFExploreError(
             "TensorFlow is not installed.",

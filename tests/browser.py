@@ -76,11 +76,12 @@ def notebook(cells: Sequence[str]) -> dict:
 
 @contextlib.contextmanager
 def lab_server(
-    folder: Path, notebooks: Mapping[str, Sequence[str]], app: str = "lab"
+    folder: Path, notebooks: Mapping[str, Sequence[str]], app: str = "lab", theme: str | None = None
 ) -> Iterator[Callable[[str], str]]:
     """JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) on a free port with
-    ``notebooks`` written under ``folder/lab``; yields ``url_of(name)``. The server (its
-    whole process group) is stopped on exit."""
+    ``notebooks`` written under ``folder/lab``; yields ``url_of(name)``. ``theme``: a theme's
+    name (``"JupyterLab Dark"``, ``"JupyterLab Light"``) set in the server's own user
+    settings. The server (its whole process group) is stopped on exit."""
     if app not in ("lab", "notebook"):
         raise ValueError(f"app must be 'lab' or 'notebook'. Received: app={app!r}")
     if app == "notebook":
@@ -96,6 +97,12 @@ def lab_server(
         "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
         "PYTHONPATH": str(REPO),
     }
+    if theme is not None:
+        settings = folder / "settings"
+        themes = settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+        themes.parent.mkdir(parents=True)
+        themes.write_text(json.dumps({"theme": theme}))
+        env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
     log_path = folder / "lab.log"
     log = log_path.open("w")
     server = subprocess.Popen(
@@ -187,3 +194,46 @@ def _accept_kernel_dialog(page) -> None:
         page.locator(".jp-Dialog button.jp-mod-accept").click(timeout=8_000)
     except PlaywrightTimeout:
         pass
+
+
+# Contrast of every visible text inside ``root`` against the background it is drawn on (WCAG
+# relative luminance): for SVG text the fill against the nearest opaque background behind it.
+CONTRAST_JS = """
+(root) => {
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g); return m ? m.map(Number) : null; };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const style = getComputedStyle(n);
+      for (const prop of ["backgroundColor", "fill"]) {
+        if (prop === "fill" && !(n instanceof SVGRectElement || n instanceof SVGPathElement)) continue;
+        const c = rgb(style[prop] || "");
+        if (c && (c.length < 4 || c[3] > 0.5)) return c;
+      }
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const t of root.querySelectorAll("text, span, label, b, div, button")) {
+    const own = [...t.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+    if (!own || !t.getClientRects().length) continue;
+    const style = getComputedStyle(t);
+    if (style.visibility === "hidden" || style.display === "none") continue;
+    const fg = rgb(t instanceof SVGElement ? style.fill : style.color);
+    if (!fg) continue;
+    const bg = background(t instanceof SVGElement ? t.ownerSVGElement.parentElement : t);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    out.push({ text: t.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05),
+               px: parseFloat(style.fontSize) });
+  }
+  return out;
+}
+"""
+
+
+def text_contrast(locator) -> list[dict]:
+    """``[{text, ratio, px}]`` for every visible text inside ``locator``'s element."""
+    return locator.evaluate(CONTRAST_JS)

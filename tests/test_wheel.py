@@ -31,6 +31,8 @@ def test_wheel_installs_and_imports_outside_the_source_tree(tmp_path, demo_run):
         "tfexplore/py.typed",
         "tfexplore/widgets/graphview.js",
         "tfexplore/widgets/graphview.css",
+        "tfexplore/widgets/lossplot.js",
+        "tfexplore/widgets/lossplot.css",
     ):
         assert required in names
     assert not any(n.startswith(("tests/", "bench/", "notebooks/")) for n in names)

@@ -56,7 +56,11 @@ def test_run_advances_global_step_and_plot(live):
     assert panel.plot_points == 0 and panel.png.startswith(b"\x89PNG")
     rows = panel.run(5)
     assert len(rows) == 5 and panel.global_step == 35 == live.eval("global_step")
-    assert panel.plot_points == 5 and panel.plot.value == panel.png
+    assert panel.plot_points == 5 == panel.plot.point_count  # the points the browser draws
+    pairs = np.frombuffer(panel.plot.points, dtype="<f8").reshape(-1, 2)
+    np.testing.assert_array_equal(pairs[:, 0], rows["global_step"])
+    np.testing.assert_allclose(pairs[:, 1], rows["loss"])
+    assert panel.plot.x_label == "global_step"
     panel.run(3)
     assert panel.plot_points == 8 and panel.global_step == 38
     assert "ran 3 of 3 steps" in panel.status.value

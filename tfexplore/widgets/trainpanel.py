@@ -2,9 +2,11 @@
 
 *Run* trains in small batches of steps from an asyncio task on the kernel's event loop: between
 two batches the kernel handles other messages, so a *Stop* click (or a kernel interrupt) ends
-the run between steps, never in the middle of an update. The loss plot is drawn on the panel's
-own matplotlib ``Figure`` at most every ``redraw_interval`` seconds. ``panel.run(steps)`` is the
-same run, synchronous, for scripts and tests.
+the run between steps, never in the middle of an update. The loss curve is drawn in the browser
+(:class:`~tfexplore.widgets.lossplot.LossPlot`): every ``redraw_interval`` seconds the kernel
+sends the curve's points (about a millisecond of work), so the plot follows the step counter.
+A matplotlib picture of the curve is kept for exported notebooks, made when a run ends.
+``panel.run(steps)`` is the same run, synchronous, for scripts and tests.
 
 Example::
 
@@ -34,6 +36,7 @@ from .. import plots
 from ..errors import TFExploreError
 from ..panels import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
+from .lossplot import LossPlot
 
 __all__ = ["TrainPanel"]
 
@@ -46,11 +49,11 @@ class TrainPanel(w.VBox):
         feed: what :meth:`Session.train` takes: a dict, ``callable(step) -> dict`` (``step``
             counts from 0 within each run), a ``tf.data.Dataset`` or ``None``.
         steps: the initial value of the steps field.
-        redraw_interval: at least this many seconds between two plot redraws during a run
-            (more when a redraw is slow: see ``plot_budget``).
-        plot_budget: the share of a run's time the live plot may take: after a redraw that
-            took ``d`` seconds the next waits ``d * (1 - plot_budget) / plot_budget`` (3%: a
-            40 ms redraw happens about every 1.3 s; never less often than every 5 s;
+        redraw_interval: seconds between two updates of the plot during a run (the first
+            comes one interval after Run; more when an update is slow: see ``plot_budget``).
+        plot_budget: the share of a run's time the live plot may take: after an update that
+            took ``d`` seconds the next waits ``d * (1 - plot_budget) / plot_budget`` (never
+            more than 1 s; sending points costs ~1 ms, so the interval rules;
             ``bench/train.py`` measures the cost).
         max_points: the loss curve is downsampled to at most this many points.
         train_options: more keyword arguments for :meth:`Session.train` (``train_op``,
@@ -86,7 +89,7 @@ class TrainPanel(w.VBox):
         self.max_points = max_points
         self.train_options = dict(train_options or {})
         self.batch_seconds = batch_seconds
-        self.throttle = Throttle(redraw_interval, clock=clock, budget=plot_budget, max_wait=5.0)
+        self.throttle = Throttle(redraw_interval, clock=clock, budget=plot_budget, max_wait=1.0)
         self.counter_throttle = Throttle(redraw_interval, clock=clock, budget=1.0)
         self.redraws = 0
         self.plot_points = 0
@@ -106,6 +109,7 @@ class TrainPanel(w.VBox):
         self.global_step = self._read_global_step()
         self._global_step_changed({"new": self.global_step})
         self.redraw()
+        self._render_png()
 
     # -- building --------------------------------------------------------------------------
     def _build_controls(self, steps: int) -> None:
@@ -120,7 +124,7 @@ class TrainPanel(w.VBox):
         self.progress = w.IntProgress(
             value=0, min=0, max=1, layout=w.Layout(width="260px", visibility="hidden")
         )
-        self.plot = w.Image(format="png")
+        self.plot = LossPlot()
         self.snapshot_button = w.Button(description="Snapshot", icon="camera")
         self.snapshot_list = w.Dropdown(options=[], layout=w.Layout(width="160px"))
         self.rollback_button = w.Button(description="Roll back", icon="undo", disabled=True)
@@ -282,6 +286,7 @@ class TrainPanel(w.VBox):
         )
         self.global_step = self._read_global_step()
         self.redraw()
+        self._render_png()
 
     @traitlets.observe("running")
     def _running_changed(self, change) -> None:
@@ -300,21 +305,25 @@ class TrainPanel(w.VBox):
 
     # -- plot ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Draw the loss curve of the session's history now.
-
-        The axes and the line are made once and only their data change (clearing the figure
-        and making new axes and ticks every time cost ~5x more); the history is read
-        incrementally (:class:`~tfexplore.panels.LossCurve`)."""
+        """Send the loss curve of the session's history to the browser now (the history is
+        read incrementally, :class:`~tfexplore.panels.LossCurve`; at most ``max_points``
+        points are sent, each run of steps keeping its lowest and highest loss)."""
         started = time.perf_counter()
         rows = getattr(self.session, "_history_rows", None)
         if rows is None:  # any object with a `history` DataFrame
             rows = self.session.history.to_dict("records")
         self.curve.update(rows)
-        self.plot_points = self._draw_curve()
-        self.png = plots.figure_png(self.figure)
-        self.plot.value = self.png
+        steps, values = self.curve.points(self.max_points)
+        self.plot.set_points(steps, values, x_label=self.curve.x_label)
+        self.plot_points = int(len(steps))
         self.redraws += 1
         self.throttle.spent(time.perf_counter() - started)
+
+    def _render_png(self) -> None:
+        """The curve as a PNG (matplotlib, the panel's own figure), for what a notebook keeps
+        without a live kernel; made when a run ends, never during one."""
+        self._draw_curve()
+        self.png = plots.figure_png(self.figure)
 
     def _draw_curve(self) -> int:
         """Put the curve's (downsampled) points on the panel's axes; return how many."""

@@ -281,6 +281,10 @@ def test_tensor_picker_searches_and_shows_values_for_a_feed(live):
     picker.select("layer2/prediction:0")
     assert picker.value.shape == (10, 1)
 
+    picker.feed = FEED  # a scalar keeps the dtype the list shows (not Python's float64)
+    picker.select("loss/mse:0")
+    assert picker.value.dtype == np.float32 and "float32" in picker.numbers.value
+
     picker.feed = None
     picker.select("layer1/relu:0")
     assert picker.value is None and "MissingFeedError" in picker.error_box.value
@@ -328,10 +332,24 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     assert view.graph_view is not None and view.tensor_picker is not None
     view.filter_box.value = "adam_1 layer2"
     assert "layer2/W/Adam_1" in view.variables_table.value and "layer1/" not in view.variables_table.value
+    table = view.variables_table.value  # the columns a newcomer needs, no NaN/None
+    assert "slot_of" in table and "offset" not in table and "NaN" not in table and "None" not in table
+    view.all_columns.value = True
+    assert "offset" in view.variables_table.value and "partitions" in view.variables_table.value
+    view.filter_box.value = "no such variable"
+    assert "no variables match &#x27;no such variable&#x27;" in view.variables_table.value
 
     view.start_button.click()
     assert view.session is not None and view.session.eval("global_step") == 30
     assert view.tensor_picker.index.is_session  # graph tensors can now be evaluated
+    # first one line on what was restored, then the train panel; the restore panel is folded
+    page = view._pages[view.tab_titles.index("Restore and train")]
+    assert page.children[:2] == (view.session_status, view.train_panel)
+    line = view.session_status.value
+    assert "restored 15 of 15 variables from model.ckpt-30" in line and "global_step 30" in line
+    assert view.restore_fold.selected_index is None  # nothing to do there: folded
+    assert view.restore_panel.restore_button.description == "Restore again"
+    assert "<details class='tfx-report-details'>" in view.restore_panel.report_box.value
     view.train_panel.run(2)
     assert view.session.eval("global_step") == 32
     view.session.close()

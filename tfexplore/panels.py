@@ -40,6 +40,7 @@ __all__ = [
     "TensorIndex",
     "checkpoint_choices",
     "report_html",
+    "report_summary",
     "STATUS_COLORS",
     "Throttle",
     "batch_size",
@@ -245,7 +246,22 @@ class TensorIndex:
             return np.asarray(self._artifact().read(entry.name))
         feed_dict = feed(0) if callable(feed) else feed
         needs_feed = entry.kind == "tensor"
-        return np.asarray(self.source.eval(entry.name, feed=feed_dict if needs_feed else None))
+        value = np.asarray(self.source.eval(entry.name, feed=feed_dict if needs_feed else None))
+        return _as_listed_dtype(value, entry.dtype)
+
+
+def _as_listed_dtype(value: np.ndarray, dtype: str | None) -> np.ndarray:
+    """A session returns scalars as Python numbers (float64 once in numpy): give the value
+    the dtype the list shows for its tensor (``float32``), when that is a numeric one."""
+    try:
+        wanted = np.dtype(dtype) if dtype else None
+    except TypeError:
+        return value
+    if wanted is None or value.dtype == wanted or wanted.kind not in "biufc":
+        return value
+    if value.dtype.kind not in "biufc":
+        return value
+    return value.astype(wanted)
 
 
 def _rank(entry: TensorEntry, word: str) -> tuple:
@@ -308,24 +324,51 @@ def _checkpoint_label(step: int | None, modified: Any, latest: bool, name: str) 
     return " · ".join(parts)
 
 
-def report_html(report: Any, *, max_rows: int = 200) -> str:
+# Row colours are pastel backgrounds with their own dark text: readable in light and dark
+# themes alike (the page's text colour is never drawn on them).
+STATUS_TEXT = "#1f2328"
+
+
+def report_summary(report: Any) -> str:
+    """One line a person reads at a glance: ``'restored 15 of 15 variables from
+    model.ckpt-30'`` or what does not fit (plain text)."""
+    counts = report.counts
+    total = sum(n for s, n in counts.items() if s != "only_in_checkpoint")
+    name = Path(report.checkpoint).name
+    restored = counts.get("restored", 0)
+    if report.ok:
+        verb = "restored" if report.applied else "would restore"
+        return f"{verb} {restored} of {total} variables from {name}"
+    problems = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()
+                         if s not in ("restored", "only_in_checkpoint"))
+    return f"{name} does not fit: {problems}" + (f" ({restored} fit)" if restored else "")
+
+
+def report_html(report: Any, *, max_rows: int = 200, collapse_when_ok: bool = True) -> str:
     """A :class:`~tfexplore.session.RestoreReport` as HTML: a headline with counts, the rows
-    coloured by status (problems first), the proposed mapping and ``as_code()``."""
+    coloured by status (problems first), the proposed mapping and ``as_code()``. When
+    everything fits, the rows are folded away behind the one-line headline
+    (``collapse_when_ok``): nothing there needs reading."""
     counts = ", ".join(
-        f"<span style='background:{STATUS_COLORS.get(s, '#fff')};padding:0 4px'>{n} {s}</span>"
+        f"<span style='background:{STATUS_COLORS.get(s, '#fff')};color:{STATUS_TEXT};"
+        f"padding:0 4px;border-radius:3px'>{n} {s}</span>"
         for s, n in report.counts.items()
     )
     verdict = (
-        "<b style='color:#1a7f37'>fits</b>"
+        f"<b style='background:#d8f0d8;color:{STATUS_TEXT};padding:0 4px;border-radius:3px'>"
+        "&#10003; fits</b>"
         if report.ok
-        else "<b style='color:#b42318'>does not fit</b>"
+        else f"<b style='background:#fbd5d5;color:{STATUS_TEXT};padding:0 4px;border-radius:3px'>"
+        "&#10007; does not fit</b>"
     )
-    done = " (restored)" if report.applied else ""
     head = (
-        f"<div class='tfx-report-head'>{html.escape(Path(report.checkpoint).name)}: {verdict}"
-        f"{done} — {counts or 'no variables'}</div>"
+        f"<div class='tfx-report-head'>{verdict} {html.escape(report_summary(report))} "
+        f"— {counts or 'no variables'}</div>"
     )
-    return head + _report_rows(report, max_rows) + _proposal_html(report)
+    rows = _report_rows(report, max_rows)
+    if report.ok and collapse_when_ok:
+        rows = f"<details class='tfx-report-details'><summary>the {len(report.frame)} rows</summary>{rows}</details>"
+    return head + rows + _proposal_html(report)
 
 
 def _report_rows(report: Any, max_rows: int) -> str:
@@ -340,7 +383,10 @@ def _report_rows(report: Any, max_rows: int) -> str:
     for record in frame.head(max_rows).to_dict("records"):
         colour = STATUS_COLORS.get(record["status"], "#fff")
         cells = "".join(f"<td>{html.escape(_cell(record[c]))}</td>" for c in columns)
-        rows.append(f"<tr class='tfx-status-{record['status']}' style='background:{colour}'>{cells}</tr>")
+        rows.append(
+            f"<tr class='tfx-status-{record['status']}' style='background:{colour};"
+            f"color:{STATUS_TEXT}'>{cells}</tr>"
+        )
     more = (
         f"<div>… {len(frame) - max_rows} more rows (report.frame)</div>"
         if len(frame) > max_rows
@@ -818,9 +864,16 @@ class ExploreModel:
         frame = getattr(self._main(), "variables", None)
         return frame if frame is not None else pd.DataFrame(columns=["name", "shape", "dtype"])
 
-    def variables_html(self, text: str = "", max_rows: int = 500) -> str:
-        """The variables whose name holds every word of ``text``, as an HTML table."""
-        return frame_html(filter_frame(self.variables, text), max_rows=max_rows)
+    #: the Variables tab's columns unless all are asked for (``shard``, ``offset``,
+    #: ``partitions``, ``object_path``... are for those who know they need them)
+    VARIABLE_COLUMNS = ["name", "role", "shape", "dtype", "size", "nbytes", "slot_of", "optimizer"]
+
+    def variables_html(self, text: str = "", max_rows: int = 500, all_columns: bool = False) -> str:
+        """The variables whose name holds every word of ``text``, as an HTML table: the
+        columns a newcomer needs (``VARIABLE_COLUMNS``), or ``all_columns``."""
+        frame = filter_frame(self.variables, text)
+        columns = None if all_columns else self.VARIABLE_COLUMNS
+        return frame_html(frame, max_rows=max_rows, columns=columns, what="variables", text=text)
 
 
 def filter_frame(frame: Any, text: str, column: str = "name") -> Any:
@@ -842,13 +895,21 @@ def filter_frame(frame: Any, text: str, column: str = "name") -> Any:
     return frame[keep]
 
 
-def frame_html(frame: Any, max_rows: int = 500, columns: list[str] | None = None) -> str:
-    """A DataFrame as a compact HTML table (``max_rows`` rows, then a count of the rest)."""
+def frame_html(
+    frame: Any, max_rows: int = 500, columns: list[str] | None = None, *, what: str = "rows",
+    text: str = "",
+) -> str:
+    """A DataFrame as a compact HTML table (``max_rows`` rows, then a count of the rest);
+    missing values are blank, names escaped; no rows says so (and what was searched)."""
+    if not len(frame):
+        searched = f" match {html.escape(repr(text))}" if text.strip() else ""
+        return f"<div class='tfx-empty' style='font-size:12px'>no {what}{searched}</div>"
     shown = frame if columns is None else frame[[c for c in columns if c in frame]]
-    table = shown.head(max_rows).to_html(index=False, classes="tfx-table", border=0)
+    shown = shown.head(max_rows).astype(object).where(shown.head(max_rows).notna(), "")
+    table = shown.to_html(index=False, classes="tfx-table", border=0, escape=True)
     if len(frame) > max_rows:
         table += f"<div>… {len(frame) - max_rows} more rows</div>"
-    return f"<div style='font-size:12px'>{len(frame)} rows{table}</div>"
+    return f"<div style='font-size:12px'>{len(frame)} {what}{table}</div>"
 
 
 def markdown_html(text: str) -> str:

@@ -123,13 +123,21 @@ class Explorer(w.VBox):
 
     def _variables(self) -> list[w.Widget]:
         self.filter_box = w.Text(placeholder="filter by name", continuous_update=True)
+        self.all_columns = w.Checkbox(
+            description="all columns (shard, offset, partitions, ...)", indent=False,
+            layout=w.Layout(width="auto"),
+        )  # fmt: skip
         table = w.HTML(self.model.variables_html())
-        self.filter_box.observe(
-            lambda change: setattr(table, "value", self.model.variables_html(change["new"])),
-            "value",
-        )
+
+        def show(_change=None) -> None:
+            table.value = self.model.variables_html(
+                self.filter_box.value, all_columns=self.all_columns.value
+            )
+
+        self.filter_box.observe(show, "value")
+        self.all_columns.observe(show, "value")
         self.variables_table = table
-        return [self.filter_box, table]
+        return [w.HBox([self.filter_box, self.all_columns]), table]
 
     def _tensors(self) -> list[w.Widget]:
         from .tensorpicker import TensorPicker
@@ -189,22 +197,42 @@ class Explorer(w.VBox):
                     )
                 )
             ]
+        # What a person needs first: one line on what was restored, then the train panel.
+        # The restore panel (another checkpoint, the full report) waits behind a fold, open
+        # only when the checkpoint did not fit.
+        self.restore_fold = w.Accordion(children=[self.restore_box], selected_index=None)
+        self.restore_fold.set_title(0, "Restore another checkpoint, or see the full report")
         if mismatch is not None:
             self.session_status.value = error_html(mismatch)
             if self.restore_panel is not None and self.restore_panel.report is None:
                 self.restore_panel._set_report(mismatch.report)
+            self.restore_fold.selected_index = 0
+        else:
+            self.session_status.value = self._restored_line()
         self.train_panel = TrainPanel(self.session, self.feed, train_options=self.train_options)
         self.train_panel.save_button.on_click(lambda _: self._after_save())
-        page.children = [
-            w.HTML("<h4>Restore</h4>"),
-            self.session_status,
-            self.restore_box,
-            w.HTML("<h4>Train</h4>"),
-            self.train_panel,
-        ]
+        page.children = [self.session_status, self.train_panel, self.restore_fold]
         if self.tensor_picker is not None:
             self.tensor_picker.set_source(self.session)
         return self.session
+
+    def _restored_line(self) -> str:
+        """``✓ restored 15 of 15 variables from model.ckpt-30 · global_step 30`` (or where
+        the weights came from), as one line of HTML."""
+        from ..panels import STATUS_TEXT, report_summary
+
+        report = getattr(self.session, "last_restore", None)
+        step = getattr(self.session, "_global_step_seen", None)
+        after = f" · global_step {step}" if step is not None else ""
+        if report is None:
+            text = f"session started: weights from {self.model.artifact.path}{after}"
+        else:
+            text = report_summary(report) + after
+        return (
+            "<div class='tfx-restored-line' style='padding:4px 0'>"
+            f"<b style='background:#d8f0d8;color:{STATUS_TEXT};padding:1px 6px;border-radius:3px'>"
+            f"&#10003;</b> {html.escape(text)}</div>"
+        )
 
     def _show_restore_panel(self, folder: Any) -> None:
         from .restorepanel import RestorePanel

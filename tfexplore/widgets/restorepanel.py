@@ -151,7 +151,18 @@ class RestorePanel(w.VBox):
     def _set_report(self, report: Any) -> Any:
         self.report = report
         self.report_box.value = report_html(report)
+        done = self._already_restored()
+        # a checkpoint already in the session is not a restore still to be done
+        self.restore_button.description = "Restore again" if done else "Restore"
+        self.restore_button.button_style = "" if done else "primary"
         return report
+
+    def _already_restored(self) -> bool:
+        last = getattr(self.session, "last_restore", None)
+        return bool(
+            last is not None and getattr(last, "applied", False) and self.checkpoint
+            and os.path.abspath(str(last.checkpoint)) == os.path.abspath(self.checkpoint)
+        )
 
     def _guarded(self, action) -> Any:
         """Run ``action``; our errors are shown in the panel (a mismatch also shows its

@@ -13,24 +13,25 @@ from fuzz.mutate import MUTATIONS
 from fuzz.runner import BAD_OUTCOMES, bad_results, make_cases, outcome_table, run_cases
 from fuzz.seeds import KINDS, build_seeds
 
-pytestmark = pytest.mark.xdist_group("fuzz")  # one worker builds the seeds and runs the sample once
-
 CASES = 320
 SEED = 2024
 
 
-@pytest.fixture(scope="module")
-def fuzz_results(tmp_path_factory):
+@pytest.mark.slow
+def test_the_fuzz_sample(tmp_path_factory):
+    """One test, so that one worker builds the seeds and runs the sample (under pytest-xdist a
+    module fixture would be built again by every worker that runs one of its tests)."""
     seeds = build_seeds(tmp_path_factory.mktemp("fuzz") / "seeds")
     cases = make_cases(CASES, SEED)
     results = run_cases(cases, seeds, jobs=2, batch=40,
                         workdir=tmp_path_factory.mktemp("fuzz_run"))
     print("\n" + outcome_table(results))
-    return cases, results
+    _every_case_ends_in_success_or_a_tfexplore_error(cases, results)
+    _the_sample_covers_every_kind_and_mutation(results)
+    _claimed_huge_tensors_are_refused_before_allocation(results)
 
 
-def test_every_case_ends_in_success_or_a_tfexplore_error(fuzz_results):
-    cases, results = fuzz_results
+def _every_case_ends_in_success_or_a_tfexplore_error(cases, results):
     assert set(results) == {case["id"] for case in cases}
     bad = bad_results(results)
     assert bad == [], "\n\n".join(
@@ -42,8 +43,7 @@ def test_every_case_ends_in_success_or_a_tfexplore_error(fuzz_results):
     assert outcomes <= {"ok", "error", "skipped"} and not outcomes & set(BAD_OUTCOMES)
 
 
-def test_the_sample_covers_every_kind_and_mutation(fuzz_results):
-    _, results = fuzz_results
+def _the_sample_covers_every_kind_and_mutation(results):
     assert {r["kind"] for r in results.values()} == set(KINDS)
     assert {r["mutation"] for r in results.values()} == set(MUTATIONS)
     skipped = [r for r in results.values() if r["outcome"] == "skipped"]
@@ -53,8 +53,7 @@ def test_the_sample_covers_every_kind_and_mutation(fuzz_results):
     assert any(r["error"] == "CorruptArtifactError" for r in errors)
 
 
-def test_claimed_huge_tensors_are_refused_before_allocation(fuzz_results):
-    _, results = fuzz_results
+def _claimed_huge_tensors_are_refused_before_allocation(results):
     huge = [r for r in results.values()
             if (r.get("mutation_detail") or {}).get("variant") in ("huge_shape", "huge_dataset",
                                                                   "huge_weight", "broadcast")]

@@ -9,9 +9,9 @@ same live session runs, in turn and several times:
 - ``train``: ``Session.train(steps, feed)`` (tfexplore without a panel: it also reads the loss
   and ``global_step`` each step and keeps the history);
 - ``panel``: the ``TrainPanel``'s *Run* button, as in a notebook: an asyncio task on a running
-  event loop trains in batches and redraws the live matplotlib plot (PNG into the ``Image``
-  widget) when the panel's throttle allows; the redraws are counted to show the plot really was
-  drawn during the run.
+  event loop trains in batches and sends the loss curve's points to the live plot (the
+  ``LossPlot`` widget, drawn by the browser) when the panel's throttle allows (every 0.25 s);
+  the redraws are counted to show the plot really was updated during the run.
 
 Each figure is the best of ``repeats`` (the runs are interleaved, so drift on a shared machine
 hits all alike). The target checks the issue's comparison: the panel with its live plot must

@@ -167,7 +167,7 @@ def _plot_timing(record: dict) -> dict:
 
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_the_loss_plot_is_readable_in_light_and_dark_themes(theme, tmp_path, demo_run, copy_of):
+def test_the_train_panel_is_readable_in_light_and_dark_themes(theme, tmp_path, demo_run, copy_of):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -184,12 +184,12 @@ def test_the_loss_plot_is_readable_in_light_and_dark_themes(theme, tmp_path, dem
             expect(panel).to_contain_text("ran 40 of 40 steps", timeout=30_000)
             plot = panel.locator(".tfx-lossplot")
             expect(plot.locator("svg")).to_have_attribute("data-points", "40")
-            texts = text_contrast(plot)
-            plot.screenshot(path=str(ARTIFACTS / f"lossplot-{theme.split()[-1].lower()}.png"))
+            texts = text_contrast(panel)  # the whole panel: buttons, labels, status, plot
+            panel.screenshot(path=str(ARTIFACTS / f"trainpanel-{theme.split()[-1].lower()}.png"))
         finally:
             browser.close()
     ticks = [t for t in texts if any(ch.isdigit() for ch in t["text"])]
     assert len(ticks) >= 4, texts  # the axes' numbers were measured
-    worst = min(texts, key=lambda t: t["ratio"])
-    assert worst["ratio"] >= 4.5, worst  # WCAG AA for text
+    low = [t for t in texts if t["ratio"] < 4.5]
+    assert not low, low  # WCAG AA for text
     assert min(t["px"] for t in texts) >= 10, texts  # labels a person can read

@@ -13,7 +13,10 @@ __all__ = ["error_html", "status_html", "png_img", "with_html_fallback", "STYLE"
 STYLE = (
     "<style>.tfx-table td,.tfx-table th,.tfx-report td,.tfx-report th"
     "{padding:1px 6px;text-align:left;white-space:nowrap}"
-    ".tfx-code{font-size:11px;background:#f6f8fa;padding:6px;overflow:auto}</style>"
+    ".tfx-code{font-size:11px;padding:6px;overflow:auto;"
+    "background:var(--jp-layout-color2,#f6f8fa);color:var(--jp-ui-font-color1,#1f2328)}"
+    # status lines: the theme's secondary text colour (readable on light and dark pages)
+    ".tfx-status{color:var(--jp-ui-font-color2,#57606a)}</style>"
 )
 
 
@@ -27,7 +30,7 @@ def error_html(exc: BaseException) -> str:
 
 def status_html(text: str) -> str:
     """A one-line grey status message."""
-    return f"<span class='tfx-status' style='color:#555'>{html.escape(text)}</span>"
+    return f"<span class='tfx-status'>{html.escape(text)}</span>"
 
 
 def png_img(png: bytes, alt: str = "plot") -> str:

@@ -149,7 +149,7 @@ class Explorer(w.VBox):
     def _restore_and_train(self) -> list[w.Widget]:
         if not self.model.can_train:  # say what is needed
             self.session_status.value = (
-                "<div class='tfx-needs' style='padding:6px;background:#fff8e1'>"
+                "<div class='tfx-needs' style='padding:6px;background:#fff8e1;color:#1f2328'>"
                 f"{html.escape(self.model.needs or '')}</div>"
             )
             return [self.session_status]

@@ -116,7 +116,7 @@ class TrainPanel(w.VBox):
         self.steps_box = w.BoundedIntText(
             value=steps, min=1, max=10**9, description="Steps", layout=w.Layout(width="180px")
         )
-        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.stop_button = w.Button(
             description="Stop", button_style="danger", icon="stop", disabled=True
         )

@@ -166,13 +166,16 @@ def _plot_timing(record: dict) -> dict:
     }
 
 
+@pytest.mark.parametrize("app", ["lab", "notebook"])
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
-def test_the_train_panel_is_readable_in_light_and_dark_themes(theme, tmp_path, demo_run, copy_of):
+def test_the_train_panel_is_readable_in_light_and_dark_themes(
+    app, theme, tmp_path, demo_run, copy_of
+):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     cells = _cells(copy_of(demo_run))
-    with lab_server(tmp_path, {"train.ipynb": cells}, theme=theme) as url_of, \
+    with lab_server(tmp_path, {"train.ipynb": cells}, app=app, theme=theme) as url_of, \
             sync_playwright() as playwright:
         page, browser = browser_page(playwright, height=900)
         try:
@@ -185,7 +188,8 @@ def test_the_train_panel_is_readable_in_light_and_dark_themes(theme, tmp_path, d
             plot = panel.locator(".tfx-lossplot")
             expect(plot.locator("svg")).to_have_attribute("data-points", "40")
             texts = text_contrast(panel)  # the whole panel: buttons, labels, status, plot
-            panel.screenshot(path=str(ARTIFACTS / f"trainpanel-{theme.split()[-1].lower()}.png"))
+            shot = f"trainpanel-{app}-{theme.split()[-1].lower()}.png"
+            panel.screenshot(path=str(ARTIFACTS / shot))
         finally:
             browser.close()
     ticks = [t for t in texts if any(ch.isdigit() for ch in t["text"])]

@@ -386,6 +386,7 @@ class _GraphBackend:
         self._saver = None
         self._graph_def_cache: tuple[int, Any] | None = None
         self._checked: dict[tuple, list[str]] = {}  # (fetches, feeds) -> unfed placeholders
+        self._guarded: dict[tuple, safety.SafetyReport] = {}  # (fetches, feeds) -> report
         self._saver_keys: dict[str, str] | None = None
 
     # -- variables ---------------------------------------------------------------------------
@@ -471,8 +472,29 @@ class _GraphBackend:
 
     # -- running -----------------------------------------------------------------------------
     def run(self, fetches, feed=None):
+        self.guard(_flatten(fetches), feed or {})
         with self.translate_run_errors():
             return self.session.run(fetches, feed)
+
+    def guard(self, fetches: list, feeds: Iterable, saver_def=None) -> safety.SafetyReport:
+        """The safety check of everything this session runs (every ``run``, callable and
+        save goes through here, whatever asked for it: a restore, a variable read that
+        TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
+        the closure of ``fetches`` given ``feeds``, refused unless on the allowlist, or the
+        file's Saver I/O with its filename tensor fed (checked once per fetch/feed names)."""
+        fetch_names = tuple(_graph_name(f) for f in fetches)
+        feed_names = tuple(sorted(_graph_name(f) for f in feeds))
+        if saver_def is None and self.file_saver is not None:
+            saver_def = self.file_saver.saver_def
+        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None)
+        report = self._guarded.get(key)
+        if report is None:
+            report = safety.check(
+                self.graph_def(), list(fetch_names), feeds=list(feed_names), saver_def=saver_def,
+                trust=self.trusted, path=self.path,
+            )  # fmt: skip
+            self._guarded[key] = report
+        return report
 
     def callable(self, fetches: list, feed_list: list) -> Callable[..., list]:
         """A function of the feed values (in ``feed_list`` order) that runs ``fetches`` and
@@ -482,6 +504,7 @@ class _GraphBackend:
         It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
         with arrays converted to each placeholder's dtype; where that cannot be made (an
         unusual fetch), ``session.run`` with a feed dict."""
+        self.guard(_flatten(fetches), list(feed_list))
         function = self._fast_callable(fetches, feed_list)
         if function is None:
 
@@ -556,9 +579,7 @@ class _GraphBackend:
         feed_names = sorted(_graph_name(f) for f in feeds)
         key = (tuple(fetch_names), tuple(feed_names))
         if key not in self._checked:
-            report = safety.check(
-                self.graph_def(), fetch_names, feeds=feed_names, trust=self.trusted, path=self.path
-            )
+            report = self.guard(fetch_names, feed_names)
             self._checked[key] = self._unfed_placeholders(report.ops, feed_names)
         needed = self._checked[key]
         if needed:
@@ -644,6 +665,8 @@ class _GraphBackend:
     def write(self, prefix: str) -> None:
         """Write every variable (under its original name) to ``prefix`` (+ ``.meta``)."""
         saver = self._own_saver()
+        saver_def = saver.saver_def  # tfexplore's own Saver, but its inputs come from the file
+        self.guard([saver_def.save_tensor_name], [saver_def.filename_tensor_name], saver_def)
         with self._translate("save"), self.graph.as_default():
             saver.save(self.session, prefix, write_meta_graph=False, write_state=False)
             saver.export_meta_graph(

@@ -1,0 +1,502 @@
+"""Issue 11, points 1-4: crafted artifacts that used to write, read or kill through
+``tfexplore.session`` without ``trust=True``, and the allowlist that refuses them.
+
+Each artifact is made the way the issue describes, by real TensorFlow (graph mode, nothing of it
+run) with proto edits where TensorFlow would not write it. Each attack is run against
+``tfexplore.session(...)`` beside a canary folder: it must raise an ``UnsafeArtifactError``
+before the hostile op runs, leave the victim unchanged and write no new file; and
+``tfexplore scan`` must flag it (exit 3)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.common import fingerprint
+
+import tfexplore
+from tfexplore import _op_allowlist, safety
+from tfexplore.cli import EXIT_RISKY, main
+from tfexplore.errors import UnsafeArtifactError
+
+tf = pytest.importorskip("tensorflow")
+v1 = tf.compat.v1
+REPO = Path(__file__).resolve().parents[1]
+ORIGINAL = b"original victim content\n"
+
+
+@pytest.fixture
+def canary(tmp_path):
+    """A folder holding a victim file and a secret; ``canary.unchanged()`` asserts that no file
+    below ``tmp_path`` changed and none appeared since the artifact was made."""
+
+    class Canary:
+        folder = tmp_path / "canary"
+        victim = folder / "victim.txt"
+        secret = folder / "secret.txt"
+
+        def freeze(self):
+            self.before = fingerprint(tmp_path)
+
+        def unchanged(self):
+            assert self.victim.read_bytes() == ORIGINAL
+            assert fingerprint(tmp_path) == self.before
+
+    result = Canary()
+    result.folder.mkdir()
+    result.victim.write_bytes(ORIGINAL)
+    result.secret.write_text("alpha beta gamma alpha beta\n" * 4)
+    return result
+
+
+def _scan_exit(path) -> int:
+    return main(["scan", str(path)])
+
+
+# -- graphs with a Saver -----------------------------------------------------------------------
+def _tf1_run(folder: Path, hostile, *, use_resource=False, edit_meta=None) -> Path:
+    """A TF1 graph with two variables, a global step and a Saver, saved as a checkpoint (by TF,
+    in a session of this test) and exported as ``model.ckpt.meta``. ``hostile(graph,
+    saver_def)`` adds ops and may rewire the SaverDef before the export; ``edit_meta(meta)``
+    edits the MetaGraphDef proto afterwards."""
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = tf.Graph()
+    with graph.as_default():
+        w = v1.get_variable("W", [2, 2], use_resource=use_resource)
+        v1.get_variable("b", [2], use_resource=use_resource)
+        v1.get_variable("global_step", [], tf.int64, initializer=v1.zeros_initializer(),
+                        trainable=False, use_resource=use_resource,
+                        collections=[v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.GLOBAL_STEP])
+        tf.identity(w, name="out")
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            saver.save(session, str(folder / "model.ckpt"), write_meta_graph=False)
+        saver_def = saver.as_saver_def()
+        hostile(graph, saver_def)
+        meta = v1.train.export_meta_graph(saver_def=saver_def)
+    if edit_meta is not None:
+        edit_meta(meta)
+    path = folder / "model.ckpt.meta"
+    path.write_bytes(meta.SerializeToString())
+    return path
+
+
+def _wire_into_restore(graph, saver_def, op) -> None:
+    restore = graph.get_operation_by_name(saver_def.restore_op_name)
+    group = tf.group(restore, op, name="restore_everything")
+    saver_def.restore_op_name = group.name
+
+
+def _session_refused(path, canary, match=None):
+    canary.freeze()
+    with pytest.raises(UnsafeArtifactError, match=match):
+        tfexplore.session(path)
+    canary.unchanged()
+
+
+# -- point 1: a V1 Save whose file name is not the Saver's ------------------------------------
+def _victim_filenames(graph, saver_def, victim: str):
+    """``{label: string tensor}``: file names that reach the filename tensor but are not it."""
+    filename = graph.get_tensor_by_name(saver_def.filename_tensor_name)
+    victim_const = tf.constant(victim, name="victim_path")
+    return {
+        "selectv2": tf.raw_ops.SelectV2(condition=True, t=victim_const, e=filename),
+        "select": tf.raw_ops.Select(condition=tf.constant(True), x=victim_const, y=filename),
+        "identity_chain": tf.identity(tf.identity(victim_const)),
+        "output_index": tf.raw_ops.IdentityN(input=[filename, victim_const])[1],
+        "traversal_suffix": tf.strings.join([filename, tf.constant("/../../canary/victim.txt")]),
+        "other_constant": victim_const,
+    }
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["selectv2", "select", "identity_chain", "output_index", "traversal_suffix", "other_constant"],
+)
+def test_point1_save_wired_into_restore_with_a_victim_file_name_is_refused(tmp_path, canary, shape):
+    def hostile(graph, saver_def):
+        name = _victim_filenames(graph, saver_def, str(canary.victim))[shape]
+        w = graph.get_tensor_by_name("W:0")
+        save = tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[w], name="sneaky_save")
+        _wire_into_restore(graph, saver_def, save)
+
+    meta = _tf1_run(tmp_path / "run", hostile)
+    _session_refused(meta, canary, match="Save")
+    assert _scan_exit(meta) == EXIT_RISKY
+    report = tfexplore.open(meta).safety
+    assert any(f.node == "sneaky_save" and "restore" in f.pulled_in_by for f in report.findings)
+
+
+def test_point1_the_same_save_with_trust_writes_the_victim(tmp_path, canary):
+    """The attack is real: trusted, restoring overwrites the victim (so the refusal above is
+    what protects it)."""
+
+    def hostile(graph, saver_def):
+        name = _victim_filenames(graph, saver_def, str(canary.victim))["selectv2"]
+        w = graph.get_tensor_by_name("W:0")
+        _wire_into_restore(graph, saver_def, tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[w]))
+
+    meta = _tf1_run(tmp_path / "run", hostile)
+    tfexplore.session(meta, trust=True).close()
+    assert canary.victim.read_bytes() != ORIGINAL
+
+
+def test_point1_real_savers_pass_sharded_or_not(tmp_path):
+    """The file-name shapes TensorFlow's own Savers build (V2 sharded with StringJoin/
+    ShardedFilename/Select of suffixes, V1 sharded with ShardedFilespec) are accepted."""
+    for version, sharded in [(v1.train.SaverDef.V2, True), (v1.train.SaverDef.V1, True),
+                             (v1.train.SaverDef.V1, False)]:
+        graph = tf.Graph()
+        with graph.as_default(), tf.device("/cpu:0"):
+            v1.get_variable("W", [2, 2])
+            with tf.device("/cpu:1"):
+                v1.get_variable("b", [2])
+            saver = v1.train.Saver(sharded=sharded, write_version=version)
+        saver_def = saver.as_saver_def()
+        graph_def = graph.as_graph_def()
+        for fetch in (saver_def.restore_op_name, saver_def.save_tensor_name):
+            report = safety.check(graph_def, [fetch], feeds=[saver_def.filename_tensor_name],
+                                  saver_def=saver_def)
+            assert report.ok and report.accepted, (version, sharded, fetch)
+        # without the file name fed (it would be the Const default "model"), refused
+        with pytest.raises(UnsafeArtifactError):
+            safety.check(graph_def, [saver_def.restore_op_name], saver_def=saver_def)
+
+
+# -- point 2: a TF2 SavedModel whose resource initializer saves to the victim ------------------
+class _EvilResource(tf.saved_model.experimental.TrackableResource):
+    """A resource whose initializer (run by tf.saved_model.load) writes a V1 checkpoint to a
+    captured path."""
+
+    def __init__(self, victim: str):
+        super().__init__()
+        self.victim = tf.constant(victim)
+
+    def _create_resource(self):
+        return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="evil_handle")
+
+    def _initialize(self):
+        tf.raw_ops.Save(filename=self.victim, tensor_names=["x"], data=[tf.constant(1.0)])
+        return tf.raw_ops.AssignVariableOp(resource=self.resource_handle, value=1.0)
+
+
+def _tf2_initializer_attack(folder: Path, victim: Path) -> Path:
+    module = tf.Module()
+    module.evil = _EvilResource(str(victim))
+    module.w = tf.Variable(1.0)
+
+    @tf.function(input_signature=[])
+    def serve():
+        return {"out": module.w * 2.0}
+
+    module.serve = serve
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": serve})
+    # the (never executed) main-graph caller the old check asked for: it binds the
+    # initializer's captured argument to saver_filename
+    from tfexplore._tf import protos
+
+    proto = protos().saved_model_pb2.SavedModel()
+    proto.ParseFromString((folder / "saved_model.pb").read_bytes())
+    meta = proto.meta_graphs[0]
+    library = meta.graph_def.library
+    initializer = next(f for f in library.function if "_initialize" in f.signature.name
+                       and any(n.op == "Save" for n in f.node_def))
+    caller = meta.graph_def.node.add()
+    caller.name, caller.op = "bind_to_saver_filename", "StatefulPartitionedCall"
+    caller.input.extend(["saver_filename"] * len(initializer.signature.input_arg))
+    caller.attr["f"].func.name = initializer.signature.name
+    caller.attr["Tin"].list.type.extend(a.type for a in initializer.signature.input_arg)
+    caller.attr["Tout"].list.SetInParent()
+    (folder / "saved_model.pb").write_bytes(proto.SerializeToString())
+    return folder
+
+
+def test_point2_tf2_initializer_save_bound_to_saver_filename_is_refused(tmp_path, canary):
+    model = _tf2_initializer_attack(tmp_path / "model", canary.victim)
+    _session_refused(model, canary, match="Save")
+    assert _scan_exit(model) == EXIT_RISKY
+    findings = tfexplore.open(model).safety.findings
+    assert any(f.op_type == "Save" and "_initialize" in (f.function or "") for f in findings)
+
+
+@pytest.mark.slow
+def test_point2_the_attack_is_real_when_trusted(tmp_path, canary):
+    """In a child process: trusted, tf.saved_model.load runs the initializer and overwrites
+    the victim."""
+    model = _tf2_initializer_attack(tmp_path / "model", canary.victim)
+    code = f"import tfexplore; tfexplore.session({str(model)!r}, trust=True)"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, "-c", code], env=env, timeout=300, capture_output=True)
+    assert canary.victim.read_bytes() != ORIGINAL
+
+
+def test_real_tf2_saved_model_saver_functions_are_expected(tmp_path):
+    """tf.saved_model.save's own traced_save/traced_restore stay the normal case."""
+    module = tf.Module()
+    module.w = tf.Variable([1.0, 2.0])
+    module.table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), default_value=-1
+    )
+    module.lookup = tf.function(lambda k: module.table.lookup(k),
+                                input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(tmp_path / "model"))
+    report = tfexplore.open(tmp_path / "model").safety
+    assert report.ok, report
+    assert {f.op_type for f in report.expected} >= {"SaveV2", "RestoreV2", "MergeV2Checkpoints"}
+    assert _scan_exit(tmp_path / "model") == 0
+
+
+# -- point 3: ops that were missing from the risky list -----------------------------------------
+def test_point3_skipgram_into_dumptensor_exfiltration_is_refused(tmp_path, canary):
+    """Skipgram reads the secret's words, DumpTensor would write them to a new file (neither
+    has a Python wrapper in TF 2.21: NodeDefs added to the exported meta graph)."""
+    log_dir = canary.folder / "dump"
+
+    def add_exfiltration(meta):
+        read = meta.graph_def.node.add()
+        read.name, read.op = "read_secret", "Skipgram"
+        read.attr["filename"].s = str(canary.secret).encode()
+        read.attr["batch_size"].i = 4
+        read.attr["window_size"].i = 1
+        read.attr["min_count"].i = 0
+        read.attr["subsample"].f = 0.0
+        dump = meta.graph_def.node.add()
+        dump.name, dump.op = "dump", "DumpTensor"
+        dump.input.append("read_secret")
+        dump.attr["T"].type = tf.string.as_datatype_enum
+        dump.attr["log_dir_path"].s = str(log_dir).encode()
+        dump.attr["file_name"].s = b"stolen"
+        dump.attr["enabled"].b = True
+        group = next(n for n in meta.graph_def.node if n.name == "save/restore_all")
+        group.input.append("^dump")
+
+    meta = _tf1_run(tmp_path / "run", lambda graph, saver_def: None, edit_meta=add_exfiltration)
+    _session_refused(meta, canary, match="DumpTensor")
+    assert not log_dir.exists()
+    assert _scan_exit(meta) == EXIT_RISKY
+    found = {f.op_type: f.pulled_in_by for f in tfexplore.open(meta).safety.findings}
+    assert "restore" in found["Skipgram"] and "restore" in found["DumpTensor"]
+
+
+def test_point3_abort_in_restore_is_refused_and_the_process_lives(tmp_path, canary):
+    def hostile(graph, saver_def):
+        _wire_into_restore(graph, saver_def, tf.raw_ops.Abort(error_msg="killed", name="kill"))
+
+    meta = _tf1_run(tmp_path / "run", hostile)
+    code = (
+        "import tfexplore, sys\n"
+        "try:\n"
+        f"    tfexplore.session({str(meta)!r})\n"
+        "except tfexplore.UnsafeArtifactError as exc:\n"
+        "    print('refused', 'Abort' in str(exc)); sys.exit(0)\n"
+        "sys.exit(5)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=300,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "refused True" in done.stdout, done.stderr[-2000:]
+    assert _scan_exit(meta) == EXIT_RISKY
+
+
+@pytest.mark.parametrize("op", [
+    "Skipgram", "DumpTensor", "CalibrationStatisticsSaver", "GenerateVocabRemapping",
+    "FixedUnigramCandidateSampler", "EncodeProto", "DecodeProtoV2", "Abort", "_HostSend",
+    "_HostRecv", "DTensorRestoreV2", "Copy", "XlaCallModule", "FIFOQueueV2", "SleepOp",
+])
+def test_point3_each_missing_op_needs_trust(op):
+    verdict = _op_allowlist.verdict(op)
+    assert not verdict.allowed and verdict.family != _op_allowlist.UNKNOWN, verdict
+    from google.protobuf import text_format
+
+    graph_def = text_format.Parse(f'node {{ name: "x" op: "{op}" }}', tf.compat.v1.GraphDef())
+    with pytest.raises(UnsafeArtifactError, match=op):
+        safety.check(graph_def, ["x"])
+    assert [f.op_type for f in safety.scan(graph_def).findings] == [op]
+
+
+# -- point 4: ops that ran but were never checked ------------------------------------------------
+def _write_function(victim: Path):
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def writes(x):
+        tf.io.write_file(str(victim), "pwned")
+        return x
+
+    return writes.get_concrete_function().function_def
+
+
+def _pure_function(name_hint="pure"):
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def pure(x):
+        return x * 2.0
+
+    return pure.get_concrete_function().function_def
+
+
+def test_point4_gradient_function_reached_by_symbolic_gradient_is_refused(tmp_path, canary):
+    forward, gradient = _pure_function(), _write_function(canary.victim)
+
+    def hostile(graph, saver_def):
+        _wire_into_restore(graph, saver_def, tf.constant(1.0, name="grad_x").op)
+
+    def add_gradient(meta):
+        library = meta.graph_def.library
+        library.function.add().CopyFrom(forward)
+        library.function.add().CopyFrom(gradient)
+        entry = library.gradient.add()
+        entry.function_name = forward.signature.name
+        entry.gradient_func = gradient.signature.name
+        node = meta.graph_def.node.add()
+        node.name, node.op = "symbolic_gradient", "SymbolicGradient"
+        node.input.extend(["grad_x", "grad_x"])
+        node.attr["f"].func.name = forward.signature.name
+        node.attr["Tin"].list.type.extend([tf.float32.as_datatype_enum] * 2)
+        node.attr["Tout"].list.type.append(tf.float32.as_datatype_enum)
+        group = next(n for n in meta.graph_def.node if n.name == "restore_everything")
+        group.input.append("^symbolic_gradient")
+
+    meta = _tf1_run(tmp_path / "run", hostile, edit_meta=add_gradient)
+    _session_refused(meta, canary, match="WriteFile")
+    assert _scan_exit(meta) == EXIT_RISKY
+
+
+def test_point4_function_named_inside_a_name_attr_list_is_refused(tmp_path, canary):
+    inner = _write_function(canary.victim)
+    outer = _pure_function()
+
+    def hostile(graph, saver_def):
+        _wire_into_restore(graph, saver_def, tf.constant(1.0, name="call_x").op)
+
+    def add_nested(meta):
+        library = meta.graph_def.library
+        library.function.add().CopyFrom(inner)
+        wrapper = library.function.add()
+        wrapper.CopyFrom(outer)
+        wrapper.signature.name = "outer_with_func_attr"
+        attr = wrapper.signature.attr.add()
+        attr.name, attr.type = "inner", "func"
+        call = wrapper.node_def.add()
+        call.name, call.op = "call_inner", "PartitionedCall"
+        call.input.append(wrapper.signature.input_arg[0].name)
+        call.attr["f"].placeholder = "inner"
+        call.attr["Tin"].list.type.append(tf.float32.as_datatype_enum)
+        call.attr["Tout"].list.type.append(tf.float32.as_datatype_enum)
+        node = meta.graph_def.node.add()
+        node.name, node.op = "call_outer", "PartitionedCall"
+        node.input.append("call_x")
+        node.attr["f"].func.name = "outer_with_func_attr"
+        node.attr["f"].func.attr["inner"].func.name = inner.signature.name
+        node.attr["Tin"].list.type.append(tf.float32.as_datatype_enum)
+        node.attr["Tout"].list.type.append(tf.float32.as_datatype_enum)
+        group = next(n for n in meta.graph_def.node if n.name == "restore_everything")
+        group.input.append("^call_outer")
+
+    meta = _tf1_run(tmp_path / "run", hostile, edit_meta=add_nested)
+    _session_refused(meta, canary, match="WriteFile")
+    assert _scan_exit(meta) == EXIT_RISKY
+
+
+def _rewire_variable(meta, variable: str, field: str, target: str) -> None:
+    """Point ``field`` (snapshot_name, initializer_name) of ``variable``'s VariableDef in
+    every variables collection to ``target``."""
+    from tensorflow.core.framework import variable_pb2
+
+    for key in ("variables", "global_step", "trainable_variables"):
+        if key not in meta.collection_def:
+            continue
+        values = meta.collection_def[key].bytes_list.value
+        for index, raw in enumerate(values):
+            variable_def = variable_pb2.VariableDef()
+            variable_def.ParseFromString(raw)
+            if variable_def.variable_name.split(":")[0] == variable:
+                setattr(variable_def, field, target)
+                values[index] = variable_def.SerializeToString()
+
+
+def test_point4_global_step_snapshot_that_writes_is_refused(tmp_path, canary):
+    """session(meta) restores (clean), then reads global_step (a resource variable):
+    TensorFlow follows VariableDef.snapshot_name, here a ReadVariableOp with a WriteFile
+    control input. Refused before it runs."""
+
+    def hostile(graph, saver_def):
+        handle = graph.get_tensor_by_name("global_step:0")
+        with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
+            tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.int64, name="evil_snapshot")
+
+    meta = _tf1_run(tmp_path / "run", hostile, use_resource=True,
+                    edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name",
+                                                         "evil_snapshot:0"))
+    _session_refused(meta, canary, match="WriteFile")
+    assert _scan_exit(meta) == EXIT_RISKY
+    assert any(f.op_type == "WriteFile" for f in tfexplore.open(meta).safety.findings)
+
+
+def test_point4_ref_variable_snapshot_is_never_fetched(tmp_path, canary):
+    """A ref variable's snapshot (Identity with a WriteFile control input) is not what
+    tfexplore reads: the session opens, reads global_step and W, and nothing is written."""
+
+    def hostile(graph, saver_def):
+        step = graph.get_tensor_by_name("global_step:0")
+        with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
+            tf.identity(step, name="evil_snapshot")
+
+    meta = _tf1_run(tmp_path / "run", hostile, use_resource=False,
+                    edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name",
+                                                         "evil_snapshot:0"))
+    canary.freeze()
+    with tfexplore.session(meta) as session:
+        assert session.global_step == 0
+        assert session.eval("W").shape == (2, 2)
+    canary.unchanged()
+
+
+def test_point4_resource_variable_read_through_a_writing_snapshot_is_refused(tmp_path, canary):
+    """A resource variable's snapshot is a ReadVariableOp with a WriteFile control input:
+    evaluating the variable (values(), eval) fetches it and is refused."""
+
+    def hostile(graph, saver_def):
+        handle = graph.get_tensor_by_name("W:0")
+        with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
+            tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.float32, name="evil_read")
+
+    meta = _tf1_run(tmp_path / "run", hostile, use_resource=True,
+                    edit_meta=lambda m: _rewire_variable(m, "W", "snapshot_name", "evil_read:0"))
+    canary.freeze()
+    with tfexplore.session(meta) as session:  # the restore and global_step are clean
+        with pytest.raises(UnsafeArtifactError, match="WriteFile"):
+            session.eval("W")
+        with pytest.raises(UnsafeArtifactError, match="WriteFile"):
+            session._backend.values(["W"])
+    canary.unchanged()
+
+
+def test_point4_initializer_that_writes_is_refused(tmp_path, canary):
+    """No checkpoint: the session runs the variables' initializers; one is rewired
+    (VariableDef.initializer_name) to an op with a WriteFile control input."""
+
+    def hostile(graph, saver_def):
+        with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
+            tf.no_op(name="evil_init")
+
+    meta = _tf1_run(tmp_path / "run", hostile,
+                    edit_meta=lambda m: _rewire_variable(m, "b", "initializer_name", "evil_init"))
+    for data in meta.parent.glob("model.ckpt.*"):
+        if data.suffix != ".meta":
+            data.unlink()
+    (meta.parent / "checkpoint").unlink()
+    _session_refused(meta, canary, match="WriteFile")
+
+
+def test_demo_run_restores_trains_and_saves_without_trust(demo_run, copy_of, tmp_path):
+    from tfexplore.demo import regression_data
+
+    x, y = regression_data(32)
+    with tfexplore.session(copy_of(demo_run)) as session:
+        assert session.global_step == 30
+        history = session.train(3, feed={"inputs/x": x, "inputs/y": y})
+        assert len(history) == 3 and session.global_step == 33
+        prefix = session.save(tmp_path / "saved")
+    assert Path(prefix + ".index").is_file() and prefix.endswith("-33")

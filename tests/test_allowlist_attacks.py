@@ -500,3 +500,87 @@ def test_demo_run_restores_trains_and_saves_without_trust(demo_run, copy_of, tmp
         assert len(history) == 3 and session.global_step == 33
         prefix = session.save(tmp_path / "saved")
     assert Path(prefix + ".index").is_file() and prefix.endswith("-33")
+
+
+# -- the allowlist itself ---------------------------------------------------------------------
+def _registry() -> list[str]:
+    from tensorflow.core.framework import op_def_pb2
+    from tensorflow.python.client import pywrap_tf_session
+
+    ops = op_def_pb2.OpList()
+    ops.ParseFromString(pywrap_tf_session.TF_GetBuffer(pywrap_tf_session.TF_GetAllOpList()))
+    return [op.name for op in ops.op]
+
+
+def test_every_registry_op_is_classified_with_a_reason():
+    registry = _registry()
+    assert len(registry) > 1500
+    unclassified = [op for op in registry
+                    if op not in _op_allowlist.ALLOWED_OPS and op not in _op_allowlist.NEEDS_TRUST_OPS]
+    assert unclassified == [], "run tools/op_allowlist.py and review: " + ", ".join(unclassified[:20])
+    assert not set(_op_allowlist.ALLOWED_OPS) & set(_op_allowlist.NEEDS_TRUST_OPS)
+    for op in registry:
+        verdict = _op_allowlist.verdict(op)
+        assert verdict.family in _op_allowlist.FAMILY_REASONS and verdict.reason, op
+        assert verdict.family != _op_allowlist.UNKNOWN, op
+
+
+def test_a_new_or_made_up_op_needs_trust():
+    for op in ("TotallyNewOp2027", "WriteFileV2", "MyCompany>Op", "", "matmul"):
+        verdict = _op_allowlist.verdict(op)
+        assert not verdict.allowed and verdict.family == _op_allowlist.UNKNOWN, op
+
+
+def test_no_allowed_op_is_named_like_file_network_or_python_io():
+    """A second look at the allowlist: op names that mention files, readers, writers,
+    transfers, checkpoints, TPU, queues... are all in a needs-trust category, except these
+    reviewed pure ones."""
+    reviewed = {"IteratorGetModelProto", "SparseCountSparseOutput", "RaggedCountSparseOutput",
+                "DenseCountSparseOutput", "ShardedFilespec", "ShardedFilename",
+                "TensorListPushBack", "TensorListPushBackBatch", "BoostedTreesExampleDebugOutputs"}
+    words = ("file", "reader", "summarywriter", "pyfunc", "send", "recv", "collective", "rpc",
+             "debugidentity", "dumptensor", "save", "restore", "tpu", "abort", "queue", "barrier",
+             "sleep", "socket", "proto", "vocab", "skipgram")
+    flagged = {op for op in _op_allowlist.ALLOWED_OPS if any(w in op.lower() for w in words)}
+    assert flagged == reviewed
+
+
+@pytest.mark.slow
+def test_keeper_script_reports_no_difference():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "op_allowlist.py")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1908 registry ops" in done.stdout or "registry ops" in done.stdout
+
+
+def test_closure_and_check_stay_linear_on_a_20000_op_graph():
+    """A 20,000-op chain with a function call every 100 ops, a Saver restore: the check takes
+    well under a few seconds (no quadratic walk)."""
+    import time
+
+    from google.protobuf import text_format
+
+    graph_def = tf.compat.v1.GraphDef()
+    text_format.Parse('node { name: "n0" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }'
+                      ' attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} '
+                      'float_val: 1 } } } }', graph_def)
+    function = graph_def.library.function.add()
+    function.signature.name = "f"
+    for index in range(1, 20000):
+        node = graph_def.node.add()
+        node.name, node.op = f"n{index}", "Identity"
+        node.input.append(f"n{index - 1}")
+        if index % 100 == 0:
+            node.input.append(f"^n{index // 2}")
+            call = graph_def.node.add()
+            call.name, call.op = f"call{index}", "PartitionedCall"
+            call.attr["f"].func.name = "f"
+            node.input.append(f"^call{index}")
+    started = time.perf_counter()
+    report = safety.check(graph_def, ["n19999"])
+    elapsed = time.perf_counter() - started
+    assert report.ok and len(report.ops) == 20000 + 199
+    scanned = safety.scan(graph_def)
+    assert scanned.ok and time.perf_counter() - started < 10, elapsed
+    assert elapsed < 5, elapsed

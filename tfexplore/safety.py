@@ -457,6 +457,8 @@ class ScanReport:
     scanned: dict[str, int] = field(default_factory=dict)
     #: the files whose graphs or configs were scanned
     files: list[str] = field(default_factory=list)
+    #: ``(file, reason)`` for files of a scanned folder that could not be read as a graph
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -797,8 +799,22 @@ def scan_keras_config(config, *, path: str | os.PathLike | None = None,
             f"{label} is not a Keras class: loading imports and runs the code that defines it",
             pulled_in_by=("load",),
         ))  # fmt: skip
-    report.scanned["layers"] = len(lambda_layers) + len(custom_classes)
+    report.scanned["objects"] = sum(
+        1 for node in _walk_config(config) if "class_name" in node and "config" in node
+    )
     return report
+
+
+def _walk_config(value):
+    """Every dict in a Keras config (iteratively: a deep config is not a recursion bomb)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def explain_lines(report: ScanReport) -> list[str]:

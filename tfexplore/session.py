@@ -2063,7 +2063,18 @@ def _refuse_keras_code(path: Path) -> None:
     """Inspect the file first (no code runs) and refuse Lambda layers before Keras sees them."""
     from .keras import KerasFile
 
-    lambdas = KerasFile(path).lambda_layers
+    keras_file = KerasFile(path)
+    lambdas = keras_file.lambda_layers
+    custom = keras_file.custom_classes
+    if custom and not lambdas:  # what tfexplore scan lists as "runs Python", refused alike
+        raise UnsafeArtifactError(
+            f"Loading {str(path)!r} would import and run code for class(es) that are not "
+            "Keras's own: " + ", ".join(repr(name) for name in custom) + ".",
+            path=path,
+            expected="a Keras file of Keras's own classes",
+            hint="inspect it with tfexplore.open (runs nothing); if you trust the file and the "
+            "code that defines those classes, import it and pass trust=True",
+        )
     if lambdas:
         raise UnsafeArtifactError(
             f"Loading {str(path)!r} would run Python code it carries: Lambda layer(s) "

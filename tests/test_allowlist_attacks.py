@@ -584,3 +584,140 @@ def test_closure_and_check_stay_linear_on_a_20000_op_graph():
     scanned = safety.scan(graph_def)
     assert scanned.ok and time.perf_counter() - started < 10, elapsed
     assert elapsed < 5, elapsed
+
+
+# -- playing the attacker: neighbours of points 1-4 --------------------------------------------
+def test_restore_that_also_saves_over_the_checkpoint_it_reads_is_refused(tmp_path, canary):
+    """The Saver's own SaveV2, with the very file name tfexplore feeds, wired into the restore
+    op: restoring would overwrite the user's checkpoint. A restore only reads."""
+
+    def hostile(graph, saver_def):
+        save = graph.get_tensor_by_name(saver_def.save_tensor_name).op
+        _wire_into_restore(graph, saver_def, save)
+
+    meta = _tf1_run(tmp_path / "run", hostile)
+    before = fingerprint(tmp_path / "run")
+    with pytest.raises(UnsafeArtifactError, match="SaveV2"):
+        tfexplore.session(meta)
+    assert fingerprint(tmp_path / "run") == before
+    assert _scan_exit(meta) == EXIT_RISKY
+
+
+def test_train_op_with_a_write_is_refused_before_the_first_step(tmp_path, canary):
+    from tfexplore.demo import regression_data
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [None, 3], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        w = v1.get_variable("W", [3, 1])
+        loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y), name="loss")
+        step = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.control_dependencies([step, tf.io.write_file(str(canary.victim), "pwned")]):
+            train = tf.no_op(name="train")
+        graph.clear_collection("train_op")  # minimize() put GradientDescent there
+        v1.add_to_collection("train_op", train)
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            saver.save(session, str(folder / "model.ckpt"))
+    canary.freeze()
+    inputs, targets = regression_data(8)
+    with tfexplore.session(folder) as session:
+        with pytest.raises(UnsafeArtifactError, match="WriteFile"):
+            session.train(1, feed={"x": inputs, "y": targets})
+    canary.unchanged()
+    report = tfexplore.scan(folder)
+    assert any(f.op_type == "WriteFile" and "train" in f.pulled_in_by for f in report.findings)
+
+
+def _tf1_saved_model(folder: Path, asset_name: str, init_saves: bool) -> Path:
+    """A TF1 builder export whose asset tensor IS the Saver's filename tensor, and whose
+    legacy init op runs the Saver's save (so the asset path would become a write target)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = v1.get_variable("W", [2])
+        tf.identity(w, name="out")
+        saver = v1.train.Saver()
+        saver_def = saver.as_saver_def()
+        filename = graph.get_tensor_by_name(saver_def.filename_tensor_name)
+        v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, filename)
+        init = (graph.get_tensor_by_name(saver_def.save_tensor_name).op if init_saves
+                else tf.no_op(name="noop_init"))
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(folder))
+            builder.add_meta_graph_and_variables(session, ["serve"], saver=saver,
+                                                 legacy_init_op=init)
+            builder.save()
+    from tfexplore._tf import protos
+
+    proto = protos().saved_model_pb2.SavedModel()
+    proto.ParseFromString((folder / "saved_model.pb").read_bytes())
+    meta = proto.meta_graphs[0]
+    if not meta.asset_file_def:
+        asset = meta.asset_file_def.add()
+        asset.tensor_info.name = saver_def.filename_tensor_name
+    for asset in meta.asset_file_def:
+        asset.filename = asset_name
+    (folder / "saved_model.pb").write_bytes(proto.SerializeToString())
+    return folder
+
+
+def test_tf1_saved_model_asset_feed_cannot_aim_the_saver(tmp_path, canary):
+    """The init op runs with asset tensors fed by tfexplore: an asset tensor that is the
+    Saver's filename does not make the Saver's SaveV2 acceptable, and an asset name leading
+    out of assets/ is refused."""
+    inside = _tf1_saved_model(tmp_path / "inside", "victim.txt", init_saves=True)
+    (inside / "assets").mkdir(exist_ok=True)
+    canary.freeze()
+    with pytest.raises(UnsafeArtifactError, match="SaveV2"):
+        tfexplore.session(inside)
+    canary.unchanged()
+    escaping = _tf1_saved_model(tmp_path / "escaping", "../../canary/victim.txt", init_saves=False)
+    canary.freeze()
+    with pytest.raises(UnsafeArtifactError, match="outside its assets folder"):
+        tfexplore.session(escaping)
+    canary.unchanged()
+
+
+def test_implementation_selector_siblings_are_checked(tmp_path, canary):
+    """Grappler may swap a called function for another with the same api_implements: the
+    writing sibling is part of the closure."""
+    called, sibling = _pure_function(), _write_function(canary.victim)
+
+    def hostile(graph, saver_def):
+        _wire_into_restore(graph, saver_def, tf.constant(1.0, name="call_x").op)
+
+    def add_sibling(meta):
+        library = meta.graph_def.library
+        for function, device in ((called, "CPU"), (sibling, "GPU")):
+            copy = library.function.add()
+            copy.CopyFrom(function)
+            copy.attr["api_implements"].s = b"fast_op"
+            copy.attr["api_preferred_device"].s = device.encode()
+        node = meta.graph_def.node.add()
+        node.name, node.op = "call_fast", "StatefulPartitionedCall"
+        node.input.append("call_x")
+        node.attr["f"].func.name = called.signature.name
+        node.attr["Tin"].list.type.append(tf.float32.as_datatype_enum)
+        node.attr["Tout"].list.type.append(tf.float32.as_datatype_enum)
+        group = next(n for n in meta.graph_def.node if n.name == "restore_everything")
+        group.input.append("^call_fast")
+
+    meta = _tf1_run(tmp_path / "run", hostile, edit_meta=add_sibling)
+    _session_refused(meta, canary, match="WriteFile")
+
+
+def test_a_func_attr_naming_an_op_is_checked_as_that_op():
+    from google.protobuf import text_format
+
+    graph_def = text_format.Parse(
+        'node { name: "g" op: "SymbolicGradient" attr { key: "f" value { func { name: "WriteFile" } } } }',
+        tf.compat.v1.GraphDef(),
+    )
+    with pytest.raises(UnsafeArtifactError, match="WriteFile"):
+        safety.check(graph_def, ["g"])
+    assert [f.op_type for f in safety.scan(graph_def).findings] == ["WriteFile"]

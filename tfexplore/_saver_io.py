@@ -11,7 +11,11 @@ admits exactly the shapes TensorFlow's Savers build and nothing else::
     suffix       := Const("_temp/part" | "_temp_<32 hex>/part" | ".part")
                   | Select(c, suffix, suffix) | SelectV2(c, suffix, suffix)
                   | Merge(suffix, suffix) | Identity(suffix)
-    MergeV2Checkpoints(Pack(filename, ...) | filename, PREFIX)
+    MergeV2Checkpoints(Pack(filename, ...) | filename, PREFIX)   (sources never PREFIX itself)
+
+Reads (``RestoreV2``...) are accepted only for a Saver's restore op, writes (``SaveV2``,
+``MergeV2Checkpoints``...) only for its save tensor: a restore that writes would overwrite the
+very checkpoint it reads.
 
 ``PREFIX`` is a root: in the main graph, output 0 of a string ``Const``/``Placeholder``/
 ``PlaceholderWithDefault`` node (the caller then requires it to be the SaverDef's
@@ -31,9 +35,9 @@ from typing import Any
 
 __all__ = ["CHECKPOINT_IO_OPS", "Body", "filename_roots", "function_references"]
 
-CHECKPOINT_IO_OPS = frozenset(
-    {"Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints", "Restore", "RestoreV2", "RestoreSlice"}
-)
+READ_OPS = frozenset({"Restore", "RestoreV2", "RestoreSlice"})
+WRITE_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints"})
+CHECKPOINT_IO_OPS = READ_OPS | WRITE_OPS
 #: the temporary-shard suffixes TensorFlow's sharded Savers append to the prefix.
 _SUFFIX = re.compile(r"(?:_temp(?:_[0-9a-f]{32})?/part|\.part)\Z")
 #: the first output argument of each op the grammar admits (function bodies name outputs).
@@ -102,12 +106,12 @@ def filename_roots(node, body: Body) -> set[str] | None:
     if node.op == "MergeV2Checkpoints":
         if len(inputs) < 2 or not _prefix(inputs[1], body, roots):
             return None
-        if _filename(inputs[0], body, roots, 0):
-            return roots
+        if body.root(inputs[0]) is None and _filename(inputs[0], body, roots, 0):
+            return roots  # (merging the prefix into itself would delete its own files)
         pack = body.source(inputs[0])
         if pack is None or pack.op != "Pack" or not _data_inputs(pack):
             return None
-        ok = all(_filename(r, body, roots, 1) for r in _data_inputs(pack))
+        ok = all(body.root(r) is None and _filename(r, body, roots, 1) for r in _data_inputs(pack))
         return roots if ok else None
     return roots if _filename(inputs[0], body, roots, 0) else None
 

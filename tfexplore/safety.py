@@ -196,6 +196,19 @@ def _called_functions(node, library_names) -> list[str]:
     return called
 
 
+def _op_stand_in(op_type: str):
+    """A NodeDef-like stand-in for an op type named by a ``func`` attr (no attrs, no inputs)."""
+    import types
+
+    return types.SimpleNamespace(name=op_type, op=op_type, attr={}, input=[])
+
+
+def _function_attr_functions(function) -> list[str]:
+    """Function names held by a FunctionDef's own attrs (conservatively followed)."""
+    holder = type("_Attrs", (), {"attr": function.attr})
+    return [name for name, _path in attr_function_names(holder)]
+
+
 class _Program:
     """A GraphDef's nodes and library, indexed once."""
 
@@ -204,6 +217,12 @@ class _Program:
         self.graph_def = graph_def
         self.functions = {f.signature.name: f for f in library.function}
         self.gradients = {g.function_name: g.gradient_func for g in library.gradient}
+        # functions grappler's implementation selector may swap for one another
+        self.implementations: dict[str, list[str]] = {}
+        for function in library.function:
+            if "api_implements" in function.attr:
+                key = function.attr["api_implements"].s
+                self.implementations.setdefault(key, []).append(function.signature.name)
         self.nodes = {n.name: n for n in graph_def.node}
         self._bodies: dict[str, dict[str, Any]] = {}
 
@@ -246,7 +265,11 @@ class _Program:
                 pending.append(self.gradients[name])
             if name not in functions:
                 continue
-            for node in functions[name].node_def:
+            function = functions[name]
+            if "api_implements" in function.attr:
+                pending.extend(self.implementations[function.attr["api_implements"].s])
+            pending.extend(_function_attr_functions(function))
+            for node in function.node_def:
                 if node.op == "SymbolicGradient" and not symbolic_gradient:
                     symbolic_gradient = True
                     pending.extend(self.gradients.values())
@@ -266,10 +289,7 @@ class _Program:
             return None, self.nodes.get(name)
         function_name, node_name = name.split(FUNCTION_SEPARATOR, 1)
         if function_name == FUNC_ATTR:
-            from ._tf import protos
-
-            node = protos().node_def_pb2.NodeDef(name=node_name, op=node_name)
-            return function_name, node
+            return function_name, _op_stand_in(node_name)
         return function_name, self.body(function_name).get(node_name)
 
 
@@ -286,8 +306,9 @@ def ops_to_run(graph_def, fetches, library=None, *, feeds: Iterable[str] = ()) -
     ``feeds``) is not followed. Functions are included whole, their nodes named
     ``"function::node"``: those a node calls (its op, any ``func`` attr, lists of them and
     functions named inside a ``NameAttrList``'s own attrs, at any depth), their callees, the
-    gradient functions the library registers for any of them, and every gradient function when
-    a ``SymbolicGradient`` runs. A ``func`` attr naming something that is not a library
+    gradient functions the library registers for any of them, every gradient function when
+    a ``SymbolicGradient`` runs, the functions sharing an ``api_implements`` attr with a reached
+    one (grappler may swap them) and functions named in a reached function's own attrs. A ``func`` attr naming something that is not a library
     function is an op type TensorFlow may run: it appears as ``"<func attr>::OpType"``.
 
     Example::
@@ -335,15 +356,15 @@ def check(
     ops = program.closure(fetch_list, feed_list)
     report = SafetyReport(fetches=fetch_list, ops=ops, trusted=trust)
     allowed = set(allow)
-    saver_io = _SaverIO(program, saver_def, {_tensor_name(f) for f in feed_list})
+    saver_io = _SaverIO(program, saver_def, {_tensor_name(f) for f in feed_list}, fetch_list)
     for name in sorted(ops):
         function_name, node = program.locate(name)
         if node is None:
             continue
         called = function_name != FUNC_ATTR and node.op in program.functions
         found = classify_op(node, registered=called)
-        body_nodes = program.nodes if function_name is None else program.body(function_name)
-        if found is None or (function_name != FUNC_ATTR and _in_memory_cache(node, body_nodes)):
+        if found is None or (function_name != FUNC_ATTR and _in_memory_cache(
+                node, program.nodes if function_name is None else program.body(function_name))):
             continue
         category, reason = found
         finding = Finding(node.op, node.name, function_name, category, reason)
@@ -363,16 +384,22 @@ def check(
 class _SaverIO:
     """Whether a checkpoint op is the Saver's own I/O with the file name tfexplore feeds."""
 
-    def __init__(self, program: _Program, saver_def, fed: set[str]) -> None:
+    def __init__(self, program: _Program, saver_def, fed: set[str], fetches: list[str]) -> None:
         self.program = program
         self.filename = None
+        self.ops: frozenset[str] = frozenset()
         if saver_def is not None and saver_def.filename_tensor_name:
             name = _tensor_name(saver_def.filename_tensor_name)
             self.filename = name if name in fed else None
+            fetched = {_node_name(f) for f in fetches}
+            if fetched == {_node_name(saver_def.restore_op_name)}:
+                self.ops = _saver_io.READ_OPS  # a restore only reads
+            elif fetched == {_node_name(saver_def.save_tensor_name)}:
+                self.ops = _saver_io.WRITE_OPS  # a save only writes
         self._references = None
 
     def accepts(self, node, function_name) -> bool:
-        if self.filename is None or node.op not in _saver_io.CHECKPOINT_IO_OPS:
+        if self.filename is None or node.op not in self.ops:
             return False
         program = self.program
         if function_name is None:
@@ -656,8 +683,6 @@ def _entry_fetches(entries, meta_graph_def, saver_def) -> dict[str, tuple[list[s
 class _ScanContext:
     """What deciding "a Saver's own I/O" needs, computed once per scanned graph."""
 
-    _SAVER_ENTRIES = frozenset({"restore", "save"})
-
     def __init__(self, program: _Program, saver_def, extra: Mapping[str, str]) -> None:
         self.program = program
         self.filename = None
@@ -685,7 +710,8 @@ class _ScanContext:
             return False
         if not pulled:  # a Saver's I/O that no entry point runs (save_1/... in many graphs)
             return True
-        return set(pulled) <= self._SAVER_ENTRIES and roots == {self.filename}
+        allowed = {"restore"} if node.op in _saver_io.READ_OPS else {"save"}
+        return set(pulled) <= allowed and roots == {self.filename}
 
 
 def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, depth) -> None:
@@ -725,10 +751,8 @@ def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, 
                     label = finding.where if nested_in is None else f"{nested_in} > {finding.where}"
                     _scan_graph(inner, report, inner_closures, _ScanContext(_Program(inner), None, {}),
                                 meta_graph, nested_in=label, depth=depth + 1)
-    from ._tf import protos
-
     for op_type, holders in sorted(attr_ops.items()):  # func attrs naming an op, not a function
-        found = classify_op(protos().node_def_pb2.NodeDef(name=op_type, op=op_type))
+        found = classify_op(_op_stand_in(op_type))
         if found is None:
             continue
         full = f"{FUNC_ATTR}{FUNCTION_SEPARATOR}{op_type}"

@@ -471,8 +471,10 @@ class _GraphBackend:
         return self._assign_ops[name]
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, fetches, feed=None):
-        self.guard(_flatten(fetches), feed or {})
+    def run(self, fetches, feed=None, *, saver_def=None):
+        """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
+        save with its filename tensor fed with the prefix the user chose."""
+        self.guard(_flatten(fetches), feed or {}, saver_def)
         with self.translate_run_errors():
             return self.session.run(fetches, feed)
 
@@ -480,12 +482,12 @@ class _GraphBackend:
         """The safety check of everything this session runs (every ``run``, callable and
         save goes through here, whatever asked for it: a restore, a variable read that
         TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
-        the closure of ``fetches`` given ``feeds``, refused unless on the allowlist, or the
-        file's Saver I/O with its filename tensor fed (checked once per fetch/feed names)."""
+        the closure of ``fetches`` given ``feeds``, refused unless on the allowlist (checked
+        once per fetch/feed names). Checkpoint I/O is accepted only with ``saver_def``, which
+        only the Saver's restore and save pass (a file-chosen feed, such as an asset tensor,
+        never makes a Saver's file name)."""
         fetch_names = tuple(_graph_name(f) for f in fetches)
         feed_names = tuple(sorted(_graph_name(f) for f in feeds))
-        if saver_def is None and self.file_saver is not None:
-            saver_def = self.file_saver.saver_def
         key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None)
         report = self._guarded.get(key)
         if report is None:
@@ -1107,7 +1109,9 @@ class Session:
     def _run_file_restore(self, prefix: str) -> None:
         """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
         saver_def = self._backend.file_saver.saver_def
-        self._backend.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix})
+        self._backend.run(
+            saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix}, saver_def=saver_def
+        )
 
     def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
         reader = _reader(prefix)
@@ -1933,7 +1937,7 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
         for name in collections[collection].node_list.value
     ]
     asset_feeds = {
-        asset.tensor_info.name: str(model.path / "assets" / asset.filename)
+        asset.tensor_info.name: _asset_path(model, asset.filename)
         for asset in _asset_file_defs(meta_graph)
         if asset.tensor_info.name
     }
@@ -1956,6 +1960,21 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
         feeds = {scope + name: value for name, value in asset_feeds.items()}
         opened._backend.run([scope + name for name in init_ops], feeds)
     return opened
+
+
+def _asset_path(model, filename: str) -> str:
+    """``assets/FILENAME`` of the SavedModel; a name that leads out of ``assets/`` (``..``, an
+    absolute path, a symbolic link) is refused: it would hand the init op another file."""
+    assets = (model.path / "assets").resolve()
+    target = (model.path / "assets" / filename).resolve()
+    if not filename or assets not in target.parents:
+        raise UnsafeArtifactError(
+            f"The SavedModel names an asset file outside its assets folder: {filename!r}.",
+            path=model.proto_path,
+            expected="asset file names inside assets/",
+            hint="inspect it with tfexplore.open (runs nothing); this file is not a normal export",
+        )
+    return str(target)
 
 
 def _asset_file_defs(meta_graph) -> list:

@@ -72,11 +72,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     'control flow': _ops(
         """
-        Batch BatchFunction Case ControlTrigger DeviceIndex Enter Exit FakeParam For If
-        LoopCond Merge NextIteration NoOp PartitionedCall RefEnter RefExit RefMerge
-        RefNextIteration RefSelect RefSwitch StatefulPartitionedCall StatelessCase StatelessIf
-        StatelessWhile Switch SymbolicGradient ToBool Unbatch UnbatchGrad While _Arg
-        _ArrayToList _DeviceArg _DeviceRetval _If _ListToArray _Retval _SwitchN _While
+        Case ControlTrigger DeviceIndex Enter Exit FakeParam For If LoopCond Merge
+        NextIteration NoOp PartitionedCall RefEnter RefExit RefMerge RefNextIteration
+        RefSelect RefSwitch StatefulPartitionedCall StatelessCase StatelessIf StatelessWhile
+        Switch SymbolicGradient ToBool While _Arg _ArrayToList _DeviceArg _DeviceRetval _If
+        _ListToArray _Retval _SwitchN _While
         """
     ),
     'fused kernels': _ops(
@@ -499,19 +499,20 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         """
         AccumulatorApplyGradient AccumulatorNumAccumulated AccumulatorSetGlobalStep
         AccumulatorTakeGradient Barrier BarrierClose BarrierIncompleteSize BarrierInsertMany
-        BarrierReadySize BarrierTakeMany ConditionalAccumulator ConsumeMutexLock FIFOQueue
-        FIFOQueueV2 FakeQueue MapClear MapIncompleteSize MapPeek MapSize MapStage MapUnstage
-        MapUnstageNoKey MutexLock MutexV2 OrderedMapClear OrderedMapIncompleteSize
-        OrderedMapPeek OrderedMapSize OrderedMapStage OrderedMapUnstage OrderedMapUnstageNoKey
-        PaddingFIFOQueue PaddingFIFOQueueV2 PriorityQueue PriorityQueueV2 QueueClose
-        QueueCloseV2 QueueDequeue QueueDequeueMany QueueDequeueManyV2 QueueDequeueUpTo
-        QueueDequeueUpToV2 QueueDequeueV2 QueueEnqueue QueueEnqueueMany QueueEnqueueManyV2
-        QueueEnqueueV2 QueueIsClosed QueueIsClosedV2 QueueSize QueueSizeV2 RandomShuffleQueue
-        RandomShuffleQueueV2 ResourceAccumulatorApplyGradient
-        ResourceAccumulatorNumAccumulated ResourceAccumulatorSetGlobalStep
-        ResourceAccumulatorTakeGradient ResourceConditionalAccumulator
-        SparseAccumulatorApplyGradient SparseAccumulatorTakeGradient
-        SparseConditionalAccumulator Stage StageClear StagePeek StageSize Unstage
+        BarrierReadySize BarrierTakeMany Batch BatchFunction ConditionalAccumulator
+        ConsumeMutexLock FIFOQueue FIFOQueueV2 FakeQueue MapClear MapIncompleteSize MapPeek
+        MapSize MapStage MapUnstage MapUnstageNoKey MutexLock MutexV2 OrderedMapClear
+        OrderedMapIncompleteSize OrderedMapPeek OrderedMapSize OrderedMapStage
+        OrderedMapUnstage OrderedMapUnstageNoKey PaddingFIFOQueue PaddingFIFOQueueV2
+        PriorityQueue PriorityQueueV2 QueueClose QueueCloseV2 QueueDequeue QueueDequeueMany
+        QueueDequeueManyV2 QueueDequeueUpTo QueueDequeueUpToV2 QueueDequeueV2 QueueEnqueue
+        QueueEnqueueMany QueueEnqueueManyV2 QueueEnqueueV2 QueueIsClosed QueueIsClosedV2
+        QueueSize QueueSizeV2 RandomShuffleQueue RandomShuffleQueueV2
+        ResourceAccumulatorApplyGradient ResourceAccumulatorNumAccumulated
+        ResourceAccumulatorSetGlobalStep ResourceAccumulatorTakeGradient
+        ResourceConditionalAccumulator SparseAccumulatorApplyGradient
+        SparseAccumulatorTakeGradient SparseConditionalAccumulator Stage StageClear StagePeek
+        StageSize Unbatch UnbatchGrad Unstage
         """
     ),
     'checkpoint I/O': _ops(
@@ -656,7 +657,7 @@ FAMILY_REASONS: dict[str, str] = {
     'kills or stalls the process': 'aborts, sleeps or synchronizes the process',
     'dataset reading files': 'dataset that reads, caches or saves files, or reaches a tf.data service',
     'unchecked embedded graphs or programs': 'runs a serialized graph or compiled program that the check cannot see into',
-    'can block forever': 'queues, barriers, staging areas, accumulators and mutexes can wait forever for input',
+    'can block forever': 'queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input',
     'TPU, XLA and DTensor system ops': 'accelerator system, host-transfer or compiled-program ops (not reviewed)',
     'test and internal ops': "ops registered for TensorFlow's tests or internal rewrites",
 }

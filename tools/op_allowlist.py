@@ -89,7 +89,8 @@ NEEDS_TRUST_OPS = {
         SparseAccumulatorTakeGradient Stage StageClear StagePeek StageSize Unstage MapClear
         MapIncompleteSize MapPeek MapSize MapStage MapUnstage MapUnstageNoKey OrderedMapClear
         OrderedMapIncompleteSize OrderedMapPeek OrderedMapSize OrderedMapStage
-        OrderedMapUnstage OrderedMapUnstageNoKey MutexLock MutexV2 ConsumeMutexLock""",
+        OrderedMapUnstage OrderedMapUnstageNoKey MutexLock MutexV2 ConsumeMutexLock Batch
+        BatchFunction Unbatch UnbatchGrad""",
 }
 
 #: module -> needs-trust category.
@@ -169,7 +170,7 @@ FAMILY_REASONS = {
     "kills or stalls the process": "aborts, sleeps or synchronizes the process",
     "dataset reading files": "dataset that reads, caches or saves files, or reaches a tf.data service",
     "unchecked embedded graphs or programs": "runs a serialized graph or compiled program that the check cannot see into",
-    "can block forever": "queues, barriers, staging areas, accumulators and mutexes can wait forever for input",
+    "can block forever": "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input",
     "TPU, XLA and DTensor system ops": "accelerator system, host-transfer or compiled-program ops (not reviewed)",
     "test and internal ops": "ops registered for TensorFlow's tests or internal rewrites",
 }

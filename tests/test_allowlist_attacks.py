@@ -721,3 +721,43 @@ def test_a_func_attr_naming_an_op_is_checked_as_that_op():
     with pytest.raises(UnsafeArtifactError, match="WriteFile"):
         safety.check(graph_def, ["g"])
     assert [f.op_type for f in safety.scan(graph_def).findings] == ["WriteFile"]
+
+
+def test_tf1_saved_model_main_op_with_a_write_is_refused(tmp_path, canary):
+    """The builder's main op (run by session() after restoring) with a WriteFile control
+    input, next to a table initialized from tensors (allowed)."""
+    folder = tmp_path / "export"
+    graph = tf.Graph()
+    with graph.as_default():
+        w = v1.get_variable("W", [2])
+        tf.identity(w, name="out")
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), default_value=-1)
+        tf.identity(table.lookup(tf.constant(["a"])), name="looked_up")
+        with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
+            main_op = tf.group(v1.tables_initializer(), name="main_op")
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(folder))
+            builder.add_meta_graph_and_variables(session, ["serve"], main_op=main_op)
+            builder.save()
+    _session_refused(folder, canary, match="WriteFile")
+    report = tfexplore.scan(folder)
+    assert any(f.op_type == "WriteFile" and "init:saved_model_main_op" in f.pulled_in_by
+               for f in report.findings)
+    assert not any(f.op_type.startswith("InitializeTable") for f in report.findings)
+
+
+def test_init_collections_are_entry_points_in_scan(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.get_variable("W", [2])
+        saver = v1.train.Saver()
+        for collection in ("table_initializer", "local_init_op", "init_op"):
+            write = tf.io.write_file(f"/nonexistent/{collection}", "x", name=f"{collection}_write")
+            v1.add_to_collection(collection, write)
+        meta = v1.train.export_meta_graph(saver_def=saver.as_saver_def())
+    report = safety.scan(meta)
+    pulled = {f.node: f.pulled_in_by for f in report.findings}
+    for collection in ("table_initializer", "local_init_op", "init_op"):
+        assert pulled[f"{collection}_write"] == (f"init:{collection}",)

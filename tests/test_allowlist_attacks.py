@@ -761,3 +761,23 @@ def test_init_collections_are_entry_points_in_scan(tmp_path):
     pulled = {f.node: f.pulled_in_by for f in report.findings}
     for collection in ("table_initializer", "local_init_op", "init_op"):
         assert pulled[f"{collection}_write"] == (f"init:{collection}",)
+
+
+def test_a_function_name_defined_twice_needs_trust(tmp_path, canary):
+    """Two FunctionDefs with one name, the pure one last: whichever TensorFlow keeps, the
+    check does not guess (the writing body is listed by scan, calling the name is refused)."""
+    evil, pure = _write_function(canary.victim), _pure_function()
+    from google.protobuf import text_format
+
+    graph_def = text_format.Parse(
+        'node { name: "x" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }'
+        ' attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 1 } } } }'
+        ' node { name: "call" op: "PartitionedCall" input: "x" attr { key: "f" value { func {'
+        ' name: "twice" } } } }', tf.compat.v1.GraphDef())
+    for function in (evil, pure):
+        copy = graph_def.library.function.add()
+        copy.CopyFrom(function)
+        copy.signature.name = "twice"
+    with pytest.raises(UnsafeArtifactError, match="defined twice"):
+        safety.check(graph_def, ["call"])
+    assert any(f.op_type == "WriteFile" for f in safety.scan(graph_def).findings)

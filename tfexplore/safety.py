@@ -53,6 +53,8 @@ FUNCTION_SEPARATOR = "::"
 #: the "function" part of a name in :func:`ops_to_run` for an op named by a ``func`` attr that is
 #: not a library function (``SymbolicGradient(f=WriteFile)``): the op type itself is checked.
 FUNC_ATTR = "<func attr>"
+#: prefix of the stand-in op type for a function name defined twice with different bodies
+AMBIGUOUS_FUNCTION = "function defined twice: "
 
 #: op type -> category, for every registry op that needs ``trust=True`` (the rest of the
 #: registry is on the allowlist, :mod:`tfexplore._op_allowlist`; unknown ops need trust too).
@@ -225,6 +227,15 @@ class _Program:
                 self.implementations.setdefault(key, []).append(function.signature.name)
         self.nodes = {n.name: n for n in graph_def.node}
         self._bodies: dict[str, dict[str, Any]] = {}
+        # a name given to two different FunctionDefs: which one TensorFlow keeps is not ours to
+        # guess, so calling it needs trust
+        self.ambiguous: set[str] = set()
+        if len(self.functions) != len(library.function):
+            seen: dict[str, bytes] = {}
+            for function in library.function:
+                body = function.SerializeToString(deterministic=True)
+                if seen.setdefault(function.signature.name, body) != body:
+                    self.ambiguous.add(function.signature.name)
 
     def body(self, function_name: str) -> dict[str, Any]:
         if function_name not in self._bodies:
@@ -275,6 +286,8 @@ class _Program:
                     pending.extend(self.gradients.values())
                 pending.extend(_called_functions(node, functions))
         for name in seen:
+            if name in self.ambiguous:
+                reached.add(f"{FUNC_ATTR}{FUNCTION_SEPARATOR}{AMBIGUOUS_FUNCTION}{name}")
             if name in functions:
                 reached.update(
                     f"{name}{FUNCTION_SEPARATOR}{n.name}" for n in functions[name].node_def
@@ -405,7 +418,7 @@ class _SaverIO:
         if function_name is None:
             roots = _saver_io.filename_roots(node, _saver_io.Body(program.nodes))
             return roots == {self.filename}
-        if function_name == FUNC_ATTR:
+        if function_name == FUNC_ATTR or function_name in program.ambiguous:
             return False
         if self._references is None:
             self._references = _saver_io.function_references(program.graph_def)
@@ -697,6 +710,8 @@ class _ScanContext:
         program = self.program
         if function_name is None:
             roots = _saver_io.filename_roots(node, _saver_io.Body(program.nodes))
+        elif function_name in program.ambiguous:
+            return False
         else:
             if self._references is None:
                 self._references = _saver_io.function_references(program.graph_def, self.extra)
@@ -718,7 +733,10 @@ def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, 
     """Classify every node of ``graph_def`` and of its library into ``report``."""
     functions = {f.signature.name: f for f in graph_def.library.function}
     nodes = {n.name: n for n in graph_def.node}
-    places = [(None, graph_def.node)] + [(name, f.node_def) for name, f in functions.items()]
+    # every FunctionDef, even one whose name repeats (the dict above keeps only one of them)
+    places = [(None, graph_def.node)] + [
+        (f.signature.name, f.node_def) for f in graph_def.library.function
+    ]
     key = "nested graphs" if nested_in else "graphs"
     report.scanned[key] = report.scanned.get(key, 0) + 1
     report.scanned["functions"] = report.scanned.get("functions", 0) + len(functions)

@@ -781,3 +781,18 @@ def test_a_function_name_defined_twice_needs_trust(tmp_path, canary):
     with pytest.raises(UnsafeArtifactError, match="defined twice"):
         safety.check(graph_def, ["call"])
     assert any(f.op_type == "WriteFile" for f in safety.scan(graph_def).findings)
+
+
+def test_what_session_refuses_is_what_scan_lists_for_every_registry_op():
+    """For each registry op (and a made-up one), a graph fetching one node of it: check()
+    refuses exactly when scan() lists it, with the same category."""
+    from tensorflow.core.framework import graph_pb2
+
+    for op in [*_registry(), "MadeUpOp"]:
+        graph_def = graph_pb2.GraphDef()
+        node = graph_def.node.add()
+        node.name, node.op = "x", op
+        report = safety.check(graph_def, ["x"], trust=True)
+        scanned = safety.scan(graph_def)
+        assert [(f.op_type, f.category) for f in report.findings] == [
+            (f.op_type, f.category) for f in scanned.findings], op

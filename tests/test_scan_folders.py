@@ -194,3 +194,10 @@ def test_every_corpus_artifact_scans_clean_as_a_folder(corpus, capsys):
         status = main(["scan", str(folder)])
         out = capsys.readouterr().out
         assert status == 0, out[-3000:]
+
+
+def test_describe_names_each_place_once_across_files(tmp_path):
+    first = _meta_with_read_file(tmp_path / "run")
+    first.with_name("model.ckpt-6.meta").write_bytes(first.read_bytes())
+    text = tfexplore.scan(tmp_path / "run").describe()
+    assert text.count("'input/read_file'") == 1 and "(in 2 files)" in text

@@ -539,11 +539,14 @@ class ScanReport:
             by_type.setdefault(finding.op_type, []).append(finding)
         lines = []
         for op_type, group in sorted(by_type.items()):
-            places = ", ".join(repr(f.where) for f in group[:3])
-            more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+            wheres = list(dict.fromkeys(f.where for f in group))  # once, however many files
+            places = ", ".join(repr(w) for w in wheres[:3])
+            more = f" and {len(wheres) - 3} more" if len(wheres) > 3 else ""
+            files = {f.file for f in group if f.file}
+            in_files = f" (in {len(files)} files)" if len(files) > 1 else ""
             pulled = sorted({p for f in group for p in f.pulled_in_by})
             run_by = f"; run by {', '.join(pulled)}" if pulled else "; nothing listed runs it"
-            lines.append(f"  {op_type} ({group[0].category}): {places}{more}{run_by}")
+            lines.append(f"  {op_type} ({group[0].category}): {places}{more}{in_files}{run_by}")
         return "\n".join(lines)
 
     def summary_line(self) -> str:

@@ -796,3 +796,25 @@ def test_what_session_refuses_is_what_scan_lists_for_every_registry_op():
         scanned = safety.scan(graph_def)
         assert [(f.op_type, f.category) for f in report.findings] == [
             (f.op_type, f.category) for f in scanned.findings], op
+
+
+def test_checking_never_changes_the_graph_it_reads():
+    """Reading a missing key of a proto map adds it: the check and the scan must not (nodes
+    without the attrs the Saver grammar looks at)."""
+    from google.protobuf import text_format
+
+    graph_def = text_format.Parse(
+        'node { name: "f" op: "Placeholder" } node { name: "c" op: "Const" }'
+        ' node { name: "j" op: "StringJoin" input: "f" input: "c" }'
+        ' node { name: "sh" op: "ShardedFilename" input: "j" input: "c" input: "c" }'
+        ' node { name: "s" op: "SaveV2" input: "sh" input: "c" input: "c" }'
+        ' node { name: "s2" op: "SaveV2" input: "f" input: "c" input: "c" }'
+        ' node { name: "cache" op: "CacheDatasetV2" input: "c" input: "c" input: "c" }',
+        tf.compat.v1.GraphDef())
+    before = graph_def.SerializeToString(deterministic=True)
+    saver_def = v1.train.SaverDef(filename_tensor_name="f:0", restore_op_name="s",
+                                  save_tensor_name="s")
+    with pytest.raises(UnsafeArtifactError):
+        safety.check(graph_def, ["s", "s2", "cache"], feeds=["f:0"], saver_def=saver_def)
+    safety.scan(graph_def)
+    assert graph_def.SerializeToString(deterministic=True) == before

@@ -87,7 +87,9 @@ class Body:
         if self.in_function:
             return reference if reference in self.arguments else None
         node = self.source(reference)
-        if node is None or node.op not in _ROOT_OPS or node.attr["dtype"].type != _STRING:
+        if node is None or node.op not in _ROOT_OPS or "dtype" not in node.attr:
+            return None  # (reading a missing key of a proto map would add it: check first)
+        if node.attr["dtype"].type != _STRING:
             return None
         return f"{node.name}:0"
 
@@ -162,6 +164,8 @@ def _suffix(reference: str, body: Body, depth: int) -> bool:
         return False
     inputs = _data_inputs(node)
     if node.op == "Const":
+        if "value" not in node.attr:
+            return False
         tensor = node.attr["value"].tensor
         values = list(tensor.string_val)
         scalar = not tensor.tensor_shape.dim

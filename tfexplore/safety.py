@@ -789,7 +789,7 @@ def _in_memory_cache(node, body_nodes) -> bool:
     if node.op not in ("CacheDataset", "CacheDatasetV2") or len(node.input) < 2:
         return False
     source = body_nodes.get(_node_name(node.input[1]))
-    if source is None or source.op != "Const":
+    if source is None or source.op != "Const" or "value" not in source.attr:
         return False
     values = list(source.attr["value"].tensor.string_val)
     return values == [b""]
@@ -811,6 +811,8 @@ def _serialized_graph(node, body_nodes):
             return None
         name = _node_name(source.input[0])
     else:
+        return None
+    if "value" not in source.attr:
         return None
     tensor = source.attr["value"].tensor
     if not tensor.string_val:

@@ -201,3 +201,32 @@ def test_describe_names_each_place_once_across_files(tmp_path):
     first.with_name("model.ckpt-6.meta").write_bytes(first.read_bytes())
     text = tfexplore.scan(tmp_path / "run").describe()
     assert text.count("'input/read_file'") == 1 and "(in 2 files)" in text
+
+
+def test_a_keras_module_naming_a_function_that_is_not_a_class_is_custom(tmp_path):
+    """A .keras config whose object is {"module": "keras.utils", "class_name": "get_file"}:
+    deserializing it would call get_file (a download); it is not a Keras class."""
+    import zipfile
+
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = tmp_path / "model.keras"
+    model.save(path)
+    edited = tmp_path / "edited.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(edited, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                dense = config["config"]["layers"][-1]
+                dense["config"]["kernel_initializer"] = {
+                    "module": "keras.utils", "class_name": "get_file", "registered_name": None,
+                    "config": {"fname": "x", "origin": "http://127.0.0.1:9/x"},
+                }
+                data = json.dumps(config).encode()
+            target.writestr(item, data)
+    assert tfexplore.open(edited).custom_classes == ["get_file"]
+    assert tfexplore.open(path).custom_classes == []
+    with pytest.raises(UnsafeArtifactError, match="get_file"):
+        tfexplore.session(edited)

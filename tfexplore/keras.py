@@ -226,9 +226,14 @@ class KerasFile(Artifact):
             module = node.get("module")
             registered = node.get("registered_name")
             legacy = "module" not in node and "registered_name" not in node
+            in_keras = isinstance(module, str) and module.startswith("keras")
             custom = (registered and registered != node["class_name"]) or (
-                isinstance(module, str) and module and not module.startswith("keras")
-            ) or (legacy and str(node["class_name"]) not in KERAS_CLASS_NAMES)
+                isinstance(module, str) and module and not in_keras
+            ) or (
+                # Keras 1/2 names, or a keras.* module naming something that is not a Keras
+                # class (keras.utils get_file: deserializing it calls it)
+                (legacy or in_keras) and str(node["class_name"]) not in KERAS_CLASS_NAMES
+            )
             if custom and (label := str(registered or node["class_name"])) not in found:
                 found.append(label)
         return found

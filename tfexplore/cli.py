@@ -5,7 +5,7 @@
     tfexplore inspect runs/mnist            # summary, checkpoints, variables, op counts by scope
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
-    tfexplore scan model.ckpt-1000.meta     # ops that touch files, the network or Python
+    tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, network, ...)
 
 Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
 when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("path")
     scan = commands.add_parser(
         "scan",
-        help="list the ops that touch files, the network or Python (exit 3 if any, 0 if none)",
+        help="list the ops that are not pure computation: files, network, Python, custom ops "
+        "(exit 3 if any, 0 if none); a folder: every graph-bearing file in it",
     )
     scan.add_argument("path")
     scan.add_argument("--all", action="store_true", help="also list the Saver's expected I/O")

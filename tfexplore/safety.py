@@ -130,7 +130,7 @@ class SafetyReport:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        state = "ok" if self.ok else f"{len(self.findings)} risky op(s)"
+        state = "ok" if self.ok else f"{len(self.findings)} op(s) not on the allowlist"
         text = f"<SafetyReport {state}: {len(self.ops)} ops would run for {self.fetches}>"
         return text + ("\n" + self.describe() if self.findings else "")
 
@@ -866,17 +866,18 @@ def _walk_config(value):
 
 def explain_lines(report: ScanReport) -> list[str]:
     """A short Markdown section for ``explain()``: the risky ops found and what runs them."""
-    lines = ["", "## Ops that touch files, the network or Python", ""]
+    lines = ["", "## Ops that are not pure computation", ""]
     if report.ok:
         lines.append(
-            "None: no op in the graph, its functions or nested dataset graphs reads or writes "
-            "files (other than the Saver's own checkpoint reads and writes), talks to the "
-            "network, runs Python, or is unknown to this TensorFlow (`.safety` has the details)."
+            "None: every op in the graph, its functions and nested dataset graphs is on "
+            "tfexplore's allowlist of pure computation (other than the Saver's own checkpoint "
+            "reads and writes); `.safety` has the details."
         )
         return lines
     lines.append(
-        f"**{len(report.findings)} op(s) would touch files, the network or Python** if "
-        "TensorFlow ran them; tfexplore only read them. Loading or restoring this file with "
+        f"**{len(report.findings)} op(s) are not on the allowlist of pure computation** (they "
+        "touch files, the network or Python, can block, or are unknown); tfexplore only read "
+        "them. Loading or restoring this file with "
         "TensorFlow runs those pulled in by the restore op, a signature or an init op:"
     )
     lines.append("")

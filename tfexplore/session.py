@@ -1996,7 +1996,7 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
     report = model.safety
     if report.findings and not trust:
         error = UnsafeArtifactError(
-            f"{str(model.path)!r} holds ops that touch files, the network or Python: "
+            f"{str(model.path)!r} holds ops that are not on the allowlist of pure computation: "
             + ", ".join(sorted({f"{f.op_type} ({f.where})" for f in report.findings})[:6])
             + ". tf.saved_model.load runs the file's restore and initializer functions.",
             path=model.proto_path,

@@ -818,3 +818,51 @@ def test_checking_never_changes_the_graph_it_reads():
         safety.check(graph_def, ["s", "s2", "cache"], feeds=["f:0"], saver_def=saver_def)
     safety.scan(graph_def)
     assert graph_def.SerializeToString(deterministic=True) == before
+
+
+def _tf1_vocab_export(folder: Path, vocabulary: Path, *, aim_at: str | None = None) -> Path:
+    """A TF1 builder export whose main op fills a table from its vocabulary asset; with
+    ``aim_at``, the table reads that path (a Const) instead of the asset tensor."""
+    graph = tf.Graph()
+    with graph.as_default():
+        w = v1.get_variable("W", [2])
+        tf.identity(w, name="out")
+        asset = tf.constant(str(vocabulary), name="vocab_asset")
+        v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
+        # (a computed name: TextFileInitializer would make a constant one an asset, copied in)
+        source = asset if aim_at is None else tf.strings.join(
+            [tf.constant(os.path.dirname(aim_at)), tf.constant("/" + os.path.basename(aim_at))])
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(source, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                                          tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
+            default_value=-1)
+        tf.identity(table.lookup(tf.constant(["beta", "zeta"])), name="ids")
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            builder = v1.saved_model.Builder(str(folder))
+            builder.add_meta_graph_and_variables(
+                session, ["serve"], assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
+                main_op=v1.tables_initializer())
+            builder.save()
+    return folder
+
+
+def test_tf1_saved_model_vocabulary_asset_table_opens_without_trust(tmp_path, canary):
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("alpha\nbeta\ngamma\n")
+    folder = _tf1_vocab_export(tmp_path / "export", vocabulary)
+    vocabulary.unlink()  # the export holds its own copy in assets/
+    assert tfexplore.scan(folder).ok
+    with tfexplore.session(folder) as session:
+        assert list(session.eval("ids")) == [1, -1]
+
+
+def test_tf1_saved_model_table_reading_another_file_is_refused(tmp_path, canary):
+    vocabulary = tmp_path / "vocab.txt"
+    vocabulary.write_text("alpha\nbeta\n")
+    folder = _tf1_vocab_export(tmp_path / "export", vocabulary, aim_at=str(canary.secret))
+    canary.freeze()
+    with pytest.raises(UnsafeArtifactError, match="InitializeTableFromTextFileV2"):
+        tfexplore.session(folder)
+    canary.unchanged()
+    assert _scan_exit(folder) == EXIT_RISKY

@@ -243,3 +243,18 @@ def function_io_roots(io_node, function, references: list[tuple]) -> tuple[set[s
 def main_root(reference: str, nodes: Mapping[str, Any]) -> str | None:
     """A main-graph reference as a root (``"name:0"``) when it is one, else ``None``."""
     return Body(nodes).root(reference)
+
+
+#: ops that fill a lookup table from a text file (a SavedModel's vocabulary asset).
+ASSET_READ_OPS = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
+
+
+def reads_asset(node, nodes: Mapping[str, Any], assets: set[str]) -> bool:
+    """Whether ``node`` fills a table from exactly one of ``assets`` (main-graph root tensors,
+    ``"name:0"``, that tfexplore feeds with a path it checked inside the SavedModel's
+    ``assets/``): its ``filename`` input is that tensor itself, nothing derived from it."""
+    inputs = _data_inputs(node)
+    if node.op not in ASSET_READ_OPS or len(inputs) < 2:
+        return False
+    return Body(nodes).root(inputs[1]) in assets
+

@@ -341,10 +341,15 @@ def check(
     allow: Iterable[str] = (),
     trust: bool = False,
     saver_def=None,
+    assets: Iterable[str] = (),
     library=None,
     path: str | os.PathLike | None = None,
 ) -> SafetyReport:
     """Classify every op that running ``fetches`` would run; raise if any is not allowed.
+
+    ``assets`` names the asset tensors of a SavedModel that the caller feeds with paths it
+    checked inside the model's ``assets/``: a table filled from exactly such a tensor
+    (``InitializeTableFromTextFileV2``) is accepted too.
 
     Allowed are the ops of :mod:`tfexplore._op_allowlist` (pure computation) and, with
     ``saver_def``, the Saver's own checkpoint I/O: a ``SaveV2``/``RestoreV2``/... whose file
@@ -369,7 +374,9 @@ def check(
     ops = program.closure(fetch_list, feed_list)
     report = SafetyReport(fetches=fetch_list, ops=ops, trusted=trust)
     allowed = set(allow)
-    saver_io = _SaverIO(program, saver_def, {_tensor_name(f) for f in feed_list}, fetch_list)
+    fed = {_tensor_name(f) for f in feed_list}
+    saver_io = _SaverIO(program, saver_def, fed, fetch_list)
+    fed_assets = {_tensor_name(a) for a in _as_list(assets)} & fed
     for name in sorted(ops):
         function_name, node = program.locate(name)
         if node is None:
@@ -383,7 +390,9 @@ def check(
         finding = Finding(node.op, node.name, function_name, category, reason)
         if node.op in allowed or category in allowed:
             report.allowed.append(finding)
-        elif saver_io.accepts(node, function_name):
+        elif saver_io.accepts(node, function_name) or (
+            function_name is None and _saver_io.reads_asset(node, program.nodes, fed_assets)
+        ):
             report.accepted.append(finding)
         else:
             report.findings.append(finding)
@@ -635,9 +644,30 @@ def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None
         name: program.closure(targets, feeds)
         for name, (targets, feeds) in _entry_fetches(entries, proto, saver_def).items()
     }
-    context = _ScanContext(program, saver_def, extra)
+    assets = _asset_tensors(proto) if hasattr(proto, "asset_file_def") else []
+    context = _ScanContext(program, saver_def, extra, assets)
     _scan_graph(graph_def, report, closures, context, meta_graph, nested_in=None, depth=0)
     return report
+
+
+def _asset_tensors(meta_graph_def) -> list[str]:
+    """The asset tensors a SavedModel loader feeds with a path inside ``assets/``: those of
+    ``asset_file_def`` (and of the older ``saved_model_assets`` collection) whose file name
+    stays inside the folder (no ``..``, not absolute)."""
+    from ._tf import protos
+
+    assets = list(meta_graph_def.asset_file_def)
+    collections = meta_graph_def.collection_def
+    if "saved_model_assets" in collections:
+        for packed in collections["saved_model_assets"].any_list.value:
+            asset = protos().meta_graph_pb2.AssetFileDef()
+            if packed.Unpack(asset):
+                assets.append(asset)
+    return [
+        a.tensor_info.name for a in assets
+        if a.tensor_info.name and a.filename and not os.path.isabs(a.filename)
+        and ".." not in a.filename.replace("\\", "/").split("/")
+    ]
 
 
 def _object_graph_functions(object_graph) -> dict[str, str]:
@@ -699,8 +729,13 @@ def _entry_fetches(entries, meta_graph_def, saver_def) -> dict[str, tuple[list[s
 class _ScanContext:
     """What deciding "a Saver's own I/O" needs, computed once per scanned graph."""
 
-    def __init__(self, program: _Program, saver_def, extra: Mapping[str, str]) -> None:
+    _INIT_ENTRIES = frozenset(f"init:{name}" for name in ("saved_model_main_op",
+                                                           "legacy_init_op", "table_initializer"))
+
+    def __init__(self, program: _Program, saver_def, extra: Mapping[str, str],
+                 assets: Iterable[str] = ()) -> None:
         self.program = program
+        self.assets = {_tensor_name(a) for a in assets}
         self.filename = None
         if saver_def is not None and saver_def.filename_tensor_name:
             self.filename = _tensor_name(saver_def.filename_tensor_name)
@@ -708,6 +743,12 @@ class _ScanContext:
         self._references = None
 
     def expected_io(self, node, function_name, pulled: tuple[str, ...]) -> bool:
+        if node.op in _saver_io.ASSET_READ_OPS:
+            return (
+                function_name is None
+                and set(pulled) <= self._INIT_ENTRIES
+                and _saver_io.reads_asset(node, self.program.nodes, self.assets)
+            )
         if node.op not in CHECKPOINT_IO_OPS:
             return False
         program = self.program

@@ -471,14 +471,15 @@ class _GraphBackend:
         return self._assign_ops[name]
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, fetches, feed=None, *, saver_def=None):
+    def run(self, fetches, feed=None, *, saver_def=None, assets=()):
         """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
-        save with its filename tensor fed with the prefix the user chose."""
-        self.guard(_flatten(fetches), feed or {}, saver_def)
+        save with its filename tensor fed with the prefix the user chose; ``assets`` only for
+        a SavedModel's init op, with asset tensors fed with paths checked inside assets/."""
+        self.guard(_flatten(fetches), feed or {}, saver_def, assets)
         with self.translate_run_errors():
             return self.session.run(fetches, feed)
 
-    def guard(self, fetches: list, feeds: Iterable, saver_def=None) -> safety.SafetyReport:
+    def guard(self, fetches: list, feeds: Iterable, saver_def=None, assets=()) -> safety.SafetyReport:
         """The safety check of everything this session runs (every ``run``, callable and
         save goes through here, whatever asked for it: a restore, a variable read that
         TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
@@ -488,11 +489,14 @@ class _GraphBackend:
         never makes a Saver's file name)."""
         fetch_names = tuple(_graph_name(f) for f in fetches)
         feed_names = tuple(sorted(_graph_name(f) for f in feeds))
-        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None)
+        asset_names = tuple(sorted(assets))
+        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None,
+               asset_names)
         report = self._guarded.get(key)
         if report is None:
             report = safety.check(
                 self.graph_def(), list(fetch_names), feeds=list(feed_names), saver_def=saver_def,
+                assets=list(asset_names),
                 trust=self.trusted, path=self.path,
             )  # fmt: skip
             self._guarded[key] = report
@@ -1943,8 +1947,8 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
     }
     if init_ops:
         safety.check(
-            meta_graph.graph_def, init_ops, feeds=list(asset_feeds), trust=trust,
-            path=model.proto_path,
+            meta_graph.graph_def, init_ops, feeds=list(asset_feeds), assets=list(asset_feeds),
+            trust=trust, path=model.proto_path,
         )  # fmt: skip
     opened = _open_meta_graph(
         meta_graph, model.proto_path, prefix, clear_devices=clear_devices,
@@ -1958,7 +1962,7 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
     if init_ops:
         scope = f"{import_scope}/" if import_scope else ""
         feeds = {scope + name: value for name, value in asset_feeds.items()}
-        opened._backend.run([scope + name for name in init_ops], feeds)
+        opened._backend.run([scope + name for name in init_ops], feeds, assets=list(feeds))
     return opened
 
 

@@ -282,6 +282,7 @@ def test_point3_skipgram_into_dumptensor_exfiltration_is_refused(tmp_path, canar
     assert "restore" in found["Skipgram"] and "restore" in found["DumpTensor"]
 
 
+@pytest.mark.slow
 def test_point3_abort_in_restore_is_refused_and_the_process_lives(tmp_path, canary):
     def hostile(graph, saver_def):
         _wire_into_restore(graph, saver_def, tf.raw_ops.Abort(error_msg="killed", name="kill"))

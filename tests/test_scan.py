@@ -233,7 +233,7 @@ def test_frozen_graphs_flag_the_same_ops_and_custom_ops(hostile, kind):
     for op, category in [("WriteFile", "writes files"), ("ReadFile", "reads files"),
                          ("MatchingFiles", "reads files"), ("WholeFileReaderV2", "reads files"),
                          ("PrintV2", "writes files"), ("MyEvilOp", "custom op"),
-                         ("DatasetFromGraph", "dataset reading files")]:
+                         ("DatasetFromGraph", "unchecked embedded graphs or programs")]:
         assert (op, category) in found, op
     assert all(not pulled for pulled in found.values())  # a GraphDef has no entry points
     assert "MyEvilOp" in str(artifact.explain())
@@ -290,7 +290,7 @@ def test_demo_run_is_clean_and_the_saver_io_expected(demo_run):
         ("RestoreV2", ("restore",)), ("SaveV2", ("save",))
     }
     assert "train" in report.entry_points
-    assert "None: no op" in str(run.latest.meta_graph.explain())
+    assert "None: every op" in str(run.latest.meta_graph.explain())
 
 
 CORPUS_FLAGS = {  # what the corpus gives: only the PPO graph's in-memory cache is not flagged
@@ -330,10 +330,10 @@ def test_scan_command_exit_codes_and_output(hostile, demo_run, capsys):
     assert main(["scan", str(hostile["meta"])]) == EXIT_RISKY
     out = capsys.readouterr().out
     assert "WriteFile" in out and "sneaky_write" in out and "restore" in out
-    assert "risky op(s)" in out.splitlines()[0]
+    assert "not on the allowlist" in out.splitlines()[0]
     assert main(["scan", str(demo_run)]) == 0
     out = capsys.readouterr().out
-    assert "no op that touches files" in out and "RestoreV2" not in out
+    assert "every op is on the allowlist" in out and "RestoreV2" not in out
     assert main(["scan", "--all", str(demo_run)]) == 0
     assert "RestoreV2" in capsys.readouterr().out
     assert main(["scan", str(hostile["target"].parent / "missing.pb")]) == 1

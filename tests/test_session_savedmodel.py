@@ -84,14 +84,15 @@ def _tf1_saved_model_with_vocabulary(folder: Path) -> Path:
     return folder
 
 
-def test_tf1_main_op_reading_an_asset_needs_trust_then_runs(tmp_path):
+def test_tf1_main_op_reading_its_own_asset_runs_without_trust(tmp_path):
+    """The table reads exactly the asset tensor tfexplore feeds with assets/vocab.txt (the
+    allowlist accepts that read, docs/security.md); anything else reading files needs trust."""
     folder = _tf1_saved_model_with_vocabulary(tmp_path / "text_model")
-    with pytest.raises(UnsafeArtifactError, match="InitializeTableFromTextFile"):
-        tfexplore.session(folder)
-    with tfexplore.session(folder, trust=True) as s:
-        ids = s.eval("ids:0", feed={"words:0": np.array([b"dog", b"fish", b"cat"])})
-        assert ids.tolist() == [1, -1, 0]  # the table was filled from assets/vocab.txt
-        assert s.eval("scale") == pytest.approx(10.0)
+    for trust in (False, True):
+        with tfexplore.session(folder, trust=trust) as s:
+            ids = s.eval("ids:0", feed={"words:0": np.array([b"dog", b"fish", b"cat"])})
+            assert ids.tolist() == [1, -1, 0]  # the table was filled from assets/vocab.txt
+            assert s.eval("scale") == pytest.approx(10.0)
 
 
 # -- TF2 ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._artifact import Artifact, Explanation
 from ._open import KINDS, detect_kind, open
+from ._scan_files import scan_path as scan
 from .errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
@@ -51,6 +52,7 @@ __all__ = [
     "CheckpointExistsError",
     "session",
     "Session",
+    "scan",
     "GraphView",
     "TensorPicker",
     "RestorePanel",

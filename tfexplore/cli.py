@@ -5,7 +5,7 @@
     tfexplore inspect runs/mnist            # summary, checkpoints, variables, op counts by scope
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
-    tfexplore scan model.ckpt-1000.meta     # ops that touch files, the network or Python
+    tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, network, ...)
 
 Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
 when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument("path")
     scan = commands.add_parser(
         "scan",
-        help="list the ops that touch files, the network or Python (exit 3 if any, 0 if none)",
+        help="list the ops that are not pure computation: files, network, Python, custom ops "
+        "(exit 3 if any, 0 if none); a folder: every graph-bearing file in it",
     )
     scan.add_argument("path")
     scan.add_argument("--all", action="store_true", help="also list the Saver's expected I/O")
@@ -49,16 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     import tfexplore
 
     try:
-        artifact = tfexplore.open(args.path)
         status = 0
-        if args.command == "explain":
-            text = str(artifact.explain())
-        elif args.command == "scan":
-            report = _safety(artifact)
+        if args.command == "scan":  # a folder: every graph-bearing file in it
+            report = tfexplore.scan(args.path)
             text = scan_text(report, show_expected=args.all)
             status = 0 if report.ok else EXIT_RISKY
+        elif args.command == "explain":
+            text = str(tfexplore.open(args.path).explain())
         else:
-            text = inspect_text(artifact, rows=args.rows)
+            text = inspect_text(tfexplore.open(args.path), rows=args.rows)
     except TFExploreError as exc:
         print(f"tfexplore: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -69,22 +69,25 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _safety(artifact: Any):
-    from .safety import ScanReport
-
-    report = getattr(artifact, "safety", None)
-    return report if report is not None else ScanReport(path=str(artifact.path))
-
-
 def scan_text(report: Any, *, show_expected: bool = False) -> str:
     """The text ``tfexplore scan`` prints: a verdict line, then one row per risky op."""
     scanned = ", ".join(f"{count} {what}" for what, count in report.scanned.items())
     lines = [f"{report.path}: {report.summary_line()}" + (f" (scanned {scanned})" if scanned else "")]
+    files = getattr(report, "files", [])
+    if len(files) > 1 or (files and files[0] != str(report.path)):
+        lines.append(f"Scanned {len(files)} file(s): " + ", ".join(files))
+    for file, reason in getattr(report, "skipped", []):
+        lines.append(f"Skipped {file}: {reason}")
+    if report.expected:
+        lines.append(f"{len(report.expected)} checkpoint read/write op(s) are a Saver's own, on the "
+                     "file name it is fed: the normal case (--all lists them)")
     frame = report.frame
     if not show_expected:
         frame = frame[frame["verdict"] == "risky"]
     if len(frame):
         columns = ["verdict", "op_type", "category", "node", "function", "nested_in", "pulled_in_by"]
+        if len(files) > 1:
+            columns.append("file")
         frame = frame[columns].copy()
         frame["pulled_in_by"] = [", ".join(p) or "-" for p in frame["pulled_in_by"]]
         lines += ["", _section("Findings", frame.fillna("-"), 0)]

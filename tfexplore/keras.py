@@ -212,16 +212,27 @@ class KerasFile(Artifact):
 
     @functools.cached_property
     def custom_classes(self) -> list[str]:
-        """Classes in the architecture that are not part of Keras (``registered_name`` set or a
-        module outside ``keras``): loading needs them importable (``custom_objects``)."""
+        """Classes in the architecture that are not part of Keras: a ``registered_name`` or a
+        module outside ``keras`` (Keras 3), or, in Keras 1/2 configs that name neither, a class
+        name that is not one of Keras's own (:mod:`tfexplore._keras_names`), at any depth
+        (inside ``Sequential``, ``Model``, ``TimeDistributed``, ``Bidirectional``...). Loading
+        needs them importable (``custom_objects``) and runs their code."""
+        from ._keras_names import KERAS_CLASS_NAMES
+
         found: list[str] = []
         for node in _walk_dicts(self.config):
             if "class_name" not in node or "config" not in node:
                 continue
             module = node.get("module")
             registered = node.get("registered_name")
+            legacy = "module" not in node and "registered_name" not in node
+            in_keras = isinstance(module, str) and module.startswith("keras")
             custom = (registered and registered != node["class_name"]) or (
-                isinstance(module, str) and module and not module.startswith("keras")
+                isinstance(module, str) and module and not in_keras
+            ) or (
+                # Keras 1/2 names, or a keras.* module naming something that is not a Keras
+                # class (keras.utils get_file: deserializing it calls it)
+                (legacy or in_keras) and str(node["class_name"]) not in KERAS_CLASS_NAMES
             )
             if custom and (label := str(registered or node["class_name"])) not in found:
                 found.append(label)

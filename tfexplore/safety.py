@@ -1,11 +1,13 @@
-"""Which ops of a graph would touch files, the network or Python, before any of them runs.
+"""Which ops of a graph would run, and whether each is known to be pure computation.
 
 Inspection in tfexplore never runs an op. A live :func:`tfexplore.session` does, but only the
 ops a call needs, and only after this module has looked at them: :func:`ops_to_run` follows a
 fetch back through data and control inputs (and into every function the graph calls), and
-:func:`check` classifies what it found. A graph read from a file is data: a ``.meta`` file can
-wire a ``WriteFile`` into the control inputs of its own restore op, so that "restoring" it
-writes wherever it likes.
+:func:`check` classifies what it found against an allowlist (:mod:`tfexplore._op_allowlist`):
+an op that is not on it (a file, network or Python op, a blocking queue, a custom or unknown
+op) needs ``trust=True``. A graph read from a file is data: a ``.meta`` file can wire a
+``WriteFile`` into the control inputs of its own restore op, so that "restoring" it writes
+wherever it likes.
 
 Example::
 
@@ -13,20 +15,29 @@ Example::
     >>> report = safety.check(meta.graph_def, ["train/Adam"])          # doctest: +SKIP
     >>> report.ok, report.frame                                        # doctest: +SKIP
     >>> safety.check(hostile.graph_def, ["save/restore_all"])          # doctest: +SKIP
-    UnsafeArtifactError: Running 'save/restore_all' would run 1 op that touches files, ...
+    UnsafeArtifactError: Running 'save/restore_all' would run 1 op(s) that are not on ...
 
-Checkpoint reads and writes (``RestoreV2``, ``SaveV2``, ...) are expected inside a Saver's own
-save and restore ops: pass its ``saver_def`` and they are accepted when the file name they use
-is the Saver's filename tensor (which the caller feeds with the prefix the user chose).
+Checkpoint reads and writes (``RestoreV2``, ``SaveV2``, ...) are accepted only as a Saver's own
+save and restore: pass its ``saver_def`` and the filename tensor in ``feeds``; the file name must
+be made from that tensor in one of the shapes TensorFlow's Savers build
+(:mod:`tfexplore._saver_io`), nothing else.
+
+This module is kept whole (past 600 lines) because ``check`` (what a session refuses) and
+``scan`` (what a file holds) must share one closure and one classification: split, they would
+drift. The op lists live in :mod:`tfexplore._op_allowlist`, the Saver proof in
+:mod:`tfexplore._saver_io`, folder walking in :mod:`tfexplore._scan_files`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import _op_allowlist, _saver_io
+from ._saver_io import CHECKPOINT_IO_OPS
 from .errors import UnsafeArtifactError
 
 __all__ = [
@@ -44,136 +55,15 @@ __all__ = [
 ]
 
 FUNCTION_SEPARATOR = "::"
+#: the "function" part of a name in :func:`ops_to_run` for an op named by a ``func`` attr that is
+#: not a library function (``SymbolicGradient(f=WriteFile)``): the op type itself is checked.
+FUNC_ATTR = "<func attr>"
+#: prefix of the stand-in op type for a function name defined twice with different bodies
+AMBIGUOUS_FUNCTION = "function defined twice: "
 
-_FILES_READ = {
-    "ReadFile",
-    "MatchingFiles",
-    "WholeFileReader",
-    "WholeFileReaderV2",
-    "TextLineReader",
-    "TextLineReaderV2",
-    "TFRecordReader",
-    "TFRecordReaderV2",
-    "FixedLengthRecordReader",
-    "FixedLengthRecordReaderV2",
-    "LMDBReader",
-    "InitializeTableFromTextFile",
-    "InitializeTableFromTextFileV2",
-    "LoadAndRemapMatrix",
-    "ImmutableConst",
-    "RecordInput",
-    "DecodeProtoV2",  # descriptor_source may name a file
-}
-_FILES_WRITE = {
-    "WriteFile",
-    "DatasetToTFRecord",
-    "ExperimentalDatasetToTFRecord",
-    "SaveDataset",
-    "SaveDatasetV2",
-    "ExperimentalSave",
-    "DistributedSave",
-    "FileSystemSetConfiguration",
-}
-CHECKPOINT_IO_OPS = frozenset(
-    {"Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints", "Restore", "RestoreV2", "RestoreSlice"}
-)
-_SUMMARY = {
-    "CreateSummaryFileWriter",
-    "CreateSummaryDbWriter",
-    "SummaryWriter",
-    "WriteSummary",
-    "WriteScalarSummary",
-    "WriteHistogramSummary",
-    "WriteImageSummary",
-    "WriteAudioSummary",
-    "WriteGraphSummary",
-    "WriteRawProtoSummary",
-    "FlushSummaryWriter",
-    "CloseSummaryWriter",
-    "ImportEvent",
-    "StatsAggregatorSetSummaryWriter",
-}
-_PYTHON = {"PyFunc", "PyFuncStateless", "EagerPyFunc", "GeneratorDataset"}
-_DATASET_FILES = {
-    "TFRecordDataset",
-    "TFRecordDatasetV2",
-    "TextLineDataset",
-    "FixedLengthRecordDataset",
-    "FixedLengthRecordDatasetV2",
-    "CSVDataset",
-    "CSVDatasetV2",
-    "ExperimentalCSVDataset",
-    "LMDBDataset",
-    "ExperimentalLMDBDataset",
-    "SqlDataset",
-    "ExperimentalSqlDataset",
-    "MatchingFilesDataset",
-    "ExperimentalMatchingFilesDataset",
-    "LoadDataset",
-    "CacheDataset",
-    "CacheDatasetV2",
-    "SnapshotDataset",
-    "SnapshotDatasetV2",
-    "SnapshotDatasetReader",
-    "SnapshotChunkDataset",
-    "SnapshotNestedDatasetReader",
-    "ListSnapshotChunksDataset",
-    "DatasetFromGraph",  # deserializes a graph nobody has checked
-}
-_DEBUG = {
-    "DebugIdentity",
-    "DebugIdentityV2",
-    "DebugIdentityV3",
-    "DebugNanCount",
-    "DebugNumericSummary",
-    "DebugNumericSummaryV2",
-}
-_NETWORK = {
-    "Send",
-    "Recv",
-    "_Send",
-    "_Recv",
-    "RemoteCall",
-    "RpcCall",
-    "RpcClient",
-    "RpcServer",
-    "RpcServerStart",
-    "RpcServerRegister",
-    "RpcCheckStatus",
-    "RpcGetValue",
-}
-_NETWORK_PREFIXES = ("Collective", "DataServiceDataset", "RegisterDataset", "Rpc", "Socket")
-
-#: op type -> category, for the ops refused unless allowed or trusted.
-RISKY_OPS: dict[str, str] = {
-    **{op: "reads files" for op in _FILES_READ},
-    **{op: "writes files" for op in _FILES_WRITE},
-    **{op: "checkpoint I/O" for op in CHECKPOINT_IO_OPS},
-    **{op: "writes summaries" for op in _SUMMARY},
-    **{op: "runs Python" for op in _PYTHON},
-    **{op: "dataset reading files" for op in _DATASET_FILES},
-    **{op: "debug output (files or network)" for op in _DEBUG},
-    **{op: "network" for op in _NETWORK},
-}
-
-#: ops a sharded Saver uses to derive shard names from its filename tensor.
-_FILENAME_DERIVATION_OPS = frozenset(
-    {
-        "Identity",
-        "StringJoin",
-        "ShardedFilename",
-        "ShardedFilespec",
-        "Const",
-        "Select",
-        "SelectV2",
-        "StaticRegexFullMatch",
-        "RegexFullMatch",
-        "Pack",
-        "Merge",  # a TF1 cond picking the temporary-file suffix (sharded Estimator savers)
-        "Switch",
-    }
-)
-_HARMLESS_PRINT_STREAMS = ("stderr", "stdout", "log(info)", "log(warning)", "log(error)")
+#: op type -> category, for every registry op that needs ``trust=True`` (the rest of the
+#: registry is on the allowlist, :mod:`tfexplore._op_allowlist`; unknown ops need trust too).
+RISKY_OPS: dict[str, str] = dict(_op_allowlist.NEEDS_TRUST_OPS)
 
 
 @dataclass(frozen=True)
@@ -245,48 +135,23 @@ class SafetyReport:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        state = "ok" if self.ok else f"{len(self.findings)} risky op(s)"
+        state = "ok" if self.ok else f"{len(self.findings)} op(s) not on the allowlist"
         text = f"<SafetyReport {state}: {len(self.ops)} ops would run for {self.fetches}>"
         return text + ("\n" + self.describe() if self.findings else "")
 
 
 # -- classification --------------------------------------------------------------------------
 def classify_op(node, registered: bool | None = None) -> tuple[str, str] | None:
-    """``(category, reason)`` when a NodeDef's op touches files, the network or Python, or is
-    unknown to this TensorFlow; ``None`` when it is harmless.
+    """``(category, reason)`` when a NodeDef's op is not on the allowlist of pure computation
+    (:mod:`tfexplore._op_allowlist`): it touches files, the network or Python, can block, or is
+    unknown (custom, newer, made up); ``None`` when it is allowed.
 
-    ``registered`` overrides the op-registry lookup (``True`` for a library function call).
+    ``registered=True`` marks a call of a library function (its body is checked instead).
     """
-    op = node.op
-    if op in RISKY_OPS:
-        return RISKY_OPS[op], _reason(op, RISKY_OPS[op])
-    if op.startswith(_NETWORK_PREFIXES):
-        return "network", f"{op} talks to other processes or machines"
-    if op == "PrintV2":
-        stream = "stderr"
-        if "output_stream" in node.attr:
-            stream = node.attr["output_stream"].s.decode("utf-8", "replace")
-        if stream not in _HARMLESS_PRINT_STREAMS:
-            return "writes files", f"PrintV2 writes to {stream!r}"
+    if registered:
         return None
-    if registered is None:
-        registered = _is_registered(op)
-    if not registered:
-        return "custom op", f"{op} is not a TensorFlow op known to this installation (a custom op)"
-    return None
-
-
-def _reason(op: str, category: str) -> str:
-    return {
-        "reads files": f"{op} reads files named by the graph",
-        "writes files": f"{op} writes files",
-        "checkpoint I/O": f"{op} reads or writes a checkpoint at a path the graph chooses",
-        "writes summaries": f"{op} writes event files",
-        "runs Python": f"{op} calls Python code, which a file cannot carry safely",
-        "dataset reading files": f"{op} reads (or caches to) files",
-        "debug output (files or network)": f"{op} sends tensors to debug URLs",
-        "network": f"{op} talks to other processes or machines",
-    }.get(category, category)
+    found = _op_allowlist.verdict(node.op, node)
+    return None if found.allowed else (found.family, found.reason)
 
 
 def _is_registered(op: str) -> bool:
@@ -311,33 +176,139 @@ def _tensor_name(reference: str) -> str:
     return reference if ":" in reference else reference + ":0"
 
 
-def _called_functions(node, library_names: set[str]) -> list[str]:
-    """The library functions a node calls: ``f``, ``then_branch``, ``body``... attrs (any
-    ``func`` or list of ``func`` attr) and ops named after a function."""
+def attr_function_names(node) -> list[tuple[str, str]]:
+    """Every function name a node's attrs hold, with the attr path: ``func`` attrs, lists of
+    ``func``, and the attrs nested inside each ``NameAttrList`` (any depth)."""
+    found: list[tuple[str, str]] = []
+    stack = [(value, key) for key, value in node.attr.items()]
+    while stack:
+        value, path = stack.pop()
+        if value.HasField("func"):
+            if value.func.name:
+                found.append((value.func.name, path))
+            stack.extend((v, f"{path}.{k}") for k, v in value.func.attr.items())
+        elif value.HasField("list"):
+            for index, func in enumerate(value.list.func):
+                if func.name:
+                    found.append((func.name, f"{path}[{index}]"))
+                stack.extend((v, f"{path}[{index}].{k}") for k, v in func.attr.items())
+    return found
+
+
+def _called_functions(node, library_names) -> list[str]:
+    """The names a node calls: its op when that is a library function, and every name in its
+    attrs (:func:`attr_function_names`), library function or not."""
     called = [node.op] if node.op in library_names else []
-    for value in node.attr.values():
-        if value.HasField("func") and value.func.name:
-            called.append(value.func.name)
-        if value.HasField("list"):
-            called.extend(f.name for f in value.list.func if f.name)
+    called.extend(name for name, _path in attr_function_names(node))
     return called
 
 
-def _function_closure(roots: Iterable[str], functions: Mapping[str, Any]) -> list[str]:
-    """Every library function reachable from ``roots`` (callees of callees included)."""
-    names = set(functions)
-    seen: list[str] = []
-    stack = [r for r in roots if r in functions]
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.append(name)
-        for node in functions[name].node_def:
-            stack.extend(
-                f for f in _called_functions(node, names) if f in functions and f not in seen
-            )
-    return seen
+def _op_stand_in(op_type: str):
+    """A NodeDef-like stand-in for an op type named by a ``func`` attr (no attrs, no inputs)."""
+    import types
+
+    return types.SimpleNamespace(name=op_type, op=op_type, attr={}, input=[])
+
+
+def _function_attr_functions(function) -> list[str]:
+    """Function names held by a FunctionDef's own attrs (conservatively followed)."""
+    holder = type("_Attrs", (), {"attr": function.attr})
+    return [name for name, _path in attr_function_names(holder)]
+
+
+class _Program:
+    """A GraphDef's nodes and library, indexed once."""
+
+    def __init__(self, graph_def, library=None) -> None:
+        library = graph_def.library if library is None else library
+        self.graph_def = graph_def
+        self.functions = {f.signature.name: f for f in library.function}
+        self.gradients = {g.function_name: g.gradient_func for g in library.gradient}
+        # functions grappler's implementation selector may swap for one another
+        self.implementations: dict[str, list[str]] = {}
+        for function in library.function:
+            if "api_implements" in function.attr:
+                key = function.attr["api_implements"].s
+                self.implementations.setdefault(key, []).append(function.signature.name)
+        self.nodes = {n.name: n for n in graph_def.node}
+        self._bodies: dict[str, dict[str, Any]] = {}
+        # a name given to two different FunctionDefs: which one TensorFlow keeps is not ours to
+        # guess, so calling it needs trust
+        self.ambiguous: set[str] = set()
+        if len(self.functions) != len(library.function):
+            seen: dict[str, bytes] = {}
+            for function in library.function:
+                body = function.SerializeToString(deterministic=True)
+                if seen.setdefault(function.signature.name, body) != body:
+                    self.ambiguous.add(function.signature.name)
+
+    def body(self, function_name: str) -> dict[str, Any]:
+        if function_name not in self._bodies:
+            self._bodies[function_name] = {n.name: n for n in self.functions[function_name].node_def}
+        return self._bodies[function_name]
+
+    def closure(self, fetches, feeds) -> set[str]:
+        """See :func:`ops_to_run`."""
+        functions = self.functions
+        fed = {_tensor_name(f) for f in _as_list(feeds)}
+        reached: set[str] = set()
+        called: set[str] = set()
+        symbolic_gradient = False
+        stack = [_node_name(f) for f in _as_list(fetches)]
+        while stack:
+            name = stack.pop()
+            if name in reached or name not in self.nodes:
+                continue
+            reached.add(name)
+            node = self.nodes[name]
+            symbolic_gradient |= node.op == "SymbolicGradient"
+            called.update(_called_functions(node, functions))
+            for reference in node.input:
+                if reference.startswith("^") or _tensor_name(reference) not in fed:
+                    stack.append(_node_name(reference))
+        # functions: callees of callees, the gradient functions registered for any of them,
+        # and (when a SymbolicGradient runs) every gradient function of the library
+        seen: set[str] = set()
+        pending = list(called)
+        if symbolic_gradient:
+            pending.extend(self.gradients.values())
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in self.gradients:
+                pending.append(self.gradients[name])
+            if name not in functions:
+                continue
+            function = functions[name]
+            if "api_implements" in function.attr:
+                pending.extend(self.implementations[function.attr["api_implements"].s])
+            pending.extend(_function_attr_functions(function))
+            for node in function.node_def:
+                if node.op == "SymbolicGradient" and not symbolic_gradient:
+                    symbolic_gradient = True
+                    pending.extend(self.gradients.values())
+                pending.extend(_called_functions(node, functions))
+        for name in seen:
+            if name in self.ambiguous:
+                reached.add(f"{FUNC_ATTR}{FUNCTION_SEPARATOR}{AMBIGUOUS_FUNCTION}{name}")
+            if name in functions:
+                reached.update(
+                    f"{name}{FUNCTION_SEPARATOR}{n.name}" for n in functions[name].node_def
+                )
+            else:  # an op type named by a func attr: checked as that op
+                reached.add(f"{FUNC_ATTR}{FUNCTION_SEPARATOR}{name}")
+        return reached
+
+    def locate(self, name: str) -> tuple[str | None, Any]:
+        """A name from :meth:`closure` -> ``(function name or None, NodeDef or None)``."""
+        if FUNCTION_SEPARATOR not in name:
+            return None, self.nodes.get(name)
+        function_name, node_name = name.split(FUNCTION_SEPARATOR, 1)
+        if function_name == FUNC_ATTR:
+            return function_name, _op_stand_in(node_name)
+        return function_name, self.body(function_name).get(node_name)
 
 
 def _as_list(fetches) -> list[str]:
@@ -350,39 +321,20 @@ def ops_to_run(graph_def, fetches, library=None, *, feeds: Iterable[str] = ()) -
     """The names of every node that running ``fetches`` may run.
 
     The closure follows data and control inputs; a data input that is fed (``"x:0"`` in
-    ``feeds``) is not followed. Functions called by a node (a ``PartitionedCall``'s ``f``, the
-    branches of ``If``/``Case``, the ``cond``/``body`` of ``While``, an op named after a
-    library function) are included whole, their nodes named ``"function::node"``.
+    ``feeds``) is not followed. Functions are included whole, their nodes named
+    ``"function::node"``: those a node calls (its op, any ``func`` attr, lists of them and
+    functions named inside a ``NameAttrList``'s own attrs, at any depth), their callees, the
+    gradient functions the library registers for any of them, every gradient function when
+    a ``SymbolicGradient`` runs, the functions sharing an ``api_implements`` attr with a reached
+    one (grappler may swap them) and functions named in a reached function's own attrs. A ``func`` attr naming something that is not a library
+    function is an op type TensorFlow may run: it appears as ``"<func attr>::OpType"``.
 
     Example::
 
         >>> ops_to_run(graph_def, ["loss:0"], feeds=["inputs/x:0", "inputs/y:0"])  # doctest: +SKIP
         {'loss', 'prediction', 'layer1/W', ...}
     """
-    library = graph_def.library if library is None else library
-    functions = {f.signature.name: f for f in library.function}
-    library_names = set(functions)
-    nodes = {n.name: n for n in graph_def.node}
-    fed = {_tensor_name(f) for f in _as_list(feeds)}
-    reached: set[str] = set()
-    stack = [_node_name(f) for f in _as_list(fetches)]
-    called: set[str] = set()
-    while stack:
-        name = stack.pop()
-        if name in reached or name not in nodes:
-            continue
-        reached.add(name)
-        node = nodes[name]
-        called.update(_called_functions(node, library_names))
-        for reference in node.input:
-            if reference.startswith("^") or _tensor_name(reference) not in fed:
-                stack.append(_node_name(reference))
-    for function_name in _function_closure(called, functions):
-        reached.update(
-            f"{function_name}{FUNCTION_SEPARATOR}{n.name}"
-            for n in functions[function_name].node_def
-        )
-    return reached
+    return _Program(graph_def, library).closure(fetches, feeds)
 
 
 # -- check -----------------------------------------------------------------------------------
@@ -394,15 +346,22 @@ def check(
     allow: Iterable[str] = (),
     trust: bool = False,
     saver_def=None,
+    assets: Iterable[str] = (),
     library=None,
     path: str | os.PathLike | None = None,
 ) -> SafetyReport:
-    """Classify every op that running ``fetches`` would run; raise if any is risky.
+    """Classify every op that running ``fetches`` would run; raise if any is not allowed.
 
-    ``allow`` names op types (``"TFRecordDatasetV2"``) or categories (``"dataset reading
-    files"``) to accept. With ``saver_def``, checkpoint I/O whose file name is the Saver's
-    filename tensor (fed by the caller) is expected and accepted; any other risky op, even one
-    wired into the restore op, is refused. ``trust=True`` returns the report without raising.
+    ``assets`` names the asset tensors of a SavedModel that the caller feeds with paths it
+    checked inside the model's ``assets/``: a table filled from exactly such a tensor
+    (``InitializeTableFromTextFileV2``) is accepted too.
+
+    Allowed are the ops of :mod:`tfexplore._op_allowlist` (pure computation) and, with
+    ``saver_def``, the Saver's own checkpoint I/O: a ``SaveV2``/``RestoreV2``/... whose file
+    name is proven by structure (:mod:`tfexplore._saver_io`) to be made only from the SaverDef's
+    ``filename_tensor_name``, which must be in ``feeds`` (tfexplore feeds it). ``allow`` names
+    op types (``"TFRecordDatasetV2"``) or categories (``"reads files"``) to accept as well.
+    ``trust=True`` returns the report without raising.
 
     Example::
 
@@ -412,26 +371,33 @@ def check(
         True
 
     Raises:
-        UnsafeArtifactError: listing each risky op type with its nodes (and functions).
+        UnsafeArtifactError: listing each refused op type with its nodes (and functions).
     """
     fetch_list = _as_list(fetches)
-    ops = ops_to_run(graph_def, fetch_list, library, feeds=feeds)
+    feed_list = _as_list(feeds)
+    program = _Program(graph_def, library)
+    ops = program.closure(fetch_list, feed_list)
     report = SafetyReport(fetches=fetch_list, ops=ops, trusted=trust)
     allowed = set(allow)
-    library = graph_def.library if library is None else library
-    functions = {f.signature.name: f for f in library.function}
-    nodes = {n.name: n for n in graph_def.node}
-    located = _lookup(ops, nodes, functions)
-    for name in sorted(located):
-        function_name, node = located[name]
-        found = classify_op(node, registered=True if node.op in functions else None)
-        if found is None:
+    fed = {_tensor_name(f) for f in feed_list}
+    saver_io = _SaverIO(program, saver_def, fed, fetch_list)
+    fed_assets = {_tensor_name(a) for a in _as_list(assets)} & fed
+    for name in sorted(ops):
+        function_name, node = program.locate(name)
+        if node is None:
+            continue
+        called = function_name != FUNC_ATTR and node.op in program.functions
+        found = classify_op(node, registered=called)
+        if found is None or (function_name != FUNC_ATTR and _in_memory_cache(
+                node, program.nodes if function_name is None else program.body(function_name))):
             continue
         category, reason = found
         finding = Finding(node.op, node.name, function_name, category, reason)
         if node.op in allowed or category in allowed:
             report.allowed.append(finding)
-        elif function_name is None and _is_saver_io(node, nodes, saver_def):
+        elif saver_io.accepts(node, function_name) or (
+            function_name is None and _saver_io.reads_asset(node, program.nodes, fed_assets)
+        ):
             report.accepted.append(finding)
         else:
             report.findings.append(finding)
@@ -442,67 +408,55 @@ def check(
     return report
 
 
-def _lookup(ops: Iterable[str], nodes, functions) -> dict[str, tuple[str | None, Any]]:
-    """``{name from ops_to_run: (function name or None, NodeDef)}``."""
-    function_nodes: dict[str, dict[str, Any]] = {}
-    found = {}
-    for name in ops:
-        if FUNCTION_SEPARATOR in name:
-            function_name, node_name = name.split(FUNCTION_SEPARATOR, 1)
-            if function_name not in function_nodes:
-                body = functions[function_name].node_def
-                function_nodes[function_name] = {n.name: n for n in body}
-            node = function_nodes[function_name].get(node_name)
-        else:
-            function_name, node = None, nodes.get(name)
-        if node is not None:
-            found[name] = (function_name, node)
-    return found
+class _SaverIO:
+    """Whether a checkpoint op is the Saver's own I/O with the file name tfexplore feeds."""
 
+    def __init__(self, program: _Program, saver_def, fed: set[str], fetches: list[str]) -> None:
+        self.program = program
+        self.filename = None
+        self.ops: frozenset[str] = frozenset()
+        if saver_def is not None and saver_def.filename_tensor_name:
+            name = _tensor_name(saver_def.filename_tensor_name)
+            self.filename = name if name in fed else None
+            fetched = {_node_name(f) for f in fetches}
+            if fetched == {_node_name(saver_def.restore_op_name)}:
+                self.ops = _saver_io.READ_OPS  # a restore only reads
+            elif fetched == {_node_name(saver_def.save_tensor_name)}:
+                self.ops = _saver_io.WRITE_OPS  # a save only writes
+        self._references = None
 
-def _is_saver_io(node, nodes, saver_def) -> bool:
-    """Checkpoint I/O whose file name comes from the Saver's filename tensor only."""
-    if saver_def is None or node.op not in CHECKPOINT_IO_OPS or not node.input:
-        return False
-    filename = _node_name(saver_def.filename_tensor_name)
-    if node.op == "MergeV2Checkpoints":  # (checkpoint_prefixes, destination_prefix)
-        return all(_derives_from(ref, filename, nodes) for ref in node.input[:2])
-    return _derives_from(node.input[0], filename, nodes)
-
-
-def _derives_from(reference: str, filename: str, nodes) -> bool:
-    """Whether the string at ``reference`` is the filename tensor, or is made from it (plus
-    constants) by the ops a sharded Saver uses to name its shards."""
-    seen, stack, found = set(), [_node_name(reference)], False
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name == filename:
-            found = True
-            continue
-        node = nodes.get(name)
-        if node is None or node.op not in _FILENAME_DERIVATION_OPS:
+    def accepts(self, node, function_name) -> bool:
+        if self.filename is None or node.op not in self.ops:
             return False
-        stack.extend(_node_name(r) for r in node.input if not r.startswith("^"))
-    return found
+        program = self.program
+        if function_name is None:
+            roots = _saver_io.filename_roots(node, _saver_io.Body(program.nodes))
+            return roots == {self.filename}
+        if function_name == FUNC_ATTR or function_name in program.ambiguous:
+            return False
+        if self._references is None:
+            self._references = _saver_io.function_references(program.graph_def)
+        bound = _saver_io.function_io_roots(
+            node, program.functions[function_name], self._references.get(function_name, [])
+        )
+        if bound is None:
+            return False
+        roots, _callers = bound
+        return {_saver_io.main_root(r, program.nodes) for r in roots} == {self.filename}
 
 
 def _unsafe_error(report: SafetyReport, path) -> UnsafeArtifactError:
     types = sorted({f.op_type for f in report.findings})
     fetches = ", ".join(repr(f) for f in report.fetches[:4])
     return UnsafeArtifactError(
-        f"Running {fetches} would run {len(report.findings)} op(s) that touch files, the "
-        f"network or Python, or are unknown to this TensorFlow ({', '.join(types)}):\n"
-        + report.describe(),
+        f"Running {fetches} would run {len(report.findings)} op(s) that are not on tfexplore's "
+        f"list of pure computation ({', '.join(types)}):\n" + report.describe(),
         path=path,
         expected="a graph whose ops only compute (checkpoint I/O only through the Saver's own "
-        "filename tensor)",
+        "filename tensor, fed by tfexplore)",
         hint="inspect the graph with tfexplore.open(...) first; if you trust the file, pass "
         "trust=True (or allow=[op types] for the ones you expect)",
     )
-
 
 # -- scan: every risky op of a file, whatever would run it -------------------------------------
 #: Collections whose ops TensorFlow runs when it loads a TF1 SavedModel.
@@ -511,7 +465,7 @@ _INIT_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer
 MAX_NESTING = 8
 SCAN_COLUMNS = [
     "verdict", "op_type", "node", "function", "nested_in", "category", "reason", "restore",
-    "train", "signatures", "pulled_in_by", "meta_graph",
+    "train", "signatures", "pulled_in_by", "meta_graph", "file",
 ]  # fmt: skip
 
 
@@ -534,6 +488,7 @@ class ScanFinding:
     pulled_in_by: tuple[str, ...] = ()
     expected: bool = False
     meta_graph: str | None = None
+    file: str | None = None
 
     @property
     def where(self) -> str:
@@ -554,6 +509,10 @@ class ScanReport:
     expected: list[ScanFinding] = field(default_factory=list)
     entry_points: dict[str, list[str]] = field(default_factory=dict)
     scanned: dict[str, int] = field(default_factory=dict)
+    #: the files whose graphs or configs were scanned
+    files: list[str] = field(default_factory=list)
+    #: ``(file, reason)`` for files of a scanned folder that could not be read as a graph
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -583,6 +542,7 @@ class ScanReport:
                     "signatures": [p.split(":", 1)[1] for p in f.pulled_in_by
                                    if p.startswith("signature:")],
                     "pulled_in_by": list(f.pulled_in_by), "meta_graph": f.meta_graph,
+                    "file": f.file if f.file is not None else self.path,
                 })  # fmt: skip
         return pd.DataFrame(rows, columns=SCAN_COLUMNS)
 
@@ -593,20 +553,23 @@ class ScanReport:
             by_type.setdefault(finding.op_type, []).append(finding)
         lines = []
         for op_type, group in sorted(by_type.items()):
-            places = ", ".join(repr(f.where) for f in group[:3])
-            more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+            wheres = list(dict.fromkeys(f.where for f in group))  # once, however many files
+            places = ", ".join(repr(w) for w in wheres[:3])
+            more = f" and {len(wheres) - 3} more" if len(wheres) > 3 else ""
+            files = {f.file for f in group if f.file}
+            in_files = f" (in {len(files)} files)" if len(files) > 1 else ""
             pulled = sorted({p for f in group for p in f.pulled_in_by})
             run_by = f"; run by {', '.join(pulled)}" if pulled else "; nothing listed runs it"
-            lines.append(f"  {op_type} ({group[0].category}): {places}{more}{run_by}")
+            lines.append(f"  {op_type} ({group[0].category}): {places}{more}{in_files}{run_by}")
         return "\n".join(lines)
 
     def summary_line(self) -> str:
         if self.ok:
-            return "no op that touches files, the network or Python" + (
-                f" ({len(self.expected)} expected checkpoint read/write op(s) of the Saver)"
-                if self.expected else "")
-        return (f"{len(self.findings)} risky op(s) of {len(self.op_types)} type(s): "
-                + ", ".join(self.op_types))
+            return "every op is on the allowlist of pure computation" + (
+                f" (and {len(self.expected)} checkpoint read/write op(s) of a Saver on its own "
+                "files, the normal case)" if self.expected else "")
+        return (f"{len(self.findings)} op(s) not on the allowlist, of {len(self.op_types)} "
+                "type(s): " + ", ".join(self.op_types))
 
     def __repr__(self) -> str:
         head = f"<ScanReport {self.path or ''}: {self.summary_line()}>"
@@ -621,28 +584,47 @@ class ScanReport:
 
     @classmethod
     def merge(cls, reports: list[ScanReport], path=None) -> ScanReport:
+        """One report for several files (or meta graphs): each row keeps the file it came
+        from (``file``), and a row found twice in the same file and meta graph is kept once."""
         merged = cls(path=None if path is None else os.fspath(path))
+        seen: set[ScanFinding] = set()
         for report in reports:
-            merged.findings += report.findings
-            merged.expected += report.expected
+            for source, target in ((report.findings, merged.findings),
+                                   (report.expected, merged.expected)):
+                for finding in source:
+                    if finding.file is None and report.path is not None:
+                        finding = dataclasses.replace(finding, file=report.path)
+                    if finding not in seen:
+                        seen.add(finding)
+                        target.append(finding)
             for name, targets in report.entry_points.items():
-                merged.entry_points.setdefault(name, []).extend(targets)
+                kept = merged.entry_points.setdefault(name, [])
+                kept.extend(t for t in targets if t not in kept)
             for key, count in report.scanned.items():
                 merged.scanned[key] = merged.scanned.get(key, 0) + count
+            for file in report.files or ([report.path] if report.path else []):
+                if file not in merged.files:
+                    merged.files.append(file)
         return merged
 
 
 def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None = None) -> ScanReport:
-    """Every op of a ``MetaGraphDef`` or ``GraphDef`` that touches files, the network or
-    Python, or is unknown to this TensorFlow: in the main graph, in every function of the
-    library (called or not), and inside graphs serialized in ``DatasetFromGraph`` inputs
-    (followed recursively). Nothing is imported and nothing runs.
+    """Every op of a ``MetaGraphDef`` or ``GraphDef`` that is not on the allowlist of pure
+    computation (:mod:`tfexplore._op_allowlist`), wherever it sits: the main graph, every
+    function of the library (called or not), and graphs serialized in ``DatasetFromGraph``
+    inputs (followed recursively). ``session`` refuses exactly these ops when a call would run
+    them. Nothing is imported and nothing runs.
 
     For a MetaGraphDef, each finding says which entry points would run it: the SaverDef's
-    restore op, the ``train_op`` collection, each signature, and the init ops of a TF1
-    SavedModel. The Saver's own ``RestoreV2``/``SaveV2``/``MergeV2Checkpoints`` (file name
-    made from the Saver's filename tensor, in the graph or in the ``traced_save``/
-    ``traced_restore`` functions of a TF2 SavedModel) are listed as ``expected``.
+    restore and save ops, the collections tfexplore and TensorFlow's loaders run (``train_op``,
+    ``init_op``, ``local_init_op``, ``table_initializer``, ``saved_model_main_op``,
+    ``legacy_init_op``), and each signature. A Saver's checkpoint reads and writes on its own
+    files are listed as ``expected``, not risky: a file name made, in one of the shapes
+    TensorFlow's Savers build (:mod:`tfexplore._saver_io`), only from the SaverDef's filename
+    tensor (and run only by its restore/save ops), or from another Saver's filename tensor that
+    no entry point runs (``save_1/...``). In a TF2 SavedModel that holds for the
+    ``traced_save``/``traced_restore`` functions only when nothing but the main graph's Saver
+    calls them (no object-graph function, such as a resource initializer that loading runs).
 
     Example::
 
@@ -650,19 +632,68 @@ def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None
         >>> report.ok, report.frame[["op_type", "node", "restore"]]     # doctest: +SKIP
     """
     path_text = None if path is None else os.fspath(path)
+    extra: dict[str, str] = {}
     if hasattr(proto, "graph_def") and hasattr(proto, "saver_def"):
         graph_def = proto.graph_def
         saver_def = proto.saver_def if proto.HasField("saver_def") else None
         entries = _entry_points(proto, saver_def)
+        if proto.HasField("object_graph_def"):
+            extra = _object_graph_functions(proto.object_graph_def)
     else:
         graph_def, saver_def, entries = proto, None, {}
     report = ScanReport(path=path_text, entry_points={k: v for k, v in entries.items()})
+    if path_text is not None:
+        report.files.append(path_text)
+    program = _Program(graph_def)
     closures = {
-        name: ops_to_run(graph_def, targets, feeds=feeds)
+        name: program.closure(targets, feeds)
         for name, (targets, feeds) in _entry_fetches(entries, proto, saver_def).items()
     }
-    _scan_graph(graph_def, report, closures, saver_def, meta_graph, nested_in=None, depth=0)
+    assets = _asset_tensors(proto) if hasattr(proto, "asset_file_def") else []
+    context = _ScanContext(program, saver_def, extra, assets)
+    _scan_graph(graph_def, report, closures, context, meta_graph, nested_in=None, depth=0)
     return report
+
+
+def _asset_tensors(meta_graph_def) -> list[str]:
+    """The asset tensors a SavedModel loader feeds with a path inside ``assets/``: those of
+    ``asset_file_def`` (and of the older ``saved_model_assets`` collection) whose file name
+    stays inside the folder (no ``..``, not absolute)."""
+    from ._tf import protos
+
+    assets = list(meta_graph_def.asset_file_def)
+    collections = meta_graph_def.collection_def
+    if "saved_model_assets" in collections:
+        for packed in collections["saved_model_assets"].any_list.value:
+            asset = protos().meta_graph_pb2.AssetFileDef()
+            if packed.Unpack(asset):
+                assets.append(asset)
+    return [
+        a.tensor_info.name for a in assets
+        if a.tensor_info.name and a.filename and not os.path.isabs(a.filename)
+        and ".." not in a.filename.replace("\\", "/").split("/")
+    ]
+
+
+def _object_graph_functions(object_graph) -> dict[str, str]:
+    """Every function a SavedModel's object graph names (``tf.saved_model.load`` may run any:
+    resource creators and initializers run while loading, the rest when called)."""
+    names = {name: "object graph" for name in object_graph.concrete_functions}
+    for node in object_graph.nodes:
+        kind = node.WhichOneof("kind")
+        if kind == "function":
+            names.update((n, "object graph") for n in node.function.concrete_functions)
+        elif kind == "bare_concrete_function":
+            names[node.bare_concrete_function.concrete_function_name] = "object graph"
+        for saveable in node.saveable_objects.values():
+            names[saveable.save_function] = "object graph"
+            names[saveable.restore_function] = "object graph"
+    names.pop("", None)
+    return names
+
+
+#: collections whose ops tfexplore's session or TensorFlow's loaders run.
+_RUN_COLLECTIONS = ("init_op", "local_init_op") + _INIT_COLLECTIONS
 
 
 def _entry_points(meta_graph_def, saver_def) -> dict[str, list[str]]:
@@ -681,7 +712,7 @@ def _entry_points(meta_graph_def, saver_def) -> dict[str, list[str]]:
         outputs = [info.name for info in signature.outputs.values() if info.name]
         if outputs:
             entries[f"signature:{key}"] = outputs
-    for name in _INIT_COLLECTIONS:
+    for name in _RUN_COLLECTIONS:
         if name in collections and collections[name].node_list.value:
             entries[f"init:{name}"] = list(collections[name].node_list.value)
     return entries
@@ -700,26 +731,78 @@ def _entry_fetches(entries, meta_graph_def, saver_def) -> dict[str, tuple[list[s
     return fetches
 
 
-def _scan_graph(graph_def, report, closures, saver_def, meta_graph, *, nested_in, depth) -> None:
+class _ScanContext:
+    """What deciding "a Saver's own I/O" needs, computed once per scanned graph."""
+
+    _INIT_ENTRIES = frozenset(f"init:{name}" for name in ("saved_model_main_op",
+                                                           "legacy_init_op", "table_initializer"))
+
+    def __init__(self, program: _Program, saver_def, extra: Mapping[str, str],
+                 assets: Iterable[str] = ()) -> None:
+        self.program = program
+        self.assets = {_tensor_name(a) for a in assets}
+        self.filename = None
+        if saver_def is not None and saver_def.filename_tensor_name:
+            self.filename = _tensor_name(saver_def.filename_tensor_name)
+        self.extra = extra
+        self._references = None
+
+    def expected_io(self, node, function_name, pulled: tuple[str, ...]) -> bool:
+        if node.op in _saver_io.ASSET_READ_OPS:
+            return (
+                function_name is None
+                and set(pulled) <= self._INIT_ENTRIES
+                and _saver_io.reads_asset(node, self.program.nodes, self.assets)
+            )
+        if node.op not in CHECKPOINT_IO_OPS:
+            return False
+        program = self.program
+        if function_name is None:
+            roots = _saver_io.filename_roots(node, _saver_io.Body(program.nodes))
+        elif function_name in program.ambiguous:
+            return False
+        else:
+            if self._references is None:
+                self._references = _saver_io.function_references(program.graph_def, self.extra)
+            bound = _saver_io.function_io_roots(
+                node, program.functions[function_name], self._references.get(function_name, [])
+            )
+            if bound is None:
+                return False
+            roots = {_saver_io.main_root(r, program.nodes) for r in bound[0]}
+        if not roots or None in roots:
+            return False
+        if not pulled:  # a Saver's I/O that no entry point runs (save_1/... in many graphs)
+            return True
+        allowed = {"restore"} if node.op in _saver_io.READ_OPS else {"save"}
+        return set(pulled) <= allowed and roots == {self.filename}
+
+
+def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, depth) -> None:
     """Classify every node of ``graph_def`` and of its library into ``report``."""
     functions = {f.signature.name: f for f in graph_def.library.function}
     nodes = {n.name: n for n in graph_def.node}
-    places = [(None, graph_def.node)] + [(name, f.node_def) for name, f in functions.items()]
+    # every FunctionDef, even one whose name repeats (the dict above keeps only one of them)
+    places = [(None, graph_def.node)] + [
+        (f.signature.name, f.node_def) for f in graph_def.library.function
+    ]
     key = "nested graphs" if nested_in else "graphs"
     report.scanned[key] = report.scanned.get(key, 0) + 1
     report.scanned["functions"] = report.scanned.get("functions", 0) + len(functions)
+    attr_ops: dict[str, list[str]] = {}
     for function_name, body in places:
         body_nodes = nodes if function_name is None else {n.name: n for n in body}
         for node in body:
             report.scanned["nodes"] = report.scanned.get("nodes", 0) + 1
-            found = classify_op(node, registered=True if node.op in functions else None)
+            for called, _path in attr_function_names(node):
+                if called not in functions:
+                    attr_ops.setdefault(called, []).append(node.name)
+            found = classify_op(node, registered=node.op in functions)
             if found is None or _in_memory_cache(node, body_nodes):
                 continue
             full = node.name if function_name is None else f"{function_name}{FUNCTION_SEPARATOR}{node.name}"
             pulled = tuple(name for name, closure in closures.items() if full in closure)
-            expected = nested_in is None and _is_expected_io(
-                node, function_name, nodes, functions, saver_def
-            )
+            expected = nested_in is None and context.expected_io(node, function_name, pulled)
             finding = ScanFinding(
                 node.op, node.name, function_name, found[0], found[1], nested_in=nested_in,
                 pulled_in_by=pulled, expected=expected, meta_graph=meta_graph,
@@ -733,8 +816,18 @@ def _scan_graph(graph_def, report, closures, saver_def, meta_graph, *, nested_in
                                        for f in inner.library.function for n in f.node_def}
                                       for name in pulled}  # fmt: skip
                     label = finding.where if nested_in is None else f"{nested_in} > {finding.where}"
-                    _scan_graph(inner, report, inner_closures, None, meta_graph,
-                                nested_in=label, depth=depth + 1)
+                    _scan_graph(inner, report, inner_closures, _ScanContext(_Program(inner), None, {}),
+                                meta_graph, nested_in=label, depth=depth + 1)
+    for op_type, holders in sorted(attr_ops.items()):  # func attrs naming an op, not a function
+        found = classify_op(_op_stand_in(op_type))
+        if found is None:
+            continue
+        full = f"{FUNC_ATTR}{FUNCTION_SEPARATOR}{op_type}"
+        pulled = tuple(name for name, closure in closures.items() if full in closure)
+        report.findings.append(ScanFinding(
+            op_type, f"{op_type} (named by a func attr of {holders[0]})", FUNC_ATTR, found[0],
+            found[1], nested_in=nested_in, pulled_in_by=pulled, meta_graph=meta_graph,
+        ))  # fmt: skip
 
 
 def _in_memory_cache(node, body_nodes) -> bool:
@@ -742,7 +835,7 @@ def _in_memory_cache(node, body_nodes) -> bool:
     if node.op not in ("CacheDataset", "CacheDatasetV2") or len(node.input) < 2:
         return False
     source = body_nodes.get(_node_name(node.input[1]))
-    if source is None or source.op != "Const":
+    if source is None or source.op != "Const" or "value" not in source.attr:
         return False
     values = list(source.attr["value"].tensor.string_val)
     return values == [b""]
@@ -765,6 +858,8 @@ def _serialized_graph(node, body_nodes):
         name = _node_name(source.input[0])
     else:
         return None
+    if "value" not in source.attr:
+        return None
     tensor = source.attr["value"].tensor
     if not tensor.string_val:
         return None
@@ -776,55 +871,6 @@ def _serialized_graph(node, body_nodes):
     except Exception:  # damaged bytes: the DatasetFromGraph itself is still reported
         return None
     return graph_def
-
-
-def _is_expected_io(node, function_name, nodes, functions, saver_def) -> bool:
-    """The Saver's own checkpoint I/O: in the main graph, a file name made from the filename
-    tensor; in a function (TF2 ``traced_save``/``traced_restore``), a file name made from an
-    argument that every caller in the main graph binds to the filename tensor."""
-    if saver_def is None or node.op not in CHECKPOINT_IO_OPS or not node.input:
-        return False
-    if function_name is None:
-        return _is_saver_io(node, nodes, saver_def)
-    function = functions[function_name]
-    arguments = [arg.name for arg in function.signature.input_arg]
-    body = {n.name: n for n in function.node_def}
-    references = node.input[:2] if node.op == "MergeV2Checkpoints" else node.input[:1]
-    used: set[int] = set()
-    for reference in references:
-        reached = _arguments_reached(reference, body, arguments)
-        if reached is None:
-            return False
-        used |= reached
-    callers = [n for n in nodes.values() if function_name in _called_functions(n, {function_name})]
-    if not used or not callers:
-        return False
-    filename = _node_name(saver_def.filename_tensor_name)
-    return all(
-        index < len(caller.input) and _derives_from(caller.input[index], filename, nodes)
-        for caller in callers
-        for index in used
-    )
-
-
-def _arguments_reached(reference: str, body, arguments: list[str]) -> set[int] | None:
-    """Indexes of the function arguments a string in a function body is made from (through
-    the filename-derivation ops only); ``None`` when anything else feeds it."""
-    reached: set[int] = set()
-    seen, stack = set(), [_node_name(reference)]
-    while stack:
-        name = stack.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in arguments:
-            reached.add(arguments.index(name))
-            continue
-        node = body.get(name)
-        if node is None or node.op not in _FILENAME_DERIVATION_OPS:
-            return None
-        stack.extend(_node_name(r) for r in node.input if not r.startswith("^"))
-    return reached
 
 
 def scan_keras_config(config, *, path: str | os.PathLike | None = None,
@@ -846,23 +892,38 @@ def scan_keras_config(config, *, path: str | os.PathLike | None = None,
             f"{label} is not a Keras class: loading imports and runs the code that defines it",
             pulled_in_by=("load",),
         ))  # fmt: skip
-    report.scanned["layers"] = len(lambda_layers) + len(custom_classes)
+    report.scanned["objects"] = sum(
+        1 for node in _walk_config(config) if "class_name" in node and "config" in node
+    )
     return report
+
+
+def _walk_config(value):
+    """Every dict in a Keras config (iteratively: a deep config is not a recursion bomb)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def explain_lines(report: ScanReport) -> list[str]:
     """A short Markdown section for ``explain()``: the risky ops found and what runs them."""
-    lines = ["", "## Ops that touch files, the network or Python", ""]
+    lines = ["", "## Ops that are not pure computation", ""]
     if report.ok:
         lines.append(
-            "None: no op in the graph, its functions or nested dataset graphs reads or writes "
-            "files (other than the Saver's own checkpoint reads and writes), talks to the "
-            "network, runs Python, or is unknown to this TensorFlow (`.safety` has the details)."
+            "None: every op in the graph, its functions and nested dataset graphs is on "
+            "tfexplore's allowlist of pure computation (other than the Saver's own checkpoint "
+            "reads and writes); `.safety` has the details."
         )
         return lines
     lines.append(
-        f"**{len(report.findings)} op(s) would touch files, the network or Python** if "
-        "TensorFlow ran them; tfexplore only read them. Loading or restoring this file with "
+        f"**{len(report.findings)} op(s) are not on the allowlist of pure computation** (they "
+        "touch files, the network or Python, can block, or are unknown); tfexplore only read "
+        "them. Loading or restoring this file with "
         "TensorFlow runs those pulled in by the restore op, a signature or an init op:"
     )
     lines.append("")

@@ -387,6 +387,7 @@ class _GraphBackend:
         self._saver = None
         self._graph_def_cache: tuple[int, Any] | None = None
         self._checked: dict[tuple, list[str]] = {}  # (fetches, feeds) -> unfed placeholders
+        self._guarded: dict[tuple, safety.SafetyReport] = {}  # (fetches, feeds) -> report
         self._saver_keys: dict[str, str] | None = None
 
     # -- variables ---------------------------------------------------------------------------
@@ -471,9 +472,36 @@ class _GraphBackend:
         return self._assign_ops[name]
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, fetches, feed=None):
+    def run(self, fetches, feed=None, *, saver_def=None, assets=()):
+        """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
+        save with its filename tensor fed with the prefix the user chose; ``assets`` only for
+        a SavedModel's init op, with asset tensors fed with paths checked inside assets/."""
+        self.guard(_flatten(fetches), feed or {}, saver_def, assets)
         with self.translate_run_errors():
             return self.session.run(fetches, feed)
+
+    def guard(self, fetches: list, feeds: Iterable, saver_def=None, assets=()) -> safety.SafetyReport:
+        """The safety check of everything this session runs (every ``run``, callable and
+        save goes through here, whatever asked for it: a restore, a variable read that
+        TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
+        the closure of ``fetches`` given ``feeds``, refused unless on the allowlist (checked
+        once per fetch/feed names). Checkpoint I/O is accepted only with ``saver_def``, which
+        only the Saver's restore and save pass (a file-chosen feed, such as an asset tensor,
+        never makes a Saver's file name)."""
+        fetch_names = tuple(_graph_name(f) for f in fetches)
+        feed_names = tuple(sorted(_graph_name(f) for f in feeds))
+        asset_names = tuple(sorted(assets))
+        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None,
+               asset_names)
+        report = self._guarded.get(key)
+        if report is None:
+            report = safety.check(
+                self.graph_def(), list(fetch_names), feeds=list(feed_names), saver_def=saver_def,
+                assets=list(asset_names),
+                trust=self.trusted, path=self.path,
+            )  # fmt: skip
+            self._guarded[key] = report
+        return report
 
     def callable(self, fetches: list, feed_list: list) -> Callable[..., list]:
         """A function of the feed values (in ``feed_list`` order) that runs ``fetches`` and
@@ -483,6 +511,7 @@ class _GraphBackend:
         It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
         with arrays converted to each placeholder's dtype; where that cannot be made (an
         unusual fetch), ``session.run`` with a feed dict."""
+        self.guard(_flatten(fetches), list(feed_list))
         function = self._fast_callable(fetches, feed_list)
         if function is None:
 
@@ -557,9 +586,7 @@ class _GraphBackend:
         feed_names = sorted(_graph_name(f) for f in feeds)
         key = (tuple(fetch_names), tuple(feed_names))
         if key not in self._checked:
-            report = safety.check(
-                self.graph_def(), fetch_names, feeds=feed_names, trust=self.trusted, path=self.path
-            )
+            report = self.guard(fetch_names, feed_names)
             self._checked[key] = self._unfed_placeholders(report.ops, feed_names)
         needed = self._checked[key]
         if needed:
@@ -645,6 +672,8 @@ class _GraphBackend:
     def write(self, prefix: str) -> None:
         """Write every variable (under its original name) to ``prefix`` (+ ``.meta``)."""
         saver = self._own_saver()
+        saver_def = saver.saver_def  # tfexplore's own Saver, but its inputs come from the file
+        self.guard([saver_def.save_tensor_name], [saver_def.filename_tensor_name], saver_def)
         with self._translate("save"), self.graph.as_default():
             saver.save(self.session, prefix, write_meta_graph=False, write_state=False)
             saver.export_meta_graph(
@@ -1090,7 +1119,9 @@ class Session:
     def _run_file_restore(self, prefix: str) -> None:
         """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
         saver_def = self._backend.file_saver.saver_def
-        self._backend.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix})
+        self._backend.run(
+            saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix}, saver_def=saver_def
+        )
 
     def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
         reader = _reader(prefix)
@@ -1984,14 +2015,14 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
         for name in collections[collection].node_list.value
     ]
     asset_feeds = {
-        asset.tensor_info.name: str(model.path / "assets" / asset.filename)
+        asset.tensor_info.name: _asset_path(model, asset.filename)
         for asset in _asset_file_defs(meta_graph)
         if asset.tensor_info.name
     }
     if init_ops:
         safety.check(
-            meta_graph.graph_def, init_ops, feeds=list(asset_feeds), trust=trust,
-            path=model.proto_path,
+            meta_graph.graph_def, init_ops, feeds=list(asset_feeds), assets=list(asset_feeds),
+            trust=trust, path=model.proto_path,
         )  # fmt: skip
     opened = _open_meta_graph(
         meta_graph, model.proto_path, prefix, clear_devices=clear_devices,
@@ -2005,8 +2036,23 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
     if init_ops:
         scope = f"{import_scope}/" if import_scope else ""
         feeds = {scope + name: value for name, value in asset_feeds.items()}
-        opened._backend.run([scope + name for name in init_ops], feeds)
+        opened._backend.run([scope + name for name in init_ops], feeds, assets=list(feeds))
     return opened
+
+
+def _asset_path(model, filename: str) -> str:
+    """``assets/FILENAME`` of the SavedModel; a name that leads out of ``assets/`` (``..``, an
+    absolute path, a symbolic link) is refused: it would hand the init op another file."""
+    assets = (model.path / "assets").resolve()
+    target = (model.path / "assets" / filename).resolve()
+    if not filename or assets not in target.parents:
+        raise UnsafeArtifactError(
+            f"The SavedModel names an asset file outside its assets folder: {filename!r}.",
+            path=model.proto_path,
+            expected="asset file names inside assets/",
+            hint="inspect it with tfexplore.open (runs nothing); this file is not a normal export",
+        )
+    return str(target)
 
 
 def _asset_file_defs(meta_graph) -> list:
@@ -2028,7 +2074,7 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
     report = model.safety
     if report.findings and not trust:
         error = UnsafeArtifactError(
-            f"{str(model.path)!r} holds ops that touch files, the network or Python: "
+            f"{str(model.path)!r} holds ops that are not on the allowlist of pure computation: "
             + ", ".join(sorted({f"{f.op_type} ({f.where})" for f in report.findings})[:6])
             + ". tf.saved_model.load runs the file's restore and initializer functions.",
             path=model.proto_path,
@@ -2114,7 +2160,18 @@ def _refuse_keras_code(path: Path) -> None:
     """Inspect the file first (no code runs) and refuse Lambda layers before Keras sees them."""
     from .keras import KerasFile
 
-    lambdas = KerasFile(path).lambda_layers
+    keras_file = KerasFile(path)
+    lambdas = keras_file.lambda_layers
+    custom = keras_file.custom_classes
+    if custom and not lambdas:  # what tfexplore scan lists as "runs Python", refused alike
+        raise UnsafeArtifactError(
+            f"Loading {str(path)!r} would import and run code for class(es) that are not "
+            "Keras's own: " + ", ".join(repr(name) for name in custom) + ".",
+            path=path,
+            expected="a Keras file of Keras's own classes",
+            hint="inspect it with tfexplore.open (runs nothing); if you trust the file and the "
+            "code that defines those classes, import it and pass trust=True",
+        )
     if lambdas:
         raise UnsafeArtifactError(
             f"Loading {str(path)!r} would run Python code it carries: Lambda layer(s) "

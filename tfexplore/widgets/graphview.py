@@ -76,6 +76,11 @@ class GraphView(anywidget.AnyWidget):
     detail = traitlets.Dict().tag(sync=True)
     search_query = traitlets.Unicode("").tag(sync=True)
     matches = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: what the search box says: ``no match for 'xyz'``, ``3 matches``, ``""``
+    search_note = traitlets.Unicode("").tag(sync=True)
+    #: ``{"width", "height"}`` of the drawing area in pixels, set by the browser: the layout
+    #: takes its shape (see :meth:`tfexplore.explorer.GraphExplorer.set_viewport`)
+    viewport = traitlets.Dict().tag(sync=True)
     highlight = traitlets.List(traitlets.Unicode()).tag(sync=True)
     highlight_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     color_by = traitlets.Enum(COLOR_BY, default_value="op").tag(sync=True)
@@ -115,8 +120,9 @@ class GraphView(anywidget.AnyWidget):
 
     # -- Python API --------------------------------------------------------------------
     def expand(self, scope: str) -> None:
-        """Open ``scope`` (and the scopes around it)."""
+        """Open ``scope`` (and the scopes around it), and bring it into view."""
         self._apply(lambda: self.explorer.expand(scope))
+        self._focus(scope.rstrip("/") + "/")
 
     def collapse(self, scope: str) -> None:
         """Close ``scope``."""
@@ -344,8 +350,19 @@ class GraphView(anywidget.AnyWidget):
     @traitlets.observe("search_query")
     def _search_changed(self, change) -> None:
         self.matches = self.explorer.search(change["new"])
+        self.search_note = self.explorer.search_note(change["new"], self.matches)
         if self.matches:
             self.reveal(self.matches[0])
+
+    @traitlets.observe("viewport")
+    def _viewport_changed(self, change) -> None:
+        size = change["new"] or {}
+        try:
+            width, height = float(size.get("width", 0)), float(size.get("height", 0))
+        except (TypeError, ValueError):
+            return
+        if self.explorer.set_viewport(width, height):
+            self._show()
 
     @traitlets.observe("color_by")
     def _color_by_changed(self, change) -> None:

@@ -284,7 +284,7 @@ def fit_label(text: str, width: float, char_width: float) -> str:
     """Cut ``text`` to fit ``width`` pixels, keeping its end (the distinctive part of a name).
 
     >>> fit_label("gradients/layer1/MatMul_grad", 80, 7)
-    '…MatMul_grad'
+    '…atMul_grad'
     """
     room = max(int(width // char_width), 1)
     return text if len(text) <= room else "…" + text[-(room - 1) :] if room > 1 else "…"

@@ -267,7 +267,8 @@ function render({ model, el }) {
   const updateMinimap = () => {
     const scene = model.get("scene");
     const { width, height } = stageSize();
-    const fits = scene.width * view.scale <= width + 1 && scene.height * view.scale <= height + 1;
+    const w = scene.width * view.scale, h = scene.height * view.scale;
+    const fits = view.x >= -1 && view.y >= -1 && view.x + w <= width + 1 && view.y + h <= height + 1;
     overview.style.display = !scene.boxes || !scene.boxes.length || fits ? "none" : "block";
     if (!minimap || fits) return;
     const s = minimap.scale;

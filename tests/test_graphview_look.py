@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfexplore._palette import COLORS, COLORS_DARK, OTHER_COLOR, OTHER_COLOR_DARK, ROLE_COLORS, dark_twin
+from tfexplore._palette import (
+    COLORS,
+    COLORS_DARK,
+    OTHER_COLOR,
+    OTHER_COLOR_DARK,
+    ROLE_COLORS,
+    dark_twin,
+)
 from tfexplore.explorer import GraphExplorer
 from tfexplore.layout import Box, LayoutParams, box_text, edge_count_positions, fit_label, layout
 

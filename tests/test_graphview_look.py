@@ -114,7 +114,7 @@ def test_the_widget_reports_its_size_and_gets_a_layout_for_it(demo_run):
     assert after["width"] / after["height"] > before["width"] / before["height"]
     assert after["params"] == {
         "font_size": 11.0, "small_font_size": 10.0, "min_text_px": 10.0, "char_width": 7.0,
-        "min_scale": 1.0,
+        "min_scale": 1.0, "margin": 16,
     }  # fmt: skip
     assert view.to_svg().count("<g class='tfx-") == len(after["boxes"]) + len(after["edges"])
 
@@ -218,3 +218,21 @@ def test_a_search_without_match_says_so(demo_run):
     assert view.search_note == ""
     assert GraphExplorer.search_note("a", ["x"] * 50) == "50+ matches"
     assert GraphExplorer.search_note("a", ["x"]) == "1 match"
+
+
+def test_no_count_sits_where_several_edges_run_together(demo_run):
+    from tfexplore.layout import _is_shared, _shared_lines
+
+    explorer = _everything_open(demo_run)
+    explorer.set_viewport(1200, 500)  # wrapped: edges into later bands share the gaps
+    result = explorer.layout
+    lines = _shared_lines(result.edges)
+    assert any(len({j for *_, j in stretches}) > 1 for stretches in lines.values())
+    for k, (x, y) in edge_count_positions(result).items():
+        anchor = (x - 4, y - result.params.small_font_size / 2 + 1)  # the point it labels
+        points = result.edges[k].points
+        segment = min(
+            zip(points, points[1:]),
+            key=lambda s: math.dist(anchor, s[0]) + math.dist(anchor, s[1]) - math.dist(*s),
+        )
+        assert not _is_shared(segment, k, lines), (result.edges[k].src, result.edges[k].dst)

@@ -37,7 +37,7 @@ __all__ = ["GraphExplorer", "resolve_graph"]
 
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 COLOR_BY = ("op", "device", "role")
-#: the margin (px) the widget keeps around what it brings into view (graphview.js ``MARGIN``)
+#: the margin (px) the widget keeps around what it brings into view (sent in the scene's params)
 VIEW_MARGIN = 16
 #: the order call attributes are listed in (others follow, by name)
 CALL_ATTR_ORDER = {a: i for i, a in enumerate(["op", "f", "then_branch", "else_branch", "cond", "body"])}
@@ -469,6 +469,7 @@ class GraphExplorer:
                 box.update(styles.get(box["id"], {}))
         data["expanded"] = list(self.expanded)
         data["function"] = self.current_function
+        data["params"]["margin"] = VIEW_MARGIN
         return data
 
     def legend(self) -> list[dict[str, Any]]:

@@ -328,10 +328,13 @@ def box_text(box: Box, params: LayoutParams) -> str:
 
 def edge_count_positions(result: Layout) -> dict[int, Point]:
     """Where each edge carrying more than one tensor has its count written (by index in
-    ``result.edges``): half way along its path, else a third or two thirds of the way, at
-    the first of these that overlaps neither a box nor a count already placed. An edge with
+    ``result.edges``): half way along its path, else about a third, two thirds, a fifth or
+    four fifths of the way, at the first of these that overlaps neither a box nor a count
+    already placed, and is not on a straight stretch other edges share (the gap a wrapped
+    layout's edges turn up through: a count there would not say whose it is). An edge with
     no such place has no count written (hovering it still says it)."""
     params = result.params
+    shared = _shared_lines(result.edges)
     height = params.small_font_size
     cell = 64.0
     grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = defaultdict(list)
@@ -363,8 +366,10 @@ def edge_count_positions(result: Layout) -> dict[int, Point]:
         if edge.count <= 1 or len(edge.points) < 2:
             continue
         width = len(str(edge.count)) * params.char_width * height / params.font_size + 2
-        for fraction in (0.5, 0.35, 0.65):
-            x, y = _along(edge.points, fraction)
+        for fraction in (0.5, 0.35, 0.65, 0.2, 0.8):
+            (x, y), segment = _along(edge.points, fraction)
+            if _is_shared(segment, k, shared):
+                continue
             rect = (x + 3, y - height / 2 - 1, x + 3 + width, y + height / 2 + 1)
             if free(rect):
                 add(rect)
@@ -373,16 +378,47 @@ def edge_count_positions(result: Layout) -> dict[int, Point]:
     return placed
 
 
-def _along(points, fraction: float) -> Point:
-    """The point ``fraction`` of the way along a polyline."""
+def _along(points, fraction: float) -> tuple[Point, tuple[Point, Point]]:
+    """The point ``fraction`` of the way along a polyline, and the segment it lies on."""
     lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
     goal = sum(lengths) * fraction
     for (a, b), length in zip(zip(points, points[1:]), lengths):
         if goal <= length and length > 0:
             t = goal / length
-            return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)
+            return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t), (a, b)
         goal -= length
-    return points[-1]
+    return points[-1], (points[-2], points[-1])
+
+
+def _stretch(a: Point, b: Point) -> tuple[tuple[str, int], float, float] | None:
+    """A straight vertical or horizontal stretch: the line it runs on and its extent."""
+    if math.dist(a, b) < 1:
+        return None
+    if abs(a[0] - b[0]) < 0.5:
+        return ("x", round(a[0])), min(a[1], b[1]), max(a[1], b[1])
+    if abs(a[1] - b[1]) < 0.5:
+        return ("y", round(a[1])), min(a[0], b[0]), max(a[0], b[0])
+    return None
+
+
+def _shared_lines(edges) -> dict[tuple[str, int], list[tuple[float, float, int]]]:
+    """Per vertical or horizontal line, the stretches edges run on it: (from, to, edge)."""
+    lines: dict[tuple[str, int], list[tuple[float, float, int]]] = defaultdict(list)
+    for k, edge in enumerate(edges):
+        for a, b in zip(edge.points, edge.points[1:]):
+            stretch = _stretch(a, b)
+            if stretch is not None:
+                lines[stretch[0]].append((stretch[1], stretch[2], k))
+    return lines
+
+
+def _is_shared(segment, k: int, lines) -> bool:
+    """Whether another edge runs along part of ``segment`` of edge ``k``."""
+    stretch = _stretch(*segment)
+    if stretch is None:
+        return False
+    key, low, high = stretch
+    return any(j != k and lo < high - 1 and low < hi - 1 for lo, hi, j in lines.get(key, ()))
 
 
 def layout(visible: VisibleGraph, params: LayoutParams | None = None) -> Layout:

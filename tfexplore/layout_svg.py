@@ -130,9 +130,10 @@ def _leaf(box: Box, style: Mapping[str, Any], params: LayoutParams, lit: bool, c
     dash = GROUP_DASH if box.kind == "group" else ""
     parts = []
     if box.kind != "op":  # a scope or group is drawn as a stack: a second box behind it
+        x, y, w, h = box.x + 3, box.y + 3, box.width, box.height
         parts.append(
-            f"<rect x='{box.x + 3}' y='{box.y + 3}' width='{box.width}' height='{box.height}' "
-            f"rx='{radius}' fill='{fill}' stroke='{stroke}'{dash}/>"
+            f"<path d='M{x:.2f},{y:.2f} h{w:.2f} v{h:.2f} h{-w:.2f} z' fill='{fill}' "
+            f"stroke='{stroke}'{dash}/>"
         )
     parts.append(
         f"<rect x='{box.x}' y='{box.y}' width='{box.width}' height='{box.height}' rx='{radius}' "

@@ -7,7 +7,6 @@
 // smallest zoom the view's own moves may leave, `min_scale`).
 
 const SVG = "http://www.w3.org/2000/svg";
-const MARGIN = 16; // px kept free around what is brought into view (explorer.VIEW_MARGIN)
 const MINIMAP = { width: 180, height: 130 };
 
 function svgElement(tag, attrs = {}, parent = null) {
@@ -63,6 +62,12 @@ function pathData(points) {
   return parts.join(" ");
 }
 
+// The box drawn 3 px behind a scope's (a path, so that a scope's first `rect` is its box).
+function stackPath(box) {
+  const [x, y, w, h, r] = [box.x + 3, box.y + 3, box.width, box.height, 3];
+  return `M${x + r},${y} H${x + w - r} Q${x + w},${y} ${x + w},${y + r} V${y + h - r} Q${x + w},${y + h} ${x + w - r},${y + h} H${x + r} Q${x},${y + h} ${x},${y + h - r} V${y + r} Q${x},${y} ${x + r},${y} Z`;
+}
+
 function drawScene(layer, scene, state) {
   layer.replaceChildren();
   const lit = new Set(state.highlight);
@@ -100,7 +105,7 @@ function drawScene(layer, scene, state) {
     const fill = (dark ? box.fill_dark : box.fill) || "var(--tfx-frame-fill)";
     const radius = box.kind === "op" ? box.height / 2 : 3;
     if (box.kind !== "op") { // a scope or group is a stack of boxes: one drawn behind it
-      svgElement("rect", { x: box.x + 3, y: box.y + 3, width: box.width, height: box.height, rx: radius, fill, class: "tfx-stack" }, g);
+      svgElement("path", { d: stackPath(box), fill, class: "tfx-stack" }, g);
     }
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: radius, fill, class: "tfx-box" }, g);
     const cx = box.x + box.width / 2;
@@ -259,7 +264,9 @@ function render({ model, el }) {
   let dark = isDark(el);
   el.classList.toggle("tfx-dark", dark);
 
-  const minScale = () => (model.get("scene").params || {}).min_scale || 1;
+  const params = () => model.get("scene").params || {};
+  const minScale = () => params().min_scale || 1;
+  const margin = () => params().margin ?? 16; // px kept free around what is brought into view
   const stageSize = () => {
     const { width, height } = stage.getBoundingClientRect();
     return { width, height };
@@ -291,6 +298,7 @@ function render({ model, el }) {
     const scene = model.get("scene");
     const { width, height } = stageSize();
     if (!scene.width || !width || !height) return;
+    const MARGIN = margin();
     const whole = Math.min((width - 2 * MARGIN) / scene.width, (height - 2 * MARGIN) / scene.height);
     view.scale = Math.min(Math.max(whole, minScale()), 1.25);
     const w = scene.width * view.scale;
@@ -307,6 +315,7 @@ function render({ model, el }) {
     if (!box) return;
     const { width, height } = stageSize();
     if (!width) return;
+    const MARGIN = margin();
     view.scale = Math.max(view.scale, minScale());
     const s = view.scale;
     if (centre) {
@@ -333,6 +342,11 @@ function render({ model, el }) {
       view.fitted = false;
       view.moved = false;
       anchor = null;
+    }
+    // text sizes as the layout planned them (LayoutParams.font_size, small_font_size)
+    if (scene.params) {
+      el.style.setProperty("--tfx-font-size", `${scene.params.font_size}px`);
+      el.style.setProperty("--tfx-small-font-size", `${scene.params.small_font_size}px`);
     }
     drawScene(viewport, scene, {
       highlight: model.get("highlight"),

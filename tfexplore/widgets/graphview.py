@@ -131,8 +131,13 @@ class GraphView(anywidget.AnyWidget):
     def select(self, name: str) -> dict[str, Any]:
         """Select op (or scope ``name/``) ``name``: sets ``selected`` and ``detail``; returns
         the detail dict (op type, device, attrs, inputs and outputs with dtypes and shapes,
-        consumers, collections, the variable's value summary)."""
+        consumers, collections, the variable's value summary). The view moves to its box (or
+        to the collapsed scope that holds it)."""
         self.selected = name
+        if name.endswith("/"):
+            self._focus(name)
+        elif self.explorer.hierarchy.is_op(name):
+            self._focus(self.explorer.visible.item_of(name))
         return self.detail
 
     def search(self, text: str) -> list[str]:

@@ -236,3 +236,17 @@ def test_no_count_sits_where_several_edges_run_together(demo_run):
             key=lambda s: math.dist(anchor, s[0]) + math.dist(anchor, s[1]) - math.dist(*s),
         )
         assert not _is_shared(segment, k, lines), (result.edges[k].src, result.edges[k].dst)
+
+
+def test_a_view_opened_on_a_scope_starts_there(demo_run):
+    pytest.importorskip("anywidget")
+    from tfexplore.widgets import GraphView
+
+    view = GraphView(demo_run, expanded=["layer1"], height=420)  # the tour's view
+    assert view.focus["id"] == "layer1/"
+    assert any(b["id"] == "layer1/" and b["expanded"] for b in view.scene["boxes"])
+    assert GraphView(demo_run).focus == {}
+    view.select("layer2/prediction")  # hidden in layer2/: the view goes to that box
+    assert view.focus["id"] == "layer2/"
+    view.select("layer1/relu")
+    assert view.focus["id"] == "layer1/relu"

@@ -307,10 +307,13 @@ function render({ model, el }) {
     view.y = h <= height ? (height - h) / 2 : MARGIN / 2;
     view.fitted = true;
     applyView();
+    const focus = model.get("focus");
+    if (!view.moved && focus && focus.id) bringIntoView(focus.id, !focus.id.endsWith("/"), false);
   };
   // Bring box `id` into view at a readable zoom: `centre` it, or pan as little as shows it
   // whole (its top left when it is larger than the stage).
-  const bringIntoView = (id, centre) => {
+  // (`byPerson`: false for the first view's focus, which a new layout then applies again)
+  const bringIntoView = (id, centre, byPerson = true) => {
     const box = model.get("scene").boxes.find((b) => b.id === id);
     if (!box) return;
     const { width, height } = stageSize();
@@ -330,7 +333,7 @@ function render({ model, el }) {
       else if (bottom > height - MARGIN) view.y -= bottom - (height - MARGIN);
     }
     view.fitted = true;
-    view.moved = true;
+    view.moved = view.moved || byPerson;
     applyView();
   };
 

@@ -116,6 +116,8 @@ class GraphView(anywidget.AnyWidget):
         self._static_key = self.model_id
         self.functions = self.explorer.functions()
         self._show()
+        if expanded:  # the first view shows the scope asked for
+            self._focus(expanded[-1].rstrip("/") + "/")
         self.on_msg(self._on_message)
 
     # -- Python API --------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // smallest zoom the view's own moves may leave, `min_scale`).
 
 const SVG = "http://www.w3.org/2000/svg";
-const MINIMAP = { width: 180, height: 130 };
+const MINIMAP = { width: 160, height: 110 };
 
 function svgElement(tag, attrs = {}, parent = null) {
   const node = document.createElementNS(SVG, tag);

@@ -239,13 +239,16 @@ CONTRAST_JS = """
       if (getComputedStyle(n).overflow !== "visible") { clip = n; break; }
     }
     const seen = clip ? clip.getBoundingClientRect() : area;
-    if (cx < Math.max(area.left, seen.left, 0) || cx > Math.min(area.right, seen.right, innerWidth) ||
-        cy < Math.max(area.top, seen.top, 0) || cy > Math.min(area.bottom, seen.bottom, innerHeight)) return null;
+    // an SVG drawn with overflow visible shows text beyond its box too
+    const box = getComputedStyle(svg).overflow === "visible" ? seen : area;
+    if (cx < Math.max(box.left, seen.left, 0) || cx > Math.min(box.right, seen.right, innerWidth) ||
+        cy < Math.max(box.top, seen.top, 0) || cy > Math.min(box.bottom, seen.bottom, innerHeight)) return null;
     const stack = document.elementsFromPoint(cx, cy);
     if (!stack.length || !svg.contains(stack[0]) && stack[0] !== svg) return null;  // covered
     const layers = [];
+    let ground = false;
     for (const n of stack) {
-      if (n === svg) { layers.push(...htmlLayers(svg)); break; }
+      if (n === svg) { ground = true; layers.push(...htmlLayers(svg)); break; }
       if (!svg.contains(n) || !SHAPES.some((k) => n instanceof k)) continue;
       const style = getComputedStyle(n);
       const c = rgba(style.fill);
@@ -254,8 +257,9 @@ CONTRAST_JS = """
       for (let g = n; g && g !== svg; g = g.parentElement) alpha *= parseFloat(getComputedStyle(g).opacity || "1");
       if (alpha <= 0) continue;
       layers.push([c[0], c[1], c[2], alpha]);
-      if (alpha >= 1) break;
+      if (alpha >= 1) { ground = true; break; }
     }
+    if (!ground) layers.push(...htmlLayers(svg));  // beyond the SVG's box: the page behind it
     return composite(layers);
   };
   const out = [];

@@ -196,38 +196,91 @@ def _accept_kernel_dialog(page) -> None:
         pass
 
 
-# Contrast of every visible text inside ``root`` against the background it is drawn on (WCAG
-# relative luminance): for SVG text the fill against the nearest opaque background behind it.
+# Contrast of every visible text inside ``root`` against what is painted behind it (WCAG
+# relative luminance). Colours with alpha are composited as the browser paints them: the text
+# colour over its background; for SVG text the shapes under its centre (``elementsFromPoint``:
+# box fills, frames, with their fill-opacity) over the page's background. SVG text outside its
+# drawing's visible area, or covered by another element, is not seen and not measured. ``px``
+# is the CSS font size; ``screen_px`` the size on screen (for SVG text: times the zoom).
 CONTRAST_JS = """
 (root) => {
-  const rgb = (c) => { const m = c.match(/[\\d.]+/g); return m ? m.map(Number) : null; };
+  const rgba = (c) => {
+    const m = (c || "").match(/[\\d.]+/g);
+    if (!m || m.length < 3 || /^none|^url/.test(c)) return null;
+    const v = m.map(Number);
+    return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+  };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
   const lum = ([r, g, b]) => {
     const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
-  const background = (node) => {
+  const htmlLayers = (node) => {  // backgrounds from ``node`` outwards, until an opaque one
+    const layers = [];
     for (let n = node; n; n = n.parentElement) {
-      const style = getComputedStyle(n);
-      for (const prop of ["backgroundColor", "fill"]) {
-        if (prop === "fill" && !(n instanceof SVGRectElement || n instanceof SVGPathElement)) continue;
-        const c = rgb(style[prop] || "");
-        if (c && (c.length < 4 || c[3] > 0.5)) return c;
-      }
+      const c = rgba(getComputedStyle(n).backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
     }
-    return [255, 255, 255];
+    return layers;
+  };
+  const composite = (layers) => {  // topmost first
+    let colour = [255, 255, 255];
+    for (const c of layers.slice().reverse()) colour = over(c, colour);
+    return colour;
+  };
+  const SHAPES = [SVGRectElement, SVGPathElement, SVGCircleElement, SVGEllipseElement, SVGPolygonElement];
+  const svgBackground = (t) => {
+    const svg = t.ownerSVGElement;
+    const r = t.getBoundingClientRect();
+    const area = svg.getBoundingClientRect();
+    let clip = svg.parentElement;
+    const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+    for (let n = svg.parentElement; n; n = n.parentElement) {
+      if (getComputedStyle(n).overflow !== "visible") { clip = n; break; }
+    }
+    const seen = clip ? clip.getBoundingClientRect() : area;
+    // an SVG drawn with overflow visible shows text beyond its box too
+    const box = getComputedStyle(svg).overflow === "visible" ? seen : area;
+    if (cx < Math.max(box.left, seen.left, 0) || cx > Math.min(box.right, seen.right, innerWidth) ||
+        cy < Math.max(box.top, seen.top, 0) || cy > Math.min(box.bottom, seen.bottom, innerHeight)) return null;
+    const stack = document.elementsFromPoint(cx, cy);
+    if (!stack.length || !svg.contains(stack[0]) && stack[0] !== svg) return null;  // covered
+    const layers = [];
+    let ground = false;
+    for (const n of stack) {
+      if (n === svg) { ground = true; layers.push(...htmlLayers(svg)); break; }
+      if (!svg.contains(n) || !SHAPES.some((k) => n instanceof k)) continue;
+      const style = getComputedStyle(n);
+      const c = rgba(style.fill);
+      if (!c) continue;
+      let alpha = c[3] * parseFloat(style.fillOpacity || "1");
+      for (let g = n; g && g !== svg; g = g.parentElement) alpha *= parseFloat(getComputedStyle(g).opacity || "1");
+      if (alpha <= 0) continue;
+      layers.push([c[0], c[1], c[2], alpha]);
+      if (alpha >= 1) { ground = true; break; }
+    }
+    if (!ground) layers.push(...htmlLayers(svg));  // beyond the SVG's box: the page behind it
+    return composite(layers);
   };
   const out = [];
-  for (const t of root.querySelectorAll("text, span, label, b, div, button")) {
+  for (const t of root.querySelectorAll("text, span, label, b, div, button, a, p, li, h3, h4")) {
     const own = [...t.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
     if (!own || !t.getClientRects().length) continue;
     const style = getComputedStyle(t);
     if (style.visibility === "hidden" || style.display === "none") continue;
-    const fg = rgb(t instanceof SVGElement ? style.fill : style.color);
+    const svgText = t instanceof SVGElement;
+    const fg = rgba(svgText ? style.fill : style.color);
     if (!fg) continue;
-    const bg = background(t instanceof SVGElement ? t.ownerSVGElement.parentElement : t);
-    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const bg = svgText ? svgBackground(t) : composite(htmlLayers(t));
+    if (!bg) continue;
+    const shown = over([fg[0], fg[1], fg[2], fg[3] * (svgText ? parseFloat(style.fillOpacity || "1") : 1)], bg);
+    const [a, b] = [lum(shown), lum(bg)].sort((x, y) => y - x);
+    const px = parseFloat(style.fontSize);
+    const zoom = svgText && t.getScreenCTM() ? Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b) : 1;
     out.push({ text: t.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05),
-               px: parseFloat(style.fontSize) });
+               px, screen_px: px * zoom, svg: svgText,
+               fg: "rgb(" + shown.map(Math.round).join(",") + ")",
+               bg: "rgb(" + bg.map(Math.round).join(",") + ")" });
   }
   return out;
 }
@@ -235,5 +288,6 @@ CONTRAST_JS = """
 
 
 def text_contrast(locator) -> list[dict]:
-    """``[{text, ratio, px}]`` for every visible text inside ``locator``'s element."""
+    """``[{text, ratio, px, screen_px, svg, fg, bg}]`` for every visible text inside
+    ``locator``'s element (see ``CONTRAST_JS``)."""
     return locator.evaluate(CONTRAST_JS)

@@ -372,7 +372,7 @@ def test_grouped_layouts_are_deterministic_and_fit(flat_graph):
     boxes = {b["id"]: b for b in first["boxes"]}
     assert boxes["Add_[0-2599]/"]["kind"] == "group" and boxes["Add_[0-2599]/"]["expanded"]
     svg = to_svg(layout(h1.visible(expanded)))
-    assert "<g class='tfx-group'>" in svg and ">Mul_[0-2599]</text>" in svg
+    assert "<g class='tfx-group'>" in svg and ">▸ Mul_[0-2599]</text>" in svg
 
 
 def test_small_scopes_are_never_grouped(hierarchy):

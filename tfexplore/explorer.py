@@ -25,7 +25,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ._palette import Palette
@@ -37,6 +37,8 @@ __all__ = ["GraphExplorer", "resolve_graph"]
 
 VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 COLOR_BY = ("op", "device", "role")
+#: the margin (px) the widget keeps around what it brings into view (sent in the scene's params)
+VIEW_MARGIN = 16
 #: the order call attributes are listed in (others follow, by name)
 CALL_ATTR_ORDER = {a: i for i, a in enumerate(["op", "f", "then_branch", "else_branch", "cond", "body"])}
 
@@ -173,6 +175,31 @@ class GraphExplorer:
         self.set_expanded({*self.expanded, *self.hierarchy.ancestors(scope)})
         return scope_id(scope)
 
+    def set_viewport(self, width: float, height: float) -> bool:
+        """Lay out for a drawing area of ``width`` x ``height`` pixels (what the widget shows):
+        a top level taller than the area shows at the smallest zoom the view allows is
+        wrapped into bands side by side (:attr:`LayoutParams.aspect`,
+        :attr:`LayoutParams.max_height`); folded chains take its shape
+        (:attr:`LayoutParams.chain_aspect`). Returns whether the layout changed (a size
+        within 15 % of the last one keeps it)."""
+        if not (width > 0 and height > 0):
+            return False
+        aspect = round(width / height, 2)
+        room = round((height - 2 * VIEW_MARGIN) / self.params.view_params()["min_scale"])
+        old = self.params
+        if old.aspect and old.max_height and max(
+            abs(math.log(aspect / old.aspect)), abs(math.log(max(room, 1) / old.max_height))
+        ) < math.log(1.15):
+            return False
+        self.params = replace(
+            old,
+            aspect=aspect,
+            max_height=max(room, 1),
+            chain_aspect=round(min(max(1 / aspect, 0.3), 1.5), 2),
+        )
+        self.set_expanded(self.expanded)
+        return True
+
     def _initial_expanded(self) -> list[str]:
         """Open a lone top-level scope (and a lone scope inside it, ...), as TensorBoard does."""
         opened: list[str] = []
@@ -268,6 +295,17 @@ class GraphExplorer:
     def search(self, text: str, limit: int = 50) -> list[str]:
         """Op names matching ``text``, best first (see :meth:`Hierarchy.search`)."""
         return self.hierarchy.search(text, limit=limit)
+
+    @staticmethod
+    def search_note(text: str, matches: list[str], limit: int = 50) -> str:
+        """What the search box says about ``matches`` of ``text``: ``no match for 'xyz'``,
+        ``1 match``, ``12 matches``, ``50+ matches``; ``""`` for an empty search."""
+        if not text.strip():
+            return ""
+        if not matches:
+            return f"no match for {text.strip()!r}"
+        count = f"{limit}+" if len(matches) >= limit else str(len(matches))
+        return f"{count} match" + ("" if count == "1" else "es")
 
     def trace(
         self, name: str, direction: Literal["inputs", "outputs"] = "inputs"
@@ -431,6 +469,7 @@ class GraphExplorer:
                 box.update(styles.get(box["id"], {}))
         data["expanded"] = list(self.expanded)
         data["function"] = self.current_function
+        data["params"]["margin"] = VIEW_MARGIN
         return data
 
     def legend(self) -> list[dict[str, Any]]:

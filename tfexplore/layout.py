@@ -39,7 +39,17 @@ import numpy as np
 from .errors import TFExploreError
 from .hierarchy import MAX_CHILDREN, VisibleGraph
 
-__all__ = ["LayoutParams", "Box", "EdgePath", "Layout", "layout", "LayoutTooLargeError"]
+__all__ = [
+    "LayoutParams",
+    "Box",
+    "EdgePath",
+    "Layout",
+    "layout",
+    "LayoutTooLargeError",
+    "fit_label",
+    "box_text",
+    "edge_count_positions",
+]
 
 ROOT_ID = "/"
 LOOP_BACK_OPS = frozenset({"NextIteration", "RefNextIteration"})
@@ -118,6 +128,26 @@ class LayoutParams:
     #: folded chain's gap between two ops grows past ``chain_rank_sep`` only where an op's
     #: attached items need the room
     chain_leaf_sep: float = 8.0
+    #: the width/height the whole picture aims at (the widget's drawing area, which the
+    #: browser reports): a top level much taller than that is cut, between ranks, into bands
+    #: drawn side by side (an edge into a later band turns up the gap after its own band and
+    #: enters from the top). ``None``: one band, however tall.
+    aspect: float | None = None
+    #: the height (layout px) the drawing area shows at the smallest zoom the view's moves
+    #: leave: with ``aspect`` set, a top level no taller than this stays one band, a taller
+    #: one gets the fewest bands that are no taller (else those nearest ``aspect``).
+    #: ``None``: the number of bands whose shape is nearest ``aspect``.
+    max_height: float | None = None
+    #: a wrapped top level has at most this many bands
+    max_bands: int = 6
+    #: font size (px, at zoom 1) of box labels, and of the smaller texts (op counts, edge
+    #: counts); ``char_width`` is the width the layout reserves per character of a label
+    font_size: float = 11.0
+    small_font_size: float = 10.0
+    #: the smallest on-screen text size (px) the view's own moves (first view, fit, bringing a
+    #: scope or a match into view) may leave: they zoom out no further than
+    #: ``min_text_px / small_font_size`` and pan instead
+    min_text_px: float = 10.0
     #: laying out more boxes than this raises :class:`LayoutTooLargeError`
     max_visible_nodes: int = 2000
     #: a scope with more direct children than this shows them in groups: series
@@ -132,6 +162,17 @@ class LayoutParams:
             width += 2 * self.char_width
         width = min(max(width, self.min_width), self.max_width)
         return width, self.op_height if kind == "op" else self.scope_height
+
+    def view_params(self) -> dict[str, float]:
+        """What the widget's front end needs to draw as the layout planned (sent with every
+        scene: one owner for text sizes)."""
+        return {
+            "font_size": self.font_size,
+            "small_font_size": self.small_font_size,
+            "min_text_px": self.min_text_px,
+            "char_width": self.char_width,
+            "min_scale": self.min_text_px / min(self.font_size, self.small_font_size),
+        }
 
     def attached_size(self, size: tuple[float, float], kind: str) -> tuple[float, float]:
         """(width, height) of a box of ``size`` drawn attached to the chain op it feeds."""
@@ -212,15 +253,172 @@ class Layout:
         raise KeyError(item_id)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain data (what the widget sends to the browser)."""
+        """JSON-ready plain data (what the widget sends to the browser): each box with its
+        ``text`` (the label as drawn, see :func:`box_text`), each edge with ``count_at`` (where
+        its tensor count is written, ``None`` when not written, see
+        :func:`edge_count_positions`), and ``params`` (:meth:`LayoutParams.view_params`)."""
+        counts = edge_count_positions(self)
         return {
             "width": self.width,
             "height": self.height,
-            "boxes": [dict(vars(b)) for b in self.boxes],  # flat fields: no deep copy needed
+            "boxes": [{**vars(b), "text": box_text(b, self.params)} for b in self.boxes],
             "edges": [
-                {**vars(e), "points": [list(p) for p in e.points]} for e in self.edges
+                {
+                    **vars(e),
+                    "points": [list(p) for p in e.points],
+                    "count_at": list(counts[k]) if k in counts else None,
+                }
+                for k, e in enumerate(self.edges)
             ],
+            "params": self.params.view_params(),
         }
+
+
+# -- texts: one owner for the widget and the static picture ------------------------------
+#: the room (px) a frame's header keeps right of its name for the op count
+FRAME_COUNT_ROOM = 70.0
+OPEN_MARK, CLOSED_MARK, OP_MARK = "▾ ", "▸ ", " (op)"
+
+
+def fit_label(text: str, width: float, char_width: float) -> str:
+    """Cut ``text`` to fit ``width`` pixels, keeping its end (the distinctive part of a name).
+
+    >>> fit_label("gradients/layer1/MatMul_grad", 80, 7)
+    '…atMul_grad'
+    """
+    room = max(int(width // char_width), 1)
+    return text if len(text) <= room else "…" + text[-(room - 1) :] if room > 1 else "…"
+
+
+def _own_scope_op(item_id: str, container: str) -> bool:
+    """An op drawn inside the scope of the same name (``layer1/MatMul`` in ``layer1/MatMul/``)."""
+    return container == item_id + "/"
+
+
+def label_of(label: str, kind: str, item_id: str, container: str) -> str:
+    """A box's label before cutting: a scope's name ends with ``/``; an op inside the scope of
+    its own name says ``(op)``, so the two never read alike."""
+    if kind == "scope":
+        return label + "/"
+    if kind == "op" and _own_scope_op(item_id, container):
+        return label + OP_MARK
+    return label
+
+
+def box_text(box: Box, params: LayoutParams) -> str:
+    """The label drawn in ``box`` (the widget and :mod:`tfexplore.layout_svg` draw this very
+    text): cut to the box's width (keeping the end of the name), with its open/closed mark.
+
+    >>> params = LayoutParams()
+    >>> box = Box("a/MatMul", "op", "a/MatMul", "MatMul", "a/MatMul/", 1, False, 1, "MatMul",
+    ...           0, 0, 90, 24)
+    >>> box_text(box, params)
+    'MatMul (op)'
+    """
+    cw = params.char_width
+    full = label_of(box.label, box.kind, box.id, box.container)
+    if box.expanded:
+        return OPEN_MARK + fit_label(full, box.width - FRAME_COUNT_ROOM, cw)
+    if box.kind == "op":
+        suffix = OP_MARK if full.endswith(OP_MARK) and _own_scope_op(box.id, box.container) else ""
+        name = full[: len(full) - len(suffix)]
+        return fit_label(name, box.width - 10 - len(suffix) * cw, cw) + suffix
+    return CLOSED_MARK + fit_label(full, box.width - 10 - 2 * cw, cw)
+
+
+def edge_count_positions(result: Layout) -> dict[int, Point]:
+    """Where each edge carrying more than one tensor has its count written (by index in
+    ``result.edges``): half way along its path, else about a third, two thirds, a fifth or
+    four fifths of the way, at the first of these that overlaps neither a box nor a count
+    already placed, and is not on a straight stretch other edges share (the gap a wrapped
+    layout's edges turn up through: a count there would not say whose it is). An edge with
+    no such place has no count written (hovering it still says it)."""
+    params = result.params
+    shared = _shared_lines(result.edges)
+    height = params.small_font_size
+    cell = 64.0
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = defaultdict(list)
+
+    def cells(x0, y0, x1, y1):
+        for i in range(int(x0 // cell), int(x1 // cell) + 1):
+            for j in range(int(y0 // cell), int(y1 // cell) + 1):
+                yield i, j
+
+    def add(rect):
+        for key in cells(*rect):
+            grid[key].append(rect)
+
+    def free(rect):
+        x0, y0, x1, y1 = rect
+        return not any(
+            x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1
+            for key in cells(*rect)
+            for b in grid.get(key, ())
+        )
+
+    for box in result.boxes:
+        if not box.expanded:
+            add((box.x, box.y, box.x + box.width, box.y + box.height))
+        else:  # a frame's header (its name and op count)
+            add((box.x, box.y, box.x + box.width, box.y + params.header_height))
+    placed: dict[int, Point] = {}
+    for k, edge in enumerate(result.edges):
+        if edge.count <= 1 or len(edge.points) < 2:
+            continue
+        width = len(str(edge.count)) * params.char_width * height / params.font_size + 2
+        for fraction in (0.5, 0.35, 0.65, 0.2, 0.8):
+            (x, y), segment = _along(edge.points, fraction)
+            if _is_shared(segment, k, shared):
+                continue
+            rect = (x + 3, y - height / 2 - 1, x + 3 + width, y + height / 2 + 1)
+            if free(rect):
+                add(rect)
+                placed[k] = (round(x + 4, 1), round(y + height / 2 - 1, 1))  # text baseline
+                break
+    return placed
+
+
+def _along(points, fraction: float) -> tuple[Point, tuple[Point, Point]]:
+    """The point ``fraction`` of the way along a polyline, and the segment it lies on."""
+    lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
+    goal = sum(lengths) * fraction
+    for (a, b), length in zip(zip(points, points[1:]), lengths):
+        if goal <= length and length > 0:
+            t = goal / length
+            return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t), (a, b)
+        goal -= length
+    return points[-1], (points[-2], points[-1])
+
+
+def _stretch(a: Point, b: Point) -> tuple[tuple[str, int], float, float] | None:
+    """A straight vertical or horizontal stretch: the line it runs on and its extent."""
+    if math.dist(a, b) < 1:
+        return None
+    if abs(a[0] - b[0]) < 0.5:
+        return ("x", round(a[0])), min(a[1], b[1]), max(a[1], b[1])
+    if abs(a[1] - b[1]) < 0.5:
+        return ("y", round(a[1])), min(a[0], b[0]), max(a[0], b[0])
+    return None
+
+
+def _shared_lines(edges) -> dict[tuple[str, int], list[tuple[float, float, int]]]:
+    """Per vertical or horizontal line, the stretches edges run on it: (from, to, edge)."""
+    lines: dict[tuple[str, int], list[tuple[float, float, int]]] = defaultdict(list)
+    for k, edge in enumerate(edges):
+        for a, b in zip(edge.points, edge.points[1:]):
+            stretch = _stretch(a, b)
+            if stretch is not None:
+                lines[stretch[0]].append((stretch[1], stretch[2], k))
+    return lines
+
+
+def _is_shared(segment, k: int, lines) -> bool:
+    """Whether another edge runs along part of ``segment`` of edge ``k``."""
+    stretch = _stretch(*segment)
+    if stretch is None:
+        return False
+    key, low, high = stretch
+    return any(j != k and lo < high - 1 and low < hi - 1 for lo, hi, j in lines.get(key, ()))
 
 
 def layout(visible: VisibleGraph, params: LayoutParams | None = None) -> Layout:
@@ -248,16 +446,21 @@ def layout(visible: VisibleGraph, params: LayoutParams | None = None) -> Layout:
         children = visible.children.get(container, [])
         closed = {}  # what may be attached to a chain op: the items not open, by kind
         for child in children:
-            if not items[child].expanded:
-                sizes[child] = params.item_size(items[child].label, items[child].kind)
-                closed[child] = items[child].kind
+            item = items[child]
+            if not item.expanded:
+                sizes[child] = params.item_size(
+                    label_of(item.label, item.kind, item.id, item.container), item.kind
+                )
+                closed[child] = item.kind
+        aspect = params.aspect if container == ROOT_ID else None
         result = _layered_layout(
-            children, sizes, lifted[container], loops[container], params, closed
+            children, sizes, lifted[container], loops[container], params, closed, aspect=aspect
         )
         sizes.update(result.resized)
         local[container] = result
         if container != ROOT_ID:
-            label_width = params.char_width * len(items[container].label) + params.label_padding
+            shown = label_of(items[container].label, items[container].kind, container, "")
+            label_width = params.char_width * len(shown) + params.label_padding
             sizes[container] = (
                 max(result.width, label_width) + 2 * params.padding,
                 result.height + params.header_height + 2 * params.padding,
@@ -364,11 +567,12 @@ class _LocalLayout:
 
 
 def _layered_layout(
-    ids, sizes, edges, loops, params, closed=None, fold: bool = True
+    ids, sizes, edges, loops, params, closed=None, fold: bool = True, aspect=None
 ) -> _LocalLayout:
     """Sugiyama layout of one container's children: rank, order, place. Long chains are
     folded first (each becomes one block node, see :func:`_fold_chain`); ``closed`` (id ->
-    kind of the children not open) are those that may be attached to a chain op."""
+    kind of the children not open) are those that may be attached to a chain op; ``aspect``
+    (width/height): a result much taller than that is wrapped into bands (:func:`_bands`)."""
     if not ids:
         return _LocalLayout({}, {}, 0.0, 0.0)
     if fold and params.chain_fold_min > 0 and len(ids) > params.chain_fold_min:
@@ -380,7 +584,9 @@ def _layered_layout(
         if runs:
             members = {member for run in runs for member in run}
             side.restrict_to(members)
-            return _folded_layout(ids, sizes, edges, loops, params, runs, side, closed or {})
+            return _folded_layout(
+                ids, sizes, edges, loops, params, runs, side, closed or {}, aspect
+            )
     index = {node: i for i, node in enumerate(ids)}
     pairs = sorted((index[a], index[b]) for a, b in edges)
     preferred = {(index[a], index[b]) for a, b in loops}
@@ -391,6 +597,9 @@ def _layered_layout(
     _order(graph, params.ordering_sweeps)
     x = _place_x(graph, params)
     y, height = _place_y(graph, params)
+    bands = _bands(graph, x, y, height, params, aspect)
+    if bands is not None:
+        return bands.local(ids, edges, index, upward)
     positions = {
         node: (round(x[i] - graph.width[i] / 2, 2), round(y[i] - graph.height[i] / 2, 2))
         for i, node in enumerate(ids)
@@ -642,7 +851,7 @@ def _fold_chain(
 
 
 def _folded_layout(
-    ids, sizes, edges, loops, params, runs, side: _SideInputs, closed
+    ids, sizes, edges, loops, params, runs, side: _SideInputs, closed, aspect=None
 ) -> _LocalLayout:
     """Each run (with the items attached to its ops) becomes one node the size of its folded
     block; the rest is laid out as usual, then the block's items are put back in it."""
@@ -670,7 +879,9 @@ def _folded_layout(
         inner_edges[pair] = inner_edges.get(pair, 0) + count
         if (a, b) in loops:
             inner_loops.add(pair)
-    inner = _layered_layout(inner_ids, inner_sizes, inner_edges, inner_loops, params, fold=False)
+    inner = _layered_layout(
+        inner_ids, inner_sizes, inner_edges, inner_loops, params, fold=False, aspect=aspect
+    )
     positions: dict[str, Point] = {}
     for node in ids:
         block = block_of.get(node)
@@ -923,3 +1134,123 @@ def _place_y(graph: _LayeredGraph, params: LayoutParams) -> tuple[list[float], f
         top += band + params.rank_sep
     return y, top - params.rank_sep
 
+
+
+# -- a tall top level wrapped into side-by-side bands ---------------------------------------
+@dataclass
+class _Bands:
+    """Layers ``starts[b]`` .. ``starts[b + 1] - 1`` form band ``b``; ``shift[b]`` moves its
+    nodes (dx, dy) to their place; ``bottom[b]`` is its lowest point (after the move) and
+    ``gap[b]`` the x of the gap right of it (where edges into later bands turn up)."""
+
+    graph: _LayeredGraph
+    x: list[float]
+    y: list[float]
+    starts: list[int]
+    shift: list[Point]
+    bottom: list[float]
+    gap: list[float]
+    width: float
+    height: float
+    turn: float
+
+    def band(self, node: int) -> int:
+        layer = self.graph.layer_of[node]
+        return max(b for b, start in enumerate(self.starts[:-1]) if start <= layer)
+
+    def point(self, node: int) -> Point:
+        dx, dy = self.shift[self.band(node)]
+        return (round(self.x[node] + dx, 2), round(self.y[node] + dy, 2))
+
+    def route(self, path: list[int]) -> list[Point]:
+        """Bend points of an edge through ``path`` (source, dummies, destination; data flows
+        along it): its dummies, and a detour wherever it passes into a later band."""
+        bends: list[Point] = []
+        for k, (u, v) in enumerate(zip(path, path[1:])):
+            if k:
+                bends.append(self.point(u))
+            bu, bv = self.band(u), self.band(v)
+            if bu != bv:
+                (ux, _), (vx, _) = self.point(u), self.point(v)
+                low, gap = self.bottom[bu] + self.turn, self.gap[bu]
+                bends += [(ux, low), (gap, low), (gap, self.turn / 2), (vx, self.turn / 2)]
+        return bends
+
+    def local(self, ids, edges, index, upward) -> _LocalLayout:
+        graph = self.graph
+        positions = {}
+        for i, node in enumerate(ids):
+            cx, cy = self.point(i)
+            positions[node] = (round(cx - graph.width[i] / 2, 2), round(cy - graph.height[i] / 2, 2))
+        routes = {}
+        for a, b in edges:
+            i, j = index[a], index[b]
+            is_up = (i, j) in upward
+            first, last = (j, i) if is_up else (i, j)
+            path = [first, *graph.dummies.get((first, last), []), last]
+            bends = self.route(path)
+            routes[(a, b)] = (bends[::-1] if is_up else bends, is_up)
+        return _LocalLayout(positions, routes, self.width, self.height)
+
+
+def _bands(graph: _LayeredGraph, x, y, height: float, params: LayoutParams, aspect) -> _Bands | None:
+    """Cut a layout much taller than ``aspect`` (width/height) allows into bands of whole
+    layers, drawn side by side, as many as bring its shape nearest ``aspect``; ``None`` when
+    one band is nearest (or there is a single layer)."""
+    n_layers = len(graph.layers)
+    if not aspect or n_layers < 2 or height <= 0:
+        return None
+    left = [x[i] - graph.width[i] / 2 for i in range(len(x))]
+    right = [x[i] + graph.width[i] / 2 for i in range(len(x))]
+    tops = [min(y[i] - graph.height[i] / 2 for i in layer) for layer in graph.layers]
+    bottoms = [max(y[i] + graph.height[i] / 2 for i in layer) for layer in graph.layers]
+    sep = 2 * params.chain_column_sep
+    turn = params.rank_sep / 2
+
+    def cut(k: int):
+        """Layer starts of ``k`` bands of about equal height, and the resulting shape."""
+        starts = [0]
+        for b in range(1, k):
+            goal = height * b / k
+            start = next((r for r in range(starts[-1] + 1, n_layers) if tops[r] >= goal), n_layers)
+            if start < n_layers:
+                starts.append(start)
+        starts.append(n_layers)
+        spans = []
+        for b in range(len(starts) - 1):
+            nodes = [i for layer in graph.layers[starts[b] : starts[b + 1]] for i in layer]
+            spans.append(
+                (min(left[i] for i in nodes), max(right[i] for i in nodes),
+                 tops[starts[b]], bottoms[starts[b + 1] - 1])
+            )
+        width = sum(r - lft for lft, r, _, _ in spans) + sep * (len(spans) - 1)
+        tall = max(b - t for _, _, t, b in spans) + 2 * turn
+        return starts, spans, width, tall
+
+    def misfit(k: int) -> float:
+        _, _, width, tall = cut(k)
+        return abs(math.log(width / tall / aspect))
+
+    candidates = range(1, min(params.max_bands, n_layers) + 1)
+    if params.max_height:
+        if height + 2 * turn <= params.max_height:
+            return None
+        fitting = [k for k in candidates if cut(k)[3] <= params.max_height]
+        best = fitting[0] if fitting else min(candidates, key=lambda k: (misfit(k), k))
+    else:
+        best = min(candidates, key=lambda k: (misfit(k), k))
+    if best == 1:
+        return None
+    starts, spans, width, tall = cut(best)
+    if len(starts) <= 2:
+        return None
+    shift, bottom, gap = [], [], []
+    offset = 0.0
+    for lft, r, top, low in spans:
+        dx, dy = offset - lft, turn - top
+        shift.append((dx, dy))
+        bottom.append(low + dy)
+        offset += r - lft
+        gap.append(offset + sep / 2)
+        offset += sep
+    return _Bands(graph, list(x), list(y), starts, shift, bottom, gap, width, tall, turn)

@@ -76,6 +76,11 @@ class GraphView(anywidget.AnyWidget):
     detail = traitlets.Dict().tag(sync=True)
     search_query = traitlets.Unicode("").tag(sync=True)
     matches = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: what the search box says: ``no match for 'xyz'``, ``3 matches``, ``""``
+    search_note = traitlets.Unicode("").tag(sync=True)
+    #: ``{"width", "height"}`` of the drawing area in pixels, set by the browser: the layout
+    #: takes its shape (see :meth:`tfexplore.explorer.GraphExplorer.set_viewport`)
+    viewport = traitlets.Dict().tag(sync=True)
     highlight = traitlets.List(traitlets.Unicode()).tag(sync=True)
     highlight_edges = traitlets.List(traitlets.Int()).tag(sync=True)
     color_by = traitlets.Enum(COLOR_BY, default_value="op").tag(sync=True)
@@ -111,12 +116,15 @@ class GraphView(anywidget.AnyWidget):
         self._static_key = self.model_id
         self.functions = self.explorer.functions()
         self._show()
+        if expanded:  # the first view shows the scope asked for
+            self._focus(expanded[-1].rstrip("/") + "/")
         self.on_msg(self._on_message)
 
     # -- Python API --------------------------------------------------------------------
     def expand(self, scope: str) -> None:
-        """Open ``scope`` (and the scopes around it)."""
+        """Open ``scope`` (and the scopes around it), and bring it into view."""
         self._apply(lambda: self.explorer.expand(scope))
+        self._focus(scope.rstrip("/") + "/")
 
     def collapse(self, scope: str) -> None:
         """Close ``scope``."""
@@ -125,8 +133,13 @@ class GraphView(anywidget.AnyWidget):
     def select(self, name: str) -> dict[str, Any]:
         """Select op (or scope ``name/``) ``name``: sets ``selected`` and ``detail``; returns
         the detail dict (op type, device, attrs, inputs and outputs with dtypes and shapes,
-        consumers, collections, the variable's value summary)."""
+        consumers, collections, the variable's value summary). The view moves to its box (or
+        to the collapsed scope that holds it)."""
         self.selected = name
+        if name.endswith("/"):
+            self._focus(name)
+        elif self.explorer.hierarchy.is_op(name):
+            self._focus(self.explorer.visible.item_of(name))
         return self.detail
 
     def search(self, text: str) -> list[str]:
@@ -344,8 +357,19 @@ class GraphView(anywidget.AnyWidget):
     @traitlets.observe("search_query")
     def _search_changed(self, change) -> None:
         self.matches = self.explorer.search(change["new"])
+        self.search_note = self.explorer.search_note(change["new"], self.matches)
         if self.matches:
             self.reveal(self.matches[0])
+
+    @traitlets.observe("viewport")
+    def _viewport_changed(self, change) -> None:
+        size = change["new"] or {}
+        try:
+            width, height = float(size.get("width", 0)), float(size.get("height", 0))
+        except (TypeError, ValueError):
+            return
+        if self.explorer.set_viewport(width, height):
+            self._show()
 
     @traitlets.observe("color_by")
     def _color_by_changed(self, change) -> None:

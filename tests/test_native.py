@@ -182,3 +182,22 @@ def test_signal_names_of_exit_codes():
     assert _native.Rehearsal(-signal.SIGABRT, "").signal_name == "SIGABRT"
     assert _native.Rehearsal(128 + signal.SIGSEGV, "").crashed
     assert not _native.Rehearsal(1, "Traceback ...").crashed  # a Python error is not a crash
+
+
+@pytest.mark.slow
+def test_a_rehearsal_never_runs_python_from_the_working_directory(tmp_path, monkeypatch):
+    """An artifact's folder that ships a ``tfexplore/`` package, opened from that folder (a
+    relative path, the folder as working directory): the rehearsal child imports the real
+    tfexplore, not the folder's."""
+    path, batch = _separable_keras_file(tmp_path)
+    shadow = tmp_path / "tfexplore"
+    shadow.mkdir()
+    canary = tmp_path / "canary.txt"
+    for name in ("__init__.py", "_native.py"):
+        (shadow / name).write_text(f"open({str(canary)!r}, 'w').write('ran')\n")
+    monkeypatch.chdir(tmp_path)
+    live = tfexplore.session(path.name)
+    live.rehearse = True
+    assert len(live.train(1, feed=batch)) == 1
+    assert any("rehearsed in a separate process" in note for note in live.notes)
+    assert not canary.exists()

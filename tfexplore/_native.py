@@ -170,12 +170,13 @@ class Rehearsal:
             return f"signal {number}"
 
 
-def run_child(argv: list[str], *, timeout: float, env: Mapping[str, str] | None = None) -> Rehearsal:
+def run_child(argv: list[str], *, timeout: float, env: Mapping[str, str] | None = None,
+              cwd: str | os.PathLike | None = None) -> Rehearsal:
     """Run ``argv`` and say how it ended; a child still running after ``timeout`` is killed."""
     try:
         done = subprocess.run(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            timeout=timeout, env=dict(env) if env is not None else None, check=False,
+            timeout=timeout, env=dict(env) if env is not None else None, check=False, cwd=cwd,
         )  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         output = exc.stdout.decode("utf-8", "replace") if exc.stdout else ""
@@ -231,8 +232,12 @@ def rehearse(open_args: Mapping[str, Any], batch, *, train: Mapping[str, Any],
         spec = {"open": dict(open_args), "batch": encoded, "train": dict(train)}
         (folder / "spec.json").write_text(json.dumps(spec))
         env = {**os.environ, IN_REHEARSAL: "1"}
+        # The child starts in the rehearsal's own empty folder, never the user's working
+        # directory: `-m` puts the working directory first on sys.path, and a folder that
+        # ships a `tfexplore/` package (an artifact's folder, say) would otherwise run its
+        # Python here.
         return run_child([sys.executable, "-m", "tfexplore._native", str(folder)],
-                         timeout=timeout, env=env)
+                         timeout=timeout, env=env, cwd=folder)
 
 
 def _child_main(folder: str) -> int:

@@ -1783,9 +1783,9 @@ def session(
     if isinstance(source, (str, os.PathLike)) and (
         checkpoint is None or isinstance(checkpoint, (str, os.PathLike))
     ):  # how to open it again, in a child process (tfexplore._native)
-        opened._reopen = {
-            "source": os.fspath(source),
-            "checkpoint": None if checkpoint is None else os.fspath(checkpoint),
+        opened._reopen = {  # absolute: the child runs in a folder of its own
+            "source": os.path.abspath(os.fspath(source)),
+            "checkpoint": None if checkpoint is None else os.path.abspath(os.fspath(checkpoint)),
             "clear_devices": clear_devices, "import_scope": import_scope, "trust": trust,
             "tags": tags if tags is None or isinstance(tags, str) else list(tags),
         }  # fmt: skip

@@ -1975,6 +1975,8 @@ def _open_saved_model(
     from .savedmodel import SavedModel
 
     model = SavedModel(path)
+    if not trust:
+        _refuse_links_out_of(model)
     if model.writer == "tf1_builder":
         return _open_tf1_saved_model(
             model, checkpoint, tags=tags, clear_devices=clear_devices,
@@ -2040,10 +2042,34 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
     return opened
 
 
+def _refuse_links_out_of(model) -> None:
+    """A SavedModel's ``variables/`` and ``assets/`` are read by the load (restore, table
+    initializers): a symbolic link among them that leads out of the SavedModel's folder would
+    hand the session another file (another model's weights, ``/etc/passwd`` as a vocabulary).
+    Refused unless ``trust``."""
+    root = model.path.resolve()
+    for part in ("variables", "assets", "assets.extra"):
+        folder = model.path / part
+        if not os.path.lexists(folder):
+            continue
+        entries = [folder, *folder.rglob("*")] if folder.is_dir() and not folder.is_symlink() else [folder]
+        for entry in entries:
+            target = entry.resolve()
+            if target != root and root not in target.parents:
+                raise UnsafeArtifactError(
+                    f"{str(entry)!r} leads out of the SavedModel's folder, to {str(target)!r}.",
+                    path=model.path,
+                    expected=f"{part}/ and its files inside {str(root)!r}",
+                    hint="a SavedModel's weights and assets are its own files; pass trust=True "
+                    "only if you made these links yourself",
+                )
+
+
 def _asset_path(model, filename: str) -> str:
     """``assets/FILENAME`` of the SavedModel; a name that leads out of ``assets/`` (``..``, an
-    absolute path, a symbolic link) is refused: it would hand the init op another file."""
-    assets = (model.path / "assets").resolve()
+    absolute path, a symbolic link, ``assets/`` itself a link) is refused: it would hand the
+    init op another file."""
+    assets = model.path.resolve() / "assets"
     target = (model.path / "assets" / filename).resolve()
     if not filename or assets not in target.parents:
         raise UnsafeArtifactError(

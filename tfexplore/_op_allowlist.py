@@ -693,6 +693,10 @@ def verdict(op_type: str, node=None) -> Verdict:
     """
     family = ALLOWED_OPS.get(op_type)
     if family is not None:
+        if op_type == "PrintV2" and getattr(node, "attrs_unknown", False):
+            # named by a func attr: where it would print is set by attrs nobody can see here
+            return Verdict(False, "writes files", "PrintV2 named by a func attr: its "
+                           "output_stream (maybe a file) is not known")
         if op_type == "PrintV2" and node is not None and "output_stream" in node.attr:
             stream = node.attr["output_stream"].s.decode("utf-8", "replace")
             if stream not in _PRINT_STREAMS:

@@ -207,7 +207,7 @@ def _op_stand_in(op_type: str):
     """A NodeDef-like stand-in for an op type named by a ``func`` attr (no attrs, no inputs)."""
     import types
 
-    return types.SimpleNamespace(name=op_type, op=op_type, attr={}, input=[])
+    return types.SimpleNamespace(name=op_type, op=op_type, attr={}, input=[], attrs_unknown=True)
 
 
 def _function_attr_functions(function) -> list[str]:

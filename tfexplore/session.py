@@ -916,6 +916,8 @@ class Session:
         #: a problem that did not stop the session (optimizer state not loaded), else None
         self.warning: str | None = None
         self._step_runners: dict[tuple, Callable] = {}  # (train_op, loss, record) -> runner
+        self._loss_choice: str | None = None  # Session.loss, when set
+        self._loss_cache: dict[str, list] = {}  # train op name -> losses.find_losses
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -1186,7 +1188,8 @@ class Session:
         """Run ``steps`` training steps and return one DataFrame row per step.
 
         TF1 graphs: the train op is the ``train_op`` collection's (or ``train_op=`` names it),
-        the loss the ``loss``/``losses`` collection's (or ``loss=``), ``global_step`` the
+        the loss ``loss=``, else :attr:`loss` (the ``loss``/``losses`` collection's, else the
+        loss the train op minimizes, found from its gradients), ``global_step`` the
         collection's or the variable named so; all continue from the restored checkpoint, with
         the optimizer's slots. TF2 objects: a compiled Keras model trains with
         ``train_on_batch(x, y)``; otherwise pass ``loss=callable(batch) -> scalar`` and the
@@ -1254,7 +1257,7 @@ class Session:
         ``safety`` the first time), and ``global_step`` tracked by :class:`_StepCounter`."""
         backend: _GraphBackend = self._backend
         train_fetch = self._find_train_op(train_op)
-        loss_fetch = self._find_loss(loss)
+        loss_fetch = self._find_loss(loss, train_fetch)
         step_name = self._global_step_name()
         recorded = {name: backend.resolve(name) for name in record}
         fetches = [train_fetch, *([loss_fetch] if loss_fetch is not None else [])]
@@ -1276,8 +1279,8 @@ class Session:
             row = {}
             if counter is not None:
                 row["global_step"] = counter.after_step()
-            if has_loss:
-                row["loss"] = float(out[1])
+            if has_loss:  # a non-scalar loss: its sum, what minimize() minimizes
+                row["loss"] = float(np.sum(out[1]))
             for offset, name in enumerate(recorded, start=1 + has_loss):
                 row[name] = _plain(out[offset])
             return row
@@ -1327,14 +1330,62 @@ class Session:
         item = collected[0]
         return item if isinstance(item, tf().Operation) else item.op
 
-    def _find_loss(self, loss):
+    def _find_loss(self, loss, train_op=None):
         backend: _GraphBackend = self._backend
+        if loss is None:
+            loss = self._loss_choice
         if loss is not None:
             return backend.resolve(loss)
         with backend.graph.as_default():
             v1 = tf().compat.v1
             collected = v1.get_collection("loss") or v1.get_collection("losses")
-        return collected[0] if collected else None
+        if collected:
+            return collected[0]
+        found = self._losses_of(train_op)
+        return backend.resolve(found[0].tensor) if found else None
+
+    def _losses_of(self, train_op) -> list:
+        """The losses ``train_op`` minimizes, found from its gradients (:mod:`tfexplore.losses`)."""
+        from .graph import Graph
+        from .losses import find_losses
+
+        name = getattr(train_op, "name", train_op)
+        if name not in self._loss_cache:
+            self._loss_cache[name] = find_losses(Graph(self._backend.graph_def()), name)
+        return self._loss_cache[name]
+
+    @property
+    def loss_candidates(self) -> list:
+        """TF1 graphs: the losses the train op (the ``train_op`` collection's) minimizes, found
+        from its gradients when the graph has no ``loss``/``losses`` collection: a list of
+        :class:`tfexplore.losses.LossCandidate` (``tensor``, ``op_type``, ``evidence``...), the
+        one ``train`` records first. Empty for TF2 objects or when no train op is known."""
+        if not isinstance(self._backend, _GraphBackend):
+            return []
+        try:
+            return list(self._losses_of(self._find_train_op(None)))
+        except TFExploreError:
+            return []
+
+    @property
+    def loss(self) -> str | None:
+        """The loss ``train`` records (TF1 graphs): set it to a tensor name to choose another
+        (``session.loss = loss_candidates[1].tensor``); ``None`` means the ``loss``/``losses``
+        collection's, else the first of :attr:`loss_candidates`."""
+        if self._loss_choice is not None or not isinstance(self._backend, _GraphBackend):
+            return self._loss_choice
+        try:
+            found = self._find_loss(None, self._find_train_op(None))
+        except TFExploreError:
+            return None
+        return getattr(found, "name", None)
+
+    @loss.setter
+    def loss(self, name: str | None) -> None:
+        if name is not None and isinstance(self._backend, _GraphBackend):
+            self._backend.resolve(name)  # an unknown name fails now, with suggestions
+        self._loss_choice = name
+        self._step_runners.clear()
 
     def _keras_step_runner(self, loss, record):
         backend: _ObjectBackend = self._backend

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .errors import ArtifactNotFoundError, UnreadableFileError
 
-__all__ = ["read_bytes"]
+__all__ = ["read_bytes", "prefix_file", "prefix_text", "prefix_of", "prefix_parts"]
+
+#: what a checkpoint file adds to its prefix
+CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta|data-\d{5}-of-\d{5})$")
 
 
 def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = None) -> bytes:
@@ -42,3 +46,56 @@ def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = Non
             expected=expected or f"a readable {what} file",
             hint="check the disk and the file system the file is on",
         ) from exc
+
+
+# -- checkpoint file names ------------------------------------------------------------------------
+# A checkpoint prefix names its files by adding a suffix: ``model.ckpt-10`` -> ``.index``,
+# ``.data-00000-of-00001``, ``.meta``. A Saver given a folder with a trailing slash
+# (``saver.save(sess, "run/")``) writes an *empty* prefix: ``run/.index``, ``run/.meta``... A
+# ``Path`` cannot end in a slash, so tfexplore holds an empty prefix as its folder (``run``), and
+# these functions are the one place that knows it.
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+        return False
+
+
+def prefix_file(prefix: str | os.PathLike, suffix: str) -> Path:
+    """The file ``prefix`` + ``suffix``: ``model.ckpt-10.index``; for the empty prefix of a
+    folder (held as the folder), the file inside it: ``run/.index``."""
+    path = Path(prefix)
+    if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
+        return path / suffix
+    return Path(f"{os.fspath(prefix)}{suffix}")
+
+
+def prefix_text(prefix: str | os.PathLike) -> str:
+    """A prefix as TensorFlow takes it: ``run/`` (with its slash) for the empty prefix of the
+    folder ``run``, else the prefix itself."""
+    text = os.fspath(prefix)
+    if text.endswith(("/", os.sep)) or not _is_dir(Path(text)):
+        return text
+    return text + os.sep
+
+
+def prefix_parts(prefix: str | os.PathLike) -> tuple[Path, str]:
+    """``(folder, name)`` of a prefix: ``(runs, "model.ckpt-10")``; ``(run, "")`` for the empty
+    prefix of the folder ``run``."""
+    path = Path(prefix)
+    if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
+        return path, ""
+    return path.parent, path.name
+
+
+def prefix_of(path: str | os.PathLike) -> Path | None:
+    """The prefix a checkpoint file belongs to (``model.ckpt-10.index`` -> ``model.ckpt-10``;
+    ``run/.index`` -> ``run``, the empty prefix), or ``None`` for another file name."""
+    path = Path(path)
+    match = CHECKPOINT_SUFFIX.search(path.name)
+    if match is None:
+        return None
+    stem = path.name[: match.start()]
+    return path.with_name(stem) if stem else path.parent

@@ -16,7 +16,7 @@ __all__ = ["open", "detect_kind", "KINDS"]
 
 KINDS = ("checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "graph_def")
 
-DATA_SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
+DATA_SHARD = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
 SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")  # 0xdb4775248b80fb57, little endian
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -156,11 +156,10 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
 
 def _detect_file(p: Path) -> tuple[str, Path]:
     name = p.name
-    if name.endswith(".index"):
-        return "checkpoint", p.with_name(name[: -len(".index")])
-    shard = DATA_SHARD.match(name)
-    if shard:
-        return "checkpoint", p.with_name(shard["prefix"])
+    if name.endswith(".index") or DATA_SHARD.match(name):
+        from ._files import prefix_of
+
+        return "checkpoint", prefix_of(p)
     if name.endswith(".meta"):
         return "meta_graph", p
     if name in ("saved_model.pb", "saved_model.pbtxt"):

@@ -31,7 +31,7 @@ import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ import numpy as np
 from . import naming
 from ._artifact import Artifact, Explanation, human_bytes
 from ._bundle import BundleIndex, check_entry_bytes, masked_crc32c, read_bundle_index
+from ._files import prefix_file, prefix_of, prefix_parts, prefix_text
 from .errors import (
     ArtifactNotFoundError,
     IncompleteCheckpointError,
@@ -98,7 +99,7 @@ class Checkpoint(Artifact):
     def __init__(self, prefix: str | os.PathLike) -> None:
         prefix = Path(os.fspath(prefix)).expanduser()
         if prefix.name.endswith(".index"):
-            prefix = prefix.with_name(prefix.name[: -len(".index")])
+            prefix = prefix_of(prefix)
         super().__init__(prefix)
         self.prefix = prefix
         if not self.index_path.is_file() and not _is_v1_file(prefix):
@@ -107,11 +108,11 @@ class Checkpoint(Artifact):
     # -- files ------------------------------------------------------------------------------
     @property
     def index_path(self) -> Path:
-        return Path(f"{self.prefix}.index")
+        return prefix_file(self.prefix, ".index")
 
     @property
     def meta_path(self) -> Path:
-        return Path(f"{self.prefix}.meta")
+        return prefix_file(self.prefix, ".meta")
 
     @functools.cached_property
     def format(self) -> str:
@@ -146,7 +147,7 @@ class Checkpoint(Artifact):
 
         target = self.index_path if self.format == "v2" else self.prefix
         with translate_errors(target, "checkpoint"):
-            return tf().train.load_checkpoint(str(self.prefix))
+            return tf().train.load_checkpoint(prefix_text(self.prefix))
 
     @functools.cached_property
     def _entries(self) -> dict[str, dict[str, Any]]:
@@ -288,7 +289,7 @@ class Checkpoint(Artifact):
                     return int(np.asarray(self.read(name)).reshape(-1)[0])
                 except (TFExploreError, TypeError, ValueError):
                     break
-        return _step_from_name(self.prefix.name)
+        return _step_from_name(prefix_parts(self.prefix)[1])
 
     @property
     def slots(self):
@@ -351,7 +352,7 @@ class Checkpoint(Artifact):
     def notes(self) -> list[str]:
         """Things worth knowing that are not errors (missing data shards, ...)."""
         notes = []
-        from_name = _step_from_name(self.prefix.name)
+        from_name = _step_from_name(prefix_parts(self.prefix)[1])
         if self.step is not None and from_name is not None and self.step != from_name:
             notes.append(
                 f"the step variable holds {self.step} but the prefix says {from_name} "
@@ -574,7 +575,7 @@ class Checkpoint(Artifact):
         roles = table["role"].value_counts().to_dict()
         facts: dict[str, Any] = {
             "kind": self.kind,
-            "prefix": str(self.prefix),
+            "prefix": prefix_text(self.prefix) if self.format == "v2" else str(self.prefix),
             "format": self.format,
             "style": self.style,
             "step": self.step,
@@ -679,7 +680,7 @@ class CheckpointDir(Artifact):
                 )
             if not exists:
                 notes.append(f"the state file lists {raw!r} but its files are missing")
-            elif not relocated and not _same_folder(path.parent, self.folder):
+            elif not relocated and not _same_folder(prefix_parts(path)[0], self.folder):
                 notes.append(f"the state file lists {raw!r}, outside this folder; it is used "
                              "from there (as tf.train.latest_checkpoint would)")
             rows[path] = _checkpoint_row(path, exists, listed=True, relocated=relocated)
@@ -709,14 +710,28 @@ class CheckpointDir(Artifact):
         A relative path is relative to the folder. An absolute path elsewhere (the run was
         copied from another folder or machine) is *relocated* when a checkpoint of that name
         sits beside the state file; those files win over the original location.
+        A path written on Windows (``D:\\runs\\model.ckpt``, ``C:/runs/model.ckpt``, a UNC
+        ``\\\\server\\share\\...``) is read with Windows rules, and a path ending in a slash is
+        the empty prefix of that folder (``saver.save(sess, "run/")`` writes ``run/.index``).
         """
         given = Path(raw)
+        empty = raw.endswith(("/", "\\"))
+        if _is_windows_path(raw) and not _prefix_exists(self.folder / raw):
+            windows = PureWindowsPath(raw)
+            if not windows.is_absolute():
+                candidate = self.folder.joinpath(*windows.parts) if windows.parts else self.folder
+                return candidate, False, _prefix_exists(candidate)
+            beside = self.folder if empty else self.folder / windows.name
+            if _prefix_exists(beside):
+                return beside, True, True
+            return given, False, False
         if not given.is_absolute():
             candidate = self.folder / given
             return candidate, False, _prefix_exists(candidate)
-        if _same_folder(given.parent, self.folder):
-            return given, False, _prefix_exists(given)
-        beside = self.folder / given.name
+        if _same_folder(given if empty else given.parent, self.folder):
+            path = self.folder if empty else given
+            return path, False, _prefix_exists(path)
+        beside = self.folder if empty else self.folder / given.name
         if _prefix_exists(beside):
             return beside, True, True
         return given, False, _prefix_exists(given)
@@ -827,7 +842,7 @@ class CheckpointDir(Artifact):
                 work.append((checkpoint, row["step"], key, nbytes))
         items = (
             (
-                {"step": step, "prefix": str(checkpoint.prefix), "name": key},
+                {"step": step, "prefix": prefix_text(checkpoint.prefix), "name": key},
                 functools.partial(checkpoint._read_key, key),
                 nbytes,
             )
@@ -1019,7 +1034,7 @@ def _prefixes_in(folder: Path) -> list[Path]:
     for entry in sorted(folder.iterdir()):
         name = entry.name
         if name.endswith(".index") and entry.is_file():
-            found.append(entry.with_name(name[: -len(".index")]))
+            found.append(prefix_of(entry))  # ".index": the empty prefix, the folder itself
         elif (
             name != STATE_FILE
             and "." in name
@@ -1031,6 +1046,11 @@ def _prefixes_in(folder: Path) -> list[Path]:
     return found
 
 
+def _is_windows_path(raw: str) -> bool:
+    """A path a Windows machine wrote: a drive (``D:``), a UNC share, or backslashes."""
+    return "\\" in raw or bool(re.match(r"^[A-Za-z]:[\\/]", raw))
+
+
 def _same_folder(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
@@ -1039,7 +1059,7 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 
 def _prefix_exists(prefix: Path) -> bool:
-    return _is_file(Path(f"{prefix}.index")) or _is_v1_file(prefix)
+    return _is_file(prefix_file(prefix, ".index")) or _is_v1_file(prefix)
 
 
 def _is_file(path: Path) -> bool:
@@ -1052,10 +1072,9 @@ def _is_file(path: Path) -> bool:
 
 
 def _prefix_files(prefix: Path) -> list[Path]:
-    folder = prefix.parent
+    folder, stem = prefix_parts(prefix)
     if not folder.is_dir():
         return []
-    stem = prefix.name
     return [
         p for p in folder.iterdir()
         if p == prefix or (p.name.startswith(stem + ".") and _belongs(p.name[len(stem) + 1:]))
@@ -1070,19 +1089,20 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
     import pandas as pd
 
     files = _prefix_files(path) if exists else []
-    main = Path(f"{path}.index") if _is_file(Path(f"{path}.index")) else path
-    step = _step_from_name(path.name)
+    index = prefix_file(path, ".index")
+    main = index if _is_file(index) else path
+    step = _step_from_name(prefix_parts(path)[1])
     if exists:
         try:
             step = Checkpoint(path).step
         except TFExploreError:
             pass
     return {
-        "prefix": str(path),
+        "prefix": prefix_text(path) if exists else str(path),
         "step": step,
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
-        "has_meta": _is_file(Path(f"{path}.meta")),
+        "has_meta": _is_file(prefix_file(path, ".meta")),
         "is_latest": False,
         "listed": listed,
         "missing": not exists,
@@ -1110,13 +1130,22 @@ def _explain_checkpoint(checkpoint: Checkpoint) -> str:
     table = checkpoint.variables
     roles = table["role"].value_counts().to_dict()
     n_vars = roles.get("variable", 0)
-    name = checkpoint.prefix.name
-    parts = [f"# Checkpoint `{name}`", ""]
+    folder, name = prefix_parts(checkpoint.prefix)
+    parts = [f"# Checkpoint `{name or prefix_text(checkpoint.prefix)}`", ""]
+    if not name:
+        parts += [
+            f"Its prefix is **empty**: `Saver.save` was given the folder `{folder.name}/` with a "
+            "trailing slash, so its files are named `.index`, `.data-*` and `.meta` inside that "
+            "folder (hidden files on Unix). Give TensorFlow the folder with its slash "
+            f"(`{prefix_text(checkpoint.prefix)}`) as the prefix.",
+            "",
+        ]
     if checkpoint.format == "v2":
         shards = checkpoint.data_files
         present = [p for p in shards if p.exists()]
         parts += [
-            f"This is a **V2 checkpoint**: the prefix `{name}` names a group of files.",
+            f"This is a **V2 checkpoint**: the prefix `{name or prefix_text(checkpoint.prefix)}` "
+            "names a group of files.",
             "",
             f"- **`{name}.index`** lists the {len(table)} tensors it holds: for each, its name, "
             "dtype, shape, which data shard holds its bytes, the offset and size there, and a "
@@ -1142,7 +1171,7 @@ def _explain_checkpoint(checkpoint: Checkpoint) -> str:
             f"- There is no `{name}.meta`: the graph was not saved with it, so restoring needs "
             "the code that builds the model."
         )
-    state = checkpoint.prefix.parent / STATE_FILE
+    state = folder / STATE_FILE
     parts.append(
         f"- The folder's `checkpoint` file {'is' if state.is_file() else 'would be'} a small "
         "text file naming the latest prefix and the ones kept; `tf.train.latest_checkpoint` "
@@ -1243,7 +1272,8 @@ def _explain_dir(folder: CheckpointDir) -> str:
         )
     if len(present):
         latest = folder.latest
-        parts += ["", f"The latest is `{latest.prefix.name}`. To restore it, pass its prefix "
+        parts += ["", f"The latest is `{prefix_parts(latest.prefix)[1] or prefix_text(latest.prefix)}`. "
+                  "To restore it, pass its prefix "
                   "(not a file name) to `saver.restore(session, prefix)` or "
                   "`tf.train.Checkpoint(...).restore(prefix)`."]
     if folder.notes:

@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from ._files import prefix_text
 from .errors import TFExploreError
 
 __all__ = ["main", "inspect_text", "scan_text", "EXIT_RISKY"]
@@ -106,7 +107,7 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
             parts.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
         latest = getattr(artifact, "latest", None)
         if latest is not None:
-            parts.append(f"Latest checkpoint: {latest.prefix}")
+            parts.append(f"Latest checkpoint: {prefix_text(latest.prefix)}")
             artifact_for_tables = latest
         else:
             artifact_for_tables = None

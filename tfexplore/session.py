@@ -1660,10 +1660,11 @@ def _latest_in(folder: Path) -> str | None:
     """The latest checkpoint of ``folder`` as :class:`~tfexplore.checkpoint.CheckpointDir`
     finds it: a state file written on another machine (absolute paths) or naming deleted
     checkpoints is resolved to the files actually beside it; ``None`` when there is none."""
+    from ._files import prefix_text
     from .checkpoint import CheckpointDir
 
     try:
-        return str(CheckpointDir(folder).latest.prefix)
+        return prefix_text(CheckpointDir(folder).latest.prefix)
     except TFExploreError:
         return None
 
@@ -1791,7 +1792,7 @@ def _config():
 
 def _find_meta(path: Path) -> tuple[Path, str | None]:
     """A path -> (the .meta file, the checkpoint prefix that goes with it, if any)."""
-    if path.suffix == ".meta" and path.is_file():
+    if path.name.endswith(".meta") and path.is_file():
         prefix = str(path)[: -len(".meta")]
         if Path(prefix + ".index").exists():
             return path, prefix

@@ -1,0 +1,194 @@
+"""Real-world artifacts, round 2 (issue 12): shapes of output that common training code writes
+and that people's repositories hold. Every fixture is written by real TensorFlow here; bytes are
+edited only where TensorFlow cannot write the case (a Git LFS pointer, a state file from
+Windows). Each artifact is walked the way a user would (:func:`walk`): nothing but a
+``TFExploreError`` may come out of any step."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfexplore
+from tfexplore.cli import main
+from tfexplore.errors import TFExploreError
+
+tf = pytest.importorskip("tensorflow")
+v1 = tf.compat.v1
+
+
+# -- the user's walk ---------------------------------------------------------------------------
+def walk(path, *, cli: bool = True, graph: bool = True) -> dict:
+    """Every step a user takes on ``path``: open, reprs, summary, explain, files, variables,
+    reading a few tensors, stats, checkpoints and history (folders), the graph and its
+    explorer, safety, and ``tfexplore inspect/explain/scan``. Returns ``{step: result}``; a
+    step that fails has its ``TFExploreError`` as result; any other exception fails the test."""
+    from tfexplore.explorer import GraphExplorer
+
+    done: dict = {}
+
+    def step(name, function):
+        try:
+            done[name] = function()
+        except TFExploreError as exc:
+            done[name] = exc
+        return done[name]
+
+    artifact = tfexplore.open(path)
+    done["open"] = artifact
+    for name, function in [
+        ("repr", lambda: repr(artifact)),
+        ("html", artifact._repr_html_),
+        ("summary", artifact.summary),
+        ("explain", lambda: str(artifact.explain())),
+        ("files", lambda: artifact.files),
+    ]:
+        step(name, function)
+    kind = type(artifact)
+    for attribute in ("variables", "checkpoints", "notes", "safety", "signatures"):
+        if hasattr(kind, attribute):
+            step(attribute, lambda attribute=attribute: getattr(artifact, attribute))
+    table = done.get("variables")
+    if table is not None and not isinstance(table, Exception) and len(table):
+        for name in list(table["name"])[:4]:
+            step(f"read {name}", lambda name=name: artifact.read(name))
+        step("stats", artifact.stats)
+    if hasattr(kind, "history"):
+        step("history", artifact.history)
+        step("latest", lambda: artifact.latest)
+    if graph:
+        step("graph explorer", lambda: GraphExplorer(artifact).layout)
+    if cli:
+        for command in ("inspect", "explain", "scan"):
+            done[f"cli {command}"] = main([command, os.fspath(path)])
+            assert done[f"cli {command}"] in (0, 1, 3)
+    return done
+
+
+def ok(done: dict, *steps: str) -> None:
+    """Assert these steps worked (their result is not an error)."""
+    failed = {s: done[s] for s in steps if isinstance(done.get(s, KeyError(s)), Exception)}
+    assert not failed, failed
+
+
+# -- writers -------------------------------------------------------------------------------------
+def tf1_graph():
+    """A small TF1 graph: x -> W, b -> pred; loss; Adam; global_step; train_op collection."""
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(0)
+        x = v1.placeholder(tf.float32, [None, 3], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        w = v1.get_variable("W", [3, 1])
+        b = v1.get_variable("b", [1], initializer=v1.zeros_initializer())
+        pred = tf.add(tf.matmul(x, w), b, name="pred")
+        loss = tf.reduce_mean(tf.square(pred - y), name="loss")
+        gs = v1.train.get_or_create_global_step()
+        train = v1.train.AdamOptimizer(0.1).minimize(loss, global_step=gs)
+        v1.add_to_collection("train_op", train)
+    return graph, train
+
+
+def saver_save(prefix: str, *, steps=(None,), relative: bool = False, meta: bool = True) -> list[str]:
+    """Train a few steps and ``Saver.save(sess, prefix, global_step=step)`` for each step."""
+    graph, train = tf1_graph()
+    written = []
+    with graph.as_default():
+        saver = v1.train.Saver(save_relative_paths=relative)
+        with v1.Session(graph=graph) as sess:
+            sess.run(v1.global_variables_initializer())
+            feed = {"x:0": np.ones((4, 3), np.float32), "y:0": np.zeros((4, 1), np.float32)}
+            for step in steps:
+                sess.run(train, feed)
+                written.append(
+                    saver.save(sess, prefix, global_step=step, write_meta_graph=meta)
+                )
+    return written
+
+
+# == 1. the empty checkpoint prefix =============================================================
+@pytest.mark.slow
+def test_empty_prefix_opens_like_any_checkpoint(tmp_path, capsys):
+    """saver.save(sess, "run/") writes run/.index, run/.data-00000-of-00001, run/.meta and a
+    state file naming "run/"."""
+    from tfexplore.metagraph import MetaGraph
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder) + "/")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".data-00000-of-00001", ".index", ".meta", "checkpoint"
+    ]
+    for path in (folder, folder / ".index", folder / ".data-00000-of-00001"):
+        done = walk(path)
+        ok(done, "summary", "explain", "graph explorer")
+        assert done["cli inspect"] == 0 and done["cli scan"] == 0
+    run = tfexplore.open(folder)
+    assert run.kind == "checkpoint_dir" and len(run) == 1
+    assert run.notes == []  # the state file's "run/" is this folder, not "outside" it
+    latest = run.latest
+    assert latest.index_path == folder / ".index"
+    assert latest.data_files == [folder / ".data-00000-of-00001"]
+    assert latest.summary()["prefix"] == str(folder) + os.sep
+    assert latest.step == 1
+    np.testing.assert_array_equal(latest.read("W"), tfexplore.open(folder / ".index").read("W"))
+    assert "empty" in latest.explain()
+    meta = MetaGraph.from_file(folder / ".meta")
+    assert meta.checkpoint is not None and meta.checkpoint.index_path == folder / ".index"
+    assert "That checkpoint is here" in meta.explain()
+    assert len(run.history(["W"])) == 1
+    capsys.readouterr()
+    assert main(["inspect", str(folder)]) == 0
+    assert f"Latest checkpoint: {folder}{os.sep}\n" in capsys.readouterr().out
+    # a session restores from it, by folder, .meta or .index
+    for source in (folder, folder / ".meta", folder / ".index"):
+        with tfexplore.session(source) as s:
+            np.testing.assert_allclose(s.eval("W"), latest.read("W"))
+
+
+@pytest.mark.slow
+def test_empty_prefix_neighbours(tmp_path):
+    """Its neighbours: a step number after the slash ("run/-3"), a relative state file, a
+    folder moved from where the state file says, and a TF2 tf.train.Checkpoint written to "ck/"."""
+    # "run/" with global_step: files named -1.index, -2.index ... in run/
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    saver_save(str(steps) + "/", steps=(1, 2, 3))
+    run = tfexplore.open(steps)
+    assert list(run.checkpoints["step"]) == [1, 2, 3]
+    assert run.latest.prefix == steps / "-3"
+    walk(steps, cli=False)
+
+    # relative paths in the state file
+    relative = tmp_path / "relative"
+    relative.mkdir()
+    saver_save(str(relative) + "/", relative=True)
+    assert len(tfexplore.open(relative)) == 1
+    assert tfexplore.open(relative).latest.step == 1
+
+    # moved: the state file names the old folder (with its slash)
+    moved = tmp_path / "moved"
+    shutil.copytree(relative, moved)
+    (moved / "checkpoint").write_text(
+        'model_checkpoint_path: "/old/machine/run/"\nall_model_checkpoint_paths: "/old/machine/run/"\n'
+    )
+    run = tfexplore.open(moved)
+    assert run.checkpoints["relocated"].tolist() == [True]
+    assert run.latest.index_path == moved / ".index"
+    assert not any("missing" in note for note in run.notes)
+
+    # TF2 object-based checkpoint written to "ck/"
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    root = tf.train.Checkpoint(v=tf.Variable([1.0, 2.0]))
+    written = root.write(str(ck) + "/")
+    assert written.endswith("/")
+    checkpoint = tfexplore.open(ck / ".index")
+    assert checkpoint.style == "object_based"
+    np.testing.assert_array_equal(checkpoint.read("v"), [1.0, 2.0])
+    done = walk(ck, graph=False)
+    ok(done, "summary", "explain", "latest")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,90 @@ def test_empty_prefix_neighbours(tmp_path):
     np.testing.assert_array_equal(checkpoint.read("v"), [1.0, 2.0])
     done = walk(ck, graph=False)
     ok(done, "summary", "explain", "latest")
+
+
+# == 2. a graph without data ======================================================================
+def _drop_tensors(folder: Path, keep_index: bool = False) -> None:
+    for path in folder.iterdir():
+        if ".data-" in path.name or (path.name.endswith(".index") and not keep_index):
+            path.unlink()
+
+
+@pytest.mark.slow
+def test_graphs_without_tensors_open_and_show(tmp_path, capsys):
+    """A state file and .meta files, no .index/.data (too big to commit, or lost)."""
+    from tfexplore.errors import ArtifactNotFoundError
+    from tfexplore.explorer import GraphExplorer
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1, 2))
+    _drop_tensors(folder)
+    done = walk(folder)
+    ok(done, "summary", "explain", "files", "checkpoints", "notes", "graph explorer")
+    assert done["cli inspect"] == 0 and done["cli explain"] == 0
+    run = done["open"]
+    assert len(run) == 0
+    assert list(run.graphs["step"]) == [1, 2] and not run.graphs["has_checkpoint"].any()
+    assert run.meta_graph.path == folder / "model.ckpt-2.meta"
+    assert run.summary()["graphs_without_tensors"] == ["model.ckpt-1.meta", "model.ckpt-2.meta"]
+    notes = " ".join(run.notes)
+    assert "no tensors" in notes and "graph (.meta) is here" in notes
+    assert "newest one present" not in notes  # none is present: no misleading hint
+    assert "Graphs without tensors" in run.explain()
+    assert {"model.ckpt-1.meta", "model.ckpt-2.meta"} <= {Path(p).name for p in run.files["path"]}
+    with pytest.raises(ArtifactNotFoundError, match="graph") as caught:
+        _ = run.latest
+    assert "model.ckpt-2.meta" in caught.value.hint
+    explorer = GraphExplorer(folder)
+    assert "loss" in explorer.graph and explorer.meta_graph.path == folder / "model.ckpt-2.meta"
+    capsys.readouterr()
+    main(["inspect", str(folder)])
+    out = capsys.readouterr().out
+    assert "Graphs (no tensors)" in out and "Ops by top scope" in out
+    # a session says where to start from, and starts from initialized variables
+    with pytest.raises(ArtifactNotFoundError) as caught:
+        tfexplore.session(folder)
+    assert "model.ckpt-2.meta" in caught.value.hint
+    with tfexplore.session(caught.value.hint.split("'")[1]) as s:
+        assert s.checkpoint is None and s.eval("W").shape == (3, 1)
+
+
+def test_graph_view_widget_of_a_graph_only_folder(tmp_path):
+    pytest.importorskip("anywidget")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,))
+    _drop_tensors(folder)
+    (folder / "checkpoint").unlink()  # no state file either: .meta files alone
+    view = tfexplore.GraphView(folder)
+    assert view.explorer.meta_graph.path == folder / "model.ckpt-1.meta"
+    assert "no tensors" in " ".join(tfexplore.open(folder).notes)
+
+
+@pytest.mark.slow
+def test_index_without_data_is_named_at_folder_level(tmp_path):
+    """The neighbour: .index and .meta present, .data absent (corpus tf1_objdet_meta_nodata)."""
+    from tfexplore.errors import IncompleteCheckpointError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,))
+    _drop_tensors(folder, keep_index=True)
+    done = walk(folder)
+    ok(done, "summary", "explain", "graph explorer", "latest")
+    run = done["open"]
+    assert list(run.checkpoints["has_data"]) == [False]
+    assert any("data file(s) of 'model.ckpt-1' are missing" in note for note in run.notes)
+    assert isinstance(done["history"], IncompleteCheckpointError)
+    with pytest.raises(IncompleteCheckpointError, match="data file"):
+        run.latest.stats()
+    assert len(run.latest.variables) > 0
+
+
+@pytest.mark.corpus
+def test_corpus_objdet_index_without_data(corpus):
+    done = walk(corpus / "tf1_objdet_meta_nodata", cli=False)
+    ok(done, "summary", "explain", "graph explorer", "latest")
+    assert any("data file(s)" in note for note in done["notes"])
+    assert len(done["latest"].variables) > 0

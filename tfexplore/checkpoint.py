@@ -60,9 +60,10 @@ DIFF_COLUMNS = [
     "max_abs_change", "mean_abs_change", "rel_l2_change",
 ]
 CHECKPOINT_COLUMNS = [
-    "prefix", "step", "modified", "size", "has_meta", "is_latest", "listed", "missing",
-    "relocated",
+    "prefix", "step", "modified", "size", "has_meta", "has_data", "is_latest", "listed",
+    "missing", "relocated",
 ]
+GRAPH_COLUMNS = ["path", "prefix", "step", "has_checkpoint", "has_data", "size"]
 _STORAGE_COLUMNS = ("shape", "dtype", "size", "nbytes", "shard", "offset", "partitions")
 _KEY_COLUMNS = ("role", "slot", "slot_of", "optimizer", "object_path", "aliases", "full_name")
 _STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
@@ -679,7 +680,13 @@ class CheckpointDir(Artifact):
                     f"or copied); the checkpoint beside the state file is used: {str(path)!r}"
                 )
             if not exists:
-                notes.append(f"the state file lists {raw!r} but its files are missing")
+                graph_only = _is_file(prefix_file(path, ".meta"))
+                notes.append(
+                    f"the state file lists {raw!r} but its files are missing"
+                    if not graph_only else
+                    f"the state file lists {raw!r}: its graph (.meta) is here but its tensors "
+                    "(.index, .data-*) are missing"
+                )
             elif not relocated and not _same_folder(prefix_parts(path)[0], self.folder):
                 notes.append(f"the state file lists {raw!r}, outside this folder; it is used "
                              "from there (as tf.train.latest_checkpoint would)")
@@ -693,12 +700,15 @@ class CheckpointDir(Artifact):
                 if listed_raw:
                     notes.append(f"{path.name!r} is present but not listed in the state file")
         if latest_path is None or not rows[latest_path]["_exists"]:
+            newest = _newest(row for row in rows.values() if row["_exists"])
             if latest_path is not None:
                 notes.append(
                     f"the latest checkpoint named by the state file ({latest_raw!r}) is "
-                    "missing; the newest one present is used as latest"
+                    "missing; "
+                    + ("the newest one present is used as latest" if newest is not None
+                       else "no other checkpoint is present")
                 )
-            latest_path = _newest(row for row in rows.values() if row["_exists"])
+            latest_path = newest
         if latest_path is not None:
             rows[latest_path]["is_latest"] = True
         ordered = sorted(rows.values(), key=_row_order)
@@ -751,12 +761,71 @@ class CheckpointDir(Artifact):
 
     @property
     def notes(self) -> list[str]:
-        """What is odd about the folder: orphans, missing or relocated checkpoints, a bad state
-        file."""
+        """What is odd about the folder: orphans, missing or relocated checkpoints, graphs
+        without tensors, missing data files, a bad state file."""
         notes = list(self._scan[1])
-        if not self._scan[0]:
-            notes.append("no checkpoint (PREFIX.index or V1 file) found in the folder")
+        present = self._present()
+        for row in present:
+            if not row["has_data"]:
+                notes.append(
+                    f"the data file(s) of {Path(row['prefix']).name or row['prefix']!r} are "
+                    "missing: names, shapes and dtypes come from its index, values cannot be read"
+                )
+        if not present:
+            graphs = self.graphs
+            if len(graphs):
+                notes.append(
+                    f"no tensors: the folder holds {len(graphs)} graph(s) (.meta) but no "
+                    "checkpoint data (PREFIX.index, .data-*); the graphs can be explored "
+                    "(.meta_graph, GraphView), values cannot be read"
+                )
+            elif not self._scan[0]:
+                notes.append("no checkpoint (PREFIX.index or V1 file) found in the folder")
+            else:
+                notes.append("none of the checkpoints the state file lists is present")
         return notes
+
+    @functools.cached_property
+    def graphs(self):
+        """The ``.meta`` graphs in the folder, oldest first: ``path``, ``prefix``, ``step``,
+        ``has_checkpoint`` (its ``.index`` or V1 file is here), ``has_data`` (its data files
+        too), ``size``. A folder may hold graphs whose tensors were never copied."""
+        import pandas as pd
+
+        rows = []
+        for entry in sorted(self.folder.iterdir()):
+            if not entry.name.endswith(".meta") or not _is_file(entry):
+                continue
+            prefix = prefix_of(entry)
+            has_checkpoint = _prefix_exists(prefix)
+            rows.append({
+                "path": str(entry),
+                "prefix": prefix_text(prefix),
+                "step": _step_from_name(prefix_parts(prefix)[1]),
+                "has_checkpoint": has_checkpoint,
+                "has_data": has_checkpoint and _has_data(prefix),
+                "size": entry.stat().st_size,
+                "_modified": entry.stat().st_mtime,
+            })
+        rows.sort(key=lambda row: (row["step"] is None, row["step"] or 0, row["_modified"]))
+        table = pd.DataFrame(rows, columns=GRAPH_COLUMNS)
+        table["step"] = table["step"].astype("Int64")
+        return table
+
+    @property
+    def meta_graph(self):
+        """The graph of the folder: the latest checkpoint's ``.meta``, else the newest ``.meta``
+        present (a folder of graphs without tensors); ``None`` when there is none."""
+        from .metagraph import MetaGraph
+
+        if self._present():
+            meta_graph = self.latest.meta_graph
+            if meta_graph is not None:
+                return meta_graph
+        graphs = self.graphs
+        if not len(graphs):
+            return None
+        return MetaGraph.from_file(graphs["path"].iloc[-1])
 
     @property
     def safety(self):
@@ -781,11 +850,17 @@ class CheckpointDir(Artifact):
         for row in self._scan[0]:
             if row["is_latest"]:
                 return Checkpoint(row["_path"])
+        graphs = self.graphs
         raise ArtifactNotFoundError(
-            f"The folder {str(self.folder)!r} holds no checkpoint.",
+            f"The folder {str(self.folder)!r} holds no checkpoint"
+            + (f", only {len(graphs)} graph(s) without tensors (.meta)." if len(graphs) else "."),
             path=self.folder,
             expected="PREFIX.index files (or V1 checkpoint files) in the folder",
-            hint="; ".join(self.notes) or "check the folder",
+            hint=(
+                f"explore the graph: tfexplore.open({graphs['path'].iloc[-1]!r}) or "
+                "GraphView(folder); a session of it starts from initialized variables"
+                if len(graphs) else "; ".join(self.notes) or "check the folder"
+            ),
         )
 
     def open(self, step_or_prefix: int | str | os.PathLike) -> Checkpoint:
@@ -860,6 +935,10 @@ class CheckpointDir(Artifact):
             rows.append((self.state_path, "state file (latest and kept checkpoints)"))
         for checkpoint in self:
             rows += checkpoint._file_rows()
+        listed = {file for file, _ in rows}
+        for path in self.graphs["path"]:
+            if Path(path) not in listed:
+                rows.append((Path(path), "meta graph (the TF1 graph; its tensors are missing)"))
         return rows
 
     def summary(self) -> dict[str, Any]:
@@ -874,6 +953,10 @@ class CheckpointDir(Artifact):
             "state_file": self.state_path.is_file(),
             "size": human_bytes(float(present["size"].sum())),
         }
+        graphs = self.graphs
+        orphans = graphs[~graphs["has_checkpoint"]]
+        if len(orphans):
+            facts["graphs_without_tensors"] = [Path(p).name for p in orphans["path"]]
         if self.notes:
             facts["notes"] = self.notes
         return facts
@@ -1071,6 +1154,16 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _has_data(prefix: Path) -> bool:
+    """Whether every data file a checkpoint's index names is present (a V1 file is its own)."""
+    if not _is_file(prefix_file(prefix, ".index")):
+        return _is_v1_file(prefix)
+    try:
+        return all(path.exists() for path in Checkpoint(prefix).data_files)
+    except TFExploreError:
+        return False
+
+
 def _prefix_files(prefix: Path) -> list[Path]:
     folder, stem = prefix_parts(prefix)
     if not folder.is_dir():
@@ -1103,6 +1196,7 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
         "has_meta": _is_file(prefix_file(path, ".meta")),
+        "has_data": exists and _has_data(path),
         "is_latest": False,
         "listed": listed,
         "missing": not exists,
@@ -1276,6 +1370,16 @@ def _explain_dir(folder: CheckpointDir) -> str:
                   "To restore it, pass its prefix "
                   "(not a file name) to `saver.restore(session, prefix)` or "
                   "`tf.train.Checkpoint(...).restore(prefix)`."]
+    graphs = folder.graphs
+    orphans = graphs[~graphs["has_checkpoint"]]
+    if len(orphans):
+        names = ", ".join(f"`{Path(p).name}`" for p in orphans["path"][:6])
+        parts += ["", "## Graphs without tensors", "",
+                  f"{len(orphans)} graph(s) ({names}) have no checkpoint beside them: the "
+                  "`.meta` file is the graph (ops, variables, the Saver's settings), the tensors' "
+                  "values were in `.index`/`.data-*` files that are not here (too big to commit, "
+                  "or lost). The graph can still be explored (`.meta_graph`, `GraphView(folder)`); "
+                  "a session of it starts from freshly initialized variables."]
     if folder.notes:
         parts += ["", "## Notes", ""] + [f"- {note}" for note in folder.notes]
     return "\n".join(parts)

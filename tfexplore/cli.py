@@ -105,7 +105,12 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
         notes = getattr(artifact, "notes", None)
         if notes:
             parts.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
-        latest = getattr(artifact, "latest", None)
+        latest = artifact.latest if len(artifact) else None
+        graphs = getattr(artifact, "graphs", None)
+        if latest is None and graphs is not None and len(graphs):  # graphs without tensors
+            parts.append(_section("Graphs (no tensors)", graphs, rows))
+            graph = artifact.meta_graph.graph
+            parts.append(_section("Ops by top scope", graph.op_counts(depth=1), rows))
         if latest is not None:
             parts.append(f"Latest checkpoint: {prefix_text(latest.prefix)}")
             artifact_for_tables = latest

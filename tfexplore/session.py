@@ -1634,11 +1634,14 @@ def _resolve_prefix(checkpoint) -> str:
     if path.is_dir():
         latest = _latest_in(path)
         if latest is None:
+            metas = sorted(path.glob("*.meta"), key=lambda p: p.stat().st_mtime)
             raise ArtifactNotFoundError(
-                f"The folder {str(path)!r} holds no checkpoint.",
+                f"The folder {str(path)!r} holds no checkpoint"
+                + (" (its .meta graphs have no tensors beside them)." if metas else "."),
                 path=path,
                 expected="PREFIX.index and PREFIX.data-* files (and a `checkpoint` state file)",
-                hint="pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
+                hint=f"start from initialized variables: tfexplore.session({str(metas[-1])!r})"
+                if metas else "pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
             )
         return latest
     text = str(path)

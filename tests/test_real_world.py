@@ -279,3 +279,91 @@ def test_corpus_objdet_index_without_data(corpus):
     ok(done, "summary", "explain", "graph explorer", "latest")
     assert any("data file(s)" in note for note in done["notes"])
     assert len(done["latest"].variables) > 0
+
+
+# == 4. restore with a data file absent (or damaged) ===============================================
+@pytest.mark.slow
+def test_restore_names_the_missing_data_file_before_running(tmp_path):
+    from tfexplore.errors import IncompleteCheckpointError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1, 2))
+    data = folder / "model.ckpt-2.data-00000-of-00001"
+    data.unlink()
+    with pytest.raises(IncompleteCheckpointError) as caught:
+        tfexplore.session(folder)
+    assert str(data) in caught.value.message and caught.value.path == str(data)
+    assert caught.value.__cause__ is None  # found from the index: no TensorFlow op ran
+    # an open session keeps its values when asked to restore the broken one
+    with tfexplore.session(folder / "model.ckpt-1.meta") as s:
+        before = s.eval("W")
+        with pytest.raises(IncompleteCheckpointError, match="model.ckpt-2.data"):
+            s.restore(str(folder / "model.ckpt-2"))
+        np.testing.assert_array_equal(s.eval("W"), before)
+        assert s.checkpoint == str(folder / "model.ckpt-1")
+
+
+@pytest.mark.slow
+def test_restore_of_damaged_data_keeps_tensorflows_cause(tmp_path):
+    from tfexplore.errors import CorruptArtifactError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,))
+    data = folder / "model.ckpt-1.data-00000-of-00001"
+    original = data.read_bytes()
+    # truncated: named from the index and the file's size, before anything runs
+    data.write_bytes(original[:10])
+    with pytest.raises(CorruptArtifactError, match="needs bytes") as caught:
+        tfexplore.session(folder)
+    assert caught.value.__cause__ is None and "truncated" in caught.value.hint
+    # same size, bytes flipped: only TensorFlow's restore op finds it; its cause line is kept
+    data.write_bytes(bytes(b ^ 0xFF for b in original))
+    with pytest.raises(TFExploreError) as caught:
+        tfexplore.session(folder)
+    message = caught.value.message
+    assert "Node:" not in message and "restoring" in message
+    cause = str(caught.value.__cause__)
+    cause_line = next(
+        line for line in cause.splitlines()
+        if line.strip() and not line.startswith(("Graph execution", "Detected at", "Node:"))
+    )
+    assert cause_line.strip() in message
+    assert "stats()" in caught.value.hint
+
+
+def test_first_line_skips_tensorflows_preamble():
+    from tfexplore._tf import _first_line
+
+    class Fake(Exception):
+        message = (
+            "Graph execution error:\n\nDetected at node 'save/RestoreV2' defined at (most recent "
+            "call last):\nNode: 'save/RestoreV2'\n/x/model.ckpt-1.data-00000-of-00001; No such "
+            "file or directory\n\t [[{{node save/RestoreV2}}]]\n\nOriginal stack trace for "
+            "'save/RestoreV2':\n  File x"
+        )
+
+    assert _first_line(Fake()) == "/x/model.ckpt-1.data-00000-of-00001; No such file or directory"
+
+
+@pytest.mark.slow
+def test_tf2_sharded_checkpoint_with_one_shard_missing(tmp_path):
+    """The neighbour on the TF2 side: a checkpoint in two shards, one of them gone."""
+    from tfexplore.errors import IncompleteCheckpointError
+
+    root = tf.train.Checkpoint(a=tf.Variable(tf.zeros([1000])), b=tf.Variable(tf.ones([1000])))
+    options = tf.train.CheckpointOptions(
+        experimental_sharding_callback=tf.train.experimental.MaxShardSizePolicy(max_shard_size=4500)
+    )
+    prefix = root.write(str(tmp_path / "ck"), options=options)
+    shards = sorted(tmp_path.glob("ck.data-*"))
+    assert len(shards) == 2
+    shards[1].unlink()
+    checkpoint = tfexplore.open(prefix)
+    assert len(checkpoint.variables) >= 2
+    target = {"a": tf.Variable(tf.fill([1000], 5.0)), "b": tf.Variable(tf.fill([1000], 5.0))}
+    with pytest.raises(IncompleteCheckpointError) as caught:
+        tfexplore.session(tf.train.Checkpoint(**target), prefix)
+    assert str(shards[1]) in caught.value.message and str(shards[0]) not in caught.value.message
+    assert float(target["a"].numpy()[0]) == 5.0  # nothing was assigned

@@ -374,6 +374,44 @@ class Checkpoint(Artifact):
             )
         return notes
 
+    def require_data(self) -> None:
+        """Raise :class:`IncompleteCheckpointError` naming every data file the index names that
+        is missing, or :class:`CorruptArtifactError` naming a tensor whose bytes run past the end
+        of its (truncated) data file: what a restore needs, checked from the index and the
+        files' sizes only. ``.variables`` works without the data files."""
+        missing = [path for path in self.data_files if not path.exists()]
+        if missing:
+            raise IncompleteCheckpointError(
+                f"The checkpoint {prefix_text(self.prefix)!r} cannot be restored: its data "
+                f"file(s) {', '.join(repr(str(p)) for p in missing)} are missing.",
+                path=missing[0],
+                expected=f"{len(self.data_files)} data shard(s) next to {self.index_path.name}",
+                hint="copy the .data-* files of this checkpoint next to its .index file, or "
+                "restore another checkpoint; names, shapes and dtypes (.variables) work without "
+                "them",
+            )
+        if self.format != "v2":
+            return
+        from .errors import CorruptArtifactError
+
+        index = self._index
+        sizes = [path.stat().st_size for path in self.data_files]
+        pieces = list(index.entries.values()) + [
+            entry for slices in index.slice_entries.values() for _, entry in slices
+        ]
+        for entry in pieces:  # the index's own checks made shard a valid number
+            if 0 <= entry.shard < len(sizes) and entry.offset + entry.size > sizes[entry.shard]:
+                shard_file = self.data_files[entry.shard]
+                raise CorruptArtifactError(
+                    f"The checkpoint {prefix_text(self.prefix)!r} cannot be restored: tensor "
+                    f"{entry.key!r} needs bytes {entry.offset}..{entry.offset + entry.size} of "
+                    f"{str(shard_file)!r}, which has only {sizes[entry.shard]} bytes.",
+                    path=shard_file,
+                    expected=f"a data shard of at least {entry.offset + entry.size} bytes",
+                    hint="the data file is truncated (an interrupted copy or download) or "
+                    "belongs to another checkpoint; re-copy it",
+                )
+
     # -- reading -----------------------------------------------------------------------------
     def read(self, name: str) -> np.ndarray:
         """The value of one tensor, as a numpy array.

@@ -65,6 +65,7 @@ STATUSES = (
 )
 PROBLEMS = ("missing_in_checkpoint", "shape_mismatch", "dtype_mismatch")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+_FEED_HINT = "check the feed values' shapes and dtypes"
 TF2_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _COLUMNS = [
     "status",
@@ -537,11 +538,18 @@ class _GraphBackend:
                 expected="variables restored from a checkpoint or initialized",
                 hint="call session.restore(checkpoint) first",
             ) from exc
+        except tensorflow.errors.NotFoundError as exc:  # a file an op reads is not there
+            raise ArtifactNotFoundError(
+                f"TensorFlow failed while running the graph, a file is missing: {_first_line(exc)}",
+                path=self.path,
+                expected="every file the graph reads (a checkpoint's .index and .data-* files)",
+                hint="copy the missing file next to the others, or restore another checkpoint",
+            ) from exc
         except tensorflow.errors.OpError as exc:
             raise TFExploreError(
                 f"TensorFlow failed while running the graph: {_first_line(exc)}",
                 path=self.path,
-                hint="check the feed values' shapes and dtypes",
+                hint=_FEED_HINT,
             ) from exc
 
     def graph_def(self):
@@ -1037,6 +1045,7 @@ class Session:
         report = self.plan_restore(checkpoint, mapping=mapping, prefix_rewrite=prefix_rewrite)
         if not report.ok and not partial:
             raise self._mismatch_error(report)
+        _require_data(report.checkpoint)  # a missing .data file is named before anything runs
         pairs = report.mapping
         if self._can_use_file_saver(report, mapping, prefix_rewrite):
             self._run_file_restore(report.checkpoint)
@@ -1086,7 +1095,17 @@ class Session:
     def _run_file_restore(self, prefix: str) -> None:
         """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
         saver_def = self._backend.file_saver.saver_def
-        self._backend.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix})
+        try:
+            self._backend.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix})
+        except TFExploreError as exc:
+            if exc.hint != _FEED_HINT:
+                raise
+            raise type(exc)(  # the cause line is TensorFlow's; the hint is about the files
+                exc.message.replace("running the graph", f"restoring {prefix!r}"),
+                path=prefix,
+                expected="an intact checkpoint, as its Saver wrote it",
+                hint="tfexplore.open(prefix).stats() reads every tensor and names a damaged one",
+            ) from exc.__cause__
 
     def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
         reader = _reader(prefix)
@@ -1627,6 +1646,18 @@ def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
         for key in sorted(shapes)
         if key != OBJECT_GRAPH_KEY and (not tf2 or key.endswith(TF2_VALUE_SUFFIX))
     }
+
+
+def _require_data(prefix: str) -> None:
+    """Raise :class:`IncompleteCheckpointError` naming the data files of ``prefix`` that are
+    missing (the index lists its shards), before a restore op or reader touches them."""
+    from .checkpoint import Checkpoint
+
+    try:
+        checkpoint = Checkpoint(prefix)
+    except TFExploreError:
+        return  # not a V2/V1 checkpoint tfexplore reads: TensorFlow's reader speaks for it
+    checkpoint.require_data()
 
 
 def _resolve_prefix(checkpoint) -> str:

@@ -38,8 +38,13 @@ def walk(path, *, cli: bool = True, graph: bool = True) -> dict:
             done[name] = exc
         return done[name]
 
-    artifact = tfexplore.open(path)
-    done["open"] = artifact
+    artifact = step("open", lambda: tfexplore.open(path))
+    if isinstance(artifact, TFExploreError):
+        if cli:
+            for command in ("inspect", "explain", "scan"):
+                done[f"cli {command}"] = main([command, os.fspath(path)])
+                assert done[f"cli {command}"] == 1
+        return done
     for name, function in [
         ("repr", lambda: repr(artifact)),
         ("html", artifact._repr_html_),
@@ -367,3 +372,109 @@ def test_tf2_sharded_checkpoint_with_one_shard_missing(tmp_path):
         tfexplore.session(tf.train.Checkpoint(**target), prefix)
     assert str(shards[1]) in caught.value.message and str(shards[0]) not in caught.value.message
     assert float(target["a"].numpy()[0]) == 5.0  # nothing was assigned
+
+
+# == 6. Git LFS pointers in place of the files ===================================================
+def lfs_pointer(path: Path) -> int:
+    """Replace ``path`` by the pointer `git lfs` leaves when the repository is cloned without
+    it (the format of https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md); return the
+    real size."""
+    import hashlib
+
+    data = path.read_bytes()
+    path.write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        f"oid sha256:{hashlib.sha256(data).hexdigest()}\nsize {len(data)}\n"
+    )
+    return len(data)
+
+
+def _keras_model():
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _lfs_cases(tmp_path: Path) -> list[tuple[str, Path, Path]]:
+    """(label, path to open, file turned into a pointer), one per kind of file people track
+    with git-lfs."""
+    cases = []
+    for member in ("data", "index", "meta"):
+        folder = tmp_path / f"ckpt_{member}"
+        folder.mkdir()
+        saver_save(str(folder / "model.ckpt"), steps=(1,))
+        suffix = {"data": ".data-00000-of-00001", "index": ".index", "meta": ".meta"}[member]
+        cases.append((f"checkpoint {member}", folder / "model.ckpt-1", folder / f"model.ckpt-1{suffix}"))
+    for member in ("saved_model.pb", "variables/variables.data-00000-of-00001"):
+        folder = tmp_path / f"sm_{member.split('/')[0].replace('.', '_')}"
+        module = tf.Module()
+        module.v = tf.Variable([1.0, 2.0, 3.0])
+        module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([3])])
+        tf.saved_model.save(module, str(folder))
+        cases.append((f"saved model {member}", folder, folder / member))
+    model = _keras_model()
+    for name in ("model.keras", "model.h5", "model.weights.h5"):
+        path = tmp_path / name
+        if name.endswith(".weights.h5"):
+            model.save_weights(str(path))
+        else:
+            model.save(str(path))
+        cases.append((name, path, path))
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.constant([1.0, 2.0], name="c")
+    for name, as_text in (("frozen.pb", False), ("graph.pbtxt", True)):
+        tf.io.write_graph(graph.as_graph_def(), str(tmp_path), name, as_text=as_text)
+        cases.append((name, tmp_path / name, tmp_path / name))
+    return cases
+
+
+@pytest.mark.slow
+def test_git_lfs_pointers_are_named_with_size_and_the_fix(tmp_path):
+    from tfexplore.errors import GitLfsPointerError
+
+    for label, path, member in _lfs_cases(tmp_path):
+        size = lfs_pointer(member)
+        done = walk(path, graph=False)
+        errors = [v for v in done.values() if isinstance(v, GitLfsPointerError)]
+        summary = done.get("summary") if isinstance(done.get("summary"), dict) else {}
+        notes = " ".join(str(note) for note in summary.get("notes", []))
+        assert errors or "Git LFS pointer" in notes, (label, done)
+        for error in errors:
+            assert error.path == str(member), label
+            assert error.size == size and "git lfs pull" in error.hint, label
+            assert "re-export" not in str(error)
+        # ... and no step calls it corrupt in other words
+        others = [
+            v for v in done.values()
+            if isinstance(v, TFExploreError) and not isinstance(v, GitLfsPointerError)
+        ]
+        assert not others, (label, others)
+
+
+@pytest.mark.slow
+def test_git_lfs_pointers_in_a_session_and_a_folder(tmp_path):
+    from tfexplore.errors import GitLfsPointerError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1, 2))
+    data = folder / "model.ckpt-2.data-00000-of-00001"
+    size = lfs_pointer(data)
+    run = tfexplore.open(folder)
+    assert any("Git LFS pointer" in note and data.name in note for note in run.notes)
+    assert not any("missing" in note for note in run.notes)
+    with pytest.raises(GitLfsPointerError) as caught:
+        tfexplore.session(folder)  # named before the restore op runs
+    assert caught.value.size == size and caught.value.__cause__ is None
+    np.testing.assert_array_equal(run.open(1).read("W").shape, (3, 1))  # the other still reads
+    meta = folder / "model.ckpt-1.meta"
+    lfs_pointer(meta)
+    with pytest.raises(GitLfsPointerError, match="meta graph"):
+        tfexplore.session(meta)
+    keras_path = tmp_path / "model.keras"
+    _keras_model().save(str(keras_path))
+    lfs_pointer(keras_path)
+    with pytest.raises(GitLfsPointerError, match="Keras file"):
+        tfexplore.session(keras_path)

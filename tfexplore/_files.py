@@ -6,9 +6,16 @@ import os
 import re
 from pathlib import Path
 
-from .errors import ArtifactNotFoundError, UnreadableFileError
+from .errors import ArtifactNotFoundError, GitLfsPointerError, UnreadableFileError
 
-__all__ = ["read_bytes", "prefix_file", "prefix_text", "prefix_of", "prefix_parts"]
+__all__ = [
+    "read_bytes", "check_lfs_pointer", "is_lfs_pointer", "prefix_file", "prefix_text", "prefix_of", "prefix_parts",
+]
+
+#: how every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
+LFS_SIGNATURE = b"version https://git-lfs.github.com/spec/"
+#: pointer files are small: the spec says under 1024 bytes
+LFS_POINTER_MAX = 1024
 
 #: what a checkpoint file adds to its prefix
 CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta|data-\d{5}-of-\d{5})$")
@@ -23,7 +30,7 @@ def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = Non
     """
     path = Path(path)
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ArtifactNotFoundError(
             f"The {what} file {str(path)!r} does not exist.",
@@ -46,6 +53,61 @@ def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = Non
             expected=expected or f"a readable {what} file",
             hint="check the disk and the file system the file is on",
         ) from exc
+    if len(data) <= LFS_POINTER_MAX:
+        check_lfs_pointer(path, what=what, head=data)
+    return data
+
+
+def is_lfs_pointer(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a Git LFS pointer file (see :func:`check_lfs_pointer`)."""
+    try:
+        check_lfs_pointer(path, what="file")
+    except GitLfsPointerError:
+        return True
+    return False
+
+
+def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None = None) -> None:
+    """Raise :class:`GitLfsPointerError` if ``path`` is a Git LFS pointer instead of the
+    ``what`` (a repository cloned without git-lfs holds these in place of large files). The one
+    place that recognises them: every reader calls it (``read_bytes`` does for whole-file reads;
+    data shards and Keras files are checked before they are opened). ``head``: the file's first
+    bytes when already read."""
+    if head is None:
+        try:
+            if Path(path).stat().st_size > LFS_POINTER_MAX:
+                return
+            with open(path, "rb") as file:
+                head = file.read(LFS_POINTER_MAX)
+        except OSError:
+            return  # the reader reports it in its own words
+    if not head.startswith(LFS_SIGNATURE):
+        return
+    fields = {}
+    for line in head.decode("utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(" ")
+        fields[key] = value.strip()
+    size = int(fields["size"]) if fields.get("size", "").isdigit() else None
+    oid = fields.get("oid")
+    from ._artifact import human_bytes
+
+    real = (
+        "size unknown" if size is None
+        else f"{human_bytes(size)}" + (f" = {size:,} bytes" if size >= 1024 else "")
+    )
+    error = GitLfsPointerError(
+        f"{os.fspath(path)!r} is a Git LFS pointer, not the {what} itself: the repository was "
+        f"cloned without git-lfs, so the real file ({real}"
+        + (f", {oid[:19]}…" if oid else "")
+        + ") was never downloaded.",
+        path=path,
+        expected=f"the {what}" + (f" ({size} bytes)" if size is not None else ""),
+        hint="in the repository run `git lfs install` then `git lfs pull` (or "
+        "`git lfs pull --include <path>` for this file), or download the file from the "
+        "repository's web page",
+    )
+    error.size, error.oid = size, oid
+    raise error
 
 
 # -- checkpoint file names ------------------------------------------------------------------------

@@ -39,7 +39,15 @@ import numpy as np
 from . import naming
 from ._artifact import Artifact, Explanation, human_bytes
 from ._bundle import BundleIndex, check_entry_bytes, masked_crc32c, read_bundle_index
-from ._files import prefix_file, prefix_of, prefix_parts, prefix_text
+from ._files import (
+    LFS_POINTER_MAX,
+    check_lfs_pointer,
+    is_lfs_pointer,
+    prefix_file,
+    prefix_of,
+    prefix_parts,
+    prefix_text,
+)
 from .errors import (
     ArtifactNotFoundError,
     IncompleteCheckpointError,
@@ -365,6 +373,17 @@ class Checkpoint(Artifact):
                 "data file(s) missing: " + ", ".join(missing) + "; names, shapes and dtypes "
                 "come from the index, values cannot be read"
             )
+        pointers = [str(p) for p in self.data_files if p.exists() and is_lfs_pointer(p)]
+        if is_lfs_pointer(self.meta_path):
+            notes.append(
+                f"the graph {str(self.meta_path)!r} is a Git LFS pointer, not the graph; run "
+                "`git lfs pull` in the repository to fetch it"
+            )
+        if pointers:
+            notes.append(
+                "data file(s) are Git LFS pointers, not the data: " + ", ".join(pointers)
+                + "; run `git lfs pull` in the repository to fetch them"
+            )
         if naming.OBJECT_GRAPH_KEY in self._entries and self._object_graph is None:
             reason = getattr(self, "_object_graph_error", None)
             notes.append(
@@ -390,6 +409,8 @@ class Checkpoint(Artifact):
                 "restore another checkpoint; names, shapes and dtypes (.variables) work without "
                 "them",
             )
+        for path in self.data_files:
+            check_lfs_pointer(path, what="checkpoint data file")
         if self.format != "v2":
             return
         from .errors import CorruptArtifactError
@@ -517,6 +538,8 @@ class Checkpoint(Artifact):
                     hint="copy the .data-* files of this checkpoint next to its .index file; "
                     "names, shapes and dtypes (.variables) work without them",
                 ) from exc
+            if shard_size <= LFS_POINTER_MAX:
+                check_lfs_pointer(shard_file, what="checkpoint data file")
             check_entry_bytes(entry, shard_file, shard_size, self.index_path)
         return shard_file
 
@@ -802,9 +825,16 @@ class CheckpointDir(Artifact):
         """What is odd about the folder: orphans, missing or relocated checkpoints, graphs
         without tensors, missing data files, a bad state file."""
         notes = list(self._scan[1])
+        pointers = [p.name for p in sorted(self.folder.iterdir()) if is_lfs_pointer(p)]
+        if pointers:
+            notes.append(
+                f"{len(pointers)} file(s) are Git LFS pointers, not the files themselves ("
+                + ", ".join(pointers[:6]) + (" ..." if len(pointers) > 6 else "")
+                + "): the repository was cloned without git-lfs; run `git lfs pull` in it"
+            )
         present = self._present()
         for row in present:
-            if not row["has_data"]:
+            if not row["has_data"] and not pointers:
                 notes.append(
                     f"the data file(s) of {Path(row['prefix']).name or row['prefix']!r} are "
                     "missing: names, shapes and dtypes come from its index, values cannot be read"

@@ -525,6 +525,9 @@ def _container_of(path: Path) -> str:
         return "zip"
     if head == HDF5_MAGIC or _has_hdf5_userblock(path):
         return "hdf5"
+    from ._files import check_lfs_pointer
+
+    check_lfs_pointer(path, what="Keras file")
     raise UnrecognizedArtifactError(
         f"{str(path)!r} is neither a Keras zip (.keras) nor an HDF5 file (.h5).",
         path=path,

@@ -452,6 +452,8 @@ class SavedModel(Artifact):
         if not self.assets.empty and not self.assets["exists"].all():
             missing = list(self.assets.loc[~self.assets["exists"], "filename"])
             notes.append(f"asset files named by the graph are missing: {missing}")
+        if self.checkpoint is not None:  # the variables' own notes (missing or LFS data files)
+            notes += [f"variables/: {note}" for note in self.checkpoint.notes]
         return notes
 
     @property

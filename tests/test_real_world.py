@@ -410,7 +410,7 @@ def _lfs_cases(tmp_path: Path) -> list[tuple[str, Path, Path]]:
         folder = tmp_path / f"sm_{member.split('/')[0].replace('.', '_')}"
         module = tf.Module()
         module.v = tf.Variable([1.0, 2.0, 3.0])
-        module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([3])])
+        module.f = tf.function(lambda x, m=module: x * m.v, input_signature=[tf.TensorSpec([3])])
         tf.saved_model.save(module, str(folder))
         cases.append((f"saved model {member}", folder, folder / member))
     model = _keras_model()

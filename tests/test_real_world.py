@@ -58,7 +58,7 @@ def walk(path, *, cli: bool = True, graph: bool = True) -> dict:
         if hasattr(kind, attribute):
             step(attribute, lambda attribute=attribute: getattr(artifact, attribute))
     table = done.get("variables")
-    if table is not None and not isinstance(table, Exception) and len(table):
+    if hasattr(kind, "read") and table is not None and not isinstance(table, Exception) and len(table):
         for name in list(table["name"])[:4]:
             step(f"read {name}", lambda name=name: artifact.read(name))
         step("stats", artifact.stats)
@@ -478,3 +478,95 @@ def test_git_lfs_pointers_in_a_session_and_a_folder(tmp_path):
     lfs_pointer(keras_path)
     with pytest.raises(GitLfsPointerError, match="Keras file"):
         tfexplore.session(keras_path)
+
+
+# == 10. text meta graphs ================================================================================
+@pytest.mark.slow
+def test_text_meta_graphs_open_show_and_run(tmp_path):
+    """export_meta_graph(as_text=True) as .meta, .meta.pbtxt and an arbitrary .pbtxt name, and
+    the TF1 builder's saved_model.pbtxt: open, graph, GraphView logic, CLI and session."""
+    from tfexplore.explorer import GraphExplorer
+
+    graph, _ = tf1_graph()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with graph.as_default():
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as sess:
+            sess.run(v1.global_variables_initializer())
+            saver.save(sess, str(folder / "model.ckpt"), global_step=1, write_meta_graph=False)
+            saver.export_meta_graph(str(folder / "model.ckpt-1.meta"), as_text=True)
+            saver.export_meta_graph(str(tmp_path / "model.meta.pbtxt"), as_text=True)
+            saver.export_meta_graph(str(tmp_path / "exported_graph.pbtxt"), as_text=True)
+            builder = v1.saved_model.Builder(str(tmp_path / "sm"))
+            signature = v1.saved_model.predict_signature_def(
+                {"x": graph.get_tensor_by_name("x:0")}, {"pred": graph.get_tensor_by_name("pred:0")}
+            )
+            builder.add_meta_graph_and_variables(
+                sess, ["serve"], signature_def_map={"serving_default": signature}
+            )
+            builder.save(as_text=True)
+    expected = tfexplore.open(folder).latest.read("W")
+    assert (folder / "model.ckpt-1.meta").read_bytes().startswith(b"meta_info_def")
+    assert (tmp_path / "sm" / "saved_model.pbtxt").is_file()
+    x = np.ones((2, 3), np.float32)
+    for path, kind in [
+        (folder, "checkpoint_dir"),
+        (folder / "model.ckpt-1.meta", "meta_graph"),
+        (tmp_path / "model.meta.pbtxt", "meta_graph"),
+        (tmp_path / "exported_graph.pbtxt", "meta_graph"),
+        (tmp_path / "sm", "saved_model"),
+    ]:
+        done = walk(path)
+        ok(done, "summary", "explain", "graph explorer")
+        assert done["open"].kind == kind, path
+        assert done["cli inspect"] == 0
+        # the builder's graph holds a second Saver (save_1/): issue 12 point 14, not this one
+        assert done["cli scan"] == 0 or kind == "saved_model"
+        explorer = GraphExplorer(path)
+        assert "pred" in explorer.graph and explorer.layout.boxes
+        with tfexplore.session(path) as s:
+            assert s.eval("pred", feed={"x": x}).shape == (2, 1)
+            if kind != "meta_graph" or path.parent == folder:  # restored from the checkpoint
+                np.testing.assert_array_equal(s.eval("W"), expected)
+    meta = tfexplore.open(folder / "model.ckpt-1.meta")
+    assert meta.is_text and meta.checkpoint is not None
+    assert "protobuf text format" in " ".join(meta.notes)
+    assert tfexplore.open(folder).latest.meta_graph.is_text
+
+
+@pytest.mark.slow
+def test_text_meta_graph_next_to_its_checkpoint_and_a_tf2_saved_model_in_text(tmp_path):
+    """Neighbours: PREFIX.meta.pbtxt as the only graph of a checkpoint, and a TF2 SavedModel
+    whose saved_model.pb was converted to saved_model.pbtxt (TF2 cannot write text; the loader
+    reads it)."""
+    from google.protobuf import text_format
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,), meta=False)
+    graph, _ = tf1_graph()
+    with graph.as_default():
+        v1.train.Saver().export_meta_graph(str(folder / "model.ckpt-1.meta.pbtxt"), as_text=True)
+    run = tfexplore.open(folder)
+    assert bool(run.checkpoints["has_meta"].iloc[0])
+    assert run.latest.meta_path.name == "model.ckpt-1.meta.pbtxt"
+    assert tfexplore.open(folder / "model.ckpt-1.meta.pbtxt").checkpoint is not None
+    with tfexplore.session(folder) as s:
+        np.testing.assert_array_equal(s.eval("W"), run.latest.read("W"))
+
+    module = tf.Module()
+    module.v = tf.Variable([1.0, 2.0, 3.0])
+    module.f = tf.function(lambda x: x * module.v, input_signature=[tf.TensorSpec([3])])
+    sm = tmp_path / "sm2"
+    tf.saved_model.save(module, str(sm))
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((sm / "saved_model.pb").read_bytes())
+    (sm / "saved_model.pbtxt").write_text(text_format.MessageToString(proto))
+    (sm / "saved_model.pb").unlink()
+    done = walk(sm)
+    ok(done, "summary", "explain", "variables", "signatures")
+    with tfexplore.session(sm) as s:
+        np.testing.assert_array_equal(s.variables["shape"].iloc[0], (3,))

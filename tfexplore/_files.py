@@ -9,7 +9,7 @@ from pathlib import Path
 from .errors import ArtifactNotFoundError, GitLfsPointerError, UnreadableFileError
 
 __all__ = [
-    "read_bytes", "check_lfs_pointer", "is_lfs_pointer", "prefix_file", "prefix_text", "prefix_of", "prefix_parts",
+    "read_bytes", "check_lfs_pointer", "is_lfs_pointer", "meta_file", "prefix_file", "prefix_text", "prefix_of", "prefix_parts",
 ]
 
 #: how every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
@@ -17,8 +17,10 @@ LFS_SIGNATURE = b"version https://git-lfs.github.com/spec/"
 #: pointer files are small: the spec says under 1024 bytes
 LFS_POINTER_MAX = 1024
 
-#: what a checkpoint file adds to its prefix
-CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta|data-\d{5}-of-\d{5})$")
+#: what a checkpoint file adds to its prefix (a meta graph exported as text may end in .pbtxt)
+CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta(?:\.pbtxt|\.txt)?|data-\d{5}-of-\d{5})$")
+#: the names of a meta graph file: binary ``.meta`` or ``export_meta_graph(as_text=True)``'s
+META_SUFFIXES = (".meta", ".meta.pbtxt", ".meta.txt")
 
 
 def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = None) -> bytes:
@@ -132,6 +134,19 @@ def prefix_file(prefix: str | os.PathLike, suffix: str) -> Path:
     if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
         return path / suffix
     return Path(f"{os.fspath(prefix)}{suffix}")
+
+
+def meta_file(prefix: str | os.PathLike) -> Path:
+    """The meta graph saved with a prefix: ``PREFIX.meta``, else a text export of it
+    (``PREFIX.meta.pbtxt``, ``PREFIX.meta.txt``) when only that is present."""
+    binary = prefix_file(prefix, ".meta")
+    if binary.exists():
+        return binary
+    for suffix in META_SUFFIXES[1:]:
+        text = prefix_file(prefix, suffix)
+        if text.exists():
+            return text
+    return binary
 
 
 def prefix_text(prefix: str | os.PathLike) -> str:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from ._artifact import Artifact
+from ._files import META_SUFFIXES
 from .errors import ArtifactNotFoundError, UnrecognizedArtifactError
 
 __all__ = ["open", "detect_kind", "KINDS"]
@@ -126,7 +127,7 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
         return "saved_model", p
     if (
         "checkpoint" in names
-        or any(n.endswith((".index", ".meta")) or DATA_SHARD.match(n) for n in names)
+        or any(n.endswith((".index", *META_SUFFIXES)) or DATA_SHARD.match(n) for n in names)
         or any(_is_v1_checkpoint(p / n) for n in names if n.endswith(".ckpt"))
     ):
         return "checkpoint_dir", p
@@ -160,7 +161,7 @@ def _detect_file(p: Path) -> tuple[str, Path]:
         from ._files import prefix_of
 
         return "checkpoint", prefix_of(p)
-    if name.endswith(".meta"):
+    if name.endswith(META_SUFFIXES):
         return "meta_graph", p
     if name in ("saved_model.pb", "saved_model.pbtxt"):
         return "saved_model", p.parent
@@ -168,6 +169,8 @@ def _detect_file(p: Path) -> tuple[str, Path]:
         return "checkpoint_dir", p.parent
     if name.endswith((".keras", ".h5", ".hdf5")):
         return "keras", p
+    if name.endswith((".pbtxt", ".pbtext", ".txt")) and _is_text_meta_graph(p):
+        return "meta_graph", p
     if name.endswith((".pb", ".pbtxt", ".pbtext")):
         return "graph_def", p
     head = _head(p)
@@ -181,6 +184,21 @@ def _detect_file(p: Path) -> tuple[str, Path]:
         expected=EXPECTED,
         hint="if it is a checkpoint, open its prefix or its .index file",
     )
+
+
+#: top-level fields of a MetaGraphDef in text format (a GraphDef's are node, library, versions)
+_META_TEXT_FIELD = re.compile(
+    rb"^\s*(?:meta_info_def|graph_def|saver_def|collection_def|signature_def|object_graph_def)"
+    rb"\s*[{:]",
+    re.M,
+)
+
+
+def _is_text_meta_graph(p: Path) -> bool:
+    """A ``.pbtxt`` holding a MetaGraphDef (``export_meta_graph(as_text=True)``), told from a
+    GraphDef by its first top-level field."""
+    match = _META_TEXT_FIELD.search(_head(p, 4096))
+    return match is not None
 
 
 def _head(p: Path, size: int = 8) -> bytes:

@@ -41,8 +41,10 @@ from ._artifact import Artifact, Explanation, human_bytes
 from ._bundle import BundleIndex, check_entry_bytes, masked_crc32c, read_bundle_index
 from ._files import (
     LFS_POINTER_MAX,
+    META_SUFFIXES,
     check_lfs_pointer,
     is_lfs_pointer,
+    meta_file,
     prefix_file,
     prefix_of,
     prefix_parts,
@@ -121,7 +123,7 @@ class Checkpoint(Artifact):
 
     @property
     def meta_path(self) -> Path:
-        return prefix_file(self.prefix, ".meta")
+        return meta_file(self.prefix)
 
     @functools.cached_property
     def format(self) -> str:
@@ -741,7 +743,7 @@ class CheckpointDir(Artifact):
                     f"or copied); the checkpoint beside the state file is used: {str(path)!r}"
                 )
             if not exists:
-                graph_only = _is_file(prefix_file(path, ".meta"))
+                graph_only = _is_file(meta_file(path))
                 notes.append(
                     f"the state file lists {raw!r} but its files are missing"
                     if not graph_only else
@@ -862,7 +864,7 @@ class CheckpointDir(Artifact):
 
         rows = []
         for entry in sorted(self.folder.iterdir()):
-            if not entry.name.endswith(".meta") or not _is_file(entry):
+            if not entry.name.endswith(META_SUFFIXES) or not _is_file(entry):
                 continue
             prefix = prefix_of(entry)
             has_checkpoint = _prefix_exists(prefix)
@@ -1263,7 +1265,7 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
         "step": step,
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
-        "has_meta": _is_file(prefix_file(path, ".meta")),
+        "has_meta": _is_file(meta_file(path)),
         "has_data": exists and _has_data(path),
         "is_latest": False,
         "listed": listed,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._artifact import Artifact, Explanation
-from ._files import prefix_file, prefix_parts, prefix_text, read_bytes
+from ._files import META_SUFFIXES, prefix_file, prefix_parts, prefix_text, read_bytes
 from ._tf import parse_proto, protos
 from .errors import CorruptArtifactError
 from .graph import (
@@ -495,7 +495,7 @@ class MetaGraph(GraphShortcuts, Artifact):
     @property
     def checkpoint_prefix(self) -> Path | None:
         """``model.ckpt-30`` for ``model.ckpt-30.meta`` (``None`` for a SavedModel's graph)."""
-        if self.source != "meta_file" or not self.path.name.endswith(".meta"):
+        if self.source != "meta_file" or not self.path.name.endswith(META_SUFFIXES):
             return None
         from ._files import prefix_of
 

@@ -639,7 +639,9 @@ class ExploreModel:
             return self.model
         if self.kind in ("checkpoint", "checkpoint_dir") and self.has_graph:
             return str(self.artifact.path)
-        if self.kind == "meta_graph" and str(self.artifact.path).endswith(".meta"):
+        if self.kind == "meta_graph" and str(self.artifact.path).endswith(
+            (".meta", ".meta.pbtxt", ".meta.txt")
+        ):
             return str(self.artifact.path)
         if self._keras_full_model or self.kind == "saved_model":
             return str(self.artifact.path)

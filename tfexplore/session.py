@@ -1676,9 +1676,10 @@ def _resolve_prefix(checkpoint) -> str:
             )
         return latest
     text = str(path)
-    for suffix in (".index", ".meta"):
+    for suffix in (".index", ".meta.pbtxt", ".meta.txt", ".meta"):
         if text.endswith(suffix):
             text = text[: -len(suffix)]
+            break
     text = re.sub(r"\.data-\d{5}-of-\d{5}$", "", text)
     if not Path(text + ".index").exists():
         raise ArtifactNotFoundError(
@@ -1826,13 +1827,20 @@ def _config():
 
 def _find_meta(path: Path) -> tuple[Path, str | None]:
     """A path -> (the .meta file, the checkpoint prefix that goes with it, if any)."""
-    if path.name.endswith(".meta") and path.is_file():
-        prefix = str(path)[: -len(".meta")]
-        if Path(prefix + ".index").exists():
-            return path, prefix
+    from ._files import META_SUFFIXES, meta_file, prefix_file, prefix_of, prefix_text
+
+    if path.name.endswith(META_SUFFIXES) and path.is_file():
+        owner = prefix_of(path)  # model.ckpt-1 of model.ckpt-1.meta(.pbtxt)
+        if owner is not None and prefix_file(owner, ".index").exists():
+            return path, prefix_text(owner)
         return path, _latest_in(path.parent)
+    if path.is_file() and path.suffix in (".pbtxt", ".txt"):
+        from ._open import detect_kind
+
+        if detect_kind(path)[0] == "meta_graph":  # a MetaGraphDef in text, any name
+            return path, _latest_in(path.parent)
     prefix = _resolve_prefix(path)
-    meta = Path(prefix + ".meta")
+    meta = meta_file(prefix)
     if not meta.exists():
         metas = sorted(Path(prefix).parent.glob("*.meta"), key=lambda p: p.stat().st_mtime)
         if not metas:
@@ -1847,11 +1855,11 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
 
 
 def _read_meta_graph(meta: Path):
-    from ._files import read_bytes
-    from ._tf import parse_proto
+    """The MetaGraphDef of ``meta``, binary or text (``export_meta_graph(as_text=True)``),
+    read as inspection reads it."""
+    from .metagraph import read_proto_file
 
-    data = read_bytes(meta, what="meta graph")
-    return parse_proto(protos().meta_graph_pb2.MetaGraphDef, data, meta, "meta graph")
+    return read_proto_file(meta, protos().meta_graph_pb2.MetaGraphDef, "meta graph")[0]
 
 
 def _devices_in(meta_graph) -> list[str]:

@@ -570,3 +570,97 @@ def test_text_meta_graph_next_to_its_checkpoint_and_a_tf2_saved_model_in_text(tm
     ok(done, "summary", "explain", "variables", "signatures")
     with tfexplore.session(sm) as s:
         np.testing.assert_array_equal(s.variables["shape"].iloc[0], (3,))
+
+
+# == 9. Keras ModelCheckpoint folders ================================================================
+def _fit_with_checkpoints(folder: Path, filepath: str, epochs: int = 3, **options) -> list[str]:
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, activation="relu", name="hidden"),
+         keras.layers.Dense(1, name="out")]
+    )
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = x[:, :1] * 2.0
+    folder.mkdir(parents=True, exist_ok=True)
+    callback = keras.callbacks.ModelCheckpoint(str(folder / filepath), **options)
+    model.fit(x, y, epochs=epochs, verbose=0, callbacks=[callback])
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "filepath,weights_only,epochs,expected_epochs,metric",
+    [
+        ("weights.{epoch:02d}-{loss:.4f}.weights.h5", True, 3, [1, 2, 3], True),
+        ("ckpt_{epoch}.keras", False, 11, list(range(1, 12)), False),  # 10 after 9, not 1
+        ("model.{epoch:02d}.h5", False, 3, [1, 2, 3], False),
+        ("resnet50_e{epoch:03d}_loss{loss:.3f}.keras", False, 3, [1, 2, 3], True),
+    ],
+)
+def test_keras_modelcheckpoint_folder_is_a_run(
+    tmp_path, filepath, weights_only, epochs, expected_epochs, metric
+):
+    folder = tmp_path / "checkpoints"
+    names = _fit_with_checkpoints(folder, filepath, epochs, save_weights_only=weights_only)
+    assert len(names) == epochs
+    done = walk(folder, graph=False)
+    ok(done, "summary", "explain", "files", "checkpoints", "notes", "history", "latest", "safety")
+    assert done["cli inspect"] == 0 and done["cli explain"] == 0 and done["cli scan"] == 0
+    run = done["open"]
+    assert run.kind == "keras_run" and len(run) == epochs
+    assert list(run.checkpoints["epoch"]) == expected_epochs
+    assert run.checkpoints["metric"].notna().all() == metric
+    assert run.latest.path.name == run.checkpoints["path"].iloc[-1].rsplit("/", 1)[-1]
+    assert bool(run.checkpoints["is_latest"].iloc[-1])
+    history = run.history()
+    kernels = history[history["name"].str.endswith("hidden/kernel")]
+    assert list(kernels["epoch"]) == expected_epochs
+    diff = run.diff()
+    weights = diff[diff["role"] == "weight"]
+    assert (weights["status"] == "changed").all() and weights["max_abs_change"].gt(0).all()
+    assert run.open(2).diff(run.open(expected_epochs[-1]))["status"].isin(["changed", "unchanged"]).all()
+    np.testing.assert_array_equal(
+        run.open(expected_epochs[-1]).read("hidden/kernel"), run.latest.read("hidden/kernel")
+    )
+
+
+@pytest.mark.slow
+def test_keras_run_neighbours(tmp_path):
+    """Two callbacks in one folder (weights and full models), save_best_only with gaps, Keras 2
+    style .hdf5 names (Keras 3 writes .h5; the same bytes under the old name), and the explore
+    model of such a folder."""
+    from tfexplore.panels import ExploreModel
+
+    mixed = tmp_path / "mixed"
+    _fit_with_checkpoints(mixed, "w.{epoch:02d}.weights.h5", 2, save_weights_only=True)
+    _fit_with_checkpoints(mixed, "full.{epoch:02d}.keras", 2)
+    run = tfexplore.open(mixed)
+    assert len(run) == 4 and len(run.series) == 2
+    assert any("several name templates" in note for note in run.notes)
+    walk(mixed, graph=False)
+
+    best = tmp_path / "best"
+    _fit_with_checkpoints(best, "best-{epoch:02d}.keras", 4, save_best_only=True, monitor="loss")
+    run = tfexplore.open(best)
+    assert list(run.checkpoints["epoch"]) == sorted(run.checkpoints["epoch"])
+
+    old = tmp_path / "keras2"
+    _fit_with_checkpoints(old, "model.{epoch:02d}.h5", 2)
+    for path in sorted(old.iterdir()):
+        path.rename(path.with_name(path.name.replace("model.", "weights.").replace(".h5", ".hdf5")))
+    run = tfexplore.open(old)
+    assert run.kind == "keras_run" and list(run.checkpoints["format"]) == [".hdf5", ".hdf5"]
+    ok(walk(old, graph=False), "history", "summary")
+    model = ExploreModel(old)
+    assert model.run.kind == "keras_run" and len(model.run) == 2
+    assert model.artifact.path.name == "weights.02.hdf5" and len(model.variables) > 0
+
+
+def test_a_folder_with_one_unnumbered_keras_file_is_not_a_run(tmp_path):
+    from tfexplore.errors import UnrecognizedArtifactError
+
+    (tmp_path / "best_model.keras").write_bytes(b"PK\x03\x04")
+    with pytest.raises(UnrecognizedArtifactError, match="best_model.keras"):
+        tfexplore.open(tmp_path)

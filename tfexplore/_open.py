@@ -15,7 +15,9 @@ from .errors import ArtifactNotFoundError, UnrecognizedArtifactError
 
 __all__ = ["open", "detect_kind", "KINDS"]
 
-KINDS = ("checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "graph_def")
+KINDS = (
+    "checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "keras_run", "graph_def"
+)
 
 DATA_SHARD = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
 SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")  # 0xdb4775248b80fb57, little endian
@@ -72,6 +74,10 @@ def open(path: str | os.PathLike, **options) -> Artifact:  # noqa: A001 - mirror
         from .keras import KerasFile
 
         return KerasFile(target, **options)
+    if kind == "keras_run":
+        from .kerasrun import KerasRun
+
+        return KerasRun(target, **options)
     if kind == "graph_def":
         from .graphdef import GraphDefArtifact
 
@@ -131,6 +137,10 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
         or any(_is_v1_checkpoint(p / n) for n in names if n.endswith(".ckpt"))
     ):
         return "checkpoint_dir", p
+    from .kerasrun import keras_files
+
+    if keras_files(p):  # keras.callbacks.ModelCheckpoint's files, one per epoch
+        return "keras_run", p
     if not names:
         raise ArtifactNotFoundError(
             f"The folder {str(p)!r} is empty.",

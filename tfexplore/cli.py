@@ -112,7 +112,8 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
             graph = artifact.meta_graph.graph
             parts.append(_section("Ops by top scope", graph.op_counts(depth=1), rows))
         if latest is not None:
-            parts.append(f"Latest checkpoint: {prefix_text(latest.prefix)}")
+            shown = prefix_text(latest.prefix) if hasattr(latest, "prefix") else latest.path
+            parts.append(f"Latest checkpoint: {shown}")
             artifact_for_tables = latest
         else:
             artifact_for_tables = None

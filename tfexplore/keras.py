@@ -379,6 +379,15 @@ class KerasFile(Artifact):
             description=self.path.name,
         )
 
+    def diff(self, other: KerasFile | str | os.PathLike, progress: bool | None = None):
+        """Compare with another Keras file of the same model (``other`` is the *new* one),
+        weight by weight: the columns of :meth:`tfexplore.checkpoint.Checkpoint.diff`."""
+        from .kerasrun import diff_keras
+
+        if not isinstance(other, KerasFile):
+            other = KerasFile(other)
+        return diff_keras(self, other, progress=progress)
+
     def _weight(self, name: str) -> _Weight:
         for weight in self._weights:
             if name in (weight.name, weight.h5_path, weight.h5_path.lstrip("/")):

@@ -597,7 +597,10 @@ class ExploreModel:
             from ._open import open as open_artifact
 
             source = open_artifact(source)
-        self.artifact = source
+        #: a Keras ModelCheckpoint folder is explored through its latest file (``run`` keeps
+        #: the folder: ``run.history()``, ``run.diff()``)
+        self.run = source if getattr(source, "kind", "") == "keras_run" else None
+        self.artifact = source.latest if self.run is not None else source
         self.model = model
         self.trust = trust
 

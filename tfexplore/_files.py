@@ -140,13 +140,20 @@ def meta_file(prefix: str | os.PathLike) -> Path:
     """The meta graph saved with a prefix: ``PREFIX.meta``, else a text export of it
     (``PREFIX.meta.pbtxt``, ``PREFIX.meta.txt``) when only that is present."""
     binary = prefix_file(prefix, ".meta")
-    if binary.exists():
+    if _exists(binary):
         return binary
     for suffix in META_SUFFIXES[1:]:
         text = prefix_file(prefix, suffix)
-        if text.exists():
+        if _exists(text):
             return text
     return binary
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+        return False
 
 
 def prefix_text(prefix: str | os.PathLike) -> str:

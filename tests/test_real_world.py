@@ -664,3 +664,74 @@ def test_a_folder_with_one_unnumbered_keras_file_is_not_a_run(tmp_path):
     (tmp_path / "best_model.keras").write_bytes(b"PK\x03\x04")
     with pytest.raises(UnrecognizedArtifactError, match="best_model.keras"):
         tfexplore.open(tmp_path)
+
+
+# == 5. Windows paths in the state file ==============================================================
+def _state(folder: Path, latest: str, listed: list[str]) -> None:
+    """A state file as TensorFlow writes it (a CheckpointState in text format: backslashes
+    escaped), naming paths of the machine that trained."""
+    def quoted(path: str) -> str:
+        return '"' + path.replace("\\", "\\\\") + '"'
+
+    lines = [f"model_checkpoint_path: {quoted(latest)}"]
+    lines += [f"all_model_checkpoint_paths: {quoted(path)}" for path in listed]
+    (folder / "checkpoint").write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "machine_folder",
+    [
+        "D:\\runs\\mnist",          # drive and backslashes
+        "C:/Users/me/runs/mnist",   # drive and forward slashes
+        "\\\\server\\share\\runs",  # UNC share
+        "/home/me/runs/mnist",      # POSIX, for comparison
+    ],
+)
+def test_state_file_paths_from_another_machine_are_relocated(tmp_path, machine_folder):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1, 2))
+    sep = "/" if "/" in machine_folder else "\\"
+    names = [f"{machine_folder}{sep}model.ckpt-{step}" for step in (1, 2)]
+    _state(folder, names[-1], names)
+    run = tfexplore.open(folder)
+    table = run.checkpoints
+    assert table["relocated"].all() and not table["missing"].any() and table["listed"].all()
+    assert run.latest.prefix == folder / "model.ckpt-2"
+    notes = " ".join(run.notes)
+    assert "outside this folder" in notes and "the checkpoint beside the state file is used" in notes
+    assert "missing" not in notes and "not listed" not in notes  # one story, told once
+    with tfexplore.session(folder) as s:
+        assert s.checkpoint == str(folder / "model.ckpt-2")
+
+
+def test_windows_state_file_naming_a_checkpoint_not_here(tmp_path):
+    """Neighbours: the latest named there was not copied (only an older one is here), a
+    relative Windows path, and an empty Windows prefix ("D:\\\\runs\\\\")."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,))
+    _state(folder, "D:\\runs\\model.ckpt-9", ["D:\\runs\\model.ckpt-1", "D:\\runs\\model.ckpt-9"])
+    run = tfexplore.open(folder)
+    assert run.latest.prefix == folder / "model.ckpt-1"
+    notes = run.notes
+    assert any("'D:\\\\runs\\\\model.ckpt-9' but its files are missing" in n for n in notes)
+    assert any("newest one present is used as latest" in n for n in notes)
+    assert not any("not listed" in n for n in notes)
+    walk(folder, graph=False)
+
+    _state(folder, "sub\\model.ckpt-1", ["sub\\model.ckpt-1"])
+    sub = folder / "sub"
+    sub.mkdir()
+    for path in folder.glob("model.ckpt-1*"):
+        shutil.copy(path, sub / path.name)
+    run = tfexplore.open(folder)
+    assert (folder / "sub" / "model.ckpt-1") in [Path(p) for p in run.checkpoints["prefix"]]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    saver_save(str(empty) + "/")
+    _state(empty, "D:\\runs\\", ["D:\\runs\\"])
+    run = tfexplore.open(empty)
+    assert run.checkpoints["relocated"].tolist() == [True] and run.latest.index_path == empty / ".index"

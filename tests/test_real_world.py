@@ -408,10 +408,7 @@ def _lfs_cases(tmp_path: Path) -> list[tuple[str, Path, Path]]:
         cases.append((f"checkpoint {member}", folder / "model.ckpt-1", folder / f"model.ckpt-1{suffix}"))
     for member in ("saved_model.pb", "variables/variables.data-00000-of-00001"):
         folder = tmp_path / f"sm_{member.split('/')[0].replace('.', '_')}"
-        module = tf.Module()
-        module.v = tf.Variable([1.0, 2.0, 3.0])
-        module.f = tf.function(lambda x, m=module: x * m.v, input_signature=[tf.TensorSpec([3])])
-        tf.saved_model.save(module, str(folder))
+        _tf2_saved_model(folder)
         cases.append((f"saved model {member}", folder, folder / member))
     model = _keras_model()
     for name in ("model.keras", "model.h5", "model.weights.h5"):
@@ -735,3 +732,68 @@ def test_windows_state_file_naming_a_checkpoint_not_here(tmp_path):
     _state(empty, "D:\\runs\\", ["D:\\runs\\"])
     run = tfexplore.open(empty)
     assert run.checkpoints["relocated"].tolist() == [True] and run.latest.index_path == empty / ".index"
+
+
+# == 7. a SavedModel whose saved_model.pb is unreadable, its variables sound ======================
+def _tf2_saved_model(folder: Path) -> Path:
+    module = tf.Module()
+    module.dense = tf.Module()
+    module.dense.kernel = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    kernel = module.dense.kernel
+    module.f = tf.function(
+        lambda x: tf.matmul(x, kernel), input_signature=[tf.TensorSpec([1, 2])]
+    )
+    tf.saved_model.save(module, str(folder))
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncated", "empty", "lfs_pointer", "garbage_text"])
+def test_saved_model_with_unreadable_graph_still_shows_its_variables(tmp_path, damage):
+    from tfexplore.errors import CorruptArtifactError
+
+    folder = _tf2_saved_model(tmp_path / "sm")
+    proto = folder / "saved_model.pb"
+    data = proto.read_bytes()
+    if damage == "truncated":
+        proto.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        proto.write_bytes(b"")
+    elif damage == "lfs_pointer":
+        lfs_pointer(proto)
+    else:
+        proto.write_text("this is not a SavedModel\n" * 20)
+    done = walk(folder)
+    ok(done, "open", "repr", "html", "summary", "explain", "files", "variables", "notes", "stats")
+    assert done["cli inspect"] == 0 and done["cli explain"] == 0
+    model = done["open"]
+    assert isinstance(model.graph_error, CorruptArtifactError)
+    assert model.summary()["graph"].startswith("not readable")
+    assert model.summary()["variables"].startswith("2 tensors")
+    assert "the graph is not readable" in model.notes[0]
+    assert "not readable" in model.explain()
+    np.testing.assert_array_equal(model.read("dense/kernel"), [[1.0, 2.0], [3.0, 4.0]])
+    assert len(model.stats()) == 1
+    # the graph's own facts say why they are missing, the same error every time
+    for attribute in ("signatures", "graph", "safety"):
+        with pytest.raises(CorruptArtifactError) as caught:
+            getattr(model, attribute)
+        assert caught.value.path == str(proto)
+    with pytest.raises(TFExploreError):
+        tfexplore.session(folder)
+
+
+@pytest.mark.slow
+def test_tf1_builder_saved_model_with_damaged_graph(tmp_path):
+    graph, _ = tf1_graph()
+    with graph.as_default(), v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        builder = v1.saved_model.Builder(str(tmp_path / "sm"))
+        builder.add_meta_graph_and_variables(sess, ["serve"])
+        builder.save()
+        expected = sess.run(graph.get_tensor_by_name("W/Read/ReadVariableOp:0"))
+    proto = tmp_path / "sm" / "saved_model.pb"
+    proto.write_bytes(proto.read_bytes()[:100])
+    model = tfexplore.open(tmp_path / "sm")
+    np.testing.assert_array_equal(model.read("W"), expected)
+    assert "W" in set(model.variables["name"]) and model.graph_error is not None

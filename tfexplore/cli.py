@@ -128,6 +128,10 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
                 if c in variables.columns
             ]
             parts.append(_section(f"Variables ({len(variables)})", variables[columns], rows))
+        graph_error = getattr(artifact_for_tables, "graph_error", None)
+        if graph_error is not None:  # a SavedModel whose saved_model.pb cannot be read
+            parts.append(f"Graph: not readable: {graph_error.message}")
+            return "\n\n".join(parts)
         signatures = _table(artifact_for_tables, "signatures")
         if signatures is not None and len(signatures):
             parts.append(_section("Signatures", signatures, rows))

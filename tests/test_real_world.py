@@ -797,3 +797,86 @@ def test_tf1_builder_saved_model_with_damaged_graph(tmp_path):
     model = tfexplore.open(tmp_path / "sm")
     np.testing.assert_array_equal(model.read("W"), expected)
     assert "W" in set(model.variables["name"]) and model.graph_error is not None
+
+
+# == 8. a session of a frozen .pb ====================================================================
+def _frozen_tf2(folder: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    kernel = tf.Variable([[1.0], [2.0], [3.0]])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def predict(x):
+        return tf.nn.relu(tf.matmul(x, kernel), name="out")
+
+    frozen = convert_variables_to_constants_v2(predict.get_concrete_function())
+    x = np.array([[1.0, 1.0, 1.0], [-1.0, 0.0, 0.0]], np.float32)
+    tf.io.write_graph(frozen.graph.as_graph_def(), str(folder), "frozen.pb", as_text=False)
+    tf.io.write_graph(frozen.graph.as_graph_def(), str(folder), "frozen.pbtxt", as_text=True)
+    output = frozen.outputs[0].name
+    return output, x, np.maximum(x @ np.array([[1.0], [2.0], [3.0]], np.float32), 0)
+
+
+@pytest.mark.slow
+def test_session_of_a_frozen_graph_evaluates_with_feeds(tmp_path):
+    output, x, expected = _frozen_tf2(tmp_path)
+    for name in ("frozen.pb", "frozen.pbtxt"):
+        path = tmp_path / name
+        done = walk(path)
+        ok(done, "summary", "explain", "graph explorer", "variables")
+        with tfexplore.session(path) as s:
+            assert s.frozen and "constants" in s.notes[0]
+            np.testing.assert_allclose(s.eval(output, feed={"x": x}), expected)
+            with pytest.raises(TFExploreError, match="constants") as caught:
+                s.restore(str(tmp_path / "model.ckpt"))
+            assert "eval" in caught.value.hint
+            with pytest.raises(TFExploreError, match="Nothing to train"):
+                s.train(1, feed={"x": x})
+    with pytest.raises(TFExploreError, match="constants") as caught:
+        tfexplore.session(tmp_path / "frozen.pb", checkpoint=str(tmp_path / "model.ckpt"))
+    assert ".meta" in caught.value.hint
+
+
+@pytest.mark.slow
+def test_frozen_graph_neighbours(tmp_path):
+    """A TF1 graph frozen with graph_util (VariableV2 -> Const), a GraphDef written with its
+    variables unfrozen (the note says they cannot be restored here), and a GraphDef whose
+    evaluation would read a file (refused before anything runs)."""
+    from tfexplore.errors import MissingFeedError, UnsafeArtifactError
+
+    graph, _ = tf1_graph()
+    with graph.as_default(), v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        frozen = v1.graph_util.convert_variables_to_constants(sess, graph.as_graph_def(), ["pred"])
+        weights = sess.run(graph.get_tensor_by_name("W/Read/ReadVariableOp:0"))
+        tf.io.write_graph(frozen, str(tmp_path), "tf1_frozen.pb", as_text=False)
+        tf.io.write_graph(graph.as_graph_def(), str(tmp_path), "unfrozen.pb", as_text=False)
+    x = np.ones((2, 3), np.float32)
+    with tfexplore.session(tmp_path / "tf1_frozen.pb") as s:
+        np.testing.assert_allclose(s.eval("pred", feed={"x": x}), x @ weights, rtol=1e-6)
+        with pytest.raises(MissingFeedError, match="x"):
+            s.eval("pred")
+    with tfexplore.session(tmp_path / "unfrozen.pb") as s:
+        assert "variable op(s)" in s.notes[0] and ".meta" in s.notes[0]
+
+    hostile = tf.Graph()
+    with hostile.as_default():
+        tf.io.read_file(tf.constant("/etc/hostname"), name="leak")
+    tf.io.write_graph(hostile.as_graph_def(), str(tmp_path), "hostile.pb", as_text=False)
+    with tfexplore.session(tmp_path / "hostile.pb") as s:
+        with pytest.raises(UnsafeArtifactError):
+            s.eval("leak")
+
+
+@pytest.mark.corpus
+def test_frozen_graphs_of_the_corpus_evaluate(corpus):
+    path = corpus / "frozen_cms_trackclassifier" / "CKF_Run3_12_5_0_pre5.pb"
+    with tfexplore.session(path) as s:
+        feed = {"x": np.zeros((2, 29), np.float32), "y": np.zeros((2, 1), np.float32)}
+        out = s.eval("Identity", feed=feed)
+        assert out.shape == (2, 1) and np.all((out >= 0) & (out <= 1))
+    with tfexplore.session(corpus / "frozen_charrnn_lstm" / "frozen_model.pb") as s:
+        probs = s.eval("probs", feed={"input_data": np.zeros((10, 10), np.int32)})
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)

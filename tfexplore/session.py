@@ -924,6 +924,8 @@ class Session:
         #: a problem that did not stop the session (optimizer state not loaded), else None
         self.warning: str | None = None
         self._step_runners: dict[tuple, Callable] = {}  # (train_op, loss, record) -> runner
+        #: a GraphDef session (a frozen graph): weights are constants, nothing to restore
+        self.frozen = False
         self._loss_choice: str | None = None  # Session.loss, when set
         self._loss_cache: dict[str, list] = {}  # train op name -> losses.find_losses
 
@@ -1114,6 +1116,13 @@ class Session:
         self._backend.assign(values)
 
     def _resolve_checkpoint(self, checkpoint) -> str:
+        if self.frozen:
+            raise TFExploreError(
+                f"Nothing to restore: {_FROZEN_NOTE}.",
+                path=self._backend.path,
+                expected="a session of a .meta graph, a checkpoint folder or a SavedModel",
+                hint="session.eval(name, feed=...) evaluates this graph as it is",
+            )
         if checkpoint is None:
             if self.checkpoint is None:
                 raise ArtifactNotFoundError(
@@ -1226,6 +1235,13 @@ class Session:
             0     1           31  0.0213    0.004
         """
         self._require_open()
+        if self.frozen:
+            raise TFExploreError(
+                f"Nothing to train: {_FROZEN_NOTE}.",
+                path=self._backend.path,
+                expected="a session of a .meta graph with a train op, or of a Keras model",
+                hint="session.eval(name, feed=...) evaluates this graph as it is",
+            )
         self._stop.clear()
         if isinstance(self._backend, _ObjectBackend):
             run_step = self._keras_step_runner(loss, record)
@@ -1806,6 +1822,11 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
                 import_scope=import_scope,
                 trust=trust,
             )
+        if path.is_file() and _is_graph_def(path):
+            return _open_graph_def(
+                path, checkpoint, clear_devices=clear_devices, import_scope=import_scope,
+                trust=trust,
+            )
         meta, default_checkpoint = _find_meta(path)
         return _open_meta(
             meta,
@@ -1873,6 +1894,21 @@ def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
     """Refuse a meta graph whose restore op (or initializer) would do more than read the
     checkpoint the user chose, or whose ops this TensorFlow does not know."""
     graph_def = meta_graph.graph_def
+    _refuse_custom_ops(graph_def, meta, trust)
+    if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
+        saver_def = meta_graph.saver_def
+        safety.check(
+            graph_def,
+            [saver_def.restore_op_name],
+            feeds=[saver_def.filename_tensor_name],
+            saver_def=saver_def,
+            trust=trust,
+            path=meta,
+        )
+
+
+def _refuse_custom_ops(graph_def, meta: Path, trust: bool) -> None:
+    """Refuse a graph whose ops this TensorFlow does not know (unless ``trust``)."""
     library_names = {f.signature.name for f in graph_def.library.function}
     custom = sorted(
         {
@@ -1890,16 +1926,75 @@ def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
             expected="a graph of standard TensorFlow ops",
             hint="load the op library (tf.load_op_library) and pass trust=True if you trust it",
         )
-    if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
-        saver_def = meta_graph.saver_def
-        safety.check(
-            graph_def,
-            [saver_def.restore_op_name],
-            feeds=[saver_def.filename_tensor_name],
-            saver_def=saver_def,
-            trust=trust,
-            path=meta,
+
+
+def _is_graph_def(path: Path) -> bool:
+    from ._open import detect_kind
+
+    try:
+        return detect_kind(path)[0] == "graph_def"
+    except TFExploreError:
+        return False
+
+
+#: what a session of a frozen graph offers, said once
+_FROZEN_NOTE = (
+    "a frozen graph keeps its weights as constants (Const ops): there are no variables to "
+    "restore or train; evaluate tensors with feeds: session.eval(name, feed={placeholder: value})"
+)
+
+
+def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trust) -> Session:
+    """A session over a GraphDef (``.pb``/``.pbtxt``, usually frozen): read as inspection reads
+    it, checked for custom ops, imported (importing runs nothing); every evaluation is checked
+    by :mod:`tfexplore.safety` before it runs, as for any graph. Nothing is restored."""
+    from .graphdef import GraphDefArtifact
+
+    if checkpoint is not None:
+        raise TFExploreError(
+            f"{str(path)!r} is a GraphDef: " + _FROZEN_NOTE.split(":")[0]
+            + ", so no checkpoint can be restored into it.",
+            path=path,
+            expected="tfexplore.session(path) without a checkpoint",
+            hint="to restore a checkpoint, open its .meta graph (or its folder) instead; "
+            "tfexplore.open(path) shows the constants as the graph's weights",
         )
+    graph_def = GraphDefArtifact.from_file(path).proto
+    _refuse_custom_ops(graph_def, path, trust)
+    devices = sorted({node.device for node in graph_def.node if node.device})
+    if clear_devices and devices:
+        graph_def = type(graph_def).FromString(graph_def.SerializeToString())
+        for node in graph_def.node:
+            node.device = ""
+    tensorflow = tf()
+    graph = tensorflow.Graph()
+    with graph.as_default():
+        try:
+            tensorflow.graph_util.import_graph_def(graph_def, name=import_scope or "")
+        except (ValueError, KeyError, TypeError, tensorflow.errors.OpError) as exc:
+            raise TFExploreError(
+                f"TensorFlow could not import the GraphDef: {_first_line(exc)}",
+                path=path,
+                expected="a GraphDef written by this or an older TensorFlow",
+                hint="open it with tfexplore.open(path) to inspect it without importing",
+            ) from exc
+    backend = _GraphBackend(
+        graph,
+        tensorflow.compat.v1.Session(graph=graph, config=_config()),
+        owns_session=True,
+        trusted=trust,
+        import_scope=import_scope,
+        path=path,
+    )
+    opened = Session(backend, source=str(path), devices_cleared=devices if clear_devices else ())
+    opened.frozen = True
+    variable_ops = [n.name for n in graph_def.node if n.op in ("VariableV2", "Variable", "VarHandleOp")]
+    opened.notes.append(_FROZEN_NOTE if not variable_ops else (
+        f"the GraphDef has {len(variable_ops)} variable op(s) ({', '.join(variable_ops[:3])}"
+        + ("..." if len(variable_ops) > 3 else "") + ") but no collections or Saver: they "
+        "cannot be restored here; open the checkpoint's .meta (or its folder) to restore them"
+    ))
+    return opened
 
 
 def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, trust) -> Session:

@@ -880,3 +880,95 @@ def test_frozen_graphs_of_the_corpus_evaluate(corpus):
     with tfexplore.session(corpus / "frozen_charrnn_lstm" / "frozen_model.pb") as s:
         probs = s.eval("probs", feed={"input_data": np.zeros((10, 10), np.int32)})
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+
+
+# == 3. a TF 2.4-era Keras SavedModel that today's tf.saved_model.load cannot revive ==============
+def _tf24_keras_like_saved_model(folder: Path, *, hostile: bool = False) -> Path:
+    """A TF2 SavedModel whose object graph holds what TF 2.4-era Keras wrote for a model saved
+    with its optimizer: a user object `optimizer` (identifier "optimizer", which today's
+    tf.saved_model.load revives as a plain _UserObject) owning a slot variable of the kernel.
+    TensorFlow 2.21 writes no such file; its object graph is edited with TensorFlow's protos."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    class Model(tf.Module):
+        def __init__(self):
+            self.kernel = tf.Variable([[1.0], [2.0], [3.0]], name="kernel")
+            self.optimizer = tf.Module()
+            self.optimizer.iterations = tf.Variable(7, dtype=tf.int64, name="iterations")
+            self.optimizer.m = tf.Variable(tf.zeros([3, 1]), name="kernel_m")
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def serve(self, x):
+            y = tf.matmul(x, self.kernel)
+            if hostile:
+                leak = tf.strings.length(tf.io.read_file("/etc/hostname"), unit="BYTE")
+                y += tf.cast(leak, tf.float32) * 0.0
+            return {"y": y}
+
+    model = Model()
+    tf.saved_model.save(model, str(folder), signatures={"serving_default": model.serve})
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((folder / "saved_model.pb").read_bytes())
+    nodes = proto.meta_graphs[0].object_graph_def.nodes
+    ids = {}
+    for parent in nodes:
+        for child in parent.children:
+            ids.setdefault(child.local_name, child.node_id)
+    optimizer = nodes[ids["optimizer"]]
+    optimizer.user_object.identifier = "optimizer"
+    slot = optimizer.slot_variables.add()
+    slot.original_variable_node_id = ids["kernel"]
+    slot.slot_variable_node_id = ids["m"]
+    slot.slot_name = "m"
+    (folder / "saved_model.pb").write_bytes(proto.SerializeToString())
+    return folder
+
+
+@pytest.mark.slow
+def test_tf24_keras_saved_model_falls_back_to_the_tf1_way(tmp_path):
+    folder = _tf24_keras_like_saved_model(tmp_path / "sm")
+    with pytest.raises(AttributeError, match="add_slot"):  # the condition, as TensorFlow meets it
+        tf.saved_model.load(str(folder))
+    done = walk(folder)
+    ok(done, "summary", "explain", "variables", "signatures", "graph explorer")
+    signatures = done["signatures"].query("signature == 'serving_default'")
+    x_name = signatures.query("direction == 'input'")["tensor"].iloc[0]
+    y_name = signatures.query("direction == 'output'")["tensor"].iloc[0]
+    with tfexplore.session(folder) as s:
+        assert any("add_slot" in note and "TF1 way" in note for note in s.notes)
+        x = np.ones((2, 3), np.float32)
+        np.testing.assert_allclose(s.eval(y_name, feed={x_name: x}), [[6.0], [6.0]])
+        assert s.last_restore is not None and s.last_restore.loaded_by
+        assert "loaded from" in repr(s.last_restore)
+
+
+@pytest.mark.slow
+def test_tf24_fallback_respects_the_safety_checks(tmp_path):
+    """The fallback runs the file's restore and init ops: a file whose functions read files is
+    refused before either path runs anything, as for any TF2 SavedModel."""
+    from tfexplore.errors import UnsafeArtifactError
+
+    folder = _tf24_keras_like_saved_model(tmp_path / "sm", hostile=True)
+    with pytest.raises(UnsafeArtifactError, match="ReadFile"):
+        tfexplore.session(folder)
+
+
+@pytest.mark.slow
+def test_saved_model_neither_loader_can_open_is_one_tfexplore_error(tmp_path):
+    """A neighbour: the serving function the object graph and the signature call is gone from
+    the library; tf.saved_model.load fails, the TF1 import fails too; one error names both."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    folder = _tf24_keras_like_saved_model(tmp_path / "sm")
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((folder / "saved_model.pb").read_bytes())
+    library = proto.meta_graphs[0].graph_def.library
+    keep = [f for f in library.function if "serve" not in f.signature.name]
+    assert len(keep) < len(library.function)
+    del library.function[:]
+    library.function.extend(keep)
+    (folder / "saved_model.pb").write_bytes(proto.SerializeToString())
+    with pytest.raises(TFExploreError) as caught:
+        tfexplore.session(folder)
+    assert "could not load the SavedModel" in caught.value.message
+    walk(folder)

@@ -167,6 +167,8 @@ class RestoreReport:
             verb = "plan for"
         elif self.counts.get("restored", 0):
             verb = "restored from"
+        elif self.loaded_by:
+            verb = "loaded from"
         else:
             verb = "nothing restored from"
         return f"<RestoreReport {verb} {self.checkpoint}: {counts}>"
@@ -1890,11 +1892,15 @@ def _devices_in(meta_graph) -> list[str]:
     return sorted(devices)
 
 
-def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
+def _check_meta(meta_graph, meta: Path, trust: bool, *, restore_scanned: bool = False) -> None:
     """Refuse a meta graph whose restore op (or initializer) would do more than read the
-    checkpoint the user chose, or whose ops this TensorFlow does not know."""
+    checkpoint the user chose, or whose ops this TensorFlow does not know. ``restore_scanned``:
+    the whole file's scan has already judged the restore op (a TF2 SavedModel's, whose
+    ``RestoreV2`` sits in its ``_traced_restore`` function and is fed through it)."""
     graph_def = meta_graph.graph_def
     _refuse_custom_ops(graph_def, meta, trust)
+    if restore_scanned:
+        return
     if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
         saver_def = meta_graph.saver_def
         safety.check(
@@ -2009,10 +2015,11 @@ def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, t
 
 
 def _open_meta_graph(
-    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust
+    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust,
+    restore_scanned: bool = False,
 ) -> Session:
     """Import ``meta_graph`` (read from ``meta``) into a fresh graph after the safety check."""
-    _check_meta(meta_graph, meta, trust)
+    _check_meta(meta_graph, meta, trust, restore_scanned=restore_scanned)
     devices = _devices_in(meta_graph)
     tensorflow = tf()
     graph = tensorflow.Graph()
@@ -2085,7 +2092,9 @@ def _pick_meta_graph(model, tags) -> int:
     return model._serve_index
 
 
-def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scope, trust):
+def _open_tf1_saved_model(
+    model, checkpoint, *, tags, clear_devices, import_scope, trust, restore_scanned=False
+):
     index = _pick_meta_graph(model, tags)
     meta_graph = model.proto.meta_graphs[index]
     prefix = _maybe_prefix(checkpoint)
@@ -2110,7 +2119,7 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
         )  # fmt: skip
     opened = _open_meta_graph(
         meta_graph, model.proto_path, prefix, clear_devices=clear_devices,
-        import_scope=import_scope, trust=trust,
+        import_scope=import_scope, trust=trust, restore_scanned=restore_scanned,
     )  # fmt: skip
     opened.source = f"{model.path} (tags {','.join(model.tags[index])})"
     if prefix is not None:
@@ -2158,13 +2167,8 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
         load_tags = [tags] if isinstance(tags, str) else list(tags)
     try:
         loaded = tensorflow.saved_model.load(str(model.path), tags=load_tags)
-    except (ValueError, KeyError, RuntimeError, tensorflow.errors.OpError) as exc:
-        raise TFExploreError(
-            f"TensorFlow could not load the SavedModel: {type(exc).__name__}: {_first_line(exc)}",
-            path=model.path,
-            expected="a SavedModel written by this or an older TensorFlow",
-            hint="tfexplore.open(path) shows it without loading it",
-        ) from exc
+    except Exception as exc:  # noqa: BLE001 - never raw: the TF1 way is tried, then ours
+        return _open_tf2_as_tf1(model, checkpoint, tags=tags, trust=trust, load_error=exc)
     keras_model = loaded if hasattr(loaded, "layers") and hasattr(loaded, "compile") else None
     backend = _ObjectBackend(loaded, model=keras_model, optimizer=None, path=model.path)
     opened = Session(backend, source=str(model.path), checkpoint=_maybe_prefix(checkpoint))
@@ -2176,6 +2180,55 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
         opened.checkpoint = report.checkpoint
         opened.last_restore = report
         opened._global_step_seen = opened._read_global_step()
+    return opened
+
+
+def _open_tf2_as_tf1(model, checkpoint, *, tags, trust, load_error: Exception) -> Session:
+    """When ``tf.saved_model.load`` cannot revive a TF2 SavedModel's objects (a TF 2.4-era
+    Keras file: ``'_UserObject' object has no attribute 'add_slot'`` for an optimizer today's
+    loader does not know), open it as the TF1 loader
+    (``tf.compat.v1.saved_model.loader.load``) would: import its meta graph, restore
+    ``variables/`` with the file's own Saver and run its init op, every one of which is checked
+    by :mod:`tfexplore.safety` first, as for a TF1 SavedModel. Signatures are evaluated by their
+    tensor names (``model.signatures``). The whole file was scanned before the first attempt."""
+    reason = f"{type(load_error).__name__}: {_first_line(load_error)}"
+    saver_def = model._main.saver_def
+    restore_entry = model.safety.entry_points.get("restore", [])
+    if not (model._main.HasField("saver_def") and saver_def.restore_op_name):
+        raise TFExploreError(
+            f"TensorFlow could not load the SavedModel ({reason}), and its meta graph has no "
+            "Saver to restore its variables the TF1 way.",
+            path=model.path,
+            expected="a SavedModel written by this or an older TensorFlow",
+            hint="tfexplore.open(path) shows it without loading it",
+        ) from load_error
+    try:
+        opened = _open_tf1_saved_model(
+            model, checkpoint, tags=tags, clear_devices=True, import_scope=None, trust=trust,
+            # the whole-file scan (no finding, or trust) judged this very restore op
+            restore_scanned=saver_def.restore_op_name in restore_entry,
+        )
+    except UnsafeArtifactError:
+        raise
+    except TFExploreError as exc:
+        raise TFExploreError(
+            f"TensorFlow could not load the SavedModel ({reason}), nor import its meta graph "
+            f"the TF1 way ({exc.message})",
+            path=model.path,
+            expected="a SavedModel written by this or an older TensorFlow",
+            hint="tfexplore.open(path) shows it without loading it",
+        ) from load_error
+    if opened.last_restore is not None:  # the file's restore op set the graph's own variables
+        opened.last_restore.loaded_by = (
+            "the SavedModel's own restore op (its object graph's variables, which this graph "
+            "keeps in no collection)"
+        )
+    opened.notes.append(
+        f"tf.saved_model.load failed ({reason}); opened the TF1 way instead (its meta graph "
+        "imported, variables restored by its Saver): evaluate signature tensors by name, e.g. "
+        "session.eval(signature output tensor, feed={signature input tensor: value}) with the "
+        "names from tfexplore.open(path).signatures"
+    )
     return opened
 
 

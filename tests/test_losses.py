@@ -233,3 +233,25 @@ def test_losses_of_real_old_graphs(corpus, meta, train_op, expected):
     found = find_losses(graph, train_op)
     assert [c.tensor for c in found] == [expected]
     assert found[0].evidence in ("shape", "gradient scope")
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_legacy_keras_graph_trains_with_its_loss(corpus):
+    """A TF 1.8 Keras model exported with the SavedModelBuilder keeps its training graph:
+    the seed is training/Adam/gradients/Fill, the loss Keras's total loss/mul, the train op
+    K.function's training/group_deps (no train_op collection)."""
+    path = corpus / "tf1_savedmodel_keras_iris" / "1"
+    graph = tfexplore.open(path).graph
+    assert [c.tensor for c in find_losses(graph, "training/group_deps")] == ["loss/mul:0"]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = np.eye(3, dtype="float32")[rng.integers(0, 3, 8)]
+    feed = {"dense_1_input": x, "dense_2_target": y, "dense_2_sample_weights": np.ones(8, "float32")}
+    with tfexplore.session(path) as s:
+        assert s.loss == "loss/mul:0"
+        assert [c.tensor for c in s.loss_candidates] == ["loss/mul:0"]
+        before = float(s.eval("loss/mul", feed=feed))
+        rows = s.train(3, feed=feed, train_op="training/group_deps")
+        assert rows["loss"].iloc[0] == pytest.approx(before, rel=1e-6)
+        assert rows["loss"].iloc[-1] < rows["loss"].iloc[0]

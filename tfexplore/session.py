@@ -1386,23 +1386,23 @@ class Session:
         from .graph import Graph
         from .losses import find_losses
 
-        name = getattr(train_op, "name", train_op)
+        name = getattr(train_op, "name", train_op)  # None: every loss of the graph
         if name not in self._loss_cache:
             self._loss_cache[name] = find_losses(Graph(self._backend.graph_def()), name)
         return self._loss_cache[name]
 
     @property
     def loss_candidates(self) -> list:
-        """TF1 graphs: the losses the train op (the ``train_op`` collection's) minimizes, found
-        from its gradients when the graph has no ``loss``/``losses`` collection: a list of
+        """TF1 graphs: the losses the train op (the ``train_op`` collection's; without one,
+        every train op of the graph) minimizes, found from its gradients: a list of
         :class:`tfexplore.losses.LossCandidate` (``tensor``, ``op_type``, ``evidence``...), the
         one ``train`` records first. Empty for TF2 objects or when no train op is known."""
         if not isinstance(self._backend, _GraphBackend):
             return []
         try:
             return list(self._losses_of(self._find_train_op(None)))
-        except TFExploreError:
-            return []
+        except TFExploreError:  # no train_op collection: every loss with a gradient
+            return list(self._losses_of(None))
 
     @property
     def loss(self) -> str | None:
@@ -1412,7 +1412,11 @@ class Session:
         if self._loss_choice is not None or not isinstance(self._backend, _GraphBackend):
             return self._loss_choice
         try:
-            found = self._find_loss(None, self._find_train_op(None))
+            train_op = self._find_train_op(None)
+        except TFExploreError:  # no train_op collection: the losses of every train op
+            train_op = None
+        try:
+            found = self._find_loss(None, train_op)
         except TFExploreError:
             return None
         return getattr(found, "name", None)

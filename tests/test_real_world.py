@@ -972,3 +972,15 @@ def test_saved_model_neither_loader_can_open_is_one_tfexplore_error(tmp_path):
         tfexplore.session(folder)
     assert "could not load the SavedModel" in caught.value.message
     walk(folder)
+
+
+@pytest.mark.slow
+def test_session_of_a_keras_run_folder_opens_its_latest_epoch(tmp_path):
+    folder = tmp_path / "checkpoints"
+    _fit_with_checkpoints(folder, "ckpt_{epoch}.keras", 3)
+    with tfexplore.session(folder) as s:
+        assert s.source.endswith("ckpt_3.keras")
+        kernel = next(n for n in s.variables["name"] if n.endswith("hidden/kernel"))
+        np.testing.assert_allclose(
+            s.eval(kernel), tfexplore.open(folder / "ckpt_3.keras").read("hidden/kernel")
+        )

@@ -1817,6 +1817,11 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
         return Session(backend, source="your graph", checkpoint=_maybe_prefix(checkpoint))
     if isinstance(source, (str, os.PathLike)):
         path = Path(os.fspath(source)).expanduser()
+        if path.is_dir() and not (path / "checkpoint").exists() and not _is_saved_model(path):
+            from .kerasrun import KerasRun, keras_files
+
+            if keras_files(path):  # a ModelCheckpoint folder: its latest epoch's file
+                path = KerasRun(path).latest.path
         if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
             return _open_keras_file(path, checkpoint, trust=trust)
         if _is_saved_model(path):

@@ -984,3 +984,39 @@ def test_session_of_a_keras_run_folder_opens_its_latest_epoch(tmp_path):
         np.testing.assert_allclose(
             s.eval(kernel), tfexplore.open(folder / "ckpt_3.keras").read("hidden/kernel")
         )
+
+
+@pytest.mark.slow
+def test_explore_opens_every_class(tmp_path):
+    """tfexplore.explore (the tabbed widget, built without a browser) on one artifact of each
+    class: it opens, and its tabs fit what the artifact holds."""
+    pytest.importorskip("ipywidgets")
+    from tfexplore.widgets import explore
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    saver_save(str(empty) + "/")
+    graphs = tmp_path / "graphs"
+    graphs.mkdir()
+    saver_save(str(graphs / "model.ckpt"), steps=(1, 2))
+    _drop_tensors(graphs)
+    keras_run = tmp_path / "keras"
+    _fit_with_checkpoints(keras_run, "ckpt_{epoch}.keras", 2)
+    bad_graph = _tf2_saved_model(tmp_path / "bad_graph")
+    (bad_graph / "saved_model.pb").write_bytes(b"xx")
+    _frozen_tf2(tmp_path)
+    tf24 = _tf24_keras_like_saved_model(tmp_path / "tf24")
+    expectations = {
+        empty: ("Graph", "Variables"),
+        graphs: ("Graph",),
+        keras_run: ("Variables",),
+        bad_graph: ("Variables",),
+        tmp_path / "frozen.pb": ("Graph",),
+        tf24: ("Graph", "Variables"),
+    }
+    for path, tabs in expectations.items():
+        widget = explore(path)
+        assert set(tabs) <= set(widget.model.tabs), (path, widget.model.tabs)
+    assert "Graph" not in explore(bad_graph).model.tabs  # its saved_model.pb is unreadable
+    assert explore(graphs).model.artifact.path == graphs / "model.ckpt-2.meta"
+    assert explore(keras_run).model.artifact.path.name == "ckpt_2.keras"

@@ -601,6 +601,9 @@ class ExploreModel:
         #: the folder: ``run.history()``, ``run.diff()``)
         self.run = source if getattr(source, "kind", "") == "keras_run" else None
         self.artifact = source.latest if self.run is not None else source
+        if getattr(source, "kind", "") == "checkpoint_dir" and not len(source):
+            # graphs without tensors: explore the newest graph (its .meta)
+            self.artifact = source.meta_graph or source
         self.model = model
         self.trust = trust
 
@@ -615,7 +618,9 @@ class ExploreModel:
     @property
     def has_graph(self) -> bool:
         """A graph to draw: a meta graph, SavedModel, GraphDef, or a checkpoint's ``.meta``."""
-        if self.kind in ("meta_graph", "saved_model", "graph_def"):
+        if self.kind == "saved_model":  # its saved_model.pb may be unreadable (graph_error)
+            return self.artifact.graph_error is None
+        if self.kind in ("meta_graph", "graph_def"):
             return True
         if self.kind in ("checkpoint", "checkpoint_dir"):
             return self._main().meta_path.exists()

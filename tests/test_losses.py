@@ -130,7 +130,7 @@ def test_seed_flow_loss_and_trainpanel(tmp_path):
         assert rows["loss"].iloc[1] < rows["loss"].iloc[0]
         panel = TrainPanel(s, feed=FEED)
         assert panel.loss_choice.value == "loss:0"
-        assert panel.loss_choice.layout.display == "none"  # nothing to choose from
+        assert panel.loss_choice.disabled  # named, nothing to choose from
         out = panel.run(3)
         assert out["loss"].notna().all()
         assert len(panel.curve) == 5 and len(s.history) == 5
@@ -194,7 +194,7 @@ def test_several_losses_are_listed_and_the_choice_can_be_changed(tmp_path):
         s.loss = None
         panel = TrainPanel(s, feed=FEED)
         assert list(panel.loss_choice.options) == ["gen_loss:0", "disc_loss:0"]
-        assert panel.loss_choice.layout.display != "none"
+        assert panel.loss_choice.layout.display != "none" and not panel.loss_choice.disabled
         panel.loss_choice.value = "disc_loss:0"
         before = float(s.eval("disc_loss", feed=FEED))
         assert panel.run(1)["loss"].iloc[0] == pytest.approx(before, rel=1e-6)

@@ -1020,3 +1020,19 @@ def test_explore_opens_every_class(tmp_path):
     assert "Graph" not in explore(bad_graph).model.tabs  # its saved_model.pb is unreadable
     assert explore(graphs).model.artifact.path == graphs / "model.ckpt-2.meta"
     assert explore(keras_run).model.artifact.path.name == "ckpt_2.keras"
+
+
+@pytest.mark.slow
+def test_a_folder_where_every_file_is_a_git_lfs_pointer(tmp_path):
+    """A repository whose .gitattributes sends the whole folder to LFS, cloned without it:
+    the state file, index, data and graph are all pointers. It still opens and says so."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    saver_save(str(folder / "model.ckpt"), steps=(1,))
+    for path in list(folder.iterdir()):
+        lfs_pointer(path)
+    done = walk(folder, graph=False)
+    ok(done, "summary", "explain", "notes", "checkpoints")
+    notes = " ".join(done["notes"])
+    assert "state file" in notes and "Git LFS pointer" in notes and "git lfs pull" in notes
+    assert "4 file(s) are Git LFS pointers" in notes

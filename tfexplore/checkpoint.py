@@ -52,6 +52,7 @@ from ._files import (
 )
 from .errors import (
     ArtifactNotFoundError,
+    GitLfsPointerError,
     IncompleteCheckpointError,
     TensorNotFoundError,
     TFExploreError,
@@ -709,7 +710,14 @@ class CheckpointDir(Artifact):
         from ._files import read_bytes
         from ._tf import protos
 
-        raw = read_bytes(self.state_path, what="checkpoint state", expected="a CheckpointState")
+        try:
+            raw = read_bytes(self.state_path, what="checkpoint state", expected="a CheckpointState")
+        except GitLfsPointerError:
+            note = (
+                f"the state file {str(self.state_path)!r} is a Git LFS pointer (run `git lfs "
+                "pull`); the checkpoints below come from the files present"
+            )
+            return None, [], [note]
         text = raw.decode("utf-8", errors="replace")
         state = protos().checkpoint_state_pb2.CheckpointState()
         try:

@@ -140,7 +140,8 @@ class TrainPanel(w.VBox):
     def _loss_dropdown(self) -> w.Dropdown:
         """The loss to plot, when the session found it from the train op's gradients (TF1
         graphs without a loss collection): the candidates, the one in use first chosen;
-        hidden when there is nothing to choose from. A choice goes to ``train_options``."""
+        disabled when there is only one, hidden when none is known. A choice goes to
+        ``train_options``."""
         chosen = self.train_options.get("loss")
         candidates = [c.tensor for c in getattr(self.session, "loss_candidates", [])]
         current = chosen if isinstance(chosen, str) else getattr(self.session, "loss", None)
@@ -149,7 +150,8 @@ class TrainPanel(w.VBox):
             options=options,
             value=current if current in options else None,
             description="Loss",
-            layout=w.Layout(width="360px", display="" if len(options) > 1 else "none"),
+            disabled=len(options) < 2,  # shown, so the plotted loss is named; a choice when several
+            layout=w.Layout(width="360px", display="" if options else "none"),
         )
         box.observe(self._loss_changed, names="value")
         return box

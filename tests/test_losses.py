@@ -115,6 +115,7 @@ def test_train_records_the_loss_found_from_the_gradients(
         assert list(rows["global_step"]) == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_seed_flow_loss_and_trainpanel(tmp_path):
     """The issue's flow: reduce_mean(square(pred - y), name="loss"), Adam.minimize, train_op
     collection. train() has a loss column equal to the loss before each step, and the

@@ -246,6 +246,7 @@ def test_graphs_without_tensors_open_and_show(tmp_path, capsys):
         assert s.checkpoint is None and s.eval("W").shape == (3, 1)
 
 
+@pytest.mark.slow
 def test_graph_view_widget_of_a_graph_only_folder(tmp_path):
     pytest.importorskip("anywidget")
     folder = tmp_path / "run"
@@ -703,6 +704,7 @@ def test_state_file_paths_from_another_machine_are_relocated(tmp_path, machine_f
         assert s.checkpoint == str(folder / "model.ckpt-2")
 
 
+@pytest.mark.slow
 def test_windows_state_file_naming_a_checkpoint_not_here(tmp_path):
     """Neighbours: the latest named there was not copied (only an older one is here), a
     relative Windows path, and an empty Windows prefix ("D:\\\\runs\\\\")."""

@@ -139,11 +139,12 @@ def prefix_file(prefix: str | os.PathLike, suffix: str) -> Path:
 def meta_file(prefix: str | os.PathLike) -> Path:
     """The meta graph saved with a prefix: ``PREFIX.meta``, else a text export of it
     (``PREFIX.meta.pbtxt``, ``PREFIX.meta.txt``) when only that is present."""
-    binary = prefix_file(prefix, ".meta")
+    folder, stem = prefix_parts(prefix)
+    binary = folder / f"{stem}.meta"
     if _exists(binary):
         return binary
     for suffix in META_SUFFIXES[1:]:
-        text = prefix_file(prefix, suffix)
+        text = folder / f"{stem}{suffix}"
         if _exists(text):
             return text
     return binary

@@ -835,7 +835,7 @@ class CheckpointDir(Artifact):
         """What is odd about the folder: orphans, missing or relocated checkpoints, graphs
         without tensors, missing data files, a bad state file."""
         notes = list(self._scan[1])
-        pointers = [p.name for p in sorted(self.folder.iterdir()) if is_lfs_pointer(p)]
+        pointers = self._lfs_pointers
         if pointers:
             notes.append(
                 f"{len(pointers)} file(s) are Git LFS pointers, not the files themselves ("
@@ -862,6 +862,11 @@ class CheckpointDir(Artifact):
             else:
                 notes.append("none of the checkpoints the state file lists is present")
         return notes
+
+    @functools.cached_property
+    def _lfs_pointers(self) -> list[str]:
+        """Names of the folder's files that are Git LFS pointers (small files only are read)."""
+        return [p.name for p in sorted(self.folder.iterdir()) if is_lfs_pointer(p)]
 
     @functools.cached_property
     def graphs(self):
@@ -1035,8 +1040,9 @@ class CheckpointDir(Artifact):
         orphans = graphs[~graphs["has_checkpoint"]]
         if len(orphans):
             facts["graphs_without_tensors"] = [Path(p).name for p in orphans["path"]]
-        if self.notes:
-            facts["notes"] = self.notes
+        notes = self.notes
+        if notes:
+            facts["notes"] = notes
         return facts
 
     def explain(self) -> Explanation:
@@ -1263,9 +1269,15 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
     index = prefix_file(path, ".index")
     main = index if _is_file(index) else path
     step = _step_from_name(prefix_parts(path)[1])
+    has_data = False
     if exists:
         try:
-            step = Checkpoint(path).step
+            checkpoint = Checkpoint(path)
+            step = checkpoint.step
+            present = {p.name for p in files}
+            has_data = checkpoint.format == "v1" or all(
+                shard.name in present for shard in checkpoint.data_files
+            )
         except TFExploreError:
             pass
     return {
@@ -1274,7 +1286,7 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
         "has_meta": _is_file(meta_file(path)),
-        "has_data": exists and _has_data(path),
+        "has_data": has_data,
         "is_latest": False,
         "listed": listed,
         "missing": not exists,

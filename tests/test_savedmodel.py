@@ -168,8 +168,12 @@ def test_truncated_saved_model_pb_is_corrupt(tf2_saved_model, copy_of):
 def test_empty_saved_model_pb_is_corrupt(tf1_saved_model, copy_of):
     folder = copy_of(tf1_saved_model)
     (folder / "saved_model.pb").write_bytes(b"")
+    model = SavedModel(folder)
     with pytest.raises(CorruptArtifactError, match="no meta graph"):
-        SavedModel(folder).summary()
+        _ = model.signatures
+    # the graph is unreadable, the variables are not (issue 12 point 7): summary says so
+    assert model.summary()["graph"].startswith("not readable")
+    assert "no meta graph" in model.graph_error.message
 
 
 def test_missing_variables_shard(tf1_saved_model, copy_of):

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ._files import prefix_file, prefix_of, prefix_parts
 from .errors import CorruptArtifactError
 
 __all__ = [
@@ -108,11 +109,15 @@ class BundleIndex:
 
     @property
     def prefix(self) -> Path:
-        return self.path.with_name(self.path.name[: -len(".index")])
+        return prefix_of(self.path) or self.path.with_name(self.path.name[: -len(".index")])
 
     def shard_file(self, shard: int) -> Path:
         """The data file holding shard ``shard``."""
-        return shard_path(self.prefix, shard, self.num_shards)
+        parts = self.__dict__.get("_prefix_parts")
+        if parts is None:  # found once: an empty prefix's files are inside its folder
+            parts = self.__dict__["_prefix_parts"] = prefix_parts(self.prefix)
+        folder, stem = parts
+        return folder / f"{stem}.data-{shard:05d}-of-{self.num_shards:05d}"
 
     def pieces(self, name: str) -> list[BundleEntry]:
         """The entries whose bytes make up tensor ``name`` (its slices, or itself)."""
@@ -123,7 +128,7 @@ class BundleIndex:
 
 def shard_path(prefix: str | os.PathLike, shard: int, num_shards: int) -> Path:
     """``shard_path("m.ckpt", 0, 2)`` -> ``m.ckpt.data-00000-of-00002``."""
-    return Path(f"{os.fspath(prefix)}.data-{shard:05d}-of-{num_shards:05d}")
+    return prefix_file(prefix, f".data-{shard:05d}-of-{num_shards:05d}")
 
 
 # -- public entry point ---------------------------------------------------------------------

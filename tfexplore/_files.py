@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from .errors import ArtifactNotFoundError, UnreadableFileError
+from .errors import ArtifactNotFoundError, GitLfsPointerError, UnreadableFileError
 
-__all__ = ["read_bytes"]
+__all__ = [
+    "read_bytes", "check_lfs_pointer", "is_lfs_pointer", "meta_file", "prefix_file", "prefix_text", "prefix_of", "prefix_parts",
+]
+
+#: how every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
+LFS_SIGNATURE = b"version https://git-lfs.github.com/spec/"
+#: pointer files are small: the spec says under 1024 bytes
+LFS_POINTER_MAX = 1024
+
+#: what a checkpoint file adds to its prefix (a meta graph exported as text may end in .pbtxt)
+CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta(?:\.pbtxt|\.txt)?|data-\d{5}-of-\d{5})$")
+#: the names of a meta graph file: binary ``.meta`` or ``export_meta_graph(as_text=True)``'s
+META_SUFFIXES = (".meta", ".meta.pbtxt", ".meta.txt")
 
 
 def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = None) -> bytes:
@@ -19,7 +32,7 @@ def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = Non
     """
     path = Path(path)
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ArtifactNotFoundError(
             f"The {what} file {str(path)!r} does not exist.",
@@ -42,3 +55,132 @@ def read_bytes(path: str | os.PathLike, *, what: str, expected: str | None = Non
             expected=expected or f"a readable {what} file",
             hint="check the disk and the file system the file is on",
         ) from exc
+    if len(data) <= LFS_POINTER_MAX:
+        check_lfs_pointer(path, what=what, head=data)
+    return data
+
+
+def is_lfs_pointer(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a Git LFS pointer file (see :func:`check_lfs_pointer`)."""
+    try:
+        check_lfs_pointer(path, what="file")
+    except GitLfsPointerError:
+        return True
+    return False
+
+
+def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None = None) -> None:
+    """Raise :class:`GitLfsPointerError` if ``path`` is a Git LFS pointer instead of the
+    ``what`` (a repository cloned without git-lfs holds these in place of large files). The one
+    place that recognises them: every reader calls it (``read_bytes`` does for whole-file reads;
+    data shards and Keras files are checked before they are opened). ``head``: the file's first
+    bytes when already read."""
+    if head is None:
+        try:
+            if Path(path).stat().st_size > LFS_POINTER_MAX:
+                return
+            with open(path, "rb") as file:
+                head = file.read(LFS_POINTER_MAX)
+        except OSError:
+            return  # the reader reports it in its own words
+    if not head.startswith(LFS_SIGNATURE):
+        return
+    fields = {}
+    for line in head.decode("utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(" ")
+        fields[key] = value.strip()
+    size = int(fields["size"]) if fields.get("size", "").isdigit() else None
+    oid = fields.get("oid")
+    from ._artifact import human_bytes
+
+    real = (
+        "size unknown" if size is None
+        else f"{human_bytes(size)}" + (f" = {size:,} bytes" if size >= 1024 else "")
+    )
+    error = GitLfsPointerError(
+        f"{os.fspath(path)!r} is a Git LFS pointer, not the {what} itself: the repository was "
+        f"cloned without git-lfs, so the real file ({real}"
+        + (f", {oid[:19]}…" if oid else "")
+        + ") was never downloaded.",
+        path=path,
+        expected=f"the {what}" + (f" ({size} bytes)" if size is not None else ""),
+        hint="in the repository run `git lfs install` then `git lfs pull` (or "
+        "`git lfs pull --include <path>` for this file), or download the file from the "
+        "repository's web page",
+    )
+    error.size, error.oid = size, oid
+    raise error
+
+
+# -- checkpoint file names ------------------------------------------------------------------------
+# A checkpoint prefix names its files by adding a suffix: ``model.ckpt-10`` -> ``.index``,
+# ``.data-00000-of-00001``, ``.meta``. A Saver given a folder with a trailing slash
+# (``saver.save(sess, "run/")``) writes an *empty* prefix: ``run/.index``, ``run/.meta``... A
+# ``Path`` cannot end in a slash, so tfexplore holds an empty prefix as its folder (``run``), and
+# these functions are the one place that knows it.
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+        return False
+
+
+def prefix_file(prefix: str | os.PathLike, suffix: str) -> Path:
+    """The file ``prefix`` + ``suffix``: ``model.ckpt-10.index``; for the empty prefix of a
+    folder (held as the folder), the file inside it: ``run/.index``."""
+    path = Path(prefix)
+    if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
+        return path / suffix
+    return Path(f"{os.fspath(prefix)}{suffix}")
+
+
+def meta_file(prefix: str | os.PathLike) -> Path:
+    """The meta graph saved with a prefix: ``PREFIX.meta``, else a text export of it
+    (``PREFIX.meta.pbtxt``, ``PREFIX.meta.txt``) when only that is present."""
+    folder, stem = prefix_parts(prefix)
+    binary = folder / f"{stem}.meta"
+    if _exists(binary):
+        return binary
+    for suffix in META_SUFFIXES[1:]:
+        text = folder / f"{stem}{suffix}"
+        if _exists(text):
+            return text
+    return binary
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+        return False
+
+
+def prefix_text(prefix: str | os.PathLike) -> str:
+    """A prefix as TensorFlow takes it: ``run/`` (with its slash) for the empty prefix of the
+    folder ``run``, else the prefix itself."""
+    text = os.fspath(prefix)
+    if text.endswith(("/", os.sep)) or not _is_dir(Path(text)):
+        return text
+    return text + os.sep
+
+
+def prefix_parts(prefix: str | os.PathLike) -> tuple[Path, str]:
+    """``(folder, name)`` of a prefix: ``(runs, "model.ckpt-10")``; ``(run, "")`` for the empty
+    prefix of the folder ``run``."""
+    path = Path(prefix)
+    if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
+        return path, ""
+    return path.parent, path.name
+
+
+def prefix_of(path: str | os.PathLike) -> Path | None:
+    """The prefix a checkpoint file belongs to (``model.ckpt-10.index`` -> ``model.ckpt-10``;
+    ``run/.index`` -> ``run``, the empty prefix), or ``None`` for another file name."""
+    path = Path(path)
+    match = CHECKPOINT_SUFFIX.search(path.name)
+    if match is None:
+        return None
+    stem = path.name[: match.start()]
+    return path.with_name(stem) if stem else path.parent

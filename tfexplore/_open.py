@@ -10,13 +10,16 @@ import re
 from pathlib import Path
 
 from ._artifact import Artifact
+from ._files import META_SUFFIXES
 from .errors import ArtifactNotFoundError, UnrecognizedArtifactError
 
 __all__ = ["open", "detect_kind", "KINDS"]
 
-KINDS = ("checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "graph_def")
+KINDS = (
+    "checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "keras_run", "graph_def"
+)
 
-DATA_SHARD = re.compile(r"^(?P<prefix>.+)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
+DATA_SHARD = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
 SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")  # 0xdb4775248b80fb57, little endian
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -71,6 +74,10 @@ def open(path: str | os.PathLike, **options) -> Artifact:  # noqa: A001 - mirror
         from .keras import KerasFile
 
         return KerasFile(target, **options)
+    if kind == "keras_run":
+        from .kerasrun import KerasRun
+
+        return KerasRun(target, **options)
     if kind == "graph_def":
         from .graphdef import GraphDefArtifact
 
@@ -126,10 +133,14 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
         return "saved_model", p
     if (
         "checkpoint" in names
-        or any(n.endswith((".index", ".meta")) or DATA_SHARD.match(n) for n in names)
+        or any(n.endswith((".index", *META_SUFFIXES)) or DATA_SHARD.match(n) for n in names)
         or any(_is_v1_checkpoint(p / n) for n in names if n.endswith(".ckpt"))
     ):
         return "checkpoint_dir", p
+    from .kerasrun import keras_files
+
+    if keras_files(p):  # keras.callbacks.ModelCheckpoint's files, one per epoch
+        return "keras_run", p
     if not names:
         raise ArtifactNotFoundError(
             f"The folder {str(p)!r} is empty.",
@@ -156,12 +167,11 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
 
 def _detect_file(p: Path) -> tuple[str, Path]:
     name = p.name
-    if name.endswith(".index"):
-        return "checkpoint", p.with_name(name[: -len(".index")])
-    shard = DATA_SHARD.match(name)
-    if shard:
-        return "checkpoint", p.with_name(shard["prefix"])
-    if name.endswith(".meta"):
+    if name.endswith(".index") or DATA_SHARD.match(name):
+        from ._files import prefix_of
+
+        return "checkpoint", prefix_of(p)
+    if name.endswith(META_SUFFIXES):
         return "meta_graph", p
     if name in ("saved_model.pb", "saved_model.pbtxt"):
         return "saved_model", p.parent
@@ -169,6 +179,8 @@ def _detect_file(p: Path) -> tuple[str, Path]:
         return "checkpoint_dir", p.parent
     if name.endswith((".keras", ".h5", ".hdf5")):
         return "keras", p
+    if name.endswith((".pbtxt", ".pbtext", ".txt")) and _is_text_meta_graph(p):
+        return "meta_graph", p
     if name.endswith((".pb", ".pbtxt", ".pbtext")):
         return "graph_def", p
     head = _head(p)
@@ -182,6 +194,21 @@ def _detect_file(p: Path) -> tuple[str, Path]:
         expected=EXPECTED,
         hint="if it is a checkpoint, open its prefix or its .index file",
     )
+
+
+#: top-level fields of a MetaGraphDef in text format (a GraphDef's are node, library, versions)
+_META_TEXT_FIELD = re.compile(
+    rb"^\s*(?:meta_info_def|graph_def|saver_def|collection_def|signature_def|object_graph_def)"
+    rb"\s*[{:]",
+    re.M,
+)
+
+
+def _is_text_meta_graph(p: Path) -> bool:
+    """A ``.pbtxt`` holding a MetaGraphDef (``export_meta_graph(as_text=True)``), told from a
+    GraphDef by its first top-level field."""
+    match = _META_TEXT_FIELD.search(_head(p, 4096))
+    return match is not None
 
 
 def _head(p: Path, size: int = 8) -> bytes:

@@ -218,7 +218,11 @@ def _first_line(exc: BaseException) -> str:
     """The line of an error that says what went wrong (TensorFlow's graph errors open with
     "Graph execution error:" and a Python stack before the message)."""
     text = getattr(exc, "message", None) or str(exc)
+    text = text.split("\nOriginal stack trace for")[0]
     lines = [line for line in text.splitlines() if line.strip()]
-    noise = ("Graph execution error", "Detected at node", "  ")
+    # TensorFlow's run errors: "Graph execution error:", "Detected at node 'x' defined at",
+    # "Node: 'x'", then the cause ("model.ckpt.data-00000-of-00001; No such file or
+    # directory"), then "\t [[{{node x}}]]"
+    noise = ("Graph execution error", "Detected at node", "Node: ", "  ", "\t")
     meaningful = [line for line in lines if not line.startswith(noise)]
     return (meaningful or lines or [type(exc).__name__])[0].strip()

@@ -31,7 +31,7 @@ import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,20 @@ import numpy as np
 from . import naming
 from ._artifact import Artifact, Explanation, human_bytes
 from ._bundle import BundleIndex, check_entry_bytes, masked_crc32c, read_bundle_index
+from ._files import (
+    LFS_POINTER_MAX,
+    META_SUFFIXES,
+    check_lfs_pointer,
+    is_lfs_pointer,
+    meta_file,
+    prefix_file,
+    prefix_of,
+    prefix_parts,
+    prefix_text,
+)
 from .errors import (
     ArtifactNotFoundError,
+    GitLfsPointerError,
     IncompleteCheckpointError,
     TensorNotFoundError,
     TFExploreError,
@@ -59,9 +71,10 @@ DIFF_COLUMNS = [
     "max_abs_change", "mean_abs_change", "rel_l2_change",
 ]
 CHECKPOINT_COLUMNS = [
-    "prefix", "step", "modified", "size", "has_meta", "is_latest", "listed", "missing",
-    "relocated",
+    "prefix", "step", "modified", "size", "has_meta", "has_data", "is_latest", "listed",
+    "missing", "relocated",
 ]
+GRAPH_COLUMNS = ["path", "prefix", "step", "has_checkpoint", "has_data", "size"]
 _STORAGE_COLUMNS = ("shape", "dtype", "size", "nbytes", "shard", "offset", "partitions")
 _KEY_COLUMNS = ("role", "slot", "slot_of", "optimizer", "object_path", "aliases", "full_name")
 _STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
@@ -98,7 +111,7 @@ class Checkpoint(Artifact):
     def __init__(self, prefix: str | os.PathLike) -> None:
         prefix = Path(os.fspath(prefix)).expanduser()
         if prefix.name.endswith(".index"):
-            prefix = prefix.with_name(prefix.name[: -len(".index")])
+            prefix = prefix_of(prefix)
         super().__init__(prefix)
         self.prefix = prefix
         if not self.index_path.is_file() and not _is_v1_file(prefix):
@@ -107,11 +120,11 @@ class Checkpoint(Artifact):
     # -- files ------------------------------------------------------------------------------
     @property
     def index_path(self) -> Path:
-        return Path(f"{self.prefix}.index")
+        return prefix_file(self.prefix, ".index")
 
     @property
     def meta_path(self) -> Path:
-        return Path(f"{self.prefix}.meta")
+        return meta_file(self.prefix)
 
     @functools.cached_property
     def format(self) -> str:
@@ -146,7 +159,7 @@ class Checkpoint(Artifact):
 
         target = self.index_path if self.format == "v2" else self.prefix
         with translate_errors(target, "checkpoint"):
-            return tf().train.load_checkpoint(str(self.prefix))
+            return tf().train.load_checkpoint(prefix_text(self.prefix))
 
     @functools.cached_property
     def _entries(self) -> dict[str, dict[str, Any]]:
@@ -288,7 +301,7 @@ class Checkpoint(Artifact):
                     return int(np.asarray(self.read(name)).reshape(-1)[0])
                 except (TFExploreError, TypeError, ValueError):
                     break
-        return _step_from_name(self.prefix.name)
+        return _step_from_name(prefix_parts(self.prefix)[1])
 
     @property
     def slots(self):
@@ -351,7 +364,7 @@ class Checkpoint(Artifact):
     def notes(self) -> list[str]:
         """Things worth knowing that are not errors (missing data shards, ...)."""
         notes = []
-        from_name = _step_from_name(self.prefix.name)
+        from_name = _step_from_name(prefix_parts(self.prefix)[1])
         if self.step is not None and from_name is not None and self.step != from_name:
             notes.append(
                 f"the step variable holds {self.step} but the prefix says {from_name} "
@@ -363,6 +376,17 @@ class Checkpoint(Artifact):
                 "data file(s) missing: " + ", ".join(missing) + "; names, shapes and dtypes "
                 "come from the index, values cannot be read"
             )
+        pointers = [str(p) for p in self.data_files if p.exists() and is_lfs_pointer(p)]
+        if is_lfs_pointer(self.meta_path):
+            notes.append(
+                f"the graph {str(self.meta_path)!r} is a Git LFS pointer, not the graph; run "
+                "`git lfs pull` in the repository to fetch it"
+            )
+        if pointers:
+            notes.append(
+                "data file(s) are Git LFS pointers, not the data: " + ", ".join(pointers)
+                + "; run `git lfs pull` in the repository to fetch them"
+            )
         if naming.OBJECT_GRAPH_KEY in self._entries and self._object_graph is None:
             reason = getattr(self, "_object_graph_error", None)
             notes.append(
@@ -371,6 +395,46 @@ class Checkpoint(Artifact):
                 + "); slots and aliases come from the key names only"
             )
         return notes
+
+    def require_data(self) -> None:
+        """Raise :class:`IncompleteCheckpointError` naming every data file the index names that
+        is missing, or :class:`CorruptArtifactError` naming a tensor whose bytes run past the end
+        of its (truncated) data file: what a restore needs, checked from the index and the
+        files' sizes only. ``.variables`` works without the data files."""
+        missing = [path for path in self.data_files if not path.exists()]
+        if missing:
+            raise IncompleteCheckpointError(
+                f"The checkpoint {prefix_text(self.prefix)!r} cannot be restored: its data "
+                f"file(s) {', '.join(repr(str(p)) for p in missing)} are missing.",
+                path=missing[0],
+                expected=f"{len(self.data_files)} data shard(s) next to {self.index_path.name}",
+                hint="copy the .data-* files of this checkpoint next to its .index file, or "
+                "restore another checkpoint; names, shapes and dtypes (.variables) work without "
+                "them",
+            )
+        for path in self.data_files:
+            check_lfs_pointer(path, what="checkpoint data file")
+        if self.format != "v2":
+            return
+        from .errors import CorruptArtifactError
+
+        index = self._index
+        sizes = [path.stat().st_size for path in self.data_files]
+        pieces = list(index.entries.values()) + [
+            entry for slices in index.slice_entries.values() for _, entry in slices
+        ]
+        for entry in pieces:  # the index's own checks made shard a valid number
+            if 0 <= entry.shard < len(sizes) and entry.offset + entry.size > sizes[entry.shard]:
+                shard_file = self.data_files[entry.shard]
+                raise CorruptArtifactError(
+                    f"The checkpoint {prefix_text(self.prefix)!r} cannot be restored: tensor "
+                    f"{entry.key!r} needs bytes {entry.offset}..{entry.offset + entry.size} of "
+                    f"{str(shard_file)!r}, which has only {sizes[entry.shard]} bytes.",
+                    path=shard_file,
+                    expected=f"a data shard of at least {entry.offset + entry.size} bytes",
+                    hint="the data file is truncated (an interrupted copy or download) or "
+                    "belongs to another checkpoint; re-copy it",
+                )
 
     # -- reading -----------------------------------------------------------------------------
     def read(self, name: str) -> np.ndarray:
@@ -477,6 +541,8 @@ class Checkpoint(Artifact):
                     hint="copy the .data-* files of this checkpoint next to its .index file; "
                     "names, shapes and dtypes (.variables) work without them",
                 ) from exc
+            if shard_size <= LFS_POINTER_MAX:
+                check_lfs_pointer(shard_file, what="checkpoint data file")
             check_entry_bytes(entry, shard_file, shard_size, self.index_path)
         return shard_file
 
@@ -574,7 +640,7 @@ class Checkpoint(Artifact):
         roles = table["role"].value_counts().to_dict()
         facts: dict[str, Any] = {
             "kind": self.kind,
-            "prefix": str(self.prefix),
+            "prefix": prefix_text(self.prefix) if self.format == "v2" else str(self.prefix),
             "format": self.format,
             "style": self.style,
             "step": self.step,
@@ -644,7 +710,14 @@ class CheckpointDir(Artifact):
         from ._files import read_bytes
         from ._tf import protos
 
-        raw = read_bytes(self.state_path, what="checkpoint state", expected="a CheckpointState")
+        try:
+            raw = read_bytes(self.state_path, what="checkpoint state", expected="a CheckpointState")
+        except GitLfsPointerError:
+            note = (
+                f"the state file {str(self.state_path)!r} is a Git LFS pointer (run `git lfs "
+                "pull`); the checkpoints below come from the files present"
+            )
+            return None, [], [note]
         text = raw.decode("utf-8", errors="replace")
         state = protos().checkpoint_state_pb2.CheckpointState()
         try:
@@ -678,8 +751,14 @@ class CheckpointDir(Artifact):
                     f"or copied); the checkpoint beside the state file is used: {str(path)!r}"
                 )
             if not exists:
-                notes.append(f"the state file lists {raw!r} but its files are missing")
-            elif not relocated and not _same_folder(path.parent, self.folder):
+                graph_only = _is_file(meta_file(path))
+                notes.append(
+                    f"the state file lists {raw!r} but its files are missing"
+                    if not graph_only else
+                    f"the state file lists {raw!r}: its graph (.meta) is here but its tensors "
+                    "(.index, .data-*) are missing"
+                )
+            elif not relocated and not _same_folder(prefix_parts(path)[0], self.folder):
                 notes.append(f"the state file lists {raw!r}, outside this folder; it is used "
                              "from there (as tf.train.latest_checkpoint would)")
             rows[path] = _checkpoint_row(path, exists, listed=True, relocated=relocated)
@@ -692,12 +771,15 @@ class CheckpointDir(Artifact):
                 if listed_raw:
                     notes.append(f"{path.name!r} is present but not listed in the state file")
         if latest_path is None or not rows[latest_path]["_exists"]:
+            newest = _newest(row for row in rows.values() if row["_exists"])
             if latest_path is not None:
                 notes.append(
                     f"the latest checkpoint named by the state file ({latest_raw!r}) is "
-                    "missing; the newest one present is used as latest"
+                    "missing; "
+                    + ("the newest one present is used as latest" if newest is not None
+                       else "no other checkpoint is present")
                 )
-            latest_path = _newest(row for row in rows.values() if row["_exists"])
+            latest_path = newest
         if latest_path is not None:
             rows[latest_path]["is_latest"] = True
         ordered = sorted(rows.values(), key=_row_order)
@@ -709,14 +791,28 @@ class CheckpointDir(Artifact):
         A relative path is relative to the folder. An absolute path elsewhere (the run was
         copied from another folder or machine) is *relocated* when a checkpoint of that name
         sits beside the state file; those files win over the original location.
+        A path written on Windows (``D:\\runs\\model.ckpt``, ``C:/runs/model.ckpt``, a UNC
+        ``\\\\server\\share\\...``) is read with Windows rules, and a path ending in a slash is
+        the empty prefix of that folder (``saver.save(sess, "run/")`` writes ``run/.index``).
         """
         given = Path(raw)
+        empty = raw.endswith(("/", "\\"))
+        if _is_windows_path(raw) and not _prefix_exists(self.folder / raw):
+            windows = PureWindowsPath(raw)
+            if not windows.is_absolute():
+                candidate = self.folder.joinpath(*windows.parts) if windows.parts else self.folder
+                return candidate, False, _prefix_exists(candidate)
+            beside = self.folder if empty else self.folder / windows.name
+            if _prefix_exists(beside):
+                return beside, True, True
+            return given, False, False
         if not given.is_absolute():
             candidate = self.folder / given
             return candidate, False, _prefix_exists(candidate)
-        if _same_folder(given.parent, self.folder):
-            return given, False, _prefix_exists(given)
-        beside = self.folder / given.name
+        if _same_folder(given if empty else given.parent, self.folder):
+            path = self.folder if empty else given
+            return path, False, _prefix_exists(path)
+        beside = self.folder if empty else self.folder / given.name
         if _prefix_exists(beside):
             return beside, True, True
         return given, False, _prefix_exists(given)
@@ -736,12 +832,83 @@ class CheckpointDir(Artifact):
 
     @property
     def notes(self) -> list[str]:
-        """What is odd about the folder: orphans, missing or relocated checkpoints, a bad state
-        file."""
+        """What is odd about the folder: orphans, missing or relocated checkpoints, graphs
+        without tensors, missing data files, a bad state file."""
         notes = list(self._scan[1])
-        if not self._scan[0]:
-            notes.append("no checkpoint (PREFIX.index or V1 file) found in the folder")
+        pointers = self._lfs_pointers
+        if pointers:
+            notes.append(
+                f"{len(pointers)} file(s) are Git LFS pointers, not the files themselves ("
+                + ", ".join(pointers[:6]) + (" ..." if len(pointers) > 6 else "")
+                + "): the repository was cloned without git-lfs; run `git lfs pull` in it"
+            )
+        present = self._present()
+        for row in present:
+            if not row["has_data"] and not pointers:
+                notes.append(
+                    f"the data file(s) of {Path(row['prefix']).name or row['prefix']!r} are "
+                    "missing: names, shapes and dtypes come from its index, values cannot be read"
+                )
+        if not present:
+            graphs = self.graphs
+            if len(graphs):
+                notes.append(
+                    f"no tensors: the folder holds {len(graphs)} graph(s) (.meta) but no "
+                    "checkpoint data (PREFIX.index, .data-*); the graphs can be explored "
+                    "(.meta_graph, GraphView), values cannot be read"
+                )
+            elif not self._scan[0]:
+                notes.append("no checkpoint (PREFIX.index or V1 file) found in the folder")
+            else:
+                notes.append("none of the checkpoints the state file lists is present")
         return notes
+
+    @functools.cached_property
+    def _lfs_pointers(self) -> list[str]:
+        """Names of the folder's files that are Git LFS pointers (small files only are read)."""
+        return [p.name for p in sorted(self.folder.iterdir()) if is_lfs_pointer(p)]
+
+    @functools.cached_property
+    def graphs(self):
+        """The ``.meta`` graphs in the folder, oldest first: ``path``, ``prefix``, ``step``,
+        ``has_checkpoint`` (its ``.index`` or V1 file is here), ``has_data`` (its data files
+        too), ``size``. A folder may hold graphs whose tensors were never copied."""
+        import pandas as pd
+
+        rows = []
+        for entry in sorted(self.folder.iterdir()):
+            if not entry.name.endswith(META_SUFFIXES) or not _is_file(entry):
+                continue
+            prefix = prefix_of(entry)
+            has_checkpoint = _prefix_exists(prefix)
+            rows.append({
+                "path": str(entry),
+                "prefix": prefix_text(prefix),
+                "step": _step_from_name(prefix_parts(prefix)[1]),
+                "has_checkpoint": has_checkpoint,
+                "has_data": has_checkpoint and _has_data(prefix),
+                "size": entry.stat().st_size,
+                "_modified": entry.stat().st_mtime,
+            })
+        rows.sort(key=lambda row: (row["step"] is None, row["step"] or 0, row["_modified"]))
+        table = pd.DataFrame(rows, columns=GRAPH_COLUMNS)
+        table["step"] = table["step"].astype("Int64")
+        return table
+
+    @property
+    def meta_graph(self):
+        """The graph of the folder: the latest checkpoint's ``.meta``, else the newest ``.meta``
+        present (a folder of graphs without tensors); ``None`` when there is none."""
+        from .metagraph import MetaGraph
+
+        if self._present():
+            meta_graph = self.latest.meta_graph
+            if meta_graph is not None:
+                return meta_graph
+        graphs = self.graphs
+        if not len(graphs):
+            return None
+        return MetaGraph.from_file(graphs["path"].iloc[-1])
 
     @property
     def safety(self):
@@ -766,11 +933,17 @@ class CheckpointDir(Artifact):
         for row in self._scan[0]:
             if row["is_latest"]:
                 return Checkpoint(row["_path"])
+        graphs = self.graphs
         raise ArtifactNotFoundError(
-            f"The folder {str(self.folder)!r} holds no checkpoint.",
+            f"The folder {str(self.folder)!r} holds no checkpoint"
+            + (f", only {len(graphs)} graph(s) without tensors (.meta)." if len(graphs) else "."),
             path=self.folder,
             expected="PREFIX.index files (or V1 checkpoint files) in the folder",
-            hint="; ".join(self.notes) or "check the folder",
+            hint=(
+                f"explore the graph: tfexplore.open({graphs['path'].iloc[-1]!r}) or "
+                "GraphView(folder); a session of it starts from initialized variables"
+                if len(graphs) else "; ".join(self.notes) or "check the folder"
+            ),
         )
 
     def open(self, step_or_prefix: int | str | os.PathLike) -> Checkpoint:
@@ -827,7 +1000,7 @@ class CheckpointDir(Artifact):
                 work.append((checkpoint, row["step"], key, nbytes))
         items = (
             (
-                {"step": step, "prefix": str(checkpoint.prefix), "name": key},
+                {"step": step, "prefix": prefix_text(checkpoint.prefix), "name": key},
                 functools.partial(checkpoint._read_key, key),
                 nbytes,
             )
@@ -845,6 +1018,10 @@ class CheckpointDir(Artifact):
             rows.append((self.state_path, "state file (latest and kept checkpoints)"))
         for checkpoint in self:
             rows += checkpoint._file_rows()
+        listed = {file for file, _ in rows}
+        for path in self.graphs["path"]:
+            if Path(path) not in listed:
+                rows.append((Path(path), "meta graph (the TF1 graph; its tensors are missing)"))
         return rows
 
     def summary(self) -> dict[str, Any]:
@@ -859,8 +1036,13 @@ class CheckpointDir(Artifact):
             "state_file": self.state_path.is_file(),
             "size": human_bytes(float(present["size"].sum())),
         }
-        if self.notes:
-            facts["notes"] = self.notes
+        graphs = self.graphs
+        orphans = graphs[~graphs["has_checkpoint"]]
+        if len(orphans):
+            facts["graphs_without_tensors"] = [Path(p).name for p in orphans["path"]]
+        notes = self.notes
+        if notes:
+            facts["notes"] = notes
         return facts
 
     def explain(self) -> Explanation:
@@ -1019,7 +1201,7 @@ def _prefixes_in(folder: Path) -> list[Path]:
     for entry in sorted(folder.iterdir()):
         name = entry.name
         if name.endswith(".index") and entry.is_file():
-            found.append(entry.with_name(name[: -len(".index")]))
+            found.append(prefix_of(entry))  # ".index": the empty prefix, the folder itself
         elif (
             name != STATE_FILE
             and "." in name
@@ -1031,6 +1213,11 @@ def _prefixes_in(folder: Path) -> list[Path]:
     return found
 
 
+def _is_windows_path(raw: str) -> bool:
+    """A path a Windows machine wrote: a drive (``D:``), a UNC share, or backslashes."""
+    return "\\" in raw or bool(re.match(r"^[A-Za-z]:[\\/]", raw))
+
+
 def _same_folder(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
@@ -1039,7 +1226,7 @@ def _same_folder(a: Path, b: Path) -> bool:
 
 
 def _prefix_exists(prefix: Path) -> bool:
-    return _is_file(Path(f"{prefix}.index")) or _is_v1_file(prefix)
+    return _is_file(prefix_file(prefix, ".index")) or _is_v1_file(prefix)
 
 
 def _is_file(path: Path) -> bool:
@@ -1051,11 +1238,20 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _has_data(prefix: Path) -> bool:
+    """Whether every data file a checkpoint's index names is present (a V1 file is its own)."""
+    if not _is_file(prefix_file(prefix, ".index")):
+        return _is_v1_file(prefix)
+    try:
+        return all(path.exists() for path in Checkpoint(prefix).data_files)
+    except TFExploreError:
+        return False
+
+
 def _prefix_files(prefix: Path) -> list[Path]:
-    folder = prefix.parent
+    folder, stem = prefix_parts(prefix)
     if not folder.is_dir():
         return []
-    stem = prefix.name
     return [
         p for p in folder.iterdir()
         if p == prefix or (p.name.startswith(stem + ".") and _belongs(p.name[len(stem) + 1:]))
@@ -1070,19 +1266,27 @@ def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) 
     import pandas as pd
 
     files = _prefix_files(path) if exists else []
-    main = Path(f"{path}.index") if _is_file(Path(f"{path}.index")) else path
-    step = _step_from_name(path.name)
+    index = prefix_file(path, ".index")
+    main = index if _is_file(index) else path
+    step = _step_from_name(prefix_parts(path)[1])
+    has_data = False
     if exists:
         try:
-            step = Checkpoint(path).step
+            checkpoint = Checkpoint(path)
+            step = checkpoint.step
+            present = {p.name for p in files}
+            has_data = checkpoint.format == "v1" or all(
+                shard.name in present for shard in checkpoint.data_files
+            )
         except TFExploreError:
             pass
     return {
-        "prefix": str(path),
+        "prefix": prefix_text(path) if exists else str(path),
         "step": step,
         "modified": pd.Timestamp(main.stat().st_mtime, unit="s") if exists else pd.NaT,
         "size": sum(p.stat().st_size for p in files if p.is_file()),
-        "has_meta": _is_file(Path(f"{path}.meta")),
+        "has_meta": _is_file(meta_file(path)),
+        "has_data": has_data,
         "is_latest": False,
         "listed": listed,
         "missing": not exists,
@@ -1110,13 +1314,22 @@ def _explain_checkpoint(checkpoint: Checkpoint) -> str:
     table = checkpoint.variables
     roles = table["role"].value_counts().to_dict()
     n_vars = roles.get("variable", 0)
-    name = checkpoint.prefix.name
-    parts = [f"# Checkpoint `{name}`", ""]
+    folder, name = prefix_parts(checkpoint.prefix)
+    parts = [f"# Checkpoint `{name or prefix_text(checkpoint.prefix)}`", ""]
+    if not name:
+        parts += [
+            f"Its prefix is **empty**: `Saver.save` was given the folder `{folder.name}/` with a "
+            "trailing slash, so its files are named `.index`, `.data-*` and `.meta` inside that "
+            "folder (hidden files on Unix). Give TensorFlow the folder with its slash "
+            f"(`{prefix_text(checkpoint.prefix)}`) as the prefix.",
+            "",
+        ]
     if checkpoint.format == "v2":
         shards = checkpoint.data_files
         present = [p for p in shards if p.exists()]
         parts += [
-            f"This is a **V2 checkpoint**: the prefix `{name}` names a group of files.",
+            f"This is a **V2 checkpoint**: the prefix `{name or prefix_text(checkpoint.prefix)}` "
+            "names a group of files.",
             "",
             f"- **`{name}.index`** lists the {len(table)} tensors it holds: for each, its name, "
             "dtype, shape, which data shard holds its bytes, the offset and size there, and a "
@@ -1142,7 +1355,7 @@ def _explain_checkpoint(checkpoint: Checkpoint) -> str:
             f"- There is no `{name}.meta`: the graph was not saved with it, so restoring needs "
             "the code that builds the model."
         )
-    state = checkpoint.prefix.parent / STATE_FILE
+    state = folder / STATE_FILE
     parts.append(
         f"- The folder's `checkpoint` file {'is' if state.is_file() else 'would be'} a small "
         "text file naming the latest prefix and the ones kept; `tf.train.latest_checkpoint` "
@@ -1243,9 +1456,20 @@ def _explain_dir(folder: CheckpointDir) -> str:
         )
     if len(present):
         latest = folder.latest
-        parts += ["", f"The latest is `{latest.prefix.name}`. To restore it, pass its prefix "
+        parts += ["", f"The latest is `{prefix_parts(latest.prefix)[1] or prefix_text(latest.prefix)}`. "
+                  "To restore it, pass its prefix "
                   "(not a file name) to `saver.restore(session, prefix)` or "
                   "`tf.train.Checkpoint(...).restore(prefix)`."]
+    graphs = folder.graphs
+    orphans = graphs[~graphs["has_checkpoint"]]
+    if len(orphans):
+        names = ", ".join(f"`{Path(p).name}`" for p in orphans["path"][:6])
+        parts += ["", "## Graphs without tensors", "",
+                  f"{len(orphans)} graph(s) ({names}) have no checkpoint beside them: the "
+                  "`.meta` file is the graph (ops, variables, the Saver's settings), the tensors' "
+                  "values were in `.index`/`.data-*` files that are not here (too big to commit, "
+                  "or lost). The graph can still be explored (`.meta_graph`, `GraphView(folder)`); "
+                  "a session of it starts from freshly initialized variables."]
     if folder.notes:
         parts += ["", "## Notes", ""] + [f"- {note}" for note in folder.notes]
     return "\n".join(parts)

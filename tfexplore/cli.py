@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from ._files import prefix_text
 from .errors import TFExploreError
 
 __all__ = ["main", "inspect_text", "scan_text", "EXIT_RISKY"]
@@ -107,9 +108,15 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
         notes = getattr(artifact, "notes", None)
         if notes:
             parts.append("Notes:\n" + "\n".join(f"  - {n}" for n in notes))
-        latest = getattr(artifact, "latest", None)
+        latest = artifact.latest if len(artifact) else None
+        graphs = getattr(artifact, "graphs", None)
+        if latest is None and graphs is not None and len(graphs):  # graphs without tensors
+            parts.append(_section("Graphs (no tensors)", graphs, rows))
+            graph = artifact.meta_graph.graph
+            parts.append(_section("Ops by top scope", graph.op_counts(depth=1), rows))
         if latest is not None:
-            parts.append(f"Latest checkpoint: {latest.prefix}")
+            shown = prefix_text(latest.prefix) if hasattr(latest, "prefix") else latest.path
+            parts.append(f"Latest checkpoint: {shown}")
             artifact_for_tables = latest
         else:
             artifact_for_tables = None
@@ -124,6 +131,10 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
                 if c in variables.columns
             ]
             parts.append(_section(f"Variables ({len(variables)})", variables[columns], rows))
+        graph_error = getattr(artifact_for_tables, "graph_error", None)
+        if graph_error is not None:  # a SavedModel whose saved_model.pb cannot be read
+            parts.append(f"Graph: not readable: {graph_error.message}")
+            return "\n\n".join(parts)
         signatures = _table(artifact_for_tables, "signatures")
         if signatures is not None and len(signatures):
             parts.append(_section("Signatures", signatures, rows))

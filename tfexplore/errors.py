@@ -24,6 +24,7 @@ __all__ = [
     "ArtifactNotFoundError",
     "UnrecognizedArtifactError",
     "CorruptArtifactError",
+    "GitLfsPointerError",
     "IncompleteCheckpointError",
     "UnreadableFileError",
     "TensorNotFoundError",
@@ -112,6 +113,15 @@ class UnrecognizedArtifactError(TFExploreError, ValueError):
 class CorruptArtifactError(TFExploreError, ValueError):
     """A file has the right name but its bytes are damaged: truncated, bit-flipped, or not the
     format its name promises (a text file named ``.meta``)."""
+
+
+class GitLfsPointerError(CorruptArtifactError):
+    """The file is a Git LFS pointer, a few lines of text naming the real file by its hash
+    and size: the repository was cloned without git-lfs. ``size`` is the real file's size in
+    bytes (``None`` when the pointer does not say), ``oid`` its ``sha256:...`` id."""
+
+    size: int | None = None
+    oid: str | None = None
 
 
 class IncompleteCheckpointError(TFExploreError, FileNotFoundError):

@@ -57,7 +57,10 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
         source = open_artifact(source)
     kind = getattr(source, "kind", "")
     if kind == "checkpoint_dir":
-        source = source.latest
+        if len(source) == 0 and source.meta_graph is not None:  # graphs without tensors
+            source = source.meta_graph
+        else:
+            source = source.latest
         kind = source.kind
     checkpoint = source if kind == "checkpoint" else None
     meta_graph = getattr(source, "meta_graph", None) if kind != "meta_graph" else source

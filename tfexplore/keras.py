@@ -390,6 +390,15 @@ class KerasFile(Artifact):
             description=self.path.name,
         )
 
+    def diff(self, other: KerasFile | str | os.PathLike, progress: bool | None = None):
+        """Compare with another Keras file of the same model (``other`` is the *new* one),
+        weight by weight: the columns of :meth:`tfexplore.checkpoint.Checkpoint.diff`."""
+        from .kerasrun import diff_keras
+
+        if not isinstance(other, KerasFile):
+            other = KerasFile(other)
+        return diff_keras(self, other, progress=progress)
+
     def _weight(self, name: str) -> _Weight:
         for weight in self._weights:
             if name in (weight.name, weight.h5_path, weight.h5_path.lstrip("/")):
@@ -536,6 +545,9 @@ def _container_of(path: Path) -> str:
         return "zip"
     if head == HDF5_MAGIC or _has_hdf5_userblock(path):
         return "hdf5"
+    from ._files import check_lfs_pointer
+
+    check_lfs_pointer(path, what="Keras file")
     raise UnrecognizedArtifactError(
         f"{str(path)!r} is neither a Keras zip (.keras) nor an HDF5 file (.h5).",
         path=path,

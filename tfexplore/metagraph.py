@@ -16,12 +16,13 @@ Example::
 from __future__ import annotations
 
 import functools
+import glob
 import os
 from pathlib import Path
 from typing import Any
 
 from ._artifact import Artifact, Explanation
-from ._files import read_bytes
+from ._files import META_SUFFIXES, prefix_file, prefix_parts, prefix_text, read_bytes
 from ._tf import parse_proto, protos
 from .errors import CorruptArtifactError
 from .graph import (
@@ -494,9 +495,11 @@ class MetaGraph(GraphShortcuts, Artifact):
     @property
     def checkpoint_prefix(self) -> Path | None:
         """``model.ckpt-30`` for ``model.ckpt-30.meta`` (``None`` for a SavedModel's graph)."""
-        if self.source != "meta_file" or self.path.suffix != ".meta":
+        if self.source != "meta_file" or not self.path.name.endswith(META_SUFFIXES):
             return None
-        return self.path.with_suffix("")
+        from ._files import prefix_of
+
+        return prefix_of(self.path)  # run/.meta: the empty prefix, the folder run
 
     @functools.cached_property
     def checkpoint(self):
@@ -505,7 +508,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         prefix = self.checkpoint_prefix
         if prefix is None:
             return None
-        if not (Path(f"{prefix}.index").is_file() or prefix.is_file()):
+        if not (prefix_file(prefix, ".index").is_file() or prefix.is_file()):
             return None
         from .checkpoint import Checkpoint
 
@@ -515,10 +518,11 @@ class MetaGraph(GraphShortcuts, Artifact):
         rows = [(self.path, "meta graph" if self.source == "meta_file" else self.source)]
         prefix = self.checkpoint_prefix
         if prefix is not None:
-            index = Path(f"{prefix}.index")
+            index = prefix_file(prefix, ".index")
             if index.is_file():
                 rows.append((index, "checkpoint index (sibling)"))
-                for data in sorted(prefix.parent.glob(f"{prefix.name}.data-*")):
+                folder, stem = prefix_parts(prefix)
+                for data in sorted(folder.glob(f"{glob.escape(stem)}.data-*")):
                     rows.append((data, "checkpoint data (sibling)"))
             elif prefix.is_file():
                 rows.append((prefix, "checkpoint V1 file (sibling)"))
@@ -550,7 +554,8 @@ class MetaGraph(GraphShortcuts, Artifact):
         if self.is_text:
             notes.append("The file holds a MetaGraphDef in protobuf text format.")
         if self.checkpoint_prefix is not None and self.checkpoint is None:
-            notes.append(f"No checkpoint named {self.checkpoint_prefix.name!r} next to it.")
+            stem = prefix_parts(self.checkpoint_prefix)[1]
+            notes.append(f"No checkpoint named {stem or prefix_text(self.checkpoint_prefix)!r} next to it.")
         return notes
 
     def summary(self) -> dict[str, Any]:
@@ -691,9 +696,11 @@ def _explain(meta: MetaGraph) -> str:
     lines += ["", "## What a restore needs", ""]
     prefix = meta.checkpoint_prefix
     if prefix is not None:
+        stem = prefix_parts(prefix)[1]
         lines.append(
-            f"This graph plus the checkpoint with prefix `{prefix.name}`: `{prefix.name}.index` "
-            f"and its `{prefix.name}.data-*` shards (or a single V1 file `{prefix.name}`). "
+            f"This graph plus the checkpoint with prefix `{stem or prefix_text(prefix)}`: "
+            f"`{stem}.index` and its `{stem}.data-*` shards"
+            + (f" (or a single V1 file `{stem}`). " if stem else " (an empty prefix). ")
             + (
                 "That checkpoint is here."
                 if meta.checkpoint is not None

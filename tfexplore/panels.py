@@ -643,7 +643,13 @@ class ExploreModel:
             from ._open import open as open_artifact
 
             source = open_artifact(source)
-        self.artifact = source
+        #: a Keras ModelCheckpoint folder is explored through its latest file (``run`` keeps
+        #: the folder: ``run.history()``, ``run.diff()``)
+        self.run = source if getattr(source, "kind", "") == "keras_run" else None
+        self.artifact = source.latest if self.run is not None else source
+        if getattr(source, "kind", "") == "checkpoint_dir" and not len(source):
+            # graphs without tensors: explore the newest graph (its .meta)
+            self.artifact = source.meta_graph or source
         self.model = model
         self.trust = trust
 
@@ -658,7 +664,9 @@ class ExploreModel:
     @property
     def has_graph(self) -> bool:
         """A graph to draw: a meta graph, SavedModel, GraphDef, or a checkpoint's ``.meta``."""
-        if self.kind in ("meta_graph", "saved_model", "graph_def"):
+        if self.kind == "saved_model":  # its saved_model.pb may be unreadable (graph_error)
+            return self.artifact.graph_error is None
+        if self.kind in ("meta_graph", "graph_def"):
             return True
         if self.kind in ("checkpoint", "checkpoint_dir"):
             return self._main().meta_path.exists()
@@ -685,7 +693,9 @@ class ExploreModel:
             return self.model
         if self.kind in ("checkpoint", "checkpoint_dir") and self.has_graph:
             return str(self.artifact.path)
-        if self.kind == "meta_graph" and str(self.artifact.path).endswith(".meta"):
+        if self.kind == "meta_graph" and str(self.artifact.path).endswith(
+            (".meta", ".meta.pbtxt", ".meta.txt")
+        ):
             return str(self.artifact.path)
         if self._keras_full_model or self.kind == "saved_model":
             return str(self.artifact.path)

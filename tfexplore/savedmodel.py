@@ -37,6 +37,7 @@ from .errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
     TensorNotFoundError,
+    TFExploreError,
 )
 
 __all__ = ["SavedModel", "WRITERS"]
@@ -128,6 +129,18 @@ class SavedModel(Artifact):
                 hint="re-export the model; compare the file's size with the original",
             )
         return proto
+
+    @functools.cached_property
+    def graph_error(self) -> TFExploreError | None:
+        """Why ``saved_model.pb`` cannot be read (damaged, truncated, a Git LFS pointer...),
+        else ``None``. Its ``variables/`` checkpoint is read on its own either way:
+        ``variables``, ``read``, ``stats`` and ``summary()`` work; the graph, signatures and
+        safety raise this error."""
+        try:
+            _ = self.proto
+        except TFExploreError as exc:
+            return exc
+        return None
 
     @property
     def tags(self) -> list[list[str]]:
@@ -236,7 +249,7 @@ class SavedModel(Artifact):
         if self.checkpoint is None:
             return pd.DataFrame(columns=["name", "shape", "dtype", "size", "nbytes"])
         frame = self.checkpoint.variables.copy()
-        ties = self._variable_ties()
+        ties = self._variable_ties() if self.graph_error is None else {}
         for column in ("object_id", "object_path", "variable_name", "trainable"):
             values = [ties.get(name, {}).get(column) for name in frame["name"]]
             if column in frame.columns:  # the checkpoint's own object graph said it first
@@ -277,6 +290,8 @@ class SavedModel(Artifact):
 
     def _checkpoint_key(self, name: str) -> str:
         if self.checkpoint is not None and name in set(self.checkpoint.variables["name"]):
+            return name
+        if self.graph_error is not None:  # no object graph to find the path in
             return name
         for row in self._object_rows:
             if row["kind"] == "variable" and name in (row["path"], row["variable_name"]):
@@ -443,6 +458,17 @@ class SavedModel(Artifact):
     @property
     def notes(self) -> list[str]:
         """``format_notes`` plus what may be missing (weights, assets)."""
+        if self.graph_error is not None:
+            notes = [
+                f"the graph is not readable ({self.graph_error.message}); the variables/ "
+                "checkpoint is read on its own"
+                if self.checkpoint is not None else
+                f"the graph is not readable ({self.graph_error.message}) and there is no "
+                "variables/ checkpoint"
+            ]
+            if self.checkpoint is not None:
+                notes += [f"variables/: {note}" for note in self.checkpoint.notes]
+            return notes
         notes = list(self.format_notes)
         if self.checkpoint is None and self._expects_variables:
             notes.append(
@@ -452,6 +478,8 @@ class SavedModel(Artifact):
         if not self.assets.empty and not self.assets["exists"].all():
             missing = list(self.assets.loc[~self.assets["exists"], "filename"])
             notes.append(f"asset files named by the graph are missing: {missing}")
+        if self.checkpoint is not None:  # the variables' own notes (missing or LFS data files)
+            notes += [f"variables/: {note}" for note in self.checkpoint.notes]
         return notes
 
     @property
@@ -465,6 +493,8 @@ class SavedModel(Artifact):
 
     def summary(self) -> dict[str, Any]:
         """Key facts: writer, TF version, tags, signatures, variables, ops, functions."""
+        if self.graph_error is not None:
+            return self._summary_without_graph()
         mg = self._main
         signature_names = [k for k in mg.signature_def if not k.startswith("__")]
         facts: dict[str, Any] = {
@@ -489,8 +519,25 @@ class SavedModel(Artifact):
             facts["assets"] = len(self.assets)
         return facts
 
+    def _summary_without_graph(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {
+            "kind": self.kind,
+            "path": str(self.path),
+            "graph": f"not readable: {self.proto_path.name} ({type(self.graph_error).__name__})",
+        }
+        if self.checkpoint is not None:
+            variables = self.checkpoint.variables
+            size = human_bytes(int(variables["nbytes"].fillna(0).sum()))
+            facts["variables"] = f"{len(variables)} tensors ({size})"
+        else:
+            facts["variables"] = "none (no variables/ checkpoint)"
+        facts["notes"] = self.notes
+        return facts
+
     def explain(self) -> Explanation:
         """What the folder holds, file by file, and what loading or restoring it needs."""
+        if self.graph_error is not None:
+            return Explanation(_explain_without_graph(self))
         return Explanation(_explain(self))
 
     def _file_rows(self) -> list[tuple[Path, str]]:
@@ -671,6 +718,30 @@ def _tf1_variable_facts(mg) -> dict[str, dict[str, Any]]:
 
 
 # -- prose -----------------------------------------------------------------------------------
+def _explain_without_graph(model: SavedModel) -> str:
+    error = model.graph_error
+    lines = [
+        f"# SavedModel `{model.path.name}` (its graph is not readable)",
+        "",
+        f"`{model.proto_path.name}` should hold the model's graphs, signatures and (TF2) object "
+        f"graph, but it cannot be read: {error.message}",
+        "",
+    ]
+    if model.checkpoint is not None:
+        variables = model.checkpoint.variables
+        lines += [
+            f"`variables/variables.index` and its `.data-*` files are an ordinary TensorFlow "
+            f"checkpoint and are read on their own: {len(variables)} tensors "
+            "(`.variables`, `.read(name)`, `.stats()`). Their names are checkpoint keys; the "
+            "object paths and signatures that the graph would add are unknown.",
+        ]
+    else:
+        lines.append("There is no `variables/` checkpoint either.")
+    if error.hint:
+        lines += ["", f"To get the graph back: {error.hint}."]
+    return "\n".join(lines)
+
+
 def _explain(model: SavedModel) -> str:
     facts = model.summary()
     mg = model._main

@@ -66,6 +66,7 @@ STATUSES = (
 )
 PROBLEMS = ("missing_in_checkpoint", "shape_mismatch", "dtype_mismatch")
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+_FEED_HINT = "check the feed values' shapes and dtypes"
 TF2_VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _COLUMNS = [
     "status",
@@ -167,6 +168,8 @@ class RestoreReport:
             verb = "plan for"
         elif self.counts.get("restored", 0):
             verb = "restored from"
+        elif self.loaded_by:
+            verb = "loaded from"
         else:
             verb = "nothing restored from"
         return f"<RestoreReport {verb} {self.checkpoint}: {counts}>"
@@ -567,11 +570,18 @@ class _GraphBackend:
                 expected="variables restored from a checkpoint or initialized",
                 hint="call session.restore(checkpoint) first",
             ) from exc
+        except tensorflow.errors.NotFoundError as exc:  # a file an op reads is not there
+            raise ArtifactNotFoundError(
+                f"TensorFlow failed while running the graph, a file is missing: {_first_line(exc)}",
+                path=self.path,
+                expected="every file the graph reads (a checkpoint's .index and .data-* files)",
+                hint="copy the missing file next to the others, or restore another checkpoint",
+            ) from exc
         except tensorflow.errors.OpError as exc:
             raise TFExploreError(
                 f"TensorFlow failed while running the graph: {_first_line(exc)}",
                 path=self.path,
-                hint="check the feed values' shapes and dtypes",
+                hint=_FEED_HINT,
             ) from exc
 
     def graph_def(self):
@@ -951,6 +961,10 @@ class Session:
         self.rehearse: bool | None = None
         self._reopen: dict | None = None  # session() arguments that open this source again
         self._rehearsed: set[tuple] = set()
+        #: a GraphDef session (a frozen graph): weights are constants, nothing to restore
+        self.frozen = False
+        self._loss_choice: str | None = None  # Session.loss, when set
+        self._loss_cache: dict[str, list] = {}  # train op name -> losses.find_losses
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -1070,6 +1084,7 @@ class Session:
         report = self.plan_restore(checkpoint, mapping=mapping, prefix_rewrite=prefix_rewrite)
         if not report.ok and not partial:
             raise self._mismatch_error(report)
+        _require_data(report.checkpoint)  # a missing .data file is named before anything runs
         pairs = report.mapping
         if self._can_use_file_saver(report, mapping, prefix_rewrite):
             self._run_file_restore(report.checkpoint)
@@ -1119,9 +1134,20 @@ class Session:
     def _run_file_restore(self, prefix: str) -> None:
         """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
         saver_def = self._backend.file_saver.saver_def
-        self._backend.run(
-            saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix}, saver_def=saver_def
-        )
+        try:
+            self._backend.run(
+                saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix},
+                saver_def=saver_def,
+            )  # fmt: skip
+        except TFExploreError as exc:
+            if exc.hint != _FEED_HINT:
+                raise
+            raise type(exc)(  # the cause line is TensorFlow's; the hint is about the files
+                exc.message.replace("running the graph", f"restoring {prefix!r}"),
+                path=prefix,
+                expected="an intact checkpoint, as its Saver wrote it",
+                hint="tfexplore.open(prefix).stats() reads every tensor and names a damaged one",
+            ) from exc.__cause__
 
     def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
         reader = _reader(prefix)
@@ -1130,6 +1156,13 @@ class Session:
         self._backend.assign(values)
 
     def _resolve_checkpoint(self, checkpoint) -> str:
+        if self.frozen:
+            raise TFExploreError(
+                f"Nothing to restore: {_FROZEN_NOTE}.",
+                path=self._backend.path,
+                expected="a session of a .meta graph, a checkpoint folder or a SavedModel",
+                hint="session.eval(name, feed=...) evaluates this graph as it is",
+            )
         if checkpoint is None:
             if self.checkpoint is None:
                 raise ArtifactNotFoundError(
@@ -1223,7 +1256,8 @@ class Session:
         """Run ``steps`` training steps and return one DataFrame row per step.
 
         TF1 graphs: the train op is the ``train_op`` collection's (or ``train_op=`` names it),
-        the loss the ``loss``/``losses`` collection's (or ``loss=``), ``global_step`` the
+        the loss ``loss=``, else :attr:`loss` (the ``loss``/``losses`` collection's, else the
+        loss the train op minimizes, found from its gradients), ``global_step`` the
         collection's or the variable named so; all continue from the restored checkpoint, with
         the optimizer's slots. TF2 objects: a compiled Keras model trains with
         ``train_on_batch(x, y)``; otherwise pass ``loss=callable(batch) -> scalar`` and the
@@ -1241,6 +1275,13 @@ class Session:
             0     1           31  0.0213    0.004
         """
         self._require_open()
+        if self.frozen:
+            raise TFExploreError(
+                f"Nothing to train: {_FROZEN_NOTE}.",
+                path=self._backend.path,
+                expected="a session of a .meta graph with a train op, or of a Keras model",
+                hint="session.eval(name, feed=...) evaluates this graph as it is",
+            )
         self._stop.clear()
         if isinstance(self._backend, _ObjectBackend):
             run_step = self._keras_step_runner(loss, record)
@@ -1350,7 +1391,7 @@ class Session:
         ``safety`` the first time), and ``global_step`` tracked by :class:`_StepCounter`."""
         backend: _GraphBackend = self._backend
         train_fetch = self._find_train_op(train_op)
-        loss_fetch = self._find_loss(loss)
+        loss_fetch = self._find_loss(loss, train_fetch)
         step_name = self._global_step_name()
         recorded = {name: backend.resolve(name) for name in record}
         fetches = [train_fetch, *([loss_fetch] if loss_fetch is not None else [])]
@@ -1372,8 +1413,8 @@ class Session:
             row = {}
             if counter is not None:
                 row["global_step"] = counter.after_step()
-            if has_loss:
-                row["loss"] = float(out[1])
+            if has_loss:  # a non-scalar loss: its sum, what minimize() minimizes
+                row["loss"] = float(np.sum(out[1]))
             for offset, name in enumerate(recorded, start=1 + has_loss):
                 row[name] = _plain(out[offset])
             return row
@@ -1423,14 +1464,66 @@ class Session:
         item = collected[0]
         return item if isinstance(item, tf().Operation) else item.op
 
-    def _find_loss(self, loss):
+    def _find_loss(self, loss, train_op=None):
         backend: _GraphBackend = self._backend
+        if loss is None:
+            loss = self._loss_choice
         if loss is not None:
             return backend.resolve(loss)
         with backend.graph.as_default():
             v1 = tf().compat.v1
             collected = v1.get_collection("loss") or v1.get_collection("losses")
-        return collected[0] if collected else None
+        if collected:
+            return collected[0]
+        found = self._losses_of(train_op)
+        return backend.resolve(found[0].tensor) if found else None
+
+    def _losses_of(self, train_op) -> list:
+        """The losses ``train_op`` minimizes, found from its gradients (:mod:`tfexplore.losses`)."""
+        from .graph import Graph
+        from .losses import find_losses
+
+        name = getattr(train_op, "name", train_op)  # None: every loss of the graph
+        if name not in self._loss_cache:
+            self._loss_cache[name] = find_losses(Graph(self._backend.graph_def()), name)
+        return self._loss_cache[name]
+
+    @property
+    def loss_candidates(self) -> list:
+        """TF1 graphs: the losses the train op (the ``train_op`` collection's; without one,
+        every train op of the graph) minimizes, found from its gradients: a list of
+        :class:`tfexplore.losses.LossCandidate` (``tensor``, ``op_type``, ``evidence``...), the
+        one ``train`` records first. Empty for TF2 objects or when no train op is known."""
+        if not isinstance(self._backend, _GraphBackend):
+            return []
+        try:
+            return list(self._losses_of(self._find_train_op(None)))
+        except TFExploreError:  # no train_op collection: every loss with a gradient
+            return list(self._losses_of(None))
+
+    @property
+    def loss(self) -> str | None:
+        """The loss ``train`` records (TF1 graphs): set it to a tensor name to choose another
+        (``session.loss = loss_candidates[1].tensor``); ``None`` means the ``loss``/``losses``
+        collection's, else the first of :attr:`loss_candidates`."""
+        if self._loss_choice is not None or not isinstance(self._backend, _GraphBackend):
+            return self._loss_choice
+        try:
+            train_op = self._find_train_op(None)
+        except TFExploreError:  # no train_op collection: the losses of every train op
+            train_op = None
+        try:
+            found = self._find_loss(None, train_op)
+        except TFExploreError:
+            return None
+        return getattr(found, "name", None)
+
+    @loss.setter
+    def loss(self, name: str | None) -> None:
+        if name is not None and isinstance(self._backend, _GraphBackend):
+            self._backend.resolve(name)  # an unknown name fails now, with suggestions
+        self._loss_choice = name
+        self._step_runners.clear()
 
     def _keras_step_runner(self, loss, record):
         backend: _ObjectBackend = self._backend
@@ -1674,22 +1767,38 @@ def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
     }
 
 
+def _require_data(prefix: str) -> None:
+    """Raise :class:`IncompleteCheckpointError` naming the data files of ``prefix`` that are
+    missing (the index lists its shards), before a restore op or reader touches them."""
+    from .checkpoint import Checkpoint
+
+    try:
+        checkpoint = Checkpoint(prefix)
+    except TFExploreError:
+        return  # not a V2/V1 checkpoint tfexplore reads: TensorFlow's reader speaks for it
+    checkpoint.require_data()
+
+
 def _resolve_prefix(checkpoint) -> str:
     path = Path(os.fspath(checkpoint)).expanduser()
     if path.is_dir():
         latest = _latest_in(path)
         if latest is None:
+            metas = sorted(path.glob("*.meta"), key=lambda p: p.stat().st_mtime)
             raise ArtifactNotFoundError(
-                f"The folder {str(path)!r} holds no checkpoint.",
+                f"The folder {str(path)!r} holds no checkpoint"
+                + (" (its .meta graphs have no tensors beside them)." if metas else "."),
                 path=path,
                 expected="PREFIX.index and PREFIX.data-* files (and a `checkpoint` state file)",
-                hint="pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
+                hint=f"start from initialized variables: tfexplore.session({str(metas[-1])!r})"
+                if metas else "pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
             )
         return latest
     text = str(path)
-    for suffix in (".index", ".meta"):
+    for suffix in (".index", ".meta.pbtxt", ".meta.txt", ".meta"):
         if text.endswith(suffix):
             text = text[: -len(suffix)]
+            break
     text = re.sub(r"\.data-\d{5}-of-\d{5}$", "", text)
     if not Path(text + ".index").exists():
         raise ArtifactNotFoundError(
@@ -1705,10 +1814,11 @@ def _latest_in(folder: Path) -> str | None:
     """The latest checkpoint of ``folder`` as :class:`~tfexplore.checkpoint.CheckpointDir`
     finds it: a state file written on another machine (absolute paths) or naming deleted
     checkpoints is resolved to the files actually beside it; ``None`` when there is none."""
+    from ._files import prefix_text
     from .checkpoint import CheckpointDir
 
     try:
-        return str(CheckpointDir(folder).latest.prefix)
+        return prefix_text(CheckpointDir(folder).latest.prefix)
     except TFExploreError:
         return None
 
@@ -1813,6 +1923,11 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
         return Session(backend, source="your graph", checkpoint=_maybe_prefix(checkpoint))
     if isinstance(source, (str, os.PathLike)):
         path = Path(os.fspath(source)).expanduser()
+        if path.is_dir() and not (path / "checkpoint").exists() and not _is_saved_model(path):
+            from .kerasrun import KerasRun, keras_files
+
+            if keras_files(path):  # a ModelCheckpoint folder: its latest epoch's file
+                path = KerasRun(path).latest.path
         if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
             return _open_keras_file(path, checkpoint, trust=trust)
         if _is_saved_model(path):
@@ -1822,6 +1937,11 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
                 tags=tags,
                 clear_devices=clear_devices,
                 import_scope=import_scope,
+                trust=trust,
+            )
+        if path.is_file() and _is_graph_def(path):
+            return _open_graph_def(
+                path, checkpoint, clear_devices=clear_devices, import_scope=import_scope,
                 trust=trust,
             )
         meta, default_checkpoint = _find_meta(path)
@@ -1845,13 +1965,20 @@ def _config():
 
 def _find_meta(path: Path) -> tuple[Path, str | None]:
     """A path -> (the .meta file, the checkpoint prefix that goes with it, if any)."""
-    if path.suffix == ".meta" and path.is_file():
-        prefix = str(path)[: -len(".meta")]
-        if Path(prefix + ".index").exists():
-            return path, prefix
+    from ._files import META_SUFFIXES, meta_file, prefix_file, prefix_of, prefix_text
+
+    if path.name.endswith(META_SUFFIXES) and path.is_file():
+        owner = prefix_of(path)  # model.ckpt-1 of model.ckpt-1.meta(.pbtxt)
+        if owner is not None and prefix_file(owner, ".index").exists():
+            return path, prefix_text(owner)
         return path, _latest_in(path.parent)
+    if path.is_file() and path.suffix in (".pbtxt", ".txt"):
+        from ._open import detect_kind
+
+        if detect_kind(path)[0] == "meta_graph":  # a MetaGraphDef in text, any name
+            return path, _latest_in(path.parent)
     prefix = _resolve_prefix(path)
-    meta = Path(prefix + ".meta")
+    meta = meta_file(prefix)
     if not meta.exists():
         metas = sorted(Path(prefix).parent.glob("*.meta"), key=lambda p: p.stat().st_mtime)
         if not metas:
@@ -1866,11 +1993,11 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
 
 
 def _read_meta_graph(meta: Path):
-    from ._files import read_bytes
-    from ._tf import parse_proto
+    """The MetaGraphDef of ``meta``, binary or text (``export_meta_graph(as_text=True)``),
+    read as inspection reads it."""
+    from .metagraph import read_proto_file
 
-    data = read_bytes(meta, what="meta graph")
-    return parse_proto(protos().meta_graph_pb2.MetaGraphDef, data, meta, "meta graph")
+    return read_proto_file(meta, protos().meta_graph_pb2.MetaGraphDef, "meta graph")[0]
 
 
 def _devices_in(meta_graph) -> list[str]:
@@ -1880,10 +2007,29 @@ def _devices_in(meta_graph) -> list[str]:
     return sorted(devices)
 
 
-def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
+def _check_meta(meta_graph, meta: Path, trust: bool, *, restore_scanned: bool = False) -> None:
     """Refuse a meta graph whose restore op (or initializer) would do more than read the
-    checkpoint the user chose, or whose ops this TensorFlow does not know."""
+    checkpoint the user chose, or whose ops this TensorFlow does not know. ``restore_scanned``:
+    the whole file's scan has already judged the restore op (a TF2 SavedModel's, whose
+    ``RestoreV2`` sits in its ``_traced_restore`` function and is fed through it)."""
     graph_def = meta_graph.graph_def
+    _refuse_custom_ops(graph_def, meta, trust)
+    if restore_scanned:
+        return
+    if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
+        saver_def = meta_graph.saver_def
+        safety.check(
+            graph_def,
+            [saver_def.restore_op_name],
+            feeds=[saver_def.filename_tensor_name],
+            saver_def=saver_def,
+            trust=trust,
+            path=meta,
+        )
+
+
+def _refuse_custom_ops(graph_def, meta: Path, trust: bool) -> None:
+    """Refuse a graph whose ops this TensorFlow does not know (unless ``trust``)."""
     library_names = {f.signature.name for f in graph_def.library.function}
     custom = sorted(
         {
@@ -1901,16 +2047,75 @@ def _check_meta(meta_graph, meta: Path, trust: bool) -> None:
             expected="a graph of standard TensorFlow ops",
             hint="load the op library (tf.load_op_library) and pass trust=True if you trust it",
         )
-    if meta_graph.HasField("saver_def") and meta_graph.saver_def.restore_op_name:
-        saver_def = meta_graph.saver_def
-        safety.check(
-            graph_def,
-            [saver_def.restore_op_name],
-            feeds=[saver_def.filename_tensor_name],
-            saver_def=saver_def,
-            trust=trust,
-            path=meta,
+
+
+def _is_graph_def(path: Path) -> bool:
+    from ._open import detect_kind
+
+    try:
+        return detect_kind(path)[0] == "graph_def"
+    except TFExploreError:
+        return False
+
+
+#: what a session of a frozen graph offers, said once
+_FROZEN_NOTE = (
+    "a frozen graph keeps its weights as constants (Const ops): there are no variables to "
+    "restore or train; evaluate tensors with feeds: session.eval(name, feed={placeholder: value})"
+)
+
+
+def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trust) -> Session:
+    """A session over a GraphDef (``.pb``/``.pbtxt``, usually frozen): read as inspection reads
+    it, checked for custom ops, imported (importing runs nothing); every evaluation is checked
+    by :mod:`tfexplore.safety` before it runs, as for any graph. Nothing is restored."""
+    from .graphdef import GraphDefArtifact
+
+    if checkpoint is not None:
+        raise TFExploreError(
+            f"{str(path)!r} is a GraphDef: " + _FROZEN_NOTE.split(":")[0]
+            + ", so no checkpoint can be restored into it.",
+            path=path,
+            expected="tfexplore.session(path) without a checkpoint",
+            hint="to restore a checkpoint, open its .meta graph (or its folder) instead; "
+            "tfexplore.open(path) shows the constants as the graph's weights",
         )
+    graph_def = GraphDefArtifact.from_file(path).proto
+    _refuse_custom_ops(graph_def, path, trust)
+    devices = sorted({node.device for node in graph_def.node if node.device})
+    if clear_devices and devices:
+        graph_def = type(graph_def).FromString(graph_def.SerializeToString())
+        for node in graph_def.node:
+            node.device = ""
+    tensorflow = tf()
+    graph = tensorflow.Graph()
+    with graph.as_default():
+        try:
+            tensorflow.graph_util.import_graph_def(graph_def, name=import_scope or "")
+        except (ValueError, KeyError, TypeError, tensorflow.errors.OpError) as exc:
+            raise TFExploreError(
+                f"TensorFlow could not import the GraphDef: {_first_line(exc)}",
+                path=path,
+                expected="a GraphDef written by this or an older TensorFlow",
+                hint="open it with tfexplore.open(path) to inspect it without importing",
+            ) from exc
+    backend = _GraphBackend(
+        graph,
+        tensorflow.compat.v1.Session(graph=graph, config=_config()),
+        owns_session=True,
+        trusted=trust,
+        import_scope=import_scope,
+        path=path,
+    )
+    opened = Session(backend, source=str(path), devices_cleared=devices if clear_devices else ())
+    opened.frozen = True
+    variable_ops = [n.name for n in graph_def.node if n.op in ("VariableV2", "Variable", "VarHandleOp")]
+    opened.notes.append(_FROZEN_NOTE if not variable_ops else (
+        f"the GraphDef has {len(variable_ops)} variable op(s) ({', '.join(variable_ops[:3])}"
+        + ("..." if len(variable_ops) > 3 else "") + ") but no collections or Saver: they "
+        "cannot be restored here; open the checkpoint's .meta (or its folder) to restore them"
+    ))
+    return opened
 
 
 def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, trust) -> Session:
@@ -1925,10 +2130,11 @@ def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, t
 
 
 def _open_meta_graph(
-    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust
+    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust,
+    restore_scanned: bool = False,
 ) -> Session:
     """Import ``meta_graph`` (read from ``meta``) into a fresh graph after the safety check."""
-    _check_meta(meta_graph, meta, trust)
+    _check_meta(meta_graph, meta, trust, restore_scanned=restore_scanned)
     devices = _devices_in(meta_graph)
     tensorflow = tf()
     graph = tensorflow.Graph()
@@ -2003,7 +2209,9 @@ def _pick_meta_graph(model, tags) -> int:
     return model._serve_index
 
 
-def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scope, trust):
+def _open_tf1_saved_model(
+    model, checkpoint, *, tags, clear_devices, import_scope, trust, restore_scanned=False
+):
     index = _pick_meta_graph(model, tags)
     meta_graph = model.proto.meta_graphs[index]
     prefix = _maybe_prefix(checkpoint)
@@ -2028,7 +2236,7 @@ def _open_tf1_saved_model(model, checkpoint, *, tags, clear_devices, import_scop
         )  # fmt: skip
     opened = _open_meta_graph(
         meta_graph, model.proto_path, prefix, clear_devices=clear_devices,
-        import_scope=import_scope, trust=trust,
+        import_scope=import_scope, trust=trust, restore_scanned=restore_scanned,
     )  # fmt: skip
     opened.source = f"{model.path} (tags {','.join(model.tags[index])})"
     if prefix is not None:
@@ -2115,13 +2323,8 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
         load_tags = [tags] if isinstance(tags, str) else list(tags)
     try:
         loaded = tensorflow.saved_model.load(str(model.path), tags=load_tags)
-    except (ValueError, KeyError, RuntimeError, tensorflow.errors.OpError) as exc:
-        raise TFExploreError(
-            f"TensorFlow could not load the SavedModel: {type(exc).__name__}: {_first_line(exc)}",
-            path=model.path,
-            expected="a SavedModel written by this or an older TensorFlow",
-            hint="tfexplore.open(path) shows it without loading it",
-        ) from exc
+    except Exception as exc:  # noqa: BLE001 - never raw: the TF1 way is tried, then ours
+        return _open_tf2_as_tf1(model, checkpoint, tags=tags, trust=trust, load_error=exc)
     keras_model = loaded if hasattr(loaded, "layers") and hasattr(loaded, "compile") else None
     backend = _ObjectBackend(loaded, model=keras_model, optimizer=None, path=model.path)
     opened = Session(backend, source=str(model.path), checkpoint=_maybe_prefix(checkpoint))
@@ -2133,6 +2336,55 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
         opened.checkpoint = report.checkpoint
         opened.last_restore = report
         opened._global_step_seen = opened._read_global_step()
+    return opened
+
+
+def _open_tf2_as_tf1(model, checkpoint, *, tags, trust, load_error: Exception) -> Session:
+    """When ``tf.saved_model.load`` cannot revive a TF2 SavedModel's objects (a TF 2.4-era
+    Keras file: ``'_UserObject' object has no attribute 'add_slot'`` for an optimizer today's
+    loader does not know), open it as the TF1 loader
+    (``tf.compat.v1.saved_model.loader.load``) would: import its meta graph, restore
+    ``variables/`` with the file's own Saver and run its init op, every one of which is checked
+    by :mod:`tfexplore.safety` first, as for a TF1 SavedModel. Signatures are evaluated by their
+    tensor names (``model.signatures``). The whole file was scanned before the first attempt."""
+    reason = f"{type(load_error).__name__}: {_first_line(load_error)}"
+    saver_def = model._main.saver_def
+    restore_entry = model.safety.entry_points.get("restore", [])
+    if not (model._main.HasField("saver_def") and saver_def.restore_op_name):
+        raise TFExploreError(
+            f"TensorFlow could not load the SavedModel ({reason}), and its meta graph has no "
+            "Saver to restore its variables the TF1 way.",
+            path=model.path,
+            expected="a SavedModel written by this or an older TensorFlow",
+            hint="tfexplore.open(path) shows it without loading it",
+        ) from load_error
+    try:
+        opened = _open_tf1_saved_model(
+            model, checkpoint, tags=tags, clear_devices=True, import_scope=None, trust=trust,
+            # the whole-file scan (no finding, or trust) judged this very restore op
+            restore_scanned=saver_def.restore_op_name in restore_entry,
+        )
+    except UnsafeArtifactError:
+        raise
+    except TFExploreError as exc:
+        raise TFExploreError(
+            f"TensorFlow could not load the SavedModel ({reason}), nor import its meta graph "
+            f"the TF1 way ({exc.message})",
+            path=model.path,
+            expected="a SavedModel written by this or an older TensorFlow",
+            hint="tfexplore.open(path) shows it without loading it",
+        ) from load_error
+    if opened.last_restore is not None:  # the file's restore op set the graph's own variables
+        opened.last_restore.loaded_by = (
+            "the SavedModel's own restore op (its object graph's variables, which this graph "
+            "keeps in no collection)"
+        )
+    opened.notes.append(
+        f"tf.saved_model.load failed ({reason}); opened the TF1 way instead (its meta graph "
+        "imported, variables restored by its Saver): evaluate signature tensors by name, e.g. "
+        "session.eval(signature output tensor, feed={signature input tensor: value}) with the "
+        "names from tfexplore.open(path).signatures"
+    )
     return opened
 
 

@@ -57,7 +57,9 @@ class TrainPanel(w.VBox):
             ``bench/train.py`` measures the cost).
         max_points: the loss curve is downsampled to at most this many points.
         train_options: more keyword arguments for :meth:`Session.train` (``train_op``,
-            ``loss``, ``record``).
+            ``loss``, ``record``). When the session found its loss from the train op's
+            gradients and there are several, ``loss_choice`` (a dropdown) picks the one to
+            plot.
         batch_seconds: about how long one batch of steps runs before the kernel looks at
             its messages (a Stop click) again (each batch is one ``Session.train`` call, whose
             setup costs a few steps: 0.1 s batches cost ~2x more than 0.25 s ones).
@@ -137,6 +139,30 @@ class TrainPanel(w.VBox):
         self.save_button = w.Button(description="Save", icon="save")
         self.status = w.HTML()
         self.error_box = w.HTML()
+        self.loss_choice = self._loss_dropdown()
+
+    def _loss_dropdown(self) -> w.Dropdown:
+        """The loss to plot, when the session found it from the train op's gradients (TF1
+        graphs without a loss collection): the candidates, the one in use first chosen;
+        disabled when there is only one, hidden when none is known. A choice goes to
+        ``train_options``."""
+        chosen = self.train_options.get("loss")
+        candidates = [c.tensor for c in getattr(self.session, "loss_candidates", [])]
+        current = chosen if isinstance(chosen, str) else getattr(self.session, "loss", None)
+        options = list(dict.fromkeys(([current] if current else []) + candidates))
+        box = w.Dropdown(
+            options=options,
+            value=current if current in options else None,
+            description="Loss",
+            disabled=len(options) < 2,  # shown, so the plotted loss is named; a choice when several
+            layout=w.Layout(width="360px", display="" if options else "none"),
+        )
+        box.observe(self._loss_changed, names="value")
+        return box
+
+    def _loss_changed(self, change) -> None:
+        if change["new"]:
+            self.train_options["loss"] = change["new"]
 
     def _tag(self) -> None:
         """CSS classes: ``tfx-train`` on the panel, ``tfx-run``, ``tfx-stop``, ``tfx-steps``,
@@ -155,6 +181,7 @@ class TrainPanel(w.VBox):
         return [
             w.HTML(STYLE),
             w.HBox([self.steps_box, self.run_button, self.stop_button, self.progress, self.step_label]),
+            self.loss_choice,
             self.plot,
             w.HBox([self.snapshot_button, self.snapshot_list, self.rollback_button]),
             w.HBox([self.folder_box, self.overwrite_box, self.save_button]),

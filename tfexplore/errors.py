@@ -31,6 +31,7 @@ __all__ = [
     "RestoreMismatchError",
     "MissingFeedError",
     "CheckpointExistsError",
+    "TooLargeError",
     "suggest",
 ]
 
@@ -161,3 +162,9 @@ class MissingFeedError(TFExploreError, ValueError):
 
 class CheckpointExistsError(TFExploreError, FileExistsError):
     """``save`` would replace an existing checkpoint and ``overwrite`` is false."""
+
+
+class TooLargeError(TFExploreError, MemoryError):
+    """A value the file declares would take more memory than tfexplore allows one read (a
+    single stored value broadcast to a huge shape, a zip member that inflates to gigabytes);
+    nothing was allocated for it."""

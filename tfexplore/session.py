@@ -1559,6 +1559,9 @@ def _translate_read(prefix) -> Iterator[None]:
 
 
 def _reader(prefix: str):
+    from .checkpoint import check_checkpoint_files
+
+    check_checkpoint_files(prefix, contents=True)  # before TensorFlow sizes anything from it
     with _translate_read(prefix):
         return tf().train.load_checkpoint(prefix)
 
@@ -1967,6 +1970,10 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
     load_tags = None
     if tags is not None:
         load_tags = [tags] if isinstance(tags, str) else list(tags)
+    if model.checkpoint is not None:  # tf.saved_model.load reads variables/ right away
+        from .checkpoint import check_checkpoint_files
+
+        check_checkpoint_files(model.variables_prefix, contents=True)
     try:
         loaded = tensorflow.saved_model.load(str(model.path), tags=load_tags)
     except (ValueError, KeyError, RuntimeError, tensorflow.errors.OpError) as exc:

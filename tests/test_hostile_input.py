@@ -190,3 +190,184 @@ def test_small_broadcast_const_still_reads(tmp_path):
     np.testing.assert_array_equal(artifact.read("c"), np.full((3, 4), 2.5, np.float32))
     row = artifact.stats().set_index("name").loc["c"]
     assert (row["mean"], row["l2"], row["zeros"]) == (2.5, pytest.approx(2.5 * 12**0.5), 0)
+
+
+# -- 7. zip bomb in a .keras -------------------------------------------------------------------
+def _zip_bomb(source: Path, folder: Path, inflated: int, *, lie: bool = False) -> Path:
+    """A copy of the Keras-written ``source`` whose ``config.json`` is deflated from the real
+    config followed by ``inflated`` bytes of spaces (valid JSON whitespace). With ``lie`` the
+    zip's headers declare the real config's size instead of the inflated one."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as original:
+        members = [(info, original.read(info)) for info in original.infolist()]
+    return _patch_member(folder / "bomb.keras", "config.json", members, inflated, lie)
+
+
+def _patch_member(target: Path, name: str, members, inflated: int, lie: bool) -> Path:
+    """Write the archive by hand (local headers, data, central directory), since zipfile
+    cannot store a deflated stream it did not make."""
+    import zlib
+
+    out, central = bytearray(), bytearray()
+    for info, data in members:
+        if info.filename == name:
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            block = b" " * (1 << 22)
+            parts, crc = [packer.compress(data)], zlib.crc32(data)
+            for _ in range(inflated // len(block)):
+                parts.append(packer.compress(block))
+                crc = zlib.crc32(block, crc)
+            parts.append(packer.flush())
+            body, method = b"".join(parts), 8
+            size = len(data) if lie else len(data) + inflated // len(block) * len(block)
+        else:
+            body, method, crc, size = data, 0, zlib.crc32(data), len(data)
+        raw_name = info.filename.encode()
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(body),
+                           size, len(raw_name), 0) + raw_name + body
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21,
+                               crc, len(body), size, len(raw_name), 0, 0, 0, 0, 0,
+                               offset) + raw_name
+    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
+                                 len(central), len(out), 0)
+    target.write_bytes(bytes(out))
+    return target
+
+
+_LOOK_AT_KERAS = """
+from tfexplore.cli import main
+assert main(["scan", path]) == 1  # the scan reports the refusal, exit status 1
+artifact = tfexplore.open(path)
+for step in (artifact.summary, artifact.explain, lambda: artifact.layers,
+             lambda: artifact.safety):
+    try:
+        step()
+    except tfexplore.TFExploreError:
+        pass
+    else:
+        raise AssertionError(f"{step} read the bomb")
+tfexplore.session(path, trust=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lie", [False, True], ids=["declared", "lying-size"])
+def test_keras_zip_bomb_is_refused(keras_models, tmp_path, lie):
+    bomb = _zip_bomb(keras_models.keras, tmp_path, 2 << 30, lie=lie)
+    assert bomb.stat().st_size < 8 << 20
+    before = fingerprint(tmp_path)
+    outcome = attack(_LOOK_AT_KERAS, bomb, budget_mb=1024)
+    assert not refused(outcome, seconds=120, rss_mb=400), refused(outcome)
+    assert fingerprint(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_zip_bomb_scan_exits_with_an_error_not_a_crash(keras_models, tmp_path):
+    import subprocess
+    import sys
+
+    bomb = _zip_bomb(keras_models.keras, tmp_path, 256 << 20)
+    done = subprocess.run([sys.executable, "-m", "tfexplore", "scan", str(bomb)],
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode not in (0, 3) and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "config.json" in done.stderr + done.stdout
+
+
+# -- 10. an HDF5 attribute only Keras reads ---------------------------------------------------
+def _heap_objects(data: bytes, collection: int):
+    """``(index, size, bytes, position)`` of each object of the global heap collection at
+    ``collection`` (HDF5 format spec, "Global Heap")."""
+    size = struct.unpack("<Q", data[collection + 8 : collection + 16])[0]
+    position = collection + 16
+    while position < collection + size - 16:
+        index, _, _, length = struct.unpack("<HHIQ", data[position : position + 16])
+        if index == 0:
+            return
+        yield index, length, bytes(data[position + 16 : position + 16 + length]), position
+        position += 16 + (length + 7) // 8 * 8
+
+
+def _spinning_attribute(source: Path, target: Path) -> Path:
+    """A copy of the Keras-written legacy ``source`` where only the ``keras_version`` attribute
+    of the ``model_weights`` group (read by Keras's ``load_weights_from_hdf5_group``, never by
+    ``KerasFile``) leads libhdf5 into a loop: its variable-length string's heap ID is pointed
+    at a copy of the global heap collection with its first object zeroed, written over the
+    bytes of the widest kernel (a weight, which then reads as other numbers)."""
+    import h5py
+
+    data = bytearray(source.read_bytes())
+    collection = data.index(b"GCOL")
+    size = struct.unpack("<Q", data[collection + 8 : collection + 16])[0]
+    with h5py.File(source, "r") as h5:
+        kernels = []
+        h5.visititems(lambda name, obj: kernels.append(obj) if isinstance(obj, h5py.Dataset)
+                      and obj.name.endswith("kernel") else None)
+        widest = max(kernels, key=lambda d: d.id.get_storage_size())
+        offset, room = widest.id.get_offset(), widest.id.get_storage_size()
+        group = h5["model_weights"]
+        header = h5py.h5o.get_info(group.id).addr
+        value = group.attrs["keras_version"]
+    value = value.encode() if isinstance(value, str) else bytes(value)
+    assert room >= size, "the kernel must be big enough to hold the fake heap collection"
+    fake = bytearray(data[collection : collection + size])
+    fake[16:80] = bytes(64)
+    data[offset : offset + size] = fake
+    spots = []
+    for index, length, obj, _ in _heap_objects(data, collection):
+        if obj == value:
+            heap_id = struct.pack("<IQI", length, collection, index)
+            at = data.find(heap_id)
+            while at >= 0:
+                spots.append(at)
+                at = data.find(heap_id, at + 1)
+    at = min(spot for spot in spots if spot > header)  # the one in model_weights' header
+    data[at + 4 : at + 12] = struct.pack("<Q", offset)
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.fixture(scope="module")
+def wide_h5(tmp_path_factory) -> Path:
+    import keras
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, name="wide"),
+                              keras.layers.Dense(1, name="out")])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((4, 64)), np.zeros((4, 1)), verbose=0)
+    path = tmp_path_factory.mktemp("wide") / "wide.h5"
+    model.save(path)
+    return path
+
+
+_SESSION = """
+return repr(tfexplore.session(path))
+"""
+
+
+@pytest.mark.slow
+def test_h5_attribute_only_keras_reads_is_rehearsed_not_hung(wide_h5, tmp_path):
+    damaged = _spinning_attribute(wide_h5, tmp_path / "wide.h5")
+    before = fingerprint(tmp_path)
+    env = {"TFEXPLORE_H5_PROBE_TIMEOUT": "5"}
+    outcome = attack(_SESSION, damaged, timeout=180, env=env)
+    assert not refused(outcome, seconds=60), refused(outcome)
+    assert outcome["error"] == "CorruptArtifactError" and "did not finish" in outcome["message"]
+    trusted = attack(_SESSION.replace("(path)", "(path, trust=True)"), damaged, timeout=180,
+                     env=env)
+    assert not refused(trusted, seconds=60), refused(trusted)
+    assert fingerprint(tmp_path) == before
+
+
+@pytest.mark.slow
+def test_the_attribute_damage_hangs_keras_itself(wide_h5, tmp_path):
+    """The damage above is real: KerasFile's own reads finish, Keras's load does not."""
+    damaged = _spinning_attribute(wide_h5, tmp_path / "wide.h5")
+    off = {"TFEXPLORE_H5_PROBE": "0"}
+    looked = attack("a = tfexplore.open(path); a.variables; a.layers; return 'ok'", damaged,
+                    timeout=120, env=off)
+    assert looked["outcome"] == "ok", looked
+    loaded = attack("import keras\nkeras.saving.load_model(path)", damaged, timeout=20, env=off)
+    assert loaded["outcome"] == "timeout", loaded

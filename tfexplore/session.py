@@ -2011,6 +2011,13 @@ def _open_keras_file(path: Path, checkpoint, *, trust: bool) -> Session:
         raise ArtifactNotFoundError(
             f"No Keras file at {str(path)!r}.", path=path, expected="a .keras file"
         )
+    from . import _h5probe
+    from .keras import KerasFile
+
+    # even with trust: zip members' declared sizes are checked and every HDF5 read rehearsed
+    # in a child (_h5probe: every attribute and dataset) before Keras reads the file
+    KerasFile(path).format  # noqa: B018
+    _h5probe.check(path)
     if not trust:
         _refuse_keras_code(path)
     if path.suffix in (".h5", ".hdf5"):

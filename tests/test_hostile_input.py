@@ -371,3 +371,62 @@ def test_the_attribute_damage_hangs_keras_itself(wide_h5, tmp_path):
     assert looked["outcome"] == "ok", looked
     loaded = attack("import keras\nkeras.saving.load_model(path)", damaged, timeout=20, env=off)
     assert loaded["outcome"] == "timeout", loaded
+
+
+# -- 8. DatasetFromGraph fan-out ------------------------------------------------------------
+def _fan_out_pb(folder: Path, *, per_level: int = 10, levels: int = 9) -> Path:
+    """A frozen GraphDef of ``levels`` nested dataset graphs: in each, ``per_level``
+    ``DatasetFromGraph`` ops read one constant holding the next level's serialized graph
+    (so the file stays small while a naive walk makes ``per_level ** levels`` scans). The
+    innermost graph reads a file (``ReadFile``), so that every level has findings."""
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as graph:
+        tf.io.read_file("/etc/hostname", name="innermost_read")
+    serialized = graph.as_graph_def().SerializeToString()
+    for level in range(levels):
+        with tf.Graph().as_default() as graph:
+            constant = tf.constant(serialized, name=f"level{level}/graph_def")
+            for i in range(per_level):
+                tf.raw_ops.DatasetFromGraph(graph_def=constant, name=f"level{level}/fan_{i}")
+        serialized = graph.as_graph_def().SerializeToString()
+    path = folder / "fan_out.pb"
+    path.write_bytes(serialized)
+    return path
+
+
+_SCAN_AND_EXPLAIN = """
+from tfexplore.cli import main
+artifact = tfexplore.open(path)
+report = artifact.safety
+text = str(artifact.explain())
+assert main(["scan", path]) == 3
+return {"findings": len(report.findings), "scanned": dict(report.scanned),
+        "ops": sorted({f.op_type for f in report.findings}), "explain": len(text)}
+"""
+
+
+@pytest.mark.slow
+def test_dataset_from_graph_fan_out_is_scanned_once_per_distinct_graph(tmp_path):
+    path = _fan_out_pb(tmp_path)
+    assert path.stat().st_size < 8000
+    before = fingerprint(tmp_path)
+    outcome = attack(_SCAN_AND_EXPLAIN, path, budget_mb=1024, timeout=180)
+    assert outcome["outcome"] == "ok", outcome
+    assert outcome["seconds"] < 30 and outcome["rss_growth_mb"] < 300, outcome
+    value = outcome["value"]
+    # every distinct graph once (the main graph, then MAX_NESTING nested levels)
+    from tfexplore.safety import MAX_NESTING
+
+    assert value["scanned"]["nested graphs"] == MAX_NESTING, value
+    assert "DatasetFromGraph" in value["ops"]
+    assert fingerprint(tmp_path) == before
+
+
+def test_fan_out_still_reports_what_the_innermost_graph_does(tmp_path):
+    from tfexplore.safety import MAX_NESTING
+
+    path = _fan_out_pb(tmp_path, per_level=3, levels=MAX_NESTING)
+    report = tfexplore.open(path).safety
+    inner = [f for f in report.findings if f.op_type == "ReadFile"]
+    assert len(inner) == 1 and inner[0].nested_in.count(">") == MAX_NESTING - 1

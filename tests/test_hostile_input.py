@@ -430,3 +430,85 @@ def test_fan_out_still_reports_what_the_innermost_graph_does(tmp_path):
     report = tfexplore.open(path).safety
     inner = [f for f in report.findings if f.op_type == "ReadFile"]
     assert len(inner) == 1 and inner[0].nested_in.count(">") == MAX_NESTING - 1
+
+
+# -- 11. script injection through names ------------------------------------------------------
+PAYLOAD = '<img src=x onerror="alert(1)">'
+_TAG = "<img"
+
+
+def _html_from_markdown(text: str) -> str:
+    """``text`` rendered the way Jupyter renders Markdown: raw HTML passed through."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+
+
+def _injection_pb(folder: Path) -> Path:
+    """A frozen GraphDef whose node names, op type and a ``|``/backtick-laden name carry HTML."""
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as graph:
+        c = tf.constant([1.0, 2.0], name="weights")
+        tf.identity(c, name="out")
+    graph_def = graph.as_graph_def()
+    for node in graph_def.node:
+        if node.name == "weights":
+            node.name = PAYLOAD
+        else:
+            node.input[0] = PAYLOAD
+            node.op = f"<svg onload=alert(2)>`|{PAYLOAD}"  # a custom op type, for scan too
+    extra = graph_def.node.add()
+    extra.CopyFrom(graph_def.node[0])
+    extra.name = f"a`|{PAYLOAD}|`b"
+    path = folder / "inject.pb"
+    path.write_bytes(graph_def.SerializeToString())
+    return path
+
+
+def _assert_no_tag(where: str, text: str) -> None:
+    assert _TAG not in text and "<svg onload" not in text, f"{where}: {text[:3000]}"
+
+
+def test_names_with_html_never_become_html(tmp_path):
+    from tfexplore.explorer import GraphExplorer
+    from tfexplore.panels import ExploreModel
+
+    artifact = tfexplore.open(_injection_pb(tmp_path))
+    assert PAYLOAD in set(artifact.variables["name"])
+    markdown = str(artifact.explain())
+    assert "alert(1)" in markdown  # the name is there, as text
+    _assert_no_tag("explain() rendered", _html_from_markdown(markdown))
+    _assert_no_tag("_repr_markdown_ rendered",
+                   _html_from_markdown(artifact.explain()._repr_markdown_()))
+    _assert_no_tag("_repr_html_", artifact._repr_html_())
+    _assert_no_tag("safety _repr_html_", artifact.safety._repr_html_())
+    _assert_no_tag("explore() Overview", ExploreModel(artifact).overview_html())
+    _assert_no_tag("GraphView SVG", GraphExplorer(artifact).to_svg())
+
+
+def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from tfexplore.panels import ExploreModel
+
+    checkpoint = tf.train.Checkpoint(**{PAYLOAD: tf.Variable([1.0])})
+    prefix = checkpoint.write(str(tmp_path / "ckpt"))
+    opened = tfexplore.open(prefix)
+    assert any("alert(1)" in name for name in opened.variables["name"])
+    for artifact in (opened, tfexplore.open(tmp_path)):
+        _assert_no_tag("checkpoint explain", _html_from_markdown(str(artifact.explain())))
+        _assert_no_tag("checkpoint Overview", ExploreModel(artifact).overview_html())
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name=PAYLOAD.replace("/", ""))])
+    model.save(tmp_path / "m.keras")
+    keras_file = tfexplore.open(tmp_path / "m.keras")
+    assert any("alert(1)" in str(name) for name in keras_file.layers["name"])
+    _assert_no_tag("keras explain", _html_from_markdown(str(keras_file.explain())))
+    _assert_no_tag("keras Overview", ExploreModel(keras_file).overview_html())
+
+
+def test_markdown_renderer_passes_no_raw_html():
+    from tfexplore.panels import markdown_html
+
+    _assert_no_tag("markdown_html", markdown_html(f"text {PAYLOAD}\n\n| a |\n|---|\n| {PAYLOAD} |"))

@@ -512,3 +512,90 @@ def test_markdown_renderer_passes_no_raw_html():
     from tfexplore.panels import markdown_html
 
     _assert_no_tag("markdown_html", markdown_html(f"text {PAYLOAD}\n\n| a |\n|---|\n| {PAYLOAD} |"))
+
+
+# -- 9. special files: FIFOs, devices, symlink loops, for every kind of artifact ----------------
+_SPECIALS = {
+    "fifo": lambda path: os.mkfifo(path),
+    "dev-zero": lambda path: os.symlink("/dev/zero", path),
+    "dev-urandom": lambda path: os.symlink("/dev/urandom", path),
+    "loop": lambda path: (os.symlink(path.name + ".other", path),
+                          os.symlink(path.name, path.with_name(path.name + ".other"))),
+}
+
+_RUN_CASES = """
+import json
+results = {}
+for label, code in json.loads(open(path).read()).items():
+    try:
+        exec(code, {"tfexplore": tfexplore, "__builtins__": __builtins__})
+        results[label] = "ok"
+    except tfexplore.TFExploreError as exc:
+        results[label] = "refused:" + type(exc).__name__
+    except BaseException as exc:
+        results[label] = "other:" + type(exc).__name__ + ": " + str(exc)[:200]
+return results
+"""
+
+
+def _special_cases(tmp_path, demo_run, tf2_saved_model) -> dict:
+    """``{label: code}``: each artifact kind with one of its files replaced by a special one,
+    and the code a user would run on it."""
+    cases = {}
+    for special, make in _SPECIALS.items():
+        folder = tmp_path / special
+        run = folder / "run"
+        shutil.copytree(demo_run, run, symlinks=True)
+        for victim, code in [
+            ("model.ckpt-30.meta", "tfexplore.open({p!r}).graph.nodes"),
+            ("model.ckpt-20.index", "tfexplore.open({p!r}[:-6]).variables"),
+            ("model.ckpt-10.data-00000-of-00001",
+             "c = tfexplore.open({p!r}.split('.data')[0]); [c.read(n) for n in c.variables.name]"),
+            ("checkpoint", "d = tfexplore.open({p!r}); d.checkpoints; d.latest.variables\n"
+                           "assert any('not a regular file' in n for n in d.notes)\n"
+                           "raise tfexplore.TFExploreError('noted, not read')"),
+        ]:
+            target = run / victim
+            target.unlink()
+            make(target)
+            cases[f"{special}:{victim}"] = code.format(p=str(target))
+        cases[f"{special}:session-meta"] = (
+            f"tfexplore.session({str(run / 'model.ckpt-30.meta')!r})")
+        cases[f"{special}:session-data"] = (
+            f"tfexplore.session({str(run / 'model.ckpt-20.meta')!r}).restore("
+            f"{str(run / 'model.ckpt-10')!r})")
+        for name, code in [  # the file's own bytes never matter: it is replaced
+            ("frozen.pb", "tfexplore.open({p!r}).variables"),
+            ("frozen.pbtxt", "tfexplore.open({p!r}).variables"),
+            ("model.h5", "tfexplore.open({p!r}).layers"),
+            ("model.keras", "tfexplore.open({p!r}).layers"),
+            ("session.keras", "tfexplore.session({p!r}, trust=True)"),
+            ("unknown.bin", "tfexplore.open({p!r})"),
+        ]:
+            target = folder / name
+            make(target)
+            cases[f"{special}:{name}"] = code.format(p=str(target))
+        saved = folder / "saved_model"
+        shutil.copytree(tf2_saved_model, saved)
+        (saved / "saved_model.pb").unlink()
+        make(saved / "saved_model.pb")
+        cases[f"{special}:saved_model.pb"] = f"tfexplore.open({str(saved)!r}).signatures"
+    return cases
+
+
+@pytest.mark.slow
+def test_special_files_are_refused_never_opened(tmp_path, demo_run, tf2_saved_model):
+    cases = _special_cases(tmp_path, demo_run, tf2_saved_model)
+    spec = tmp_path / "cases.json"
+    import json
+
+    spec.write_text(json.dumps(cases))
+    before = fingerprint(tmp_path)
+    outcome = attack(_RUN_CASES, spec, budget_mb=1024, timeout=400)
+    assert outcome["outcome"] == "ok", outcome
+    results = outcome["value"]
+    wrong = {label: result for label, result in results.items()
+             if not result.startswith("refused:")}
+    assert not wrong, wrong
+    assert outcome["rss_growth_mb"] < 400
+    assert fingerprint(tmp_path) == before

@@ -115,12 +115,15 @@ def read_state(folder: Path):
     """The parsed ``folder/checkpoint`` state file, or ``None`` if absent or unreadable."""
     from google.protobuf import text_format
 
+    from ._files import read_bytes
+
     state_file = folder / "checkpoint"
     if not state_file.is_file():
         return None
     state = protos().checkpoint_state_pb2.CheckpointState()
-    try:
-        text_format.Parse(state_file.read_text(), state)
+    try:  # a regular file of at most 16 MB (not a FIFO, not a link to /dev/zero)
+        text = read_bytes(state_file, what="checkpoint state", limit=16 << 20).decode("utf-8")
+        text_format.Parse(text, state)
     except Exception:  # noqa: BLE001 - a damaged state file is rewritten by the next save
         return None
     return state

@@ -668,6 +668,12 @@ class CheckpointDir(Artifact):
     def _state(self) -> tuple[str | None, list[str], list[str]]:
         """(latest path, all listed paths, notes) from the state file, as written."""
         if not self.state_path.is_file():
+            if os.path.lexists(self.state_path) and not self.state_path.is_dir():
+                note = (  # a FIFO, a device or a dangling or looping link: never opened
+                    f"the state file {str(self.state_path)!r} is not a regular file and was "
+                    "not read; the checkpoints below come from the files present"
+                )
+                return None, [], [note]
             return None, [], []
         from google.protobuf import text_format
 

@@ -1711,6 +1711,10 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
         return Session(backend, source="your graph", checkpoint=_maybe_prefix(checkpoint))
     if isinstance(source, (str, os.PathLike)):
         path = Path(os.fspath(source)).expanduser()
+        if os.path.lexists(path) and not path.is_dir():  # no FIFO, device or link loop
+            from ._files import check_regular
+
+            check_regular(path, what="artifact")
         if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
             return _open_keras_file(path, checkpoint, trust=trust)
         if _is_saved_model(path):

@@ -599,3 +599,145 @@ def test_special_files_are_refused_never_opened(tmp_path, demo_run, tf2_saved_mo
     assert not wrong, wrong
     assert outcome["rss_growth_mb"] < 400
     assert fingerprint(tmp_path) == before
+
+
+# -- 12. save(overwrite=True) killed half way, with no state file naming the prefix ------------
+_KILLED_SAVE = r"""
+import os, signal, sys
+import numpy as np
+from tfexplore.demo import regression_data
+from tfexplore.session import session
+folder, point = sys.argv[1], sys.argv[2]
+real_replace = os.replace
+
+def replace(src, dst):
+    src, dst = str(src), str(dst)
+    kill = {
+        "before-data": ".tfexplore-save-" in src and ".data-" in dst,
+        "before-index": ".tfexplore-save-" in src and dst.endswith(".index"),
+        "before-state": dst.endswith(os.sep + "checkpoint"),
+    }[point]
+    if kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_replace(src, dst)
+
+x, y = regression_data()
+s = session(os.path.join(folder, "model.ckpt-30"))
+s.train(1, {"inputs/x": x + 1.0, "inputs/y": y})  # step 31, other values
+os.replace = replace
+s.save(folder, overwrite=True)
+print("not killed")
+"""
+
+
+def _values(prefix) -> dict:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(prefix))  # CRCs checked: a mix of old and new fails
+    return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("state", ["no-state-file", "prefix-not-listed"])
+@pytest.mark.parametrize("point", ["before-data", "before-index", "before-state"])
+def test_overwrite_killed_half_way_keeps_a_recoverable_backup(demo_run, tmp_path, state, point):
+    import subprocess
+    import sys
+
+    from tfexplore import _saving
+
+    folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
+    for file in folder.glob("model.ckpt-30.*"):  # model.ckpt-31 exists: the save overwrites it
+        shutil.copy(file, folder / file.name.replace("ckpt-30", "ckpt-31"))
+    old = _values(folder / "model.ckpt-31")
+    if state == "no-state-file":
+        (folder / "checkpoint").unlink()
+    else:
+        (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
+                                           'all_model_checkpoint_paths: "model.ckpt-10"\n')
+    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder), point],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == -9, done.stderr[-3000:]
+    index = folder / "model.ckpt-31.index"
+    if index.exists():  # never the old index over new data
+        now = _values(folder / "model.ckpt-31")
+        assert point == "before-state" or _same(now, old)
+    backups = list(folder.glob(".tfexplore-save-backup-*"))
+    assert len(backups) == 1 and (backups[0] / _saving.MARKER).is_file()
+    assert _same(_values(backups[0] / "model.ckpt-31"), old)  # the intact copy, named by its marker
+
+    _saving.recover(folder)
+    recovered = _values(folder / "model.ckpt-31")
+    if point == "before-state":  # the new checkpoint was complete: it stays
+        assert not _same(recovered, old)
+    else:
+        assert _same(recovered, old)
+    assert not list(folder.glob(".tfexplore-save-*"))
+    assert _same(_values(folder / "model.ckpt-10"), _values(demo_run / "model.ckpt-10"))
+
+
+@pytest.mark.slow
+def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
+    import subprocess
+    import sys
+
+    from tfexplore import _saving
+
+    folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
+    for file in folder.glob("model.ckpt-30.*"):
+        shutil.copy(file, folder / file.name.replace("ckpt-30", "ckpt-31"))
+    old = _values(folder / "model.ckpt-31")
+    (folder / "checkpoint").unlink()
+    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder), "before-index"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == -9, done.stderr[-3000:]
+    recovery = (
+        "import os, signal, sys\nfrom tfexplore import _saving\nreal = os.replace\n"
+        "def replace(src, dst):\n"
+        "    if str(dst).endswith('.index'):\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(src, dst)\n"
+        "os.replace = replace\n_saving.recover(__import__('pathlib').Path(sys.argv[1]))\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", recovery, str(folder)], capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert not (folder / "model.ckpt-31.index").exists()  # data back, index not yet: absent
+    _saving.recover(folder)
+    assert _same(_values(folder / "model.ckpt-31"), old)
+    assert not list(folder.glob(".tfexplore-save-*"))
+
+
+# -- 13. recovery never follows a symlinked or foreign "backup" --------------------------------
+@pytest.mark.parametrize("forgery", ["symlink", "copied-marker", "no-marker"])
+def test_recovery_acts_only_on_folders_it_made(demo_run, tmp_path, forgery):
+    from tfexplore import _saving
+
+    folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for file in folder.glob("model.ckpt-20.*"):
+        shutil.copy(file, elsewhere / file.name.replace("ckpt-20", "ckpt-30"))
+    (elsewhere / "secret.txt").write_text("not yours")
+    backup = folder / ".tfexplore-save-backup-999999999-deadbeef"
+    if forgery == "symlink":
+        backup.symlink_to(elsewhere, target_is_directory=True)
+    else:
+        shutil.copytree(elsewhere, backup)
+        if forgery == "copied-marker":  # a marker written for another folder, copied here
+            real = _saving.temporary_folder(tmp_path)
+            _saving._mark(real, kind="backup", prefix="model.ckpt-30", status="ready")
+            shutil.copy(real / _saving.MARKER, backup / _saving.MARKER)
+    state = folder / "checkpoint"
+    state.write_text(f'model_checkpoint_path: "{backup.name}/model.ckpt-30"\n'
+                     f'all_model_checkpoint_paths: "{backup.name}/model.ckpt-30"\n')
+    before, run_before = fingerprint(elsewhere), fingerprint(folder)
+    _saving.recover(folder)
+    assert fingerprint(elsewhere) == before
+    assert fingerprint(folder) == run_before  # nothing moved, nothing deleted
+    assert _same(_values(folder / "model.ckpt-30"), _values(demo_run / "model.ckpt-30"))

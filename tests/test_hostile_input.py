@@ -741,3 +741,18 @@ def test_recovery_acts_only_on_folders_it_made(demo_run, tmp_path, forgery):
     assert fingerprint(elsewhere) == before
     assert fingerprint(folder) == run_before  # nothing moved, nothing deleted
     assert _same(_values(folder / "model.ckpt-30"), _values(demo_run / "model.ckpt-30"))
+
+
+def test_recovery_removes_an_empty_folder_of_a_save_killed_after_its_mkdir(tmp_path):
+    from tfexplore import _saving
+
+    empty = tmp_path / ".tfexplore-save-999999999-0badf00d"
+    empty.mkdir()
+    half = tmp_path / ".tfexplore-save-backup-999999999-0badf00d"
+    half.mkdir()
+    (half / f"{_saving.MARKER}.1234abcd").write_text('{"kind": "ba')
+    kept = tmp_path / ".tfexplore-save-backup-999999998-0badf00d"
+    kept.mkdir()
+    (kept / "model.ckpt-3.index").write_bytes(b"unknown: not ours to delete")
+    _saving.recover(tmp_path)
+    assert not empty.exists() and not half.exists() and kept.exists()

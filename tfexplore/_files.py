@@ -155,8 +155,12 @@ def read_bytes(
         except OSError as exc:
             raise _os_error(path, what, exc, expected) from exc
     if len(data) > size:
+        problem = (
+            "reports a size of 0 but has bytes (a /proc or /sys file, not an artifact)"
+            if size == 0 else "grew while it was read"
+        )
         raise UnreadableFileError(
-            f"The {what} file {str(path)!r} grew while it was read.",
+            f"The {what} file {str(path)!r} {problem}.",
             path=path,
             expected=expected or f"a {what} file that no process is writing",
             hint="wait until the program writing it has finished, then open it again",

@@ -239,13 +239,31 @@ def recover(folder: Path) -> None:
             leftover.unlink(missing_ok=True)  # a state file that was never put in place
             continue
         record = _marker(leftover)
-        if record is None:
-            continue  # not a folder we can prove we made: never touched
+        if record is None:  # not a folder we can prove we made: never touched, unless it
+            _remove_if_empty(leftover)  # is a real folder with nothing in it but a marker
+            continue  # being written (a save killed right after its mkdir)
         if record.get("kind") == "backup" and record.get("status") == "ready":
             _restore_backup(folder, leftover, record["prefix"], record.get("files") or [])
         elif record.get("kind") == "backup" and record.get("status") == "published":
             _forget_backup(folder, leftover, record["prefix"])
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove ``path`` if it is a real folder (never a symlink) holding nothing but marker
+    files half written (regular files named ``MARKER.*``)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return
+        entries = list(path.iterdir())
+        if any(not e.name.startswith(MARKER + ".") or not stat.S_ISREG(os.lstat(e).st_mode)
+               for e in entries):
+            return
+        for entry in entries:
+            entry.unlink()
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _restore_backup(folder: Path, backup: Path, name: str, files: list[str]) -> None:

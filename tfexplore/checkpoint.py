@@ -940,10 +940,12 @@ def _is_v1_file(path: Path) -> bool:
     try:
         if not path.is_file() or path.stat().st_size < 48:
             return False
-        with path.open("rb") as handle:
+        from ._files import open_regular
+
+        with open_regular(path, what="checkpoint") as handle:  # swapped for a FIFO: no hang
             handle.seek(-8, os.SEEK_END)
             return handle.read(8) == _SSTABLE_MAGIC
-    except OSError:
+    except (OSError, TFExploreError):
         return False
 
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         artifact = tfexplore.open(args.path)
         status = 0
         if args.command == "explain":
-            text = str(artifact.explain())
+            text = str(artifact.explain()).replace("&lt;", "<")  # a terminal is not HTML
         elif args.command == "scan":
             report = _safety(artifact)
             text = scan_text(report, show_expected=args.all)

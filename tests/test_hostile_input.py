@@ -756,3 +756,17 @@ def test_recovery_removes_an_empty_folder_of_a_save_killed_after_its_mkdir(tmp_p
     (kept / "model.ckpt-3.index").write_bytes(b"unknown: not ours to delete")
     _saving.recover(tmp_path)
     assert not empty.exists() and not half.exists() and kept.exists()
+
+
+def test_stored_member_that_lies_about_its_size_is_refused(keras_models, tmp_path):
+    data = bytearray(keras_models.keras.read_bytes())
+    name = b"model.weights.h5"
+    at = data.index(b"PK\x01\x02")  # the central directory entries
+    while data[at + 46 : at + 46 + len(name)] != name:
+        at = data.index(b"PK\x01\x02", at + 4)
+    assert struct.unpack("<H", data[at + 10 : at + 12])[0] == 0  # stored, as Keras writes it
+    data[at + 24 : at + 28] = struct.pack("<I", 1 << 31)  # declares 2 GB
+    lying = tmp_path / "lying.keras"
+    lying.write_bytes(bytes(data))
+    with pytest.raises(tfexplore.CorruptArtifactError, match="declares 2147483648"):
+        tfexplore.open(lying).weights  # noqa: B018

@@ -53,6 +53,14 @@ def check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
                 expected="a .keras zip of stored or deflated members",
                 hint="re-save the model with model.save('x.keras')",
             )
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise CorruptArtifactError(
+                f"The stored member {info.filename!r} of {str(path)!r} declares {info.file_size} "
+                f"bytes but occupies {info.compress_size}.",
+                path=path,
+                expected="a .keras zip whose stored members are as long as they say",
+                hint="re-copy the file; if you made it, re-save it with model.save()",
+            )
         limit = _limit_for(info)
         compressed = info.compress_type != zipfile.ZIP_STORED
         if info.file_size > limit and (compressed or info.filename.endswith(".json")):

@@ -764,6 +764,13 @@ def _in_memory_cache(node, body_nodes) -> bool:
     return values == [b""]
 
 
+def _serialized_graph(node, body_nodes):
+    """The GraphDef a ``DatasetFromGraph`` node deserializes, when its ``graph_def`` input is
+    a constant (through ``Identity`` ops); ``None`` when it is computed or unreadable."""
+    raw = _serialized_bytes(node, body_nodes)
+    return None if raw is None else _parse_graph_def(raw)
+
+
 def _serialized_bytes(node, body_nodes) -> bytes | None:
     """The serialized GraphDef a ``DatasetFromGraph`` node reads, when its ``graph_def`` input
     is a constant (through ``Identity`` ops); ``None`` when it is computed."""

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-__all__ = ["Artifact", "Explanation", "human_bytes"]
+__all__ = ["Artifact", "Explanation", "human_bytes", "safe_markdown"]
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_TABLE_CELL = re.compile(r"(?<!\\)\|")
 
 
 class Explanation(str):
-    """Prose returned by ``explain()``: a plain ``str`` that Jupyter renders as Markdown."""
+    """Prose returned by ``explain()``: a plain ``str`` that Jupyter renders as Markdown.
+
+    Names in it come from files (node names, op types, layer names): the text is passed
+    through :func:`safe_markdown` when made, so no name can become HTML where it is rendered
+    (Jupyter's Markdown passes raw HTML through)."""
+
+    def __new__(cls, text: str = "") -> Explanation:
+        return super().__new__(cls, safe_markdown(str(text)))
 
     def __repr__(self) -> str:
         return str(self)
@@ -104,3 +115,75 @@ def human_bytes(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+def safe_markdown(text: str) -> str:
+    """``text`` with every ``<`` that a Markdown renderer would read as the start of raw HTML
+    written as ``&lt;`` (which renders as ``<``): outside code spans and fenced code blocks,
+    where CommonMark reads HTML; and, in table rows, with cells split at ``|`` first, as GFM
+    does, so that a name holding a ``|`` cannot close a code span early. Code spans and fenced
+    blocks are kept as they are (renderers escape their content).
+
+    Example::
+
+        >>> safe_markdown('node `a<b>` and <img src=x onerror="alert(1)">')
+        'node `a<b>` and &lt;img src=x onerror="alert(1)">'
+    """
+    if "<" not in text:
+        return text
+    lines, fence = [], None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                if not line.strip().strip(fence[0]):
+                    fence = None
+            lines.append(line)
+            continue
+        if opened and not (opened.group(1)[0] == "`" and "`" in line[opened.end():]):
+            fence = opened.group(1)
+            lines.append(line)
+            continue
+        if line.lstrip().startswith("|"):
+            lines.append("|".join(_escape_inline(cell) for cell in _TABLE_CELL.split(line)))
+        else:
+            lines.append(_escape_inline(line))
+    return "\n".join(lines)
+
+
+def _escape_inline(text: str) -> str:
+    """``<`` as ``&lt;`` outside the code spans of one line (a backtick run closes only at a
+    run of the same length; a backslash escapes the next character, as in CommonMark)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n:
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if char == "`":
+            j = i
+            while j < n and text[j] == "`":
+                j += 1
+            run = j - i
+            close = j
+            while True:
+                close = text.find("`" * run, close)
+                if close < 0:
+                    break
+                end = close + run
+                if (end >= n or text[end] != "`") and text[close - 1] != "`":
+                    break
+                while end < n and text[end] == "`":
+                    end += 1
+                close = end
+            if close >= 0:
+                out.append(text[i : close + run])
+                i = close + run
+                continue
+            out.append(text[i:j])
+            i = j
+            continue
+        out.append("&lt;" if char == "<" else char)
+        i += 1
+    return "".join(out)

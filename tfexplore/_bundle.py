@@ -34,10 +34,13 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._files import prefix_file, prefix_of, prefix_parts
 from .errors import CorruptArtifactError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "BundleEntry",
@@ -46,6 +49,7 @@ __all__ = [
     "read_bundle_index",
     "parse_bundle_index",
     "check_entry_bytes",
+    "read_string_entry",
     "iter_table",
     "decode_slice_key",
     "shard_path",
@@ -275,6 +279,80 @@ def check_entry_bytes(entry: BundleEntry, shard_file: Path, shard_size: int, pat
             expected="an index entry whose shape and byte size agree",
             hint=_HINT,
         )
+
+
+def read_string_entry(entry: BundleEntry, shard_file: Path, path) -> np.ndarray:
+    """The strings of a string entry, read and checked in pure Python (TensorFlow's reader
+    never sees them): an object array of ``bytes`` of ``entry.shape``.
+
+    TensorFlow stores a string tensor as ``[varint64 length] * n``, a masked CRC32C of the
+    lengths, then the string bytes; its reader allocates each string from its declared length
+    before reading it, so a length edited to 2**62 crashes it or takes all memory. Here every
+    declared length is checked against the bytes the entry has (``entry.size``, itself checked
+    against the file by :func:`check_entry_bytes`) before anything is allocated for it, then
+    both checksums. Raises ``CorruptArtifactError`` naming the tensor.
+    """
+    import numpy as np
+
+    from ._files import open_regular
+
+    count = entry.num_elements
+    with open_regular(shard_file, what="checkpoint data") as handle:
+        handle.seek(entry.offset)
+        data = handle.read(entry.size)
+
+    def damaged(problem: str) -> CorruptArtifactError:
+        return CorruptArtifactError(
+            f"String tensor {entry.key!r} in {str(shard_file)!r} {problem}; it is not read.",
+            path=shard_file,
+            expected="string lengths that add up to the bytes stored for the tensor, and "
+            "checksums that match",
+            hint="the data file is damaged or hostile; names and shapes are in .variables",
+        )
+
+    if len(data) != entry.size:
+        raise damaged(f"is cut short ({len(data)} of {entry.size} bytes)")
+    lengths: list[int] = []
+    position, total, size = 0, 0, len(data)
+    for _ in range(count):
+        value, shift = 0, 0
+        while True:
+            if position >= size or shift > 63:
+                raise damaged("has a damaged length table")
+            byte = data[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        total += value
+        if total > size:  # checked before anything is sized from it
+            raise damaged(
+                f"declares a string of {value} bytes where the tensor has {size} bytes in all"
+            )
+        lengths.append(value)
+    body = position + 4
+    if body + total != size:
+        raise damaged(
+            f"declares {total} bytes of strings, but {size - min(body, size)} follow its "
+            "length table"
+        )
+    if all(n <= 0xFFFFFFFF for n in lengths):
+        raw_lengths = np.asarray(lengths, dtype="<u4").tobytes()
+    else:
+        raw_lengths = b"".join(
+            n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little") for n in lengths
+        )
+    if masked_crc32c(raw_lengths) != int.from_bytes(data[position:body], "little"):
+        raise damaged("fails the checksum of its length table")
+    if masked_crc32c(raw_lengths + data[position:]) != entry.crc32c:
+        raise damaged("fails its checksum")
+    values = np.empty(count, dtype=object)
+    start = body
+    for i, length in enumerate(lengths):
+        values[i] = data[start : start + length]
+        start += length
+    return values.reshape(entry.shape)
 
 
 # -- SSTable ------------------------------------------------------------------------------

@@ -317,7 +317,8 @@ def _child_run(path: Path, budget_mb: int) -> dict[str, Any]:
     used = _address_space()
     _limit("RLIMIT_AS", (used + (budget_mb << 20)) if used else 4 << 30)
 
-    report: dict[str, Any] = {"status": "ok", "errors": [], "weights": 0, "reads": 0}
+    report: dict[str, Any] = {"status": "ok", "errors": [], "weights": 0, "reads": 0,
+                              "budget": budget_mb << 20}
 
     def failed(where: str, exc: BaseException) -> dict[str, Any] | None:
         """Record an ordinary error; return a verdict when it was memory."""
@@ -338,6 +339,9 @@ def _child_run(path: Path, budget_mb: int) -> dict[str, Any]:
                 return verdict
     weights = keras_file.__dict__.get("_weights") or []
     report["weights"] = len(weights)
+    verdict = _walk_everything(h5py, np, keras_file, {w.h5_path for w in weights}, report, failed)
+    if verdict is not None:
+        return verdict
     if not weights:
         return report
     try:
@@ -365,6 +369,67 @@ def _child_run(path: Path, budget_mb: int) -> dict[str, Any]:
         if (verdict := failed("opening it", exc)) is not None:
             return verdict
     return report
+
+
+def _walk_everything(h5py, np, keras_file, weight_paths, report, failed) -> dict | None:
+    """Read every attribute of every group and dataset, and touch every dataset that is not a
+    weight (weights are read below), following hard links only (each object once): what
+    Keras's own loaders read (``load_weights_from_hdf5_group`` reads ``keras_version``,
+    ``backend``, ``layer_names``, every layer's ``weight_names``...) is a subset of this, so a
+    session's load cannot meet an attribute the probe did not. Returns a verdict or ``None``."""
+    report.setdefault("attributes", 0)
+    report.setdefault("other_datasets", 0)
+    try:
+        with keras_file._open_h5() as h5:
+            home = h5py.h5o.get_info(h5.id).fileno
+            seen: set[int] = set()
+            stack = [h5]
+            while stack:
+                node = stack.pop()
+                where = f"the attributes of {node.name}"
+                try:
+                    for key in list(node.attrs):
+                        node.attrs[key]  # noqa: B018 - the read is the rehearsal
+                        report["attributes"] += 1
+                except Exception as exc:  # noqa: BLE001
+                    if (verdict := failed(where, exc)) is not None:
+                        return verdict
+                if not isinstance(node, h5py.Group):
+                    continue
+                try:
+                    names = list(node)
+                except Exception as exc:  # noqa: BLE001
+                    if (verdict := failed(f"the members of {node.name}", exc)) is not None:
+                        return verdict
+                    continue
+                for name in names:
+                    where = f"{node.name.rstrip('/')}/{name}"
+                    try:
+                        link = node.get(name, getlink=True)
+                        if not isinstance(link, h5py.HardLink):
+                            continue  # soft links reach objects walked anyway; external: other files
+                        child = node[name]
+                        info = h5py.h5o.get_info(child.id)
+                        if info.fileno != home or info.addr in seen:
+                            continue
+                        seen.add(info.addr)
+                        stack.append(child)
+                        if isinstance(child, h5py.Dataset) and child.name not in weight_paths:
+                            outside = _outside(h5py, child, home)
+                            if outside:
+                                return {"status": "outside", "where": where, "detail": outside}
+                            chunk = _chunk_bytes(child)
+                            if chunk > report.get("budget", 1 << 62):
+                                return {"status": "memory", "where": where}
+                            report["other_datasets"] += 1
+                            _touch(np, child)
+                    except Exception as exc:  # noqa: BLE001
+                        if (verdict := failed(where, exc)) is not None:
+                            return verdict
+    except Exception as exc:  # noqa: BLE001
+        if (verdict := failed("opening it", exc)) is not None:
+            return verdict
+    return None
 
 
 def _outside(h5py, dataset, home: int) -> str | None:

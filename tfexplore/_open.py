@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._artifact import Artifact
 from ._files import META_SUFFIXES
-from .errors import ArtifactNotFoundError, UnrecognizedArtifactError
+from .errors import ArtifactNotFoundError, TFExploreError, UnrecognizedArtifactError
 
 __all__ = ["open", "detect_kind", "KINDS"]
 
@@ -96,6 +96,9 @@ def detect_kind(path: str | os.PathLike) -> tuple[str, Path]:
         return _detect_missing(p, raw)
     if p.is_dir():
         return _detect_dir(p)
+    from ._files import check_regular
+
+    check_regular(p, what="artifact", expected=EXPECTED)
     return _detect_file(p)
 
 
@@ -212,21 +215,25 @@ def _is_text_meta_graph(p: Path) -> bool:
 
 
 def _head(p: Path, size: int = 8) -> bytes:
+    from ._files import open_regular
+
     try:
-        with p.open("rb") as f:
+        with open_regular(p, what="artifact") as f:
             return f.read(size)
-    except OSError:
+    except (OSError, TFExploreError):
         return b""
 
 
 def _is_v1_checkpoint(p: Path) -> bool:
     """A legacy V1 checkpoint is one SSTable file (``model.ckpt``), recognised by its footer."""
+    from ._files import open_regular
+
     try:
-        with p.open("rb") as f:
+        with open_regular(p, what="checkpoint") as f:
             f.seek(0, os.SEEK_END)
             if f.tell() < 48:
                 return False
             f.seek(-8, os.SEEK_END)
             return f.read(8) == SSTABLE_MAGIC
-    except OSError:
+    except (OSError, TFExploreError):
         return False

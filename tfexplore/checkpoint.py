@@ -38,11 +38,19 @@ import numpy as np
 
 from . import naming
 from ._artifact import Artifact, Explanation, human_bytes
-from ._bundle import BundleIndex, check_entry_bytes, masked_crc32c, read_bundle_index
+from ._bundle import (
+    DT_VARIANT,
+    BundleIndex,
+    check_entry_bytes,
+    masked_crc32c,
+    read_bundle_index,
+    read_string_entry,
+)
 from ._files import (
     LFS_POINTER_MAX,
     META_SUFFIXES,
     check_lfs_pointer,
+    check_regular,
     is_lfs_pointer,
     meta_file,
     prefix_file,
@@ -60,7 +68,7 @@ from .errors import (
     suggest,
 )
 
-__all__ = ["Checkpoint", "CheckpointDir"]
+__all__ = ["Checkpoint", "CheckpointDir", "check_checkpoint_files"]
 
 VARIABLE_COLUMNS = [
     "name", "role", "shape", "dtype", "size", "nbytes", "shard", "offset", "partitions",
@@ -129,7 +137,7 @@ class Checkpoint(Artifact):
     @functools.cached_property
     def format(self) -> str:
         """``"v2"`` (``.index`` + ``.data-*`` shards) or ``"v1"`` (one legacy file)."""
-        return "v2" if self.index_path.is_file() else "v1"
+        return "v2" if self.index_path.exists() else "v1"
 
     @property
     def data_files(self) -> list[Path]:
@@ -158,6 +166,7 @@ class Checkpoint(Artifact):
         from ._tf import tf, translate_errors
 
         target = self.index_path if self.format == "v2" else self.prefix
+        check_checkpoint_files(self.prefix)
         with translate_errors(target, "checkpoint"):
             return tf().train.load_checkpoint(prefix_text(self.prefix))
 
@@ -483,11 +492,30 @@ class Checkpoint(Artifact):
         direct = self._read_direct(key, target)
         if direct is not None:
             return direct
+        strings = self._read_strings(key)
+        if strings is not None:
+            return strings
         with translate_errors(target, f"tensor {key!r}"):
             value = self._reader.get_tensor(key)
         if isinstance(value, np.ndarray):
             return value
         return np.array(value, dtype=object if isinstance(value, bytes) else None)
+
+    def _read_strings(self, key: str) -> np.ndarray | None:
+        """A V2 string tensor, read and checked by :func:`read_string_entry` (its declared
+        lengths against the bytes present) so that TensorFlow's reader, which allocates every
+        string from its declared length, never reads one. A partitioned string tensor is
+        checked piece by piece, then read by TensorFlow. ``None`` for other tensors."""
+        if self.format != "v2":
+            return None
+        from ._bundle import read_string_entry
+
+        index = self._index
+        pieces = index.pieces(key)
+        if not pieces or pieces[0].dtype != "string":
+            return None
+        values = [read_string_entry(e, index.shard_file(e.shard), self.index_path) for e in pieces]
+        return values[0] if len(pieces) == 1 and not pieces[0].slices else None
 
     def _read_direct(self, key: str, shard_file: Path) -> np.ndarray | None:
         """A numeric tensor of a V2 bundle, read straight from its bytes at the offset the
@@ -505,7 +533,9 @@ class Checkpoint(Artifact):
         if entry.size != array.nbytes:
             return None
         buffer = memoryview(array).cast("B")
-        with shard_file.open("rb") as data:
+        from ._files import open_regular
+
+        with open_regular(shard_file, what="checkpoint data") as data:
             data.seek(entry.offset)
             read = data.readinto(buffer)
         if read != entry.size or masked_crc32c(buffer) != entry.crc32c:
@@ -532,8 +562,8 @@ class Checkpoint(Artifact):
         for entry in index.pieces(key):
             shard_file = index.shard_file(entry.shard)
             try:
-                shard_size = shard_file.stat().st_size
-            except FileNotFoundError as exc:
+                shard_size = check_regular(shard_file, what="checkpoint data").st_size
+            except ArtifactNotFoundError as exc:
                 raise IncompleteCheckpointError(
                     f"The data file {str(shard_file)!r} that holds tensor {key!r} is missing.",
                     path=shard_file,
@@ -550,7 +580,7 @@ class Checkpoint(Artifact):
         """Refuse a V1 tensor whose shape claims more elements than its file has bytes (each
         element takes at least one byte), before TensorFlow allocates it."""
         size = self._entries[key]["size"]
-        file_size = self.prefix.stat().st_size
+        file_size = check_regular(self.prefix, what="V1 checkpoint").st_size
         if size > file_size:
             from .errors import CorruptArtifactError
 
@@ -704,6 +734,12 @@ class CheckpointDir(Artifact):
     def _state(self) -> tuple[str | None, list[str], list[str]]:
         """(latest path, all listed paths, notes) from the state file, as written."""
         if not self.state_path.is_file():
+            if os.path.lexists(self.state_path) and not self.state_path.is_dir():
+                note = (  # a FIFO, a device or a dangling or looping link: never opened
+                    f"the state file {str(self.state_path)!r} is not a regular file and was "
+                    "not read; the checkpoints below come from the files present"
+                )
+                return None, [], [note]
             return None, [], []
         from google.protobuf import text_format
 
@@ -1051,14 +1087,47 @@ class CheckpointDir(Artifact):
 
 
 # -- helpers: checkpoints -----------------------------------------------------------------------
+def check_checkpoint_files(prefix: str | os.PathLike, *, contents: bool = False) -> None:
+    """Check what TensorFlow's reader will open for checkpoint ``prefix`` before it opens it:
+    regular files only (no FIFO, device or symlink loop), and with ``contents=True`` (before a
+    session hands the checkpoint to TensorFlow, which reads every tensor) every V2 entry's
+    bytes within its shard and every string tensor's declared lengths within its bytes
+    (:func:`read_string_entry`). Raises a tfexplore error naming the file."""
+    prefix = Path(os.fspath(prefix))
+    index_path = Path(f"{prefix}.index")
+    if not index_path.exists():
+        if prefix.exists():
+            check_regular(prefix, what="V1 checkpoint")
+        return
+    check_regular(index_path, what="checkpoint index")
+    index = read_bundle_index(index_path)
+    sizes = {}
+    for shard in range(index.num_shards):
+        shard_file = index.shard_file(shard)
+        if shard_file.exists() or shard_file.is_symlink():
+            sizes[shard] = check_regular(shard_file, what="checkpoint data").st_size
+    if not contents:
+        return
+    pieces = [entry for name in index.entries for entry in index.pieces(name)]
+    for entry in pieces:
+        if entry.shard not in sizes or entry.dtype_enum == DT_VARIANT:
+            continue  # TensorFlow reports a missing shard itself; variants are its own
+        shard_file = index.shard_file(entry.shard)
+        check_entry_bytes(entry, shard_file, sizes[entry.shard], index_path)
+        if entry.dtype == "string":
+            read_string_entry(entry, shard_file, index_path)
+
+
 def _is_v1_file(path: Path) -> bool:
     try:
         if not path.is_file() or path.stat().st_size < 48:
             return False
-        with path.open("rb") as handle:
+        from ._files import open_regular
+
+        with open_regular(path, what="checkpoint") as handle:  # swapped for a FIFO: no hang
             handle.seek(-8, os.SEEK_END)
             return handle.read(8) == _SSTABLE_MAGIC
-    except OSError:
+    except (OSError, TFExploreError):
         return False
 
 

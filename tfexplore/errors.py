@@ -33,6 +33,7 @@ __all__ = [
     "MissingFeedError",
     "CheckpointExistsError",
     "NativeCrashError",
+    "TooLargeError",
     "suggest",
 ]
 
@@ -181,3 +182,7 @@ class NativeCrashError(TFExploreError, RuntimeError):
 
     risk: str | None = None
     signal: str | None = None
+class TooLargeError(TFExploreError, MemoryError):
+    """A value the file declares would take more memory than tfexplore allows one read (a
+    single stored value broadcast to a huge shape, a zip member that inflates to gigabytes);
+    nothing was allocated for it."""

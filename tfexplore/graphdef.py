@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._artifact import Artifact, Explanation, human_bytes
-from ._tf import protos, tf
+from ._tf import protos
 from .errors import CorruptArtifactError, TensorNotFoundError, suggest
 from .graph import (
     Graph,
@@ -126,15 +126,9 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
         tensor = self._consts.get(op)
         if tensor is None:
             raise self._not_a_const(name, op)
-        try:
-            return tf().make_ndarray(tensor)
-        except (TypeError, ValueError, IndexError) as exc:
-            raise CorruptArtifactError(
-                f"The value of Const {op!r} cannot be decoded: {type(exc).__name__}: {exc}",
-                path=self.path,
-                expected="a TensorProto whose content matches its dtype and shape",
-                hint="the file may be damaged; re-copy it",
-            ) from exc
+        from ._consts import const_value
+
+        return const_value(tensor, name=op, path=self.path)
 
     def _not_a_const(self, name: str, op: str) -> TensorNotFoundError:
         if op in self.graph:
@@ -171,8 +165,26 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
             )
             for row in table.itertuples(index=False)
         ]
-        total = int(table["nbytes"].fillna(0).sum()) if len(table) else 0
-        return stream_stats(items, total_bytes=total, progress=progress, description=self.path.name)
+        from ._consts import const_stats
+
+        # a broadcast Const (fewer stored values than elements) is summed from its stored
+        # values and their repeat counts, never decoded
+        known = {row.name: const_stats(self._consts[row.name]) for row in table.itertuples()}
+        decoded = [item for item in items if known[item[0]["name"]] is None]
+        total = sum(item[2] for item in decoded)
+        frame = stream_stats(decoded, total_bytes=total, progress=progress,
+                             description=self.path.name)
+        if len(decoded) == len(items):
+            return frame
+        import pandas as pd
+
+        rows = {row["name"]: row for row in frame.to_dict("records")}
+        ordered = [
+            rows[item[0]["name"]] if known[item[0]["name"]] is None
+            else {**item[0], **known[item[0]["name"]]}
+            for item in items
+        ]
+        return pd.DataFrame(ordered, columns=list(frame.columns))
 
     @functools.cached_property
     def safety(self):

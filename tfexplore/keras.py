@@ -48,7 +48,9 @@ import numpy as np
 
 from . import _h5probe
 from ._artifact import Artifact, Explanation, human_bytes
+from ._files import check_regular, open_regular
 from ._tf import _first_line
+from ._ziplimits import check_inflation, check_members, read_member
 from .errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
@@ -146,6 +148,7 @@ class KerasFile(Artifact):
                 expected="a .keras, .h5, .hdf5 or .weights.h5 file",
                 hint="check the path; a SavedModel folder opens with tfexplore.open(folder)",
             )
+        check_regular(self.path, what="Keras")
         self._container = _container_of(self.path)
         self._probed = False  # see _open_h5
 
@@ -459,7 +462,12 @@ class KerasFile(Artifact):
     def _zip_members(self) -> dict[str, zipfile.ZipInfo]:
         with _translated(self.path, "Keras zip"):
             with zipfile.ZipFile(self.path) as archive:
-                members = {info.filename: info for info in archive.infolist()}
+                infos = archive.infolist()
+        check_members(self.path, infos)
+        with _translated(self.path, "Keras zip"):
+            for info in infos:
+                check_inflation(self.path, info)
+        members = {info.filename: info for info in infos}
         if WEIGHTS_MEMBER not in members and CONFIG_MEMBER not in members:
             raise CorruptArtifactError(
                 f"{str(self.path)!r} is a zip but not a Keras model: it has no {CONFIG_MEMBER} "
@@ -491,7 +499,7 @@ class KerasFile(Artifact):
             )
         with _translated(self.path, f"{member} in the Keras zip"):
             with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(member)
+                data = read_member(archive, self._zip_members[member], self.path)
         return _parse_json(data, self.path, member)
 
     @functools.cached_property
@@ -524,6 +532,7 @@ class KerasFile(Artifact):
                 fileobj = stack.enter_context(_open_member(self.path, info))
                 h5 = stack.enter_context(h5py.File(fileobj, "r"))
             else:
+                check_regular(self.path, what="Keras HDF5")
                 h5 = stack.enter_context(h5py.File(self.path, "r", locking=False))
             yield h5
 
@@ -532,7 +541,7 @@ class KerasFile(Artifact):
 def _container_of(path: Path) -> str:
     """``zip`` or ``hdf5`` from the first bytes; anything else is not a Keras file."""
     try:
-        with path.open("rb") as f:
+        with open_regular(path, what="Keras") as f:
             head = f.read(8)
     except OSError as exc:
         raise UnreadableFileError(
@@ -560,7 +569,7 @@ def _has_hdf5_userblock(path: Path) -> bool:
     """HDF5 files may start after a user block of 512, 1024, 2048... bytes."""
     offset = 512
     size = path.stat().st_size
-    with path.open("rb") as f:
+    with open_regular(path, what="Keras") as f:
         while offset + 8 <= size and offset <= 1 << 20:
             f.seek(offset)
             if f.read(8) == HDF5_MAGIC:
@@ -574,7 +583,7 @@ def _open_member(path: Path, info: zipfile.ZipInfo) -> Iterator[io.RawIOBase]:
     """A seekable file object for one zip member: a window on the archive for a stored
     (uncompressed) member, which Keras writes, so nothing is copied; else the bytes in memory."""
     if info.compress_type == zipfile.ZIP_STORED:
-        with path.open("rb") as raw:
+        with open_regular(path, what="Keras zip") as raw:
             raw.seek(info.header_offset)
             header = raw.read(30)
             if len(header) < 30 or header[:4] != ZIP_MAGIC:
@@ -584,7 +593,7 @@ def _open_member(path: Path, info: zipfile.ZipInfo) -> Iterator[io.RawIOBase]:
             yield _Window(raw, start, info.file_size)
     else:
         with zipfile.ZipFile(path) as archive:
-            yield io.BytesIO(archive.read(info.filename))
+            yield io.BytesIO(read_member(archive, info, path))
 
 
 class _Window(io.RawIOBase):

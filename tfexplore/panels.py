@@ -929,4 +929,5 @@ def markdown_html(text: str) -> str:
         from markdown_it import MarkdownIt
     except ImportError:
         return f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>"
-    return MarkdownIt("commonmark").enable("table").render(text)
+    # raw HTML off: a name from a file that reaches the Markdown stays text (issue 11)
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)

@@ -31,6 +31,7 @@ drift. The op lists live in :mod:`tfexplore._op_allowlist`, the Saver proof in
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -778,8 +779,14 @@ class _ScanContext:
         return set(pulled) <= allowed and roots == {self.filename}
 
 
-def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, depth) -> None:
-    """Classify every node of ``graph_def`` and of its library into ``report``."""
+def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, depth,
+                seen=None) -> None:
+    """Classify every node of ``graph_def`` and of its library into ``report``.
+
+    Each distinct nested dataset graph (by the SHA-256 of its bytes, and the entry points that
+    pull it in) is parsed and scanned once (``seen``): ten ``DatasetFromGraph`` ops reading
+    one constant, nine levels deep, are nine scans, not a billion."""
+    seen = set() if seen is None else seen
     functions = {f.signature.name: f for f in graph_def.library.function}
     nodes = {n.name: n for n in graph_def.node}
     # every FunctionDef, even one whose name repeats (the dict above keeps only one of them)
@@ -809,15 +816,24 @@ def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, 
             )  # fmt: skip
             (report.expected if expected else report.findings).append(finding)
             if node.op == "DatasetFromGraph" and depth < MAX_NESTING:
-                inner = _serialized_graph(node, body_nodes)
+                raw = _serialized_bytes(node, body_nodes)
+                memo = None if raw is None else (hashlib.sha256(raw).digest(), pulled)
+                inner = None if memo is None or memo in seen else _parse_graph_def(raw)
+                if memo in seen:  # its findings are listed where it was first met
+                    report.scanned["repeated nested graphs"] = (
+                        report.scanned.get("repeated nested graphs", 0) + 1
+                    )
+                if memo is not None:
+                    seen.add(memo)
                 if inner is not None:
                     inner_closures = {name: {n.name for n in inner.node} |
                                       {f"{f.signature.name}{FUNCTION_SEPARATOR}{n.name}"
                                        for f in inner.library.function for n in f.node_def}
                                       for name in pulled}  # fmt: skip
-                    label = finding.where if nested_in is None else f"{nested_in} > {finding.where}"
+                    place = dataclasses.replace(finding, nested_in=None).where  # grows linearly
+                    label = place if nested_in is None else f"{nested_in} > {place}"
                     _scan_graph(inner, report, inner_closures, _ScanContext(_Program(inner), None, {}),
-                                meta_graph, nested_in=label, depth=depth + 1)
+                                meta_graph, nested_in=label, depth=depth + 1, seen=seen)
     for op_type, holders in sorted(attr_ops.items()):  # func attrs naming an op, not a function
         found = classify_op(_op_stand_in(op_type))
         if found is None:
@@ -844,6 +860,13 @@ def _in_memory_cache(node, body_nodes) -> bool:
 def _serialized_graph(node, body_nodes):
     """The GraphDef a ``DatasetFromGraph`` node deserializes, when its ``graph_def`` input is
     a constant (through ``Identity`` ops); ``None`` when it is computed or unreadable."""
+    raw = _serialized_bytes(node, body_nodes)
+    return None if raw is None else _parse_graph_def(raw)
+
+
+def _serialized_bytes(node, body_nodes) -> bytes | None:
+    """The serialized GraphDef a ``DatasetFromGraph`` node reads, when its ``graph_def`` input
+    is a constant (through ``Identity`` ops); ``None`` when it is computed."""
     if not node.input:
         return None
     name = _node_name(node.input[0])
@@ -863,11 +886,15 @@ def _serialized_graph(node, body_nodes):
     tensor = source.attr["value"].tensor
     if not tensor.string_val:
         return None
+    return tensor.string_val[0]
+
+
+def _parse_graph_def(raw: bytes):
     from ._tf import protos
 
     graph_def = protos().graph_pb2.GraphDef()
     try:
-        graph_def.ParseFromString(tensor.string_val[0])
+        graph_def.ParseFromString(raw)
     except Exception:  # damaged bytes: the DatasetFromGraph itself is still reported
         return None
     return graph_def

@@ -1748,6 +1748,9 @@ def _translate_read(prefix) -> Iterator[None]:
 
 
 def _reader(prefix: str):
+    from .checkpoint import check_checkpoint_files
+
+    check_checkpoint_files(prefix, contents=True)  # before TensorFlow sizes anything from it
     with _translate_read(prefix):
         return tf().train.load_checkpoint(prefix)
 
@@ -1928,6 +1931,10 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
 
             if keras_files(path):  # a ModelCheckpoint folder: its latest epoch's file
                 path = KerasRun(path).latest.path
+        if os.path.lexists(path) and not path.is_dir():  # no FIFO, device or link loop
+            from ._files import check_regular
+
+            check_regular(path, what="artifact")
         if path.suffix == ".keras" or path.suffix in (".h5", ".hdf5"):
             return _open_keras_file(path, checkpoint, trust=trust)
         if _is_saved_model(path):
@@ -2321,6 +2328,10 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
     load_tags = None
     if tags is not None:
         load_tags = [tags] if isinstance(tags, str) else list(tags)
+    if model.checkpoint is not None:  # tf.saved_model.load reads variables/ right away
+        from .checkpoint import check_checkpoint_files
+
+        check_checkpoint_files(model.variables_prefix, contents=True)
     try:
         loaded = tensorflow.saved_model.load(str(model.path), tags=load_tags)
     except Exception as exc:  # noqa: BLE001 - never raw: the TF1 way is tried, then ours
@@ -2402,6 +2413,13 @@ def _open_keras_file(path: Path, checkpoint, *, trust: bool) -> Session:
         raise ArtifactNotFoundError(
             f"No Keras file at {str(path)!r}.", path=path, expected="a .keras file"
         )
+    from . import _h5probe
+    from .keras import KerasFile
+
+    # even with trust: zip members' declared sizes are checked and every HDF5 read rehearsed
+    # in a child (_h5probe: every attribute and dataset) before Keras reads the file
+    KerasFile(path).format  # noqa: B018
+    _h5probe.check(path)
     if not trust:
         _refuse_keras_code(path)
     if path.suffix in (".h5", ".hdf5"):

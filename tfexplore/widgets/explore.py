@@ -84,6 +84,7 @@ class Explorer(w.VBox):
         self.tabs = w.Tab(children=self._pages, titles=self.tab_titles)
         title = html.escape(f"{type(self.model.artifact).__name__} · {self.model.artifact.path}")
         super().__init__(children=[w.HTML(STYLE + f"<b>{title}</b>"), self.tabs], **kwargs)
+        self.add_class("tfx-explore")
         self.tabs.observe(lambda change: self.open_tab(change["new"]), "selected_index")
         self.open_tab(0)
 
@@ -154,6 +155,7 @@ class Explorer(w.VBox):
             )
             return [self.session_status]
         button = w.Button(description="Start session", button_style="primary", icon="play")
+        button.add_class("tfx-start-session")
         note = w.HTML(status_html(self.model.session_note()))
         self.start_button = button
         button.on_click(lambda _: self.start_session())

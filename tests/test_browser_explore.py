@@ -1,0 +1,53 @@
+"""explore() in a real JupyterLab at 1400x950, as a person uses it: open *Restore and train*,
+click *Start session*, and the train panel (its Run button and loss plot) is in view at once,
+under a one-line summary of what was restored; nothing suggests a restore is still to do.
+
+Needs Debian's ``/usr/bin/chromium``; skipped without it. Screenshot:
+``test-artifacts/explore-restore-and-train.png``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser import ARTIFACTS, browser_page, lab_server, open_notebook, requires_chromium, run_cell
+
+pytestmark = [pytest.mark.slow, requires_chromium]
+
+
+def test_start_session_shows_the_train_panel_in_view(tmp_path, demo_run, copy_of):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    run = copy_of(demo_run)
+    cells = [
+        "import tfexplore\n"
+        "from tfexplore.demo import regression_data\n"
+        "x, y = regression_data()\n"
+        f"view = tfexplore.explore({str(run)!r}, feed={{'inputs/x': x, 'inputs/y': y}})\n"
+        "view"
+    ]
+    with lab_server(tmp_path, {"explore.ipynb": cells}) as url_of, sync_playwright() as playwright:
+        page, browser = browser_page(playwright, width=1400, height=950)
+        try:
+            open_notebook(page, url_of("explore.ipynb"))
+            run_cell(page, 0)
+            view = page.locator(".tfx-explore")
+            expect(view).to_be_visible(timeout=60_000)
+            view.locator(".lm-TabBar-tab", has_text="Restore and train").click()
+            view.locator("button.tfx-start-session").click()
+            panel = view.locator(".tfx-train")
+            expect(panel).to_be_visible(timeout=60_000)
+            line = view.locator(".tfx-restored-line")
+            expect(line).to_contain_text("restored 15 of 15 variables from model.ckpt-30")
+            expect(line).to_contain_text("global_step 30")
+            expect(panel.locator("button.tfx-run")).to_be_in_viewport()
+            expect(panel.locator(".tfx-lossplot-svg")).to_be_in_viewport()
+            # the restore panel is folded away: no prominent Restore button, no 15-row table
+            restore_buttons = view.locator("button:visible", has_text="Restore")
+            assert restore_buttons.count() == 0
+            assert view.locator("table.tfx-report:visible").count() == 0
+            panel.locator("button.tfx-run").click()  # and it trains from there
+            expect(panel.locator(".tfx-global-step")).to_contain_text("global_step 130", timeout=30_000)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "explore-restore-and-train.png"))
+            browser.close()

@@ -137,8 +137,9 @@ def test_point1_the_same_save_with_trust_writes_the_victim(tmp_path, canary):
 
     def hostile(graph, saver_def):
         name = _victim_filenames(graph, saver_def, str(canary.victim))["selectv2"]
-        w = graph.get_tensor_by_name("W:0")
-        _wire_into_restore(graph, saver_def, tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[w]))
+        # a constant, not W: the Save runs beside the restore's assigns, in any order
+        value = tf.constant(7.0, name="stolen")
+        _wire_into_restore(graph, saver_def, tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[value]))
 
     meta = _tf1_run(tmp_path / "run", hostile)
     tfexplore.session(meta, trust=True).close()

@@ -1094,9 +1094,9 @@ def check_checkpoint_files(prefix: str | os.PathLike, *, contents: bool = False)
     bytes within its shard and every string tensor's declared lengths within its bytes
     (:func:`read_string_entry`). Raises a tfexplore error naming the file."""
     prefix = Path(os.fspath(prefix))
-    index_path = Path(f"{prefix}.index")
+    index_path = prefix_file(prefix, ".index")  # the empty prefix "run/" is held as its folder
     if not index_path.exists():
-        if prefix.exists():
+        if prefix.exists() and not prefix.is_dir():
             check_regular(prefix, what="V1 checkpoint")
         return
     check_regular(index_path, what="checkpoint index")

@@ -9,12 +9,24 @@ Needs Debian's ``/usr/bin/chromium``; skipped without it. Screenshot:
 from __future__ import annotations
 
 import pytest
-from browser import ARTIFACTS, browser_page, lab_server, open_notebook, requires_chromium, run_cell
+from browser import (
+    ARTIFACTS,
+    browser_page,
+    lab_server,
+    open_notebook,
+    requires_chromium,
+    run_cell,
+    text_contrast,
+)
 
 pytestmark = [pytest.mark.slow, requires_chromium]
 
 
-def test_start_session_shows_the_train_panel_in_view(tmp_path, demo_run, copy_of):
+@pytest.mark.parametrize(
+    "app, theme",
+    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"), ("notebook", "JupyterLab Dark")],
+)
+def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_run, copy_of):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -26,7 +38,9 @@ def test_start_session_shows_the_train_panel_in_view(tmp_path, demo_run, copy_of
         f"view = tfexplore.explore({str(run)!r}, feed={{'inputs/x': x, 'inputs/y': y}})\n"
         "view"
     ]
-    with lab_server(tmp_path, {"explore.ipynb": cells}) as url_of, sync_playwright() as playwright:
+    shot = f"explore-{app}-{theme.split()[-1].lower()}"
+    with lab_server(tmp_path, {"explore.ipynb": cells}, app=app, theme=theme) as url_of, \
+            sync_playwright() as playwright:
         page, browser = browser_page(playwright, width=1400, height=950)
         try:
             open_notebook(page, url_of("explore.ipynb"))
@@ -48,6 +62,17 @@ def test_start_session_shows_the_train_panel_in_view(tmp_path, demo_run, copy_of
             assert view.locator("table.tfx-report:visible").count() == 0
             panel.locator("button.tfx-run").click()  # and it trains from there
             expect(panel.locator(".tfx-global-step")).to_contain_text("global_step 130", timeout=30_000)
+            # every text readable, the folded report opened too (its coloured rows)
+            view.locator(".lm-AccordionPanel-title, .jupyter-widget-Collapse-header").first.click()
+            expect(view.locator("table.tfx-report")).to_be_attached(timeout=15_000)
+            view.locator(".tfx-report-details summary").first.click()
+            texts = text_contrast(view)
+            view.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
+            view.locator(".lm-TabBar-tab", has_text="Variables").click()
+            expect(view.locator("table.tfx-table").first).to_be_visible(timeout=15_000)
+            texts += text_contrast(view)
         finally:
-            page.screenshot(path=str(ARTIFACTS / "explore-restore-and-train.png"))
+            page.screenshot(path=str(ARTIFACTS / f"{shot}-page.png"))
             browser.close()
+    low = [t for t in texts if t["ratio"] < 4.5]
+    assert len(texts) > 50 and not low, low[:5]

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.slow, requires_chromium]
 
 @pytest.mark.parametrize(
     "app, theme",
-    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"), ("notebook", "JupyterLab Dark")],
+    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"),
+     ("lab", "JupyterLab Dark High Contrast"), ("notebook", "JupyterLab Dark")],
 )
 def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_run, copy_of):
     from playwright.sync_api import expect, sync_playwright
@@ -38,7 +39,7 @@ def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_
         f"view = tfexplore.explore({str(run)!r}, feed={{'inputs/x': x, 'inputs/y': y}})\n"
         "view"
     ]
-    shot = f"explore-{app}-{theme.split()[-1].lower()}"
+    shot = f"explore-{app}-{theme.lower().replace(' ', '-')}"
     with lab_server(tmp_path, {"explore.ipynb": cells}, app=app, theme=theme) as url_of, \
             sync_playwright() as playwright:
         page, browser = browser_page(playwright, width=1400, height=950)

@@ -42,9 +42,10 @@ def _cells(run_folder: Path) -> list[str]:
     ]
 
 
-@pytest.fixture
-def lab(tmp_path, demo_run, copy_of):
-    with lab_server(tmp_path, {"train.ipynb": _cells(copy_of(demo_run))}) as url_of:
+@pytest.fixture(params=["lab", "notebook"])
+def lab(request, tmp_path, demo_run, copy_of):
+    """The panel's notebook in JupyterLab, then in Notebook 7."""
+    with lab_server(tmp_path, {"train.ipynb": _cells(copy_of(demo_run))}, app=request.param) as url_of:
         yield url_of("train.ipynb")
 
 
@@ -77,7 +78,7 @@ RECORDER = """
 """
 
 
-def test_trainpanel_runs_and_stops_in_jupyterlab(lab):
+def test_trainpanel_runs_and_stops_in_jupyterlab(lab, request):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -86,7 +87,8 @@ def test_trainpanel_runs_and_stops_in_jupyterlab(lab):
         try:
             _drive(page, expect, lab)
         finally:
-            page.screenshot(path=str(ARTIFACTS / "trainpanel.png"))
+            app = request.node.callspec.params["lab"]
+            page.screenshot(path=str(ARTIFACTS / f"trainpanel-{app}.png"))
             browser.close()
 
 
@@ -121,7 +123,8 @@ def _drive(page, expect, url: str) -> None:
     stopped_at = _global_step(panel)
     assert 70 < stopped_at < 70 + LONG_RUN
     timing = _plot_timing(page.evaluate("() => window.__tfx"))
-    (ARTIFACTS / "trainpanel-timing.txt").write_text(
+    app = "notebook" if "/notebooks/" in url else "lab"
+    (ARTIFACTS / f"trainpanel-timing-{app}.txt").write_text(
         "".join(f"{k}: {v}\n" for k, v in timing.items())
     )
     # What a person feels, measured (targets: first point <= 1 s, a redraw at least every
@@ -136,7 +139,7 @@ def _drive(page, expect, url: str) -> None:
     )
     expect(plot).to_have_attribute("data-last-x", str(stopped_at))
     panel.scroll_into_view_if_needed()
-    panel.screenshot(path=str(ARTIFACTS / "trainpanel-widget.png"))
+    panel.screenshot(path=str(ARTIFACTS / f"trainpanel-widget-{app}.png"))
 
 
 def _plot_timing(record: dict) -> dict:
@@ -166,8 +169,11 @@ def _plot_timing(record: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("app", ["lab", "notebook"])
-@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+@pytest.mark.parametrize(
+    "app, theme",
+    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"), ("lab", "JupyterLab Dark High Contrast"),
+     ("notebook", "JupyterLab Light"), ("notebook", "JupyterLab Dark")],
+)
 def test_the_train_panel_is_readable_in_light_and_dark_themes(
     app, theme, tmp_path, demo_run, copy_of
 ):
@@ -188,7 +194,7 @@ def test_the_train_panel_is_readable_in_light_and_dark_themes(
             plot = panel.locator(".tfx-lossplot")
             expect(plot.locator("svg")).to_have_attribute("data-points", "40")
             texts = text_contrast(panel)  # the whole panel: buttons, labels, status, plot
-            shot = f"trainpanel-{app}-{theme.split()[-1].lower()}.png"
+            shot = f"trainpanel-{app}-{theme.lower().replace(' ', '-')}.png"
             panel.screenshot(path=str(ARTIFACTS / shot))
         finally:
             browser.close()

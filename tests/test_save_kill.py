@@ -62,7 +62,9 @@ def _assert_state_file(folder: Path) -> str:
     latest = tf.train.latest_checkpoint(str(folder))
     assert latest is not None and Path(latest).name == Path(state.model_checkpoint_path).name
     for listed in state.all_model_checkpoint_paths:
-        assert (folder / f"{Path(listed).name}.index").is_file(), listed
+        # where the state file says: the folder, or the backup folder of an overwrite that was
+        # killed after the old .index left the prefix (it is named there until recovery)
+        assert (folder / f"{listed}.index").is_file(), listed
     return latest
 
 

@@ -263,7 +263,7 @@ CONTRAST_JS = """
     return composite(layers);
   };
   const out = [];
-  for (const t of root.querySelectorAll("text, span, label, b, div, button, a, p, li, h3, h4, td, th, summary, pre, code")) {
+  for (const t of root.querySelectorAll("text, span, label, b, div, button, a, p, li, h3, h4, td, th, summary, pre, code, option")) {
     const own = [...t.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
     if (!own || !t.getClientRects().length) continue;
     const style = getComputedStyle(t);

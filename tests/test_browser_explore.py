@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.slow, requires_chromium]
 @pytest.mark.parametrize(
     "app, theme",
     [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"),
-     ("lab", "JupyterLab Dark High Contrast"), ("notebook", "JupyterLab Dark")],
+     ("lab", "JupyterLab Dark High Contrast"), ("notebook", "JupyterLab Light"),
+     ("notebook", "JupyterLab Dark")],
 )
 def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_run, copy_of):
     from playwright.sync_api import expect, sync_playwright
@@ -71,6 +72,14 @@ def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_
             view.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
             view.locator(".lm-TabBar-tab", has_text="Variables").click()
             expect(view.locator("table.tfx-table").first).to_be_visible(timeout=15_000)
+            texts += text_contrast(view)
+            view.locator(".lm-TabBar-tab", has_text="Tensors").click()
+            search = view.locator("input[placeholder^='search tensors']")
+            search.fill("layer1 b")
+            matches = view.locator("select[size]:visible").last
+            expect(matches.locator("option").first).to_contain_text("layer1/b", timeout=15_000)
+            matches.select_option(index=0)
+            expect(view.locator("pre.tfx-numbers")).to_be_visible(timeout=15_000)
             texts += text_contrast(view)
         finally:
             page.screenshot(path=str(ARTIFACTS / f"{shot}-page.png"))

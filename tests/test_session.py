@@ -638,3 +638,31 @@ def test_global_step_per_row_is_the_true_value_whatever_the_train_op_adds(increm
             assert seen[-1] == s.global_step
         assert seen == [start + increment * (i + 1) for i in range(12)]
         assert s.history["loss"].is_monotonic_decreasing
+
+
+def test_a_damaged_variable_def_is_a_tfexplore_error(tmp_path):
+    """A resource variable whose ``VariableDef.snapshot_name`` names an op without inputs makes
+    TensorFlow's importer raise a bare IndexError: a CorruptArtifactError naming the file."""
+    from tensorflow.core.framework import variable_pb2
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    from tfexplore.errors import CorruptArtifactError
+
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.get_variable("W", shape=[2], initializer=v1.zeros_initializer(), use_resource=True)
+        tf.constant(1.0, name="lonely")
+        with v1.Session() as sess:
+            sess.run(v1.global_variables_initializer())
+            v1.train.Saver().save(sess, str(tmp_path / "model.ckpt"))
+    meta_path = tmp_path / "model.ckpt.meta"
+    meta = meta_graph_pb2.MetaGraphDef.FromString(meta_path.read_bytes())
+    for key in ("variables", "trainable_variables"):
+        values = meta.collection_def[key].bytes_list.value
+        variable = variable_pb2.VariableDef.FromString(values[0])
+        variable.snapshot_name = "lonely:0"
+        values[0] = variable.SerializeToString()
+    meta_path.write_bytes(meta.SerializeToString())
+    with pytest.raises(CorruptArtifactError, match="could not import the meta graph") as caught:
+        session(tmp_path)
+    assert caught.value.path == str(meta_path)

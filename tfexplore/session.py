@@ -40,6 +40,7 @@ from ._tf import _first_line, protos, tf
 from .errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
+    CorruptArtifactError,
     MissingFeedError,
     NativeCrashError,
     RestoreMismatchError,
@@ -2150,9 +2151,10 @@ def _open_meta_graph(
             saver = tensorflow.compat.v1.train.import_meta_graph(
                 meta_graph, clear_devices=clear_devices, import_scope=import_scope
             )
-        except (ValueError, KeyError, tensorflow.errors.OpError) as exc:
-            raise TFExploreError(
-                f"TensorFlow could not import the meta graph: {_first_line(exc)}",
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError,
+                tensorflow.errors.OpError) as exc:  # damaged VariableDefs end in any of these
+            raise CorruptArtifactError(
+                f"TensorFlow could not import the meta graph: {_first_line(exc) or type(exc).__name__}",
                 path=meta,
                 expected="a MetaGraphDef written by this or an older TensorFlow",
                 hint="open it with tfexplore.open(path) to inspect it without importing",

@@ -246,7 +246,24 @@ def recover(folder: Path) -> None:
             _restore_backup(folder, leftover, record["prefix"], record.get("files") or [])
         elif record.get("kind") == "backup" and record.get("status") == "published":
             _forget_backup(folder, leftover, record["prefix"])
-        shutil.rmtree(leftover, ignore_errors=True)
+        _remove_marked(leftover)
+
+
+def _remove_marked(path: Path) -> None:
+    """Remove a folder this process proved it made, its marker last: a removal killed half
+    way leaves the marker, so the next recovery still recognises (and finishes) it."""
+    for entry in path.iterdir():
+        if entry.name == MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    (path / MARKER).unlink(missing_ok=True)
+    try:
+        path.rmdir()
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_if_empty(path: Path) -> None:

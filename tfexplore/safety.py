@@ -656,10 +656,9 @@ def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None
     return report
 
 
-def _asset_tensors(meta_graph_def) -> list[str]:
-    """The asset tensors a SavedModel loader feeds with a path inside ``assets/``: those of
-    ``asset_file_def`` (and of the older ``saved_model_assets`` collection) whose file name
-    stays inside the folder (no ``..``, not absolute)."""
+def asset_file_defs(meta_graph_def) -> list:
+    """The meta graph's ``AssetFileDef``s: ``asset_file_def`` and, as older builders wrote
+    them, the ``saved_model_assets`` collection."""
     from ._tf import protos
 
     assets = list(meta_graph_def.asset_file_def)
@@ -669,8 +668,15 @@ def _asset_tensors(meta_graph_def) -> list[str]:
             asset = protos().meta_graph_pb2.AssetFileDef()
             if packed.Unpack(asset):
                 assets.append(asset)
+    return assets
+
+
+def _asset_tensors(meta_graph_def) -> list[str]:
+    """The asset tensors a SavedModel loader feeds with a path inside ``assets/``: those of
+    :func:`asset_file_defs` whose file name stays inside the folder (no ``..``, not
+    absolute)."""
     return [
-        a.tensor_info.name for a in assets
+        a.tensor_info.name for a in asset_file_defs(meta_graph_def)
         if a.tensor_info.name and a.filename and not os.path.isabs(a.filename)
         and ".." not in a.filename.replace("\\", "/").split("/")
     ]

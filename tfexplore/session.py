@@ -2299,16 +2299,7 @@ def _asset_path(model, filename: str) -> str:
 
 
 def _asset_file_defs(meta_graph) -> list:
-    """The meta graph's ``AssetFileDef``s: ``asset_file_def`` and, as older builders wrote
-    them, the ``saved_model_assets`` collection."""
-    assets = list(meta_graph.asset_file_def)
-    collections = meta_graph.collection_def
-    if "saved_model_assets" in collections:
-        for packed in collections["saved_model_assets"].any_list.value:
-            asset = protos().meta_graph_pb2.AssetFileDef()
-            if packed.Unpack(asset):
-                assets.append(asset)
-    return assets
+    return safety.asset_file_defs(meta_graph)  # one reader of a meta graph's assets
 
 
 def _open_tf2_saved_model(model, checkpoint, *, tags, trust):

@@ -111,13 +111,19 @@ def _drive(page, expect, url: str) -> None:
     steps = panel.locator(".tfx-steps input")
     steps.fill(str(LONG_RUN))
     steps.press("Tab")  # commit the value to the kernel
+    # The kernel has it when the panel says what Run will do (ipywidgets may hold a state
+    # update back while an earlier one is unanswered; a click is never held back).
+    expect(panel).to_contain_text(f"next Run: {LONG_RUN:,} steps, about", timeout=15_000)
     page.evaluate(RECORDER)
     page.evaluate("() => { document.querySelector('.tfx-train button.tfx-run').click();"
                   " window.__tfx.t0 = performance.now(); }")
+    expect(panel).to_contain_text(f"training {LONG_RUN:,} steps", timeout=10_000)
     expect(panel.locator("button.tfx-stop")).to_be_enabled(timeout=10_000)
     _wait_until(lambda: _global_step(panel) > 70)  # the page follows the run live
     time.sleep(6)  # a person watching the curve for a few seconds
-    panel.locator("button.tfx-stop").click()
+    stop = panel.locator("button.tfx-stop")
+    assert stop.is_enabled(), f"the run ended by itself; the panel says: {panel.inner_text()!r}"
+    stop.click()
     expect(panel).to_contain_text("stopped early", timeout=15_000)
     expect(panel.locator("button.tfx-run")).to_be_enabled()
     stopped_at = _global_step(panel)

@@ -154,6 +154,38 @@ def test_errors_are_shown_in_the_panel(live):
     assert not panel.running
 
 
+def test_an_unexpected_error_in_a_background_run_is_shown_not_lost(live):
+    def feed(step):
+        if step == 3:
+            raise ZeroDivisionError("the user's feed function failed")
+        return FEED
+
+    panel = TrainPanel(live, feed, batch_seconds=0.005)
+    done = asyncio.run(panel._run_in_batches(50))  # the task ends normally: nothing escapes
+    assert done == 3 and not panel.running and panel.stop_button.disabled
+    assert "ZeroDivisionError" in panel.error_box.value and "feed function failed" in panel.error
+    assert isinstance(panel.last_exception, ZeroDivisionError)
+    assert "ran 3 of 50 steps" in panel.status.value
+
+
+def test_changing_the_steps_field_says_what_run_will_do(live):
+    panel = TrainPanel(live, FEED, steps=10)
+    panel.steps_box.value = 2500  # before any run: no speed known yet
+    assert "next Run: 2,500 steps" in panel.status.value and "about" not in panel.status.value
+    panel.run(20)
+    panel.steps_box.value = 100_000
+    status = panel.status.value
+    assert "ran 20 of 20 steps" in status and "next Run: 100,000 steps, about " in status
+    seconds_per_step = panel._seconds_per_step
+    assert seconds_per_step > 0
+
+
+def test_durations_read_as_a_person_says_them():
+    from tfexplore.widgets.trainpanel import _duration
+
+    assert [_duration(s) for s in (0.01, 2.345, 42, 600, 9000)] == ["0.1 s", "2.3 s", "42 s", "10 min", "2.5 h"]
+
+
 def test_snapshot_and_rollback_buttons(live):
     panel = TrainPanel(live, FEED)
     before = live.eval("layer1/W")

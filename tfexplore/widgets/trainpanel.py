@@ -97,10 +97,13 @@ class TrainPanel(w.VBox):
         self.plot_points = 0
         self.png = b""
         self.task: asyncio.Task | None = None
+        self.last_exception: BaseException | None = None  # an unexpected error of a background run
         self._stop_requested = False
         self._run_started = 0.0
         self._done = 0
         self._last_global_step: int | None = None
+        self._seconds_per_step: float | None = None  # of the last run, for "about N s"
+        self._last_result = ""
         self._build_controls(steps)
         super().__init__(children=self._layout(), **kwargs)
         self._tag()
@@ -190,6 +193,7 @@ class TrainPanel(w.VBox):
         ]
 
     def _connect(self) -> None:
+        self.steps_box.observe(lambda _: self._show_next_run(), names="value")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         self.snapshot_button.on_click(lambda _: self._guarded(self.snapshot))
@@ -256,6 +260,9 @@ class TrainPanel(w.VBox):
                     await asyncio.sleep(0.001)  # let the kernel handle a Stop click
         except TFExploreError as exc:
             self._show_error(exc)
+        except Exception as exc:  # a background task's error would otherwise go unseen
+            self.last_exception = exc
+            self._show_error(exc)
         finally:
             self._end()
         return self._done
@@ -283,7 +290,7 @@ class TrainPanel(w.VBox):
         self.progress.value = 0
         self.progress.bar_style = "info"
         self.progress.layout.visibility = "visible"
-        self.status.value = status_html(f"training {steps} steps…")
+        self.status.value = status_html(f"training {steps:,} steps…")
         for throttle in (self.throttle, self.counter_throttle):
             throttle.reset()
             throttle.ready()  # the first update waits one interval
@@ -308,12 +315,24 @@ class TrainPanel(w.VBox):
         self.progress.value = self._done
         self.progress.bar_style = "warning" if stopped else "success"
         note = " (stopped early)" if stopped else ""
-        self.status.value = status_html(
-            f"ran {self._done} of {self.progress.max} steps in {seconds:.1f} s{note}"
-        )
+        if self._done:
+            self._seconds_per_step = seconds / self._done
+        self._last_result = f"ran {self._done:,} of {self.progress.max:,} steps in {seconds:.1f} s{note}"
+        self.status.value = status_html(self._last_result)
         self.global_step = self._read_global_step()
         self.redraw()
         self._render_png()
+
+    def _show_next_run(self) -> None:
+        """After the steps field changes (the kernel has the new value): what *Run* will do,
+        with the time it should take at the last run's speed."""
+        if self.running:
+            return
+        steps = int(self.steps_box.value)
+        plan = f"next Run: {steps:,} steps"
+        if self._seconds_per_step is not None:
+            plan += f", about {_duration(steps * self._seconds_per_step)}"
+        self.status.value = status_html(" · ".join(filter(None, [self._last_result, plan])))
 
     @traitlets.observe("running")
     def _running_changed(self, change) -> None:
@@ -434,7 +453,7 @@ class TrainPanel(w.VBox):
             self._show_error(exc)
             return None
 
-    def _show_error(self, exc: TFExploreError) -> None:
+    def _show_error(self, exc: BaseException) -> None:
         self.error = str(exc)
         self.error_box.value = error_html(exc)
 
@@ -445,6 +464,15 @@ class TrainPanel(w.VBox):
             f"{png_img(self.png, 'training loss')}<br>{self.status.value}</div>"
         )
         return with_html_fallback(bundle, static)
+
+
+def _duration(seconds: float) -> str:
+    """``"3 s"``, ``"4 min"``, ``"2.5 h"``: a time as a person would say it."""
+    if seconds < 60:
+        return f"{max(seconds, 0.1):.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @contextlib.contextmanager

@@ -143,7 +143,7 @@ def case_variables_tf(spec):
 def _meta_case(spec, *, full_table: bool):
     import tfexplore  # noqa: F401
     from tfexplore._tf import protos
-    from tfexplore.metagraph import MetaGraph
+    from tfexplore.artifacts.metagraph import MetaGraph
 
     protos()
     warm([spec["meta"]])
@@ -269,7 +269,7 @@ def case_diff_tf(spec):
 def _open_view(source: str):
     """A GraphView (widget) of ``source``; its whole synced state serialised as the kernel
     would send it to the browser."""
-    from tfexplore.widgets import GraphView
+    from tfexplore.widgets.graphview import GraphView
 
     view = GraphView(source)
     json.dumps(view.get_state())

@@ -63,7 +63,7 @@ def measure(steps: int = 3000, repeats: int = 3, folder: str | None = None) -> d
     """Steps per second of the three loops (best of ``repeats``) and the panel's redraws."""
     import tfexplore
     from tfexplore.demo import make_training_run, regression_data
-    from tfexplore.widgets import TrainPanel
+    from tfexplore.widgets.trainpanel import TrainPanel
 
     with tempfile.TemporaryDirectory() as scratch:
         run = make_training_run(Path(folder or scratch) / "run", steps=(1,))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from fuzz.sstable import write_table
 
-from tfexplore import _bundle
-from tfexplore._bundle import (
+from tfexplore.artifacts.checkpoint import bundle as _bundle
+from tfexplore.artifacts.checkpoint.bundle import (
     check_entry_bytes,
     decode_slice_key,
     masked_crc32c,

@@ -11,7 +11,7 @@ from fixtures.checkpoints import assert_agrees_with_tensorflow
 from fixtures.common import fingerprint
 
 import tfexplore
-from tfexplore.checkpoint import Checkpoint
+from tfexplore.artifacts.checkpoint.checkpoint import Checkpoint
 from tfexplore.errors import (
     CorruptArtifactError,
     IncompleteCheckpointError,
@@ -120,7 +120,7 @@ def test_files_and_meta(demo, corpus):
 
 
 def test_meta_graph_is_parsed(demo):
-    pytest.importorskip("tfexplore.metagraph")
+    pytest.importorskip("tfexplore.artifacts.metagraph")
     assert demo.meta_graph is not None
 
 

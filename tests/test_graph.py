@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from tfexplore.artifacts.metagraph import MetaGraph
 from tfexplore.errors import TensorNotFoundError
-from tfexplore.graph import STRUCTURE_COLUMNS, Graph
-from tfexplore.metagraph import MetaGraph
+from tfexplore.graph.model import STRUCTURE_COLUMNS, Graph
 
 
 def _graph_def_of(path):

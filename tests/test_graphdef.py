@@ -8,8 +8,8 @@ import pytest
 from fixtures.common import fingerprint
 
 import tfexplore
+from tfexplore.artifacts.frozen import GraphDefArtifact
 from tfexplore.errors import CorruptArtifactError, TensorNotFoundError
-from tfexplore.graphdef import GraphDefArtifact
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("anywidget")
 
-from tfexplore.errors import TensorNotFoundError, TFExploreError  # noqa: E402
-from tfexplore.explorer import GraphExplorer  # noqa: E402
-from tfexplore.widgets import GraphView  # noqa: E402
+from tfexplore.errors import TensorNotFoundError, TFExploreError
+from tfexplore.ui.graphview import GraphExplorer
+from tfexplore.widgets.graphview import GraphView
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_errors_show_in_the_widget_and_keep_the_state(view):
 
 
 def test_too_large_an_expansion_is_refused(demo_run):
-    from tfexplore.layout import LayoutParams
+    from tfexplore.scene.layout import LayoutParams
 
     small = GraphView(demo_run, params=LayoutParams(max_visible_nodes=12))
     with pytest.raises(TFExploreError, match="collapse a scope"):
@@ -323,7 +323,7 @@ def _timed(label: str, action) -> float:
 def test_timing_of_round_trips_on_a_25000_op_graph():
     """Printed, not asserted (the machine's load varies): each round trip should take well
     under 0.3 s."""
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     graph = Graph(_bert_like_graph_def())
     print(f"\n{len(graph):,} ops, BERT-like:")
@@ -346,7 +346,7 @@ def test_timing_of_round_trips_on_a_25000_op_graph():
 def test_timing_of_the_first_view_of_a_160000_op_graph():
     """Printed, not asserted: the first view of 160,000 ops without scopes (series, then
     chunks) should take under 3 s."""
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     graph_def = _flat_graph_def(160_000)
     print("\n160,000 ops, no scopes:")

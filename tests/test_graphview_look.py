@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tfexplore._palette import (
+from tfexplore.scene.layout import (
+    Box,
+    LayoutParams,
+    box_text,
+    edge_count_positions,
+    fit_label,
+    layout,
+)
+from tfexplore.scene.palette import (
     COLORS,
     COLORS_DARK,
     OTHER_COLOR,
@@ -22,8 +30,7 @@ from tfexplore._palette import (
     ROLE_COLORS,
     dark_twin,
 )
-from tfexplore.explorer import GraphExplorer
-from tfexplore.layout import Box, LayoutParams, box_text, edge_count_positions, fit_label, layout
+from tfexplore.ui.graphview import GraphExplorer
 
 JS = Path(__file__).resolve().parents[1] / "tfexplore" / "widgets" / "graphview.js"
 
@@ -105,7 +112,7 @@ def test_aspect_alone_picks_the_nearest_shape(everything_open):
 
 def test_the_widget_reports_its_size_and_gets_a_layout_for_it(demo_run):
     pytest.importorskip("anywidget")
-    from tfexplore.widgets import GraphView
+    from tfexplore.widgets.graphview import GraphView
 
     view = GraphView(demo_run, expanded=["layer1", "layer2", "train", "train/gradients"])
     before = view.scene
@@ -207,7 +214,7 @@ def test_fill_palettes_keep_labels_readable_in_light_and_dark_themes():
 
 def test_a_search_without_match_says_so(demo_run):
     pytest.importorskip("anywidget")
-    from tfexplore.widgets import GraphView
+    from tfexplore.widgets.graphview import GraphView
 
     view = GraphView(demo_run)
     assert view.search("xyz_no_such_op") == []
@@ -221,7 +228,7 @@ def test_a_search_without_match_says_so(demo_run):
 
 
 def test_no_count_sits_where_several_edges_run_together(demo_run):
-    from tfexplore.layout import _is_shared, _shared_lines
+    from tfexplore.scene.layout import _is_shared, _shared_lines
 
     explorer = _everything_open(demo_run)
     explorer.set_viewport(1200, 500)  # wrapped: edges into later bands share the gaps
@@ -240,7 +247,7 @@ def test_no_count_sits_where_several_edges_run_together(demo_run):
 
 def test_a_view_opened_on_a_scope_starts_there(demo_run):
     pytest.importorskip("anywidget")
-    from tfexplore.widgets import GraphView
+    from tfexplore.widgets.graphview import GraphView
 
     view = GraphView(demo_run, expanded=["layer1"], height=420)  # the tour's view
     assert view.focus["id"] == "layer1/"

@@ -17,7 +17,7 @@ from fuzz.sstable import read_entries, write_table
 from hostile import attack, fingerprint, refused
 
 import tfexplore
-from tfexplore._bundle import masked_crc32c, read_bundle_index
+from tfexplore.artifacts.checkpoint.bundle import masked_crc32c, read_bundle_index
 
 
 # -- 5. string length bomb in a TF2 checkpoint ------------------------------------------------
@@ -160,7 +160,7 @@ def _broadcast_pb(folder: Path, shape: list[int], value: float = 3.0) -> Path:
 
 
 _LOOK_AT_CONST = """
-from tfexplore.explorer import GraphExplorer
+from tfexplore.ui.graphview import GraphExplorer
 artifact = tfexplore.open(path)
 frame = artifact.variables
 stats = artifact.stats(progress=False)
@@ -416,7 +416,7 @@ def test_dataset_from_graph_fan_out_is_scanned_once_per_distinct_graph(tmp_path)
     assert outcome["seconds"] < 30 and outcome["rss_growth_mb"] < 300, outcome
     value = outcome["value"]
     # every distinct graph once (the main graph, then MAX_NESTING nested levels)
-    from tfexplore.safety import MAX_NESTING
+    from tfexplore.safety.gate import MAX_NESTING
 
     assert value["scanned"]["nested graphs"] == MAX_NESTING, value
     assert "DatasetFromGraph" in value["ops"]
@@ -424,7 +424,7 @@ def test_dataset_from_graph_fan_out_is_scanned_once_per_distinct_graph(tmp_path)
 
 
 def test_fan_out_still_reports_what_the_innermost_graph_does(tmp_path):
-    from tfexplore.safety import MAX_NESTING
+    from tfexplore.safety.gate import MAX_NESTING
 
     path = _fan_out_pb(tmp_path, per_level=3, levels=MAX_NESTING)
     report = tfexplore.open(path).safety
@@ -471,8 +471,8 @@ def _assert_no_tag(where: str, text: str) -> None:
 
 
 def test_names_with_html_never_become_html(tmp_path):
-    from tfexplore.explorer import GraphExplorer
-    from tfexplore.panels import ExploreModel
+    from tfexplore.ui.graphview import GraphExplorer
+    from tfexplore.ui.panels import ExploreModel
 
     artifact = tfexplore.open(_injection_pb(tmp_path))
     assert PAYLOAD in set(artifact.variables["name"])
@@ -491,7 +491,7 @@ def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
     import keras
     import tensorflow as tf
 
-    from tfexplore.panels import ExploreModel
+    from tfexplore.ui.panels import ExploreModel
 
     checkpoint = tf.train.Checkpoint(**{PAYLOAD: tf.Variable([1.0])})
     prefix = checkpoint.write(str(tmp_path / "ckpt"))
@@ -509,7 +509,7 @@ def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
 
 
 def test_markdown_renderer_passes_no_raw_html():
-    from tfexplore.panels import markdown_html
+    from tfexplore.ui.panels import markdown_html
 
     _assert_no_tag("markdown_html", markdown_html(f"text {PAYLOAD}\n\n| a |\n|---|\n| {PAYLOAD} |"))
 
@@ -606,7 +606,7 @@ _KILLED_SAVE = r"""
 import os, signal, sys
 import numpy as np
 from tfexplore.demo import regression_data
-from tfexplore.session import session
+from tfexplore import session
 folder, point = sys.argv[1], sys.argv[2]
 real_replace = os.replace
 
@@ -648,7 +648,7 @@ def test_overwrite_killed_half_way_keeps_a_recoverable_backup(demo_run, tmp_path
     import subprocess
     import sys
 
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
     for file in folder.glob("model.ckpt-30.*"):  # model.ckpt-31 exists: the save overwrites it
@@ -686,7 +686,7 @@ def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
     import subprocess
     import sys
 
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
     for file in folder.glob("model.ckpt-30.*"):
@@ -716,7 +716,7 @@ def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
 # -- 13. recovery never follows a symlinked or foreign "backup" --------------------------------
 @pytest.mark.parametrize("forgery", ["symlink", "copied-marker", "no-marker"])
 def test_recovery_acts_only_on_folders_it_made(demo_run, tmp_path, forgery):
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     folder = Path(shutil.copytree(demo_run, tmp_path / "run"))
     elsewhere = tmp_path / "elsewhere"
@@ -744,7 +744,7 @@ def test_recovery_acts_only_on_folders_it_made(demo_run, tmp_path, forgery):
 
 
 def test_recovery_removes_an_empty_folder_of_a_save_killed_after_its_mkdir(tmp_path):
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     empty = tmp_path / ".tfexplore-save-999999999-0badf00d"
     empty.mkdir()

@@ -12,8 +12,8 @@ import pytest
 from fixtures.common import CORPUS, fingerprint
 
 import tfexplore
+from tfexplore.artifacts.keras.file import KerasFile
 from tfexplore.errors import CorruptArtifactError, TensorNotFoundError, UnrecognizedArtifactError
-from tfexplore.keras import KerasFile
 
 FORMATS = {"keras": "keras_v3", "weights_h5": "weights_h5_v3", "h5": "h5_model"}
 
@@ -355,7 +355,7 @@ def test_the_spinning_damage_really_hangs_an_unguarded_read(keras_models, copy_o
 
 @pytest.mark.parametrize("which", sorted(FORMATS))
 def test_healthy_files_read_identically_with_the_probe(which, keras_models, monkeypatch):
-    from tfexplore import _h5probe
+    from tfexplore.artifacts.keras import probe as _h5probe
 
     path = getattr(keras_models, which)
     verdict = _h5probe.probe(path)
@@ -374,7 +374,7 @@ def test_healthy_files_read_identically_with_the_probe(which, keras_models, monk
 def test_each_file_version_is_probed_once(keras_models, tmp_path, monkeypatch):
     import os
 
-    from tfexplore import _h5probe
+    from tfexplore.artifacts.keras import probe as _h5probe
 
     path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
     calls = []
@@ -411,7 +411,7 @@ def _weights_file_with_a_64mb_chunk(path: Path) -> Path:
 
 
 def test_memory_past_the_budget_is_refused(tmp_path, monkeypatch):
-    from tfexplore import _h5probe
+    from tfexplore.artifacts.keras import probe as _h5probe
 
     path = _weights_file_with_a_64mb_chunk(tmp_path / "big_chunk.weights.h5")
     monkeypatch.setenv("TFEXPLORE_H5_PROBE_MEMORY_MB", "32")
@@ -437,7 +437,7 @@ def test_data_stored_outside_the_file_is_refused(tmp_path):
 
 
 def test_a_probe_killed_by_a_signal_is_refused(keras_models, tmp_path, monkeypatch):
-    from tfexplore import _h5probe
+    from tfexplore.artifacts.keras import probe as _h5probe
 
     path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
     monkeypatch.setattr(_h5probe, "probe", lambda *a, **k: {"status": "signal",
@@ -451,7 +451,7 @@ def test_without_a_child_python_reads_run_unguarded_with_a_warning(keras_models,
                                                                      monkeypatch):
     import sys
 
-    from tfexplore import _h5probe
+    from tfexplore.artifacts.keras import probe as _h5probe
 
     path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))

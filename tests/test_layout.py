@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from tfexplore.errors import TensorNotFoundError
-from tfexplore.hierarchy import Hierarchy, op_role
-from tfexplore.layout import LayoutParams, LayoutTooLargeError, layout
-from tfexplore.layout_svg import to_svg
+from tfexplore.scene.hierarchy import Hierarchy, op_role
+from tfexplore.scene.layout import LayoutParams, LayoutTooLargeError, layout
+from tfexplore.scene.svg import to_svg
 
 
 def _model_graph(control_flow_v2: bool):
@@ -52,7 +52,7 @@ def _model_graph(control_flow_v2: bool):
             tf.reduce_mean(h, name="loss")
     finally:
         control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     return Graph(graph.as_graph_def())
 
@@ -271,7 +271,7 @@ def _synthetic_graph_def(towers=25, blocks=10, ops=100, seed=0):
 
 
 def test_timing_of_a_25000_op_graph():
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     graph = Graph(_synthetic_graph_def())
     nodes = graph.nodes
@@ -293,7 +293,7 @@ def test_timing_of_a_25000_op_graph():
 
 def test_layout_layers_import_no_widgets():
     code = (
-        "import sys, tfexplore.layout, tfexplore.layout_svg, tfexplore.explorer; "
+        "import sys, tfexplore.scene.layout, tfexplore.scene.svg, tfexplore.ui.graphview; "
         "print([m for m in ('ipywidgets', 'anywidget', 'IPython') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -319,7 +319,7 @@ def flat_graph():
             y = tf.raw_ops.Mul(x=x, y=y, name="Mul")
             if step % 9 == 0:
                 tf.raw_ops.Identity(input=x, name=f"probe{step}")
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     return Graph(graph.as_graph_def())
 
@@ -423,7 +423,7 @@ def _tf_chain_graph(length: int = CHAIN_OPS):
                 op = (tf.raw_ops.Relu, tf.raw_ops.Neg, tf.raw_ops.Square, tf.raw_ops.Tanh)[k % 4]
                 h = op(features=h) if op is tf.raw_ops.Relu else op(x=h)
         tf.reduce_mean(h, name="loss")
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     return Graph(graph.as_graph_def())
 
@@ -533,7 +533,7 @@ def _synthetic_chains_graph_def():
 
 
 def test_several_chains_in_one_scope_fold_without_overlaps():
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     h = Hierarchy(Graph(_synthetic_chains_graph_def()))
     visible = h.visible({"net"})
@@ -589,7 +589,7 @@ def _tf1_side_input_graph(steps: int = SIDE_STEPS, shared_const: bool = False):
                 if twice is not None and k in (10, 11):
                     h = h * twice
         tf.reduce_mean(h, name="loss")
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     return Graph(graph.as_graph_def())
 
@@ -614,7 +614,7 @@ def _tf2_side_input_graph(steps: int = 40):
                 )
                 h = tf.nn.relu(tf.raw_ops.Mul(x=h, y=read, name=f"mul_{k}"), name=f"relu_{k}")
         tf.reduce_mean(h, name="loss")
-    from tfexplore.graph import Graph
+    from tfexplore.graph.model import Graph
 
     return Graph(graph.as_graph_def())
 

@@ -12,7 +12,7 @@ import pytest
 
 import tfexplore
 from tfexplore.demo import regression_data
-from tfexplore.losses import find_losses
+from tfexplore.graph.losses import find_losses
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -121,7 +121,7 @@ def test_seed_flow_loss_and_trainpanel(tmp_path):
     collection. train() has a loss column equal to the loss before each step, and the
     TrainPanel plots it."""
     pytest.importorskip("ipywidgets")
-    from tfexplore.widgets import TrainPanel
+    from tfexplore.widgets.trainpanel import TrainPanel
 
     folder = save_run(tmp_path / "run")
     with tfexplore.session(folder) as s:
@@ -171,7 +171,7 @@ def two_loss_run(folder: Path) -> Path:
 def test_several_losses_are_listed_and_the_choice_can_be_changed(tmp_path):
     pytest.importorskip("ipywidgets")
     from tfexplore.errors import TensorNotFoundError
-    from tfexplore.widgets import TrainPanel
+    from tfexplore.widgets.trainpanel import TrainPanel
 
     folder, (gen_train, disc_train) = two_loss_run(tmp_path / "gan")
     graph = tfexplore.open(folder / "model.ckpt.meta").graph

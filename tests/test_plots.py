@@ -1,4 +1,4 @@
-"""tfexplore.plots: pure data preparation (histograms, heatmaps, downsampled curves) and drawing
+"""tfexplore.ui.plots: pure data preparation (histograms, heatmaps, downsampled curves) and drawing
 on an ``ax`` of a Figure the caller owns (pyplot's registry stays empty)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfexplore import plots
+from tfexplore.ui import plots
 
 
 # -- histogram ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def walk(path, *, cli: bool = True, graph: bool = True) -> dict:
     reading a few tensors, stats, checkpoints and history (folders), the graph and its
     explorer, safety, and ``tfexplore inspect/explain/scan``. Returns ``{step: result}``; a
     step that fails has its ``TFExploreError`` as result; any other exception fails the test."""
-    from tfexplore.explorer import GraphExplorer
+    from tfexplore.ui.graphview import GraphExplorer
 
     done: dict = {}
 
@@ -120,7 +120,7 @@ def saver_save(prefix: str, *, steps=(None,), relative: bool = False, meta: bool
 def test_empty_prefix_opens_like_any_checkpoint(tmp_path, capsys):
     """saver.save(sess, "run/") writes run/.index, run/.data-00000-of-00001, run/.meta and a
     state file naming "run/"."""
-    from tfexplore.metagraph import MetaGraph
+    from tfexplore.artifacts.metagraph import MetaGraph
 
     folder = tmp_path / "run"
     folder.mkdir()
@@ -210,7 +210,7 @@ def _drop_tensors(folder: Path, keep_index: bool = False) -> None:
 def test_graphs_without_tensors_open_and_show(tmp_path, capsys):
     """A state file and .meta files, no .index/.data (too big to commit, or lost)."""
     from tfexplore.errors import ArtifactNotFoundError
-    from tfexplore.explorer import GraphExplorer
+    from tfexplore.ui.graphview import GraphExplorer
 
     folder = tmp_path / "run"
     folder.mkdir()
@@ -483,7 +483,7 @@ def test_git_lfs_pointers_in_a_session_and_a_folder(tmp_path):
 def test_text_meta_graphs_open_show_and_run(tmp_path):
     """export_meta_graph(as_text=True) as .meta, .meta.pbtxt and an arbitrary .pbtxt name, and
     the TF1 builder's saved_model.pbtxt: open, graph, GraphView logic, CLI and session."""
-    from tfexplore.explorer import GraphExplorer
+    from tfexplore.ui.graphview import GraphExplorer
 
     graph, _ = tf1_graph()
     folder = tmp_path / "run"
@@ -629,7 +629,7 @@ def test_keras_run_neighbours(tmp_path):
     """Two callbacks in one folder (weights and full models), save_best_only with gaps, Keras 2
     style .hdf5 names (Keras 3 writes .h5; the same bytes under the old name), and the explore
     model of such a folder."""
-    from tfexplore.panels import ExploreModel
+    from tfexplore.ui.panels import ExploreModel
 
     mixed = tmp_path / "mixed"
     _fit_with_checkpoints(mixed, "w.{epoch:02d}.weights.h5", 2, save_weights_only=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tfexplore import safety
 from tfexplore.errors import UnsafeArtifactError
+from tfexplore.safety import gate as safety
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1

@@ -26,7 +26,7 @@ SAVER = textwrap.dedent(
     """
     import sys
     from tfexplore.demo import regression_data
-    from tfexplore.session import session
+    from tfexplore import session
     x, y = regression_data()
     s = session(sys.argv[1])
     print("ready", flush=True)
@@ -73,7 +73,7 @@ OVERWRITER = textwrap.dedent(
     import sys
     import numpy as np
     from tfexplore.demo import regression_data
-    from tfexplore.session import session
+    from tfexplore import session
     x, y = regression_data()
     rng = np.random.default_rng()
     s = session(sys.argv[1])

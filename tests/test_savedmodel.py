@@ -12,13 +12,13 @@ import pytest
 from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
+from tfexplore.artifacts.savedmodel import SavedModel
 from tfexplore.errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
     IncompleteCheckpointError,
     TensorNotFoundError,
 )
-from tfexplore.savedmodel import SavedModel
 
 
 def list_variables(folder) -> dict[str, tuple[int, ...]]:

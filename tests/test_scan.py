@@ -17,8 +17,8 @@ import pytest
 from fixtures.common import CORPUS, corpus_cases, fingerprint
 
 import tfexplore
-from tfexplore import safety
 from tfexplore.cli import EXIT_RISKY, main
+from tfexplore.safety import gate as safety
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1

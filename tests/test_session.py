@@ -20,14 +20,15 @@ import numpy as np
 import pytest
 
 from tfexplore.demo import regression_data
-from tfexplore.errors import TensorNotFoundError, UnsafeArtifactError
-from tfexplore.session import (
+from tfexplore.errors import (
     CheckpointExistsError,
     MissingFeedError,
     RestoreMismatchError,
-    Session,
-    session,
+    TensorNotFoundError,
+    UnsafeArtifactError,
 )
+from tfexplore.live.open import session
+from tfexplore.live.session import Session
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -89,7 +90,7 @@ RESUME_SCRIPT = textwrap.dedent(
     import numpy as np
     import tensorflow as tf
     from tfexplore.demo import regression_data
-    from tfexplore.session import session
+    from tfexplore import session
     demo, linear, keras_ckpt, out = sys.argv[1:5]
     x, y = regression_data()
     results = {}
@@ -285,7 +286,7 @@ def test_overwrite_interrupted_after_the_backup_reads_and_recovers(
     of a new file fails, and the backup is given a dead process's id): the state file names
     the backup, which plain TensorFlow and tfexplore read; the next save puts it back."""
     import tfexplore
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     prefix = demo_session.save(tmp_path)
     before = tf.train.load_checkpoint(prefix).get_tensor("layer1/W")
@@ -321,7 +322,7 @@ def test_overwrite_interrupted_after_the_backup_reads_and_recovers(
 
 def _saving_publish_same_step(s: Session, folder: Path) -> None:
     """Write ``s`` over the checkpoint of the step it was saved at (``model.ckpt-30``)."""
-    from tfexplore import _saving
+    from tfexplore.live import saving as _saving
 
     temporary = _saving.temporary_folder(folder)
     s._backend.write(str(temporary / "model.ckpt-30"))
@@ -332,7 +333,7 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import sys
     from tfexplore.demo import regression_data
-    from tfexplore.session import session
+    from tfexplore import session
     x, y = regression_data()
     s = session(sys.argv[1])
     while True:

@@ -20,7 +20,7 @@ from fixtures.common import CORPUS
 
 import tfexplore
 from tfexplore.errors import NativeCrashError, TFExploreError, UnsafeArtifactError
-from tfexplore.panels import ExploreModel
+from tfexplore.ui.panels import ExploreModel
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(32, 4)).astype("float32")
@@ -322,7 +322,7 @@ def test_corpus_h5_models_resume_training(writer, tmp_path):
     try:
         history = live.train(2, feed=(x, y))
     except NativeCrashError as error:  # an AVX-512 + oneDNN CPU, where this step crashed
-        assert error.risk == "onednn-avx512-depthwise", error  # (tfexplore._native, test_native)
+        assert error.risk == "onednn-avx512-depthwise", error  # (tfexplore.live.native, test_native)
         return
     assert history["global_step"].tolist() == [stored_iterations + 1, stored_iterations + 2]
     assert np.isfinite(history["loss"]).all()

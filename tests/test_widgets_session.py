@@ -17,9 +17,9 @@ pytest.importorskip("matplotlib")
 
 import tensorflow as tf  # noqa: E402
 
-from tfexplore import session  # noqa: E402
-from tfexplore.demo import regression_data  # noqa: E402
-from tfexplore.panels import (  # noqa: E402
+from tfexplore import session
+from tfexplore.demo import regression_data
+from tfexplore.ui.panels import (
     ExploreModel,
     FeedCursor,
     TensorIndex,
@@ -27,7 +27,7 @@ from tfexplore.panels import (  # noqa: E402
     batch_size,
     checkpoint_choices,
 )
-from tfexplore.widgets import RestorePanel, TensorPicker, TrainPanel, explore  # noqa: E402
+from tfexplore.widgets import RestorePanel, TensorPicker, TrainPanel, explore
 
 v1 = tf.compat.v1
 X, Y = regression_data()

@@ -13,9 +13,9 @@ The API in five lines::
 
 from __future__ import annotations
 
-from ._artifact import Artifact, Explanation
-from ._open import KINDS, detect_kind, open
-from ._scan_files import scan_path as scan
+from .artifacts.base import Artifact, Explanation
+from .artifacts.open import KINDS, detect_kind, open
+from .artifacts.scan import scan_path as scan
 from .errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
@@ -31,7 +31,8 @@ from .errors import (
     UnrecognizedArtifactError,
     UnsafeArtifactError,
 )
-from .session import Session, session
+from .live.open import session
+from .live.session import Session
 
 __version__ = "0.1.0"
 

@@ -221,7 +221,6 @@ def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None 
         fields[key] = value.strip()
     size = int(fields["size"]) if fields.get("size", "").isdigit() else None
     oid = fields.get("oid")
-    from ._artifact import human_bytes
 
     real = (
         "size unknown" if size is None
@@ -314,3 +313,12 @@ def prefix_of(path: str | os.PathLike) -> Path | None:
         return None
     stem = path.name[: match.start()]
     return path.with_name(stem) if stem else path.parent
+
+
+def human_bytes(size: float) -> str:
+    """``1536`` -> ``'1.5 KB'``."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")

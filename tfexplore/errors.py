@@ -156,7 +156,7 @@ class UnsafeArtifactError(TFExploreError):
 class RestoreMismatchError(TFExploreError, ValueError):
     """The checkpoint does not fit the session's variables; nothing was restored.
 
-    ``report`` is the :class:`tfexplore.session.RestoreReport` (with ``proposed_mapping``);
+    ``report`` is the :class:`tfexplore.live.RestoreReport` (with ``proposed_mapping``);
     ``session`` is the session, so that
     ``err.session.restore(ckpt, mapping=err.report.proposed_mapping)`` works.
     """
@@ -177,7 +177,7 @@ class CheckpointExistsError(TFExploreError, FileExistsError):
 
 class NativeCrashError(TFExploreError, RuntimeError):
     """Running this step crashed TensorFlow's native code in a rehearsal in a separate process
-    (see :mod:`tfexplore._native`); it was not run in this process, which is unharmed.
+    (see :mod:`tfexplore.live.native`); it was not run in this process, which is unharmed.
     ``risk`` names the known condition, ``signal`` how the rehearsal died."""
 
     risk: str | None = None

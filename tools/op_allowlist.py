@@ -1,5 +1,5 @@
 """Keeper rules for tfexplore/_op_allowlist.py: how a TensorFlow op is first sorted into a
-family. Run ``python -m tfexplore._op_allowlist`` to diff the committed lists against the
+family. Run ``python -m tfexplore.safety.allowlist`` to diff the committed lists against the
 installed TensorFlow's registry, and ``--write`` to regenerate the file from these rules (then
 review the diff by hand: the committed file is the reviewed source of truth).
 """
@@ -262,7 +262,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(root))
     import tensorflow as tf
 
-    from tfexplore import _op_allowlist as committed
+    from tfexplore.safety import allowlist as committed
 
     ops = registry()
     known = set(committed.ALLOWED_OPS) | set(committed.NEEDS_TRUST_OPS)

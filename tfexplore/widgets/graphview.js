@@ -1,7 +1,7 @@
 // GraphView front end: draws the layout Python sends (trait `scene`) as SVG.
 // Pan by dragging, zoom with the wheel, click a scope (or group) to open/close it, click an op
 // to select it; a call op's detail leads into its function's body, the breadcrumb leads back.
-// All graph logic lives in Python (tfexplore.explorer); this module only draws and forwards.
+// All graph logic lives in Python (tfexplore.ui.graphview); this module only draws and forwards.
 // Python owns the texts and their sizes: each box comes with its label as drawn (`text`), each
 // edge with where its count goes (`count_at`), the scene with `params` (font sizes, the
 // smallest zoom the view's own moves may leave, `min_scale`).

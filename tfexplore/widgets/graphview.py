@@ -1,7 +1,7 @@
 """``GraphView``: a point-and-click graph explorer for Jupyter (an anywidget).
 
 The widget holds synced traits only; every answer comes from a
-:class:`~tfexplore.explorer.GraphExplorer`. The browser draws the layout it is sent (SVG), and
+:class:`~tfexplore.ui.graphview.GraphExplorer`. The browser draws the layout it is sent (SVG), and
 asks for changes by setting traits (``selected``, ``search_query``, ``color_by``,
 ``collection``, ``current_function``) or sending small messages (expand/collapse, reveal,
 trace, open a function's body, go back).
@@ -30,8 +30,8 @@ import anywidget
 import traitlets
 
 from ..errors import TFExploreError
-from ..explorer import COLOR_BY, GraphExplorer
-from ..layout import LayoutParams
+from ..scene.layout import LayoutParams
+from ..ui.graphview import COLOR_BY, GraphExplorer
 
 __all__ = ["GraphView"]
 
@@ -64,7 +64,7 @@ class GraphView(anywidget.AnyWidget):
         expanded: scopes to open at the start.
         color_by: ``"op"``, ``"device"`` or ``"role"``.
         height: height of the drawing area in pixels.
-        params: :class:`~tfexplore.layout.LayoutParams` for sizes and spacing.
+        params: :class:`~tfexplore.scene.layout.LayoutParams` for sizes and spacing.
     """
 
     _esm = _HERE / "graphview.js"
@@ -79,7 +79,7 @@ class GraphView(anywidget.AnyWidget):
     #: what the search box says: ``no match for 'xyz'``, ``3 matches``, ``""``
     search_note = traitlets.Unicode("").tag(sync=True)
     #: ``{"width", "height"}`` of the drawing area in pixels, set by the browser: the layout
-    #: takes its shape (see :meth:`tfexplore.explorer.GraphExplorer.set_viewport`)
+    #: takes its shape (see :meth:`tfexplore.ui.graphview.GraphExplorer.set_viewport`)
     viewport = traitlets.Dict().tag(sync=True)
     highlight = traitlets.List(traitlets.Unicode()).tag(sync=True)
     highlight_edges = traitlets.List(traitlets.Int()).tag(sync=True)

@@ -22,7 +22,7 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import TFExploreError
-from ..panels import checkpoint_choices, report_html
+from ..ui.panels import checkpoint_choices, report_html
 from ._common import STYLE, error_html, status_html, with_html_fallback
 
 __all__ = ["RestorePanel"]
@@ -32,11 +32,11 @@ class RestorePanel(w.VBox):
     """Restore a session's variables from a checkpoint chosen in a folder.
 
     Args:
-        session: the :class:`~tfexplore.session.Session` to restore into.
+        session: the :class:`~tfexplore.Session` to restore into.
         folder: a folder of checkpoints (``CheckpointDir`` or path) or one checkpoint prefix.
 
     Observable traits: ``checkpoint`` (the chosen prefix), ``report`` (the last
-    :class:`~tfexplore.session.RestoreReport`, planned or applied), ``error``.
+    :class:`~tfexplore.live.RestoreReport`, planned or applied), ``error``.
     """
 
     checkpoint = traitlets.Unicode("")

@@ -3,7 +3,7 @@
 Typing in the search field lists the matching names with dtype, shape and producer op; picking
 one shows its value for the current ``feed``: numbers when small, else a histogram or a heatmap
 drawn on the picker's own matplotlib ``Figure``. All the logic lives in
-:class:`tfexplore.panels.TensorIndex` and :mod:`tfexplore.plots`.
+:class:`tfexplore.ui.panels.TensorIndex` and :mod:`tfexplore.ui.plots`.
 
 Example::
 
@@ -25,9 +25,9 @@ import ipywidgets as w
 import numpy as np
 import traitlets
 
-from .. import plots
 from ..errors import TFExploreError
-from ..panels import TensorIndex
+from ..ui import plots
+from ..ui.panels import TensorIndex
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 
 __all__ = ["TensorPicker"]
@@ -37,7 +37,7 @@ class TensorPicker(w.VBox):
     """Search tensors by name and show the picked one's value.
 
     Args:
-        source: a :class:`~tfexplore.session.Session` (every graph tensor can be evaluated),
+        source: a :class:`~tfexplore.Session` (every graph tensor can be evaluated),
             an artifact or a path (variables are read from the file; graph tensors are listed).
         feed: ``{placeholder: value}`` or ``callable(step) -> dict`` (called with step 0) used
             to evaluate graph tensors; settable later as ``picker.feed``.

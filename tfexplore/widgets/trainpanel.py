@@ -32,9 +32,9 @@ import ipywidgets as w
 import numpy as np
 import traitlets
 
-from .. import plots
 from ..errors import TFExploreError
-from ..panels import FeedCursor, LossCurve, Throttle, batch_size
+from ..ui import plots
+from ..ui.panels import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 from .lossplot import LossPlot
 
@@ -42,7 +42,7 @@ __all__ = ["TrainPanel"]
 
 
 class TrainPanel(w.VBox):
-    """Train a :class:`~tfexplore.session.Session` from Jupyter.
+    """Train a :class:`~tfexplore.Session` from Jupyter.
 
     Args:
         session: the live session (restored or initialized).
@@ -352,7 +352,7 @@ class TrainPanel(w.VBox):
     # -- plot ------------------------------------------------------------------------------
     def redraw(self) -> None:
         """Send the loss curve of the session's history to the browser now (the history is
-        read incrementally, :class:`~tfexplore.panels.LossCurve`; at most ``max_points``
+        read incrementally, :class:`~tfexplore.ui.panels.LossCurve`; at most ``max_points``
         points are sent, each run of steps keeping its lowest and highest loss)."""
         started = time.perf_counter()
         rows = getattr(self.session, "_history_rows", None)

@@ -1,0 +1,476 @@
+"""The TF1 backend of a session: a ``tf.Graph`` and its ``tf.compat.v1.Session``; every op a
+file brings is checked by :mod:`tfexplore.safety` before it runs."""
+
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from .._tf import _first_line, tf
+from ..errors import (
+    ArtifactNotFoundError,
+    MissingFeedError,
+    TensorNotFoundError,
+    TFExploreError,
+)
+from ..safety import gate as safety
+from .restore import _FEED_HINT
+from .steps import _flatten
+
+
+# == backends: a TF1 graph, or TF2 objects ===================================================
+def _suggest(name: str, names: Iterable[str]) -> list[str]:
+    names = list(names)
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
+    leaf = name.split(":")[0].split("/")[-1].lower()
+    substring = [n for n in names if leaf and leaf in n.lower() and n not in close]
+    return (close + sorted(substring, key=len))[:8]
+
+
+class _GraphBackend:
+    """A ``tf.Graph`` and the ``tf.compat.v1.Session`` that runs it."""
+
+    kind = "tf1 graph"
+
+    def __init__(
+        self,
+        graph,
+        session,
+        *,
+        owns_session: bool,
+        trusted: bool,
+        import_scope=None,
+        file_saver=None,
+        path=None,
+    ) -> None:
+        self.graph = graph
+        self.session = session
+        self.owns_session = owns_session
+        self.trusted = trusted
+        self.import_scope = import_scope
+        self.file_saver = file_saver
+        self.path = path
+        self._assign_ops: dict[str, tuple[Any, Any]] = {}
+        self._read_tensors: dict[str, Any] = {}
+        self._saver = None
+        self._graph_def_cache: tuple[int, Any] | None = None
+        self._checked: dict[tuple, list[str]] = {}  # (fetches, feeds) -> unfed placeholders
+        self._guarded: dict[tuple, safety.SafetyReport] = {}  # (fetches, feeds) -> report
+        self._saver_keys: dict[str, str] | None = None
+
+    # -- variables ---------------------------------------------------------------------------
+    def variables(self) -> dict[str, Any]:
+        with self.graph.as_default():
+            variables = tf().compat.v1.global_variables()
+        return {v.op.name: v for v in variables}
+
+    def hints(self, checkpoint_vars: Mapping[str, Any]) -> dict[str, str]:
+        return {}
+
+    def default_key(self, name: str) -> str:
+        """The checkpoint key of a variable: the one the file's Saver uses for it, else its
+        name without ``import_scope``."""
+        if self._saver_keys is None:
+            self._saver_keys = _keys_of_saver(self.graph, self.file_saver)
+        if name in self._saver_keys:
+            return self._saver_keys[name]
+        scope = (self.import_scope or "").rstrip("/")
+        return name[len(scope) + 1 :] if scope and name.startswith(scope + "/") else name
+
+    @staticmethod
+    def describe(variable) -> tuple[tuple, str]:
+        shape = variable.shape
+        dims = tuple(shape.as_list()) if shape.rank is not None else ()
+        return dims, variable.dtype.base_dtype.name
+
+    def name_of(self, variable) -> str:
+        return variable if isinstance(variable, str) else variable.op.name
+
+    def read_tensor(self, name: str):
+        if name not in self._read_tensors:
+            variable = self.variables()[name]
+            element = getattr(variable, "_graph_element", None)
+            if element is None or element.dtype == tf().resource:
+                with self.graph.as_default():
+                    element = variable.read_value()
+            self._read_tensors[name] = element
+        return self._read_tensors[name]
+
+    def values(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        names = list(names)
+        fetched = self.run([self.read_tensor(n) for n in names])
+        return {n: np.array(v) for n, v in zip(names, fetched)}
+
+    def initialize_uninitialized(self, names: Iterable[str]) -> list[str]:
+        """Run the initializers of those variables in ``names`` that have no value yet (after
+        a partial restore); the initializers are checked like any other fetch. Returns the
+        names initialized."""
+        variables = self.variables()
+        candidates = [variables[n] for n in names if n in variables]
+        if not candidates:
+            return []
+        v1 = tf().compat.v1
+        with self.graph.as_default():
+            is_set = [v1.is_variable_initialized(v) for v in candidates]
+        flags = self.run(is_set)
+        missing = [v for v, initialized in zip(candidates, flags) if not initialized]
+        if missing:
+            initializers = [v.initializer for v in missing]
+            self.check(initializers, [])
+            self.run(initializers)
+        return [v.op.name for v in missing]
+
+    def assign(self, values: Mapping[str, np.ndarray]) -> None:
+        ops, feed = [], {}
+        for name, value in values.items():
+            placeholder, op = self._assign_op(name)
+            ops.append(op)
+            feed[placeholder] = value
+        if ops:
+            self.run(ops, feed)
+
+    def _assign_op(self, name: str):
+        if name not in self._assign_ops:
+            variable = self.variables()[name]
+            v1 = tf().compat.v1
+            with self.graph.as_default(), self.graph.name_scope("tfexplore_assign/"):
+                placeholder = v1.placeholder(variable.dtype.base_dtype, variable.shape)
+                op = variable.assign(placeholder, read_value=False)
+            self._assign_ops[name] = (placeholder, op)
+        return self._assign_ops[name]
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self, fetches, feed=None, *, saver_def=None, assets=()):
+        """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
+        save with its filename tensor fed with the prefix the user chose; ``assets`` only for
+        a SavedModel's init op, with asset tensors fed with paths checked inside assets/."""
+        self.guard(_flatten(fetches), feed or {}, saver_def, assets)
+        with self.translate_run_errors():
+            return self.session.run(fetches, feed)
+
+    def guard(self, fetches: list, feeds: Iterable, saver_def=None, assets=()) -> safety.SafetyReport:
+        """The safety check of everything this session runs (every ``run``, callable and
+        save goes through here, whatever asked for it: a restore, a variable read that
+        TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
+        the closure of ``fetches`` given ``feeds``, refused unless on the allowlist (checked
+        once per fetch/feed names). Checkpoint I/O is accepted only with ``saver_def``, which
+        only the Saver's restore and save pass (a file-chosen feed, such as an asset tensor,
+        never makes a Saver's file name)."""
+        fetch_names = tuple(_graph_name(f) for f in fetches)
+        feed_names = tuple(sorted(_graph_name(f) for f in feeds))
+        asset_names = tuple(sorted(assets))
+        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None,
+               asset_names)
+        report = self._guarded.get(key)
+        if report is None:
+            report = safety.check(
+                self.graph_def(), list(fetch_names), feeds=list(feed_names), saver_def=saver_def,
+                assets=list(asset_names),
+                trust=self.trusted, path=self.path,
+            )  # fmt: skip
+            self._guarded[key] = report
+        return report
+
+    def callable(self, fetches: list, feed_list: list) -> Callable[..., list]:
+        """A function of the feed values (in ``feed_list`` order) that runs ``fetches`` and
+        returns their values as a list, with far less overhead per call than :meth:`run`
+        (for training loops); errors are translated the same way.
+
+        It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
+        with arrays converted to each placeholder's dtype; where that cannot be made (an
+        unusual fetch), ``session.run`` with a feed dict."""
+        self.guard(_flatten(fetches), list(feed_list))
+        function = self._fast_callable(fetches, feed_list)
+        if function is None:
+
+            def function(*values):
+                return self.session.run(fetches, dict(zip(feed_list, values)))
+
+        def call(*values):
+            with self.translate_run_errors():
+                return function(*values)
+
+        return call
+
+    def _fast_callable(self, fetches: list, feed_list: list):
+        tensorflow = tf()
+        make = getattr(self.session, "_make_callable_from_options", None)
+        if make is None:
+            return None
+        from tensorflow.core.protobuf import config_pb2
+
+        options = config_pb2.CallableOptions()
+        outputs: list[bool] = []  # per fetch: has a value (a tensor) or not (an op)
+        try:
+            for fetch in fetches:
+                if isinstance(fetch, tensorflow.Operation):
+                    options.target.append(fetch.name)
+                    outputs.append(False)
+                else:
+                    options.fetch.append(fetch.name)
+                    outputs.append(True)
+            options.feed.extend(t.name for t in feed_list)
+            dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
+            with self.translate_run_errors():
+                function = make(options)
+        except (AttributeError, TypeError, ValueError, TFExploreError):
+            return None
+
+        def run(*values):
+            arrays = [np.asarray(v, dtype=d) for v, d in zip(values, dtypes)]
+            results = iter(function(*arrays))
+            return [next(results) if has_value else None for has_value in outputs]
+
+        return run
+
+    @contextlib.contextmanager
+    def translate_run_errors(self) -> Iterator[None]:
+        tensorflow = tf()
+        try:
+            yield
+        except tensorflow.errors.FailedPreconditionError as exc:
+            raise TFExploreError(
+                f"A variable has no value yet: {_first_line(exc)}",
+                path=self.path,
+                expected="variables restored from a checkpoint or initialized",
+                hint="call session.restore(checkpoint) first",
+            ) from exc
+        except tensorflow.errors.NotFoundError as exc:  # a file an op reads is not there
+            raise ArtifactNotFoundError(
+                f"TensorFlow failed while running the graph, a file is missing: {_first_line(exc)}",
+                path=self.path,
+                expected="every file the graph reads (a checkpoint's .index and .data-* files)",
+                hint="copy the missing file next to the others, or restore another checkpoint",
+            ) from exc
+        except tensorflow.errors.OpError as exc:
+            raise TFExploreError(
+                f"TensorFlow failed while running the graph: {_first_line(exc)}",
+                path=self.path,
+                hint=_FEED_HINT,
+            ) from exc
+
+    def graph_def(self):
+        if self._graph_def_cache is None or self._graph_def_cache[0] != self.graph.version:
+            self._graph_def_cache = (self.graph.version, self.graph.as_graph_def())
+        return self._graph_def_cache[1]
+
+    def check(self, fetches: list, feeds: Iterable) -> None:
+        """Refuse fetches whose ops touch files, the network or Python (unless trusted), and
+        name the placeholders they need that are not fed."""
+        fetch_names = [_graph_name(f) for f in fetches]
+        feed_names = sorted(_graph_name(f) for f in feeds)
+        key = (tuple(fetch_names), tuple(feed_names))
+        if key not in self._checked:
+            report = self.guard(fetch_names, feed_names)
+            self._checked[key] = self._unfed_placeholders(report.ops, feed_names)
+        needed = self._checked[key]
+        if needed:
+            error = MissingFeedError(
+                f"Evaluating {', '.join(repr(f) for f in fetch_names[:3])} needs a value for "
+                f"{len(needed)} placeholder(s): {', '.join(needed)}.",
+                path=self.path,
+                expected="feed={" + ", ".join(f"{n!r}: array" for n in needed) + "}",
+                hint="pass feed= with a value for each (shapes: "
+                + ", ".join(f"{n} {self._shape(n)}" for n in needed)
+                + ")",
+            )
+            error.placeholders = needed
+            raise error
+
+    def _unfed_placeholders(self, ops: Iterable[str], feed_names: Iterable[str]) -> list[str]:
+        fed_nodes = {n.split(":")[0] for n in feed_names}
+        needed = []
+        for name in ops:
+            if name in fed_nodes or safety.FUNCTION_SEPARATOR in name:
+                continue
+            try:
+                op = self.graph.get_operation_by_name(name)
+            except KeyError:
+                continue
+            if op.type == "Placeholder":
+                needed.append(name)
+        return sorted(needed)
+
+    def _shape(self, name: str) -> str:
+        try:
+            return str(self.graph.get_tensor_by_name(name + ":0").shape)
+        except (KeyError, ValueError):
+            return "?"
+
+    # -- names -------------------------------------------------------------------------------
+    def resolve(self, name):
+        """A name (``'x:0'``, ``'x'``, a variable name) or TF object -> what to fetch."""
+        tensorflow = tf()
+        if isinstance(name, (tensorflow.Tensor, tensorflow.Operation)):
+            return self._value_of(name)
+        if isinstance(name, tensorflow.Variable):
+            return self.read_tensor(name.op.name)
+        if not isinstance(name, str):
+            raise TypeError(f"cannot fetch {name!r}: expected a name, a tensor or a variable")
+        for candidate in self._candidates(name):
+            found = self._lookup(candidate)
+            if found is not None:
+                return self._value_of(found)
+        names = [
+            op.name for op in self.graph.get_operations() if not op.name.startswith("tfexplore_")
+        ]
+        raise TensorNotFoundError(
+            f"No tensor or op named {name!r} in the graph.",
+            suggestions=_suggest(name.split(":")[0], names),
+            path=self.path,
+            expected="an op name ('loss/mse'), a tensor name ('loss/mse:0') or a variable name",
+        )
+
+    def _candidates(self, name: str) -> list[str]:
+        scope = (self.import_scope or "").rstrip("/")
+        return [name, f"{scope}/{name}"] if scope and not name.startswith(scope + "/") else [name]
+
+    def _lookup(self, name: str):
+        try:
+            if ":" in name:
+                return self.graph.get_tensor_by_name(name)
+            op = self.graph.get_operation_by_name(name)
+        except (KeyError, ValueError):
+            return None
+        return op.outputs[0] if op.outputs else op
+
+    def _value_of(self, item):
+        """A resource handle of a variable -> the variable's value."""
+        tensorflow = tf()
+        if isinstance(item, tensorflow.Tensor) and item.dtype == tensorflow.resource:
+            variables = self.variables()
+            if item.op.name in variables:
+                return self.read_tensor(item.op.name)
+        return item
+
+    # -- saving ------------------------------------------------------------------------------
+    def write(self, prefix: str) -> None:
+        """Write every variable (under its original name) to ``prefix`` (+ ``.meta``)."""
+        saver = self._own_saver()
+        saver_def = saver.saver_def  # tfexplore's own Saver, but its inputs come from the file
+        self.guard([saver_def.save_tensor_name], [saver_def.filename_tensor_name], saver_def)
+        with self._translate("save"), self.graph.as_default():
+            saver.save(self.session, prefix, write_meta_graph=False, write_state=False)
+            saver.export_meta_graph(
+                prefix + ".meta", clear_devices=False, clear_extraneous_savers=False
+            )
+
+    def _own_saver(self):
+        if self._saver is None:
+            v1 = tf().compat.v1
+            var_list = {self.default_key(n): v for n, v in self.variables().items()}
+            with self.graph.as_default():
+                self._saver = v1.train.Saver(
+                    var_list=var_list,
+                    name="tfexplore_save",
+                    max_to_keep=None,
+                    save_relative_paths=True,
+                )
+        return self._saver
+
+    @contextlib.contextmanager
+    def _translate(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except tf().errors.OpError as exc:
+            raise TFExploreError(
+                f"TensorFlow failed to {what}: {_first_line(exc)}", path=self.path
+            ) from exc
+
+    def close(self) -> None:
+        if self.owns_session:
+            self.session.close()
+
+
+def _keys_of_saver(graph, saver) -> dict[str, str]:
+    """``{variable name: checkpoint key}`` as a Saver's restore op has them: each
+    ``RestoreV2`` output flows (through ``Identity``) into an assign to one variable."""
+    if saver is None or saver.saver_def is None or not saver.saver_def.restore_op_name:
+        return {}
+    from tensorflow.python.framework import tensor_util
+
+    scope = saver.saver_def.restore_op_name.rsplit("/", 1)[0] + "/"
+    keys = {}
+    for op in graph.get_operations():
+        if op.type != "RestoreV2" or not op.name.startswith(scope):
+            continue
+        names = tensor_util.constant_value(op.inputs[1])
+        if names is None:
+            continue
+        for output, key in zip(op.outputs, names):
+            variable = _assigned_variable(output)
+            if variable is not None:
+                keys[variable] = key.decode() if isinstance(key, bytes) else str(key)
+    return keys
+
+
+def _assigned_variable(tensor, depth: int = 4) -> str | None:
+    for consumer in tensor.consumers():
+        if consumer.type in ("Assign", "AssignVariableOp"):
+            return consumer.inputs[0].op.name
+        if consumer.type == "Identity" and depth:
+            found = _assigned_variable(consumer.outputs[0], depth - 1)
+            if found:
+                return found
+    return None
+
+
+def _graph_name(item) -> str:
+    return getattr(item, "name", item)
+
+
+class _StepCounter:
+    """``global_step`` during a training loop without a second ``session.run`` per step.
+
+    The first step is read before and after. If the train op adds exactly 1 (what
+    ``Optimizer.minimize(global_step=...)`` does), later steps count on locally and the value
+    is read again every ``verify_every`` steps and when the loop ends (:meth:`finish`); a
+    mismatch switches back to reading after every step. A train op that does not add 1 is read
+    after every step from the start.
+    """
+
+    verify_every = 200
+
+    def __init__(self, backend: _GraphBackend, name: str) -> None:
+        read = backend.read_tensor(name)
+        self._read = backend.callable(read, [])
+        self._value: int | None = None
+        self._counting = False
+        self._since_check = 0
+
+    def reset(self) -> None:
+        """Forget the count (other ops may have run since the last loop): read it again."""
+        self._value = None
+        self._counting = False
+
+    def read(self) -> int:
+        self._value = int(self._read())
+        self._since_check = 0
+        return self._value
+
+    def before_step(self) -> None:
+        if self._value is None:
+            self.read()
+
+    def after_step(self) -> int:
+        if self._counting and self._since_check < self.verify_every:
+            self._value += 1
+            self._since_check += 1
+            return self._value
+        expected = self._value + 1
+        actual = self.read()
+        self._counting = actual == expected
+        return actual
+
+    def finish(self) -> int:
+        """Read the true value (and stop counting if it differs from the count)."""
+        counted = self._value
+        actual = self.read()
+        if actual != counted:
+            self._counting = False
+        return actual

@@ -1,0 +1,930 @@
+"""The name-scope hierarchy of a graph, and what is visible when some scopes are expanded.
+
+This is the data half of the graph explorer (TensorBoard's ``hierarchy.ts``): it knows nothing
+of coordinates or drawing. :class:`Hierarchy` is built once per graph from its ``nodes``
+DataFrame (columns ``name``, ``op``, ``device``, ``inputs``, ``control_inputs``);
+:meth:`Hierarchy.visible` answers "with these scopes expanded, which boxes are on screen and
+which edges join them", bundling the tensors that cross between two boxes into one edge.
+
+Item ids: an op is named by its op name (``layer1/MatMul``), a scope by its name and a trailing
+slash (``layer1/``). An op whose name is also a scope (the variable ``layer1/W`` next to
+``layer1/W/Assign``) lives inside that scope, as in TensorBoard.
+
+Large flat scopes: a scope with more than ``max_children`` direct children (thousands of ops at
+the top level of a frozen graph, or of an old graph without name scopes) shows them in
+synthetic *groups*, which open and close like scopes. First, series of like-named ops of one
+type (``Add``, ``Add_1``, ..., ``Add_4999``) become one group ``Add_[0-4999]`` (likewise
+series of scopes, ``tower_0/`` ... ``tower_7/``), as TensorBoard does; then, if the scope still
+has too many children, they are cut into chunks in graph order (``ops 1–200``,
+``ops 201–400``, ...; chunks of chunks when even those are too many). A group's name is its
+container's name, a slash and its label; labels hold ``[`` or a space, which no op name can,
+so a group never shares a name with an op or a scope. Groups depend only on the graph, never
+on what is expanded.
+
+Example::
+
+    >>> hierarchy = Hierarchy(graph)                              # doctest: +SKIP
+    >>> view = hierarchy.visible(expanded={"layer1"})             # doctest: +SKIP
+    >>> [item.id for item in view.items][:3]                      # doctest: +SKIP
+    ['global_step/', 'inputs/', 'layer1/']
+    >>> hierarchy.trace("loss/mse", "inputs")                     # doctest: +SKIP
+    {'inputs/x', 'layer1/W', ...}
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import TensorNotFoundError, TFExploreError
+
+__all__ = [
+    "Hierarchy",
+    "VisibleGraph",
+    "VisibleItem",
+    "VisibleEdge",
+    "ROLES",
+    "op_role",
+    "scope_id",
+    "Group",
+    "MAX_CHILDREN",
+]
+
+ROOT = ""
+#: The roles an op may play, in the order they are tested (the first that fits wins).
+ROLES = ("placeholder", "control flow", "gradient", "optimizer", "variable", "compute")
+CONTROL_FLOW_OPS = frozenset(
+    "Switch RefSwitch Merge RefMerge Enter RefEnter Exit RefExit NextIteration "
+    "RefNextIteration LoopCond If StatelessIf While StatelessWhile Case StatelessCase "
+    "ControlTrigger".split()
+)
+VARIABLE_OPS = frozenset(
+    "VariableV2 Variable VarHandleOp AutoReloadVariable ReadVariableOp AssignVariableOp "
+    "Assign AssignAdd AssignSub VarIsInitializedOp IsVariableInitialized".split()
+)
+PLACEHOLDER_OPS = frozenset(["Placeholder", "PlaceholderWithDefault"])
+_OPTIMIZER_WORDS = re.compile(
+    r"(^|/)(Adam|Adam_\d+|Adagrad\w*|Adadelta|RMSProp\w*|Momentum\w*|GradientDescent|Ftrl\w*|"
+    r"beta[12]_power\w*|SGD|Nadam|Adamax|Lamb)(/|$)"
+)
+_GRADIENT_WORDS = re.compile(r"(^|/)gradients(_\d+)?(/|$)")
+#: a scope with more direct children than this shows them in groups (series, then chunks)
+MAX_CHILDREN = 200
+#: the fewest like-named siblings that make a series group (TensorBoard's ``seriesNodeMinSize``)
+SERIES_MIN = 5
+_SERIES_SPLIT = re.compile(r"^(.+?)(?:_(\d+))?$", re.MULTILINE)  # "Add_12" -> ("Add", "12")
+Entry = tuple[str, Any]  # ("scope", scope index) | ("op", op index) | ("group", group name)
+
+
+def scope_id(scope: str) -> str:
+    """The item id of a scope: its name and a trailing slash (``"layer1"`` -> ``"layer1/"``)."""
+    return scope + "/"
+
+
+def op_role(name: str, op_type: str) -> str:
+    """What an op is for, from its type and name: one of :data:`ROLES`.
+
+    >>> op_role("inputs/x", "Placeholder"), op_role("train/gradients/loss/mse_grad/Mul", "Mul")
+    ('placeholder', 'gradient')
+    >>> op_role("train/Adam/update_layer1/W/ApplyAdam", "ApplyAdam"), op_role("a/W", "VariableV2")
+    ('optimizer', 'variable')
+    """
+    if op_type in PLACEHOLDER_OPS:
+        return "placeholder"
+    if op_type in CONTROL_FLOW_OPS:
+        return "control flow"
+    if _GRADIENT_WORDS.search(name):
+        return "gradient"
+    if op_type.startswith(("Apply", "ResourceApply", "SparseApply")) or _OPTIMIZER_WORDS.search(
+        name
+    ):
+        return "optimizer"
+    if op_type in VARIABLE_OPS:
+        return "variable"
+    return "compute"
+
+
+@dataclass(frozen=True)
+class VisibleItem:
+    """One box on screen: an op, a collapsed scope or group (one box standing for all its
+    ops) or an expanded scope or group (a frame around its visible children).
+
+    ``container`` is the id of the expanded scope it is drawn in (``"/"`` for the top level).
+    """
+
+    id: str
+    kind: Literal["op", "scope", "group"]
+    name: str
+    label: str
+    container: str
+    depth: int
+    expanded: bool = False
+    op_count: int = 1
+    op_type: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A synthetic box standing for some children of a large scope: a ``series`` of
+    like-named siblings or a ``chunk`` of consecutive ones (see the module docstring).
+
+    ``parent`` is the name of the scope or group it is drawn in (``""``: the top level);
+    ``entries`` its children (``("scope", i)``, ``("op", i)``, ``("group", name)``); ``ops``
+    the hierarchy indices of every op below it, at any depth.
+    """
+
+    name: str
+    label: str
+    kind: Literal["series", "chunk"]
+    parent: str
+    entries: list[Entry] = field(repr=False)
+    ops: np.ndarray = field(repr=False)
+    op_type: str = ""
+
+    @property
+    def op_count(self) -> int:
+        return len(self.ops)
+
+
+@dataclass(frozen=True)
+class VisibleEdge:
+    """Tensors (or control dependencies) flowing from one visible item to another.
+
+    ``count`` is the number of distinct tensors it bundles (for a control edge: of distinct
+    source ops); ``edges`` is the number of underlying graph edges (a tensor consumed twice in
+    the destination counts twice there).
+    """
+
+    src: str
+    dst: str
+    control: bool
+    count: int
+    edges: int
+    index: int
+
+
+@dataclass
+class VisibleGraph:
+    """What is on screen for one set of expanded scopes. Built by :meth:`Hierarchy.visible`.
+
+    ``items`` lists every visible box in hierarchy order (a container before its children);
+    ``children[container_id]`` lists the ids drawn directly inside a container (``"/"`` is the
+    top level); ``edges`` are the bundled edges between visible items.
+    """
+
+    hierarchy: Hierarchy
+    expanded: frozenset[str]
+    items: list[VisibleItem]
+    children: dict[str, list[str]]
+    edges: list[VisibleEdge]
+    #: for every underlying graph edge, the index of the visible edge carrying it (-1: hidden
+    #: inside one collapsed box).
+    edge_bundle: np.ndarray = field(repr=False)
+    #: for every op (in hierarchy op order), the index into ``items`` of the box showing it.
+    op_item: np.ndarray = field(repr=False)
+
+    def item(self, item_id: str) -> VisibleItem:
+        """The visible item with this id."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise TensorNotFoundError(f"No visible item {item_id!r}.", expected="a visible item id")
+
+    def tensors(self, edge: VisibleEdge | int) -> list[str]:
+        """The tensor names (``op:0``; ``^op`` for control inputs) one visible edge bundles."""
+        index = edge.index if isinstance(edge, VisibleEdge) else int(edge)
+        return self.hierarchy.edge_tensors(np.flatnonzero(self.edge_bundle == index))
+
+    def item_of(self, op_name: str) -> str:
+        """The id of the visible box that shows op ``op_name`` (itself, or a collapsed scope)."""
+        return self.items[int(self.op_item[self.hierarchy.op_index(op_name)])].id
+
+    def items_of(self, op_names: Iterable[str]) -> list[str]:
+        """The ids of the visible boxes showing any of ``op_names``, in item order."""
+        ops = self.hierarchy.op_indices(op_names)
+        return [self.items[i].id for i in np.unique(self.op_item[ops])]
+
+    def edges_within(self, op_names: Iterable[str]) -> list[int]:
+        """Indices of the visible edges carrying a graph edge whose two ends are both in
+        ``op_names``: the edges to light up for a trace."""
+        inside = np.zeros(len(self.hierarchy.op_names), dtype=bool)
+        inside[self.hierarchy.op_indices(op_names)] = True
+        h = self.hierarchy
+        mask = inside[h.edge_src] & inside[h.edge_dst] & (self.edge_bundle >= 0)
+        return sorted(int(i) for i in np.unique(self.edge_bundle[mask]))
+
+
+class Hierarchy:
+    """The scope tree of a graph, with its edges as arrays, built once from ``graph.nodes``.
+
+    ``graph`` is anything with a ``nodes`` DataFrame (a :class:`tfexplore.graph.Graph`), or the
+    DataFrame itself. Scopes are numbered in depth-first order so that the ops below any scope
+    form one contiguous run of :attr:`op_names`. A scope with more than ``max_children``
+    direct children shows them in groups (see the module docstring).
+
+    Example::
+
+        >>> h = Hierarchy(graph)                                  # doctest: +SKIP
+        >>> h.op_count("train"), h.child_scopes("train")[:2]      # doctest: +SKIP
+        (212, ['train/Adam', 'train/gradients'])
+    """
+
+    def __init__(self, graph: Any, *, max_children: int = MAX_CHILDREN) -> None:
+        self.max_children = max(int(max_children), 2)
+        self._groups: dict[str, Group] = {}
+        self._arranged: dict[int, list[Entry]] = {}  # scope index -> its (grouped) children
+        self._entry_group: dict[Entry, str] = {}  # a scope or group -> the group holding it
+        self._graph = graph
+        with _gc_paused():
+            if hasattr(graph, "columns"):
+                self._nodes = graph
+                names = [str(n) for n in graph["name"].tolist()]
+                op_types = [str(t) for t in graph["op"].tolist()]
+                inputs = [[_split_tensor(str(t)) for t in ts or ()] for ts in graph["inputs"]]
+                controls = graph["control_inputs"].tolist()
+            else:
+                names, op_types, inputs, controls = _structure(graph)
+            self._build_scopes(names)
+            self._order_ops(names, op_types)
+            self._build_edges(inputs, controls)
+            self._op_group = np.full(len(self.op_names), -1, dtype=np.int64)  # innermost group
+            self._group_list: list[Group] = []
+            self._group_number: dict[str, int] = {}
+
+    @property
+    def nodes(self):
+        """The graph's structural columns (``name``, ``op``, ``device``, ``inputs``,
+        ``control_inputs``), built when first asked for."""
+        if not hasattr(self, "_nodes"):
+            from ..graph.model import STRUCTURE_COLUMNS
+
+            self._nodes = self._graph.node_frame(STRUCTURE_COLUMNS)
+        return self._nodes
+
+    # -- construction ------------------------------------------------------------------
+    def _build_scopes(self, names: list[str]) -> None:
+        prefixes: set[str] = set()
+        for name in names:  # every proper prefix; stop at the first one already known
+            head = name.rpartition("/")[0]
+            while head and head not in prefixes:
+                prefixes.add(head)
+                head = head.rpartition("/")[0]
+        # depth-first order: "/" sorts before every other character, so a scope's
+        # descendants follow it contiguously.
+        ordered = sorted(prefixes, key=lambda s: s.replace("/", "\x01"))
+        self.scope_names: list[str] = [ROOT, *ordered]
+        self._scope_index = {s: i for i, s in enumerate(self.scope_names)}
+        count = len(self.scope_names)
+        parent = [-1] + [0] * (count - 1)  # plain lists: element access is cheaper than numpy's
+        depth = [0] * count
+        for i, scope in enumerate(ordered, start=1):
+            head, sep, _ = scope.rpartition("/")
+            parent[i] = self._scope_index[head] if sep else 0
+            depth[i] = scope.count("/") + 1
+        end = list(range(1, count + 1))
+        for i in range(count - 1, 0, -1):
+            if end[i] > end[parent[i]]:
+                end[parent[i]] = end[i]
+        self.scope_parent = np.array(parent, dtype=np.int64)
+        self.scope_depth = np.array(depth, dtype=np.int64)
+        self.scope_end = np.array(end, dtype=np.int64)  # scopes [i, end[i]) are i and below
+
+    def _order_ops(self, names: list[str], op_types: list[str]) -> None:
+        def parent_of(name: str) -> int:
+            if name in self._scope_index:
+                return self._scope_index[name]
+            head, sep, _ = name.rpartition("/")
+            return self._scope_index[head] if sep else 0
+
+        if len(self.scope_names) == 1:  # no scopes at all: every op at the top level
+            parents = np.zeros(len(names), dtype=np.int64)
+        else:
+            parents = np.array([parent_of(n) for n in names], dtype=np.int64)
+        order = np.argsort(parents, kind="stable")  # stable: graph order within a scope
+        self.source_row = order  # hierarchy op i is row source_row[i] of graph.nodes
+        self.op_names: list[str] = [names[i] for i in order]
+        self.op_types: list[str] = [str(op_types[i]) for i in order]
+        self.op_parent = parents[order]
+        self._op_index = {n: i for i, n in enumerate(self.op_names)}
+        starts = np.searchsorted(self.op_parent, np.arange(len(self.scope_names) + 1))
+        self.scope_op_start = starts
+        self.scope_op_count = starts[self.scope_end] - starts[: len(self.scope_names)]
+
+    def _build_edges(self, inputs, controls) -> None:
+        """``inputs[row]``: ``(op, output)`` pairs; ``controls[row]``: op names."""
+        index = self._op_index
+        src, dst, out = [], [], []
+        add_src, add_dst, add_out = src.append, dst.append, out.append
+        for dst_op, row in enumerate(self.source_row.tolist()):
+            for op, output in inputs[row] or ():
+                source = index.get(op)
+                if source is not None:
+                    add_src(source), add_dst(dst_op), add_out(output)
+            for op in controls[row] or ():
+                source = index.get(str(op).lstrip("^"))
+                if source is not None:
+                    add_src(source), add_dst(dst_op), add_out(-1)
+        self.edge_src = np.array(src, dtype=np.int64)
+        self.edge_dst = np.array(dst, dtype=np.int64)
+        self.edge_output = np.array(out, dtype=np.int64)  # -1: control dependency
+        self._adjacency: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- lookups -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.op_names)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hierarchy {len(self.op_names)} ops in {len(self.scope_names) - 1} scopes, "
+            f"{len(self.edge_src)} edges>"
+        )
+
+    def op_index(self, name: str) -> int:
+        """Position of op ``name`` in :attr:`op_names`; unknown names raise
+        :class:`~tfexplore.errors.TensorNotFoundError` with suggestions."""
+        try:
+            return self._op_index[name]
+        except KeyError:
+            raise self._not_found(name) from None
+
+    def op_indices(self, names: Iterable[str]) -> np.ndarray:
+        """Positions of the known op names among ``names`` (unknown ones are left out)."""
+        return np.array(
+            [self._op_index[n] for n in names if n in self._op_index], dtype=np.int64
+        )
+
+    def is_op(self, name: str) -> bool:
+        return name in self._op_index
+
+    def is_scope(self, name: str) -> bool:
+        return name.rstrip("/") in self._scope_index and name.rstrip("/") != ROOT
+
+    def is_group(self, name: str) -> bool:
+        """True for the name (or id) of a synthetic group (``Add_[0-4999]``, ``ops 1–200``)."""
+        return self.group(name.rstrip("/")) is not None
+
+    def is_container(self, name: str) -> bool:
+        """True for a scope or a group: something that opens and closes."""
+        return self.is_scope(name) or self.is_group(name)
+
+    def group(self, name: str) -> Group | None:
+        """The group named ``name``, or ``None``. Groups are made when first needed: this
+        arranges the scope the name lies in."""
+        found = self._groups.get(name)
+        if found is not None or ("[" not in name and " " not in name):
+            return found
+        parts = name.split("/")
+        for k in range(len(parts) - 1, -1, -1):  # the innermost real scope around it
+            prefix = "/".join(parts[:k])
+            if prefix in self._scope_index:
+                self._entries(prefix)
+                break
+        return self._groups.get(name)
+
+    def scope_of(self, op_name: str) -> str:
+        """The scope an op is drawn in (``""`` for the top level)."""
+        return self.scope_names[int(self.op_parent[self.op_index(op_name)])]
+
+    def ancestors(self, name: str) -> list[str]:
+        """The scopes enclosing an op or scope, outermost first, without the top level.
+
+        >>> h.ancestors("layer1/W/Assign")                        # doctest: +SKIP
+        ['layer1', 'layer1/W']
+        """
+        if name in self._op_index:
+            entry: Entry = ("op", self._op_index[name])
+            scope = int(self.op_parent[self._op_index[name]])
+        elif self.is_group(name):
+            group = self._groups[name.rstrip("/")]
+            return [*self.ancestors(group.parent), group.parent] if group.parent else []
+        else:
+            scope = self._scope(name)
+            entry = ("scope", scope)
+            scope = int(self.scope_parent[scope])
+        chain: list[str] = []
+        while scope >= 0:
+            self._entries(self.scope_names[scope])  # make the groups of this scope
+            group_name = self._group_of(entry)
+            while group_name is not None:
+                chain.append(group_name)
+                group_name = self._group_of(("group", group_name))
+            if scope > 0:
+                chain.append(self.scope_names[scope])
+            entry = ("scope", scope)
+            scope = int(self.scope_parent[scope])
+        return chain[::-1]
+
+    def op_count(self, scope: str) -> int:
+        """Number of ops below a scope or group, at any depth (the whole graph for ``""``)."""
+        group = self.group(scope.rstrip("/"))
+        if group is not None:
+            return group.op_count
+        return int(self.scope_op_count[self._scope(scope)])
+
+    def child_scopes(self, scope: str) -> list[str]:
+        """The scopes directly inside ``scope``, in name order."""
+        i = self._scope(scope)
+        children, j = [], i + 1
+        while j < self.scope_end[i]:
+            children.append(self.scope_names[j])
+            j = int(self.scope_end[j])
+        return children
+
+    def child_ops(self, scope: str) -> list[str]:
+        """The ops directly inside ``scope`` (not in a sub-scope), in graph order."""
+        i = self._scope(scope)
+        return self.op_names[self.scope_op_start[i] : self.scope_op_start[i + 1]]
+
+    def ops_below(self, scope: str) -> list[str]:
+        """Every op below a scope or group, at any depth."""
+        return [self.op_names[i] for i in self._op_range(scope).tolist()]
+
+    def _op_range(self, name: str) -> np.ndarray:
+        """Hierarchy indices of the ops below a scope or group."""
+        group = self.group(name.rstrip("/"))
+        if group is not None:
+            return group.ops
+        i = self._scope(name)
+        return np.arange(self.scope_op_start[i], self.scope_op_start[self.scope_end[i]])
+
+    def children(self, container: str) -> list[str]:
+        """The item ids drawn directly inside a scope or group when it is open: scopes
+        (``name/``), groups (``name/``) and ops, in drawing order."""
+        return [self._entry_id(e) for e in self._entries(container.rstrip("/"))]
+
+    def _entry_id(self, entry: Entry) -> str:
+        kind, ref = entry
+        if kind == "op":
+            return self.op_names[ref]
+        return scope_id(self.scope_names[ref] if kind == "scope" else ref)
+
+    def edge_tensors(self, edge_indices: np.ndarray) -> list[str]:
+        """Distinct tensor names (``op:N``, ``^op`` for control) of some graph edges, sorted."""
+        names = set()
+        for e in edge_indices:
+            op = self.op_names[int(self.edge_src[e])]
+            output = int(self.edge_output[e])
+            names.add(f"^{op}" if output < 0 else f"{op}:{output}")
+        return sorted(names)
+
+    def _scope(self, scope: str) -> int:
+        key = scope.rstrip("/")
+        try:
+            return self._scope_index[key]
+        except KeyError:
+            raise self._not_found(scope, what="scope") from None
+
+    def _not_found(self, name: str, what: str = "op") -> TensorNotFoundError:
+        import difflib
+
+        pool = self.op_names if what == "op" else self.scope_names
+        close = difflib.get_close_matches(name, pool, n=5)
+        lower = name.lower()
+        close += [n for n in pool if lower and lower in n.lower() and n not in close][:5]
+        return TensorNotFoundError(
+            f"The graph has no {what} named {name!r}.",
+            expected=f"one of its {len(pool)} {what} names",
+            suggestions=close,
+        )
+
+    # -- groups ------------------------------------------------------------------------
+    def _entries(self, container: str) -> list[Entry]:
+        """The children of a scope or group, grouped when the scope has too many."""
+        group = self._groups.get(container)
+        if group is not None:
+            return group.entries
+        i = self._scope(container)
+        if i not in self._arranged:
+            scopes, j = [], i + 1
+            while j < self.scope_end[i]:
+                scopes.append(("scope", j))
+                j = int(self.scope_end[j])
+            first, stop = int(self.scope_op_start[i]), int(self.scope_op_start[i + 1])
+            if len(scopes) + stop - first <= self.max_children:
+                entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
+            else:
+                with _gc_paused():
+                    entries = self._crowded(scopes, first, stop, container)
+            self._arranged[i] = entries
+        return self._arranged[i]
+
+    def _crowded(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
+        """The children of a scope with too many: series groups; then, when still too many,
+        chunks of the remaining single ops (labelled by their positions among the scope's
+        ops, in graph order) next to the scopes and series; or chunks of everything."""
+        entries = self._series(scopes, first, stop, container)
+        if len(entries) <= self.max_children:
+            return entries
+        kept = [e for e in entries if e[0] != "op"]
+        singles = [e for e in entries if e[0] == "op"]
+        size = self.max_children
+        while -(-len(singles) // size) > self.max_children:
+            size *= self.max_children
+        if len(kept) + -(-len(singles) // size) > self.max_children:
+            return self._chunk(entries, container, 0)
+        chunks = self._chunk(singles, container, 0, positions=first, force=True)
+        return kept + chunks
+
+    def _series(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
+        """Like-named siblings of one kind (``Add``, ``Add_1``, ...: ops of one type; or
+        scopes) become one series group, placed where its first member was."""
+        entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
+        names = [self.scope_names[j] for _, j in scopes] + self.op_names[first:stop]
+        kinds = ["/"] * len(scopes) + self.op_types[first:stop]
+        # (prefix, number) of every last name part, by one regex over all of them at once
+        lasts = "\n".join(name.rpartition("/")[2] for name in names)
+        split = _SERIES_SPLIT.findall(lasts)
+        if len(split) != len(names):  # a damaged graph (an empty or multi-line name): one by one
+            lasts_list = [name.rpartition("/")[2] for name in names]
+            split = [(m[1], m[2] or "") if (m := _SERIES_SPLIT.fullmatch(x)) else (x, "") for x in lasts_list]
+        numbers = [int(number) if number else 0 for _, number in split]
+        keyed: dict[str, list[int]] = {}
+        for position, key in enumerate([f"{p}\x00{k}" for (p, _), k in zip(split, kinds)]):
+            keyed.setdefault(key, []).append(position)
+        replace: dict[int, Entry] = {}
+        grouped = np.zeros(len(entries), dtype=bool)
+        taken: set[str] = set()
+        for key, members in keyed.items():
+            if len(members) < SERIES_MIN:
+                continue
+            prefix, kind = key.split("\x00")
+            members.sort(key=numbers.__getitem__)  # by number: Add_2 before Add_10
+            member_numbers = [numbers[p] for p in members]
+            if len(set(member_numbers)) < len(members):
+                continue
+            label = f"{prefix}_[{member_numbers[0]}-{member_numbers[-1]}]"
+            if label in taken:
+                label += " (scopes)" if kind == "/" else f" ({kind})"
+            taken.add(label)
+            name = f"{container}/{label}" if container else label
+            inner = [entries[p] for p in members]
+            op_type = "" if kind == "/" else kind
+            group = self._add_group(name, label, "series", container, inner, op_type)
+            if len(inner) > self.max_children:  # chunks named by number: Add_[0-199], ...
+                group.entries[:] = self._chunk(inner, name, 0, (prefix, member_numbers))
+                self._adopt(group)
+            replace[min(members)] = ("group", name)
+            grouped[members] = True
+        return [
+            replace.get(p, entry)
+            for p, entry in enumerate(entries)
+            if p in replace or not grouped[p]
+        ]
+
+    def _chunk(
+        self,
+        entries: list[Entry],
+        container: str,
+        offset: int,
+        series: tuple[str, list[int]] | None = None,
+        positions: int | None = None,
+        force: bool = False,
+    ) -> list[Entry]:
+        """Too many entries: consecutive chunks of ``max_children`` (chunks of chunks when
+        even those are too many), labelled by the op positions they cover (in a series: by
+        the numbers of their members, ``Add_[200-399]``; for single ops of a scope whose
+        first op is ``positions``: by their positions among its ops)."""
+        if len(entries) <= self.max_children and not force:
+            return entries
+        size = self.max_children
+        while -(-len(entries) // size) > self.max_children:
+            size *= self.max_children
+        counts = np.cumsum([0] + [self._entry_op_count(e) for e in entries])
+        result: list[Entry] = []
+        for start in range(0, len(entries), size):
+            piece = entries[start : start + size]
+            first_op = offset + int(counts[start])
+            stop_op = offset + int(counts[min(start + size, len(entries))])
+            if series is not None:
+                numbers = series[1][start : start + size]
+                label = f"{series[0]}_[{numbers[0]}-{numbers[-1]}]"
+                inner = (series[0], numbers)
+            elif positions is not None:
+                low, high = piece[0][1] - positions + 1, piece[-1][1] - positions + 1
+                label, inner = _range_label(low, high), None
+            else:
+                label, inner = _range_label(first_op + 1, stop_op), None
+            name = f"{container}/{label}" if container else label
+            group = self._add_group(name, label, "chunk", container, piece, "")
+            if len(piece) > self.max_children:
+                group.entries[:] = self._chunk(piece, name, first_op, inner, positions)
+                self._adopt(group)
+            result.append(("group", name))
+        return result
+
+    def _entry_op_count(self, entry: Entry) -> int:
+        kind, ref = entry
+        if kind == "op":
+            return 1
+        if kind == "scope":
+            return int(self.scope_op_count[ref])
+        return self._groups[ref].op_count
+
+    def _add_group(self, name, label, kind, parent, entries, op_type) -> Group:
+        singles = np.array([ref for k, ref in entries if k == "op"], dtype=np.int64)
+        parts = [singles]
+        for entry_kind, ref in entries:
+            if entry_kind == "scope":
+                start, stop = self.scope_op_start[ref], self.scope_op_start[self.scope_end[ref]]
+                parts.append(np.arange(start, stop))
+            elif entry_kind == "group":
+                parts.append(self._groups[ref].ops)
+        ops = np.sort(np.concatenate(parts)) if len(parts) > 1 else singles
+        group = Group(name, label, kind, parent, list(entries), ops, op_type)
+        self._groups[name] = group
+        self._group_number[name] = len(self._group_list)
+        self._group_list.append(group)
+        self._adopt(group, singles)
+        return group
+
+    def _adopt(self, group: Group, singles: np.ndarray | None = None) -> None:
+        """Record ``group`` as the innermost group of its entries."""
+        if singles is None:
+            singles = np.array([ref for k, ref in group.entries if k == "op"], dtype=np.int64)
+        self._op_group[singles] = self._group_number[group.name]
+        for entry in group.entries:
+            if entry[0] != "op":
+                self._entry_group[entry] = group.name
+
+    def _group_of(self, entry: Entry) -> str | None:
+        """The innermost group holding a scope, op or group entry, or ``None``."""
+        if entry[0] == "op":
+            g = int(self._op_group[entry[1]])
+            return self._group_list[g].name if g >= 0 else None
+        return self._entry_group.get(entry)
+
+    # -- what is visible ---------------------------------------------------------------
+    def visible(self, expanded: Iterable[str] = ()) -> VisibleGraph:
+        """The boxes and bundled edges on screen when the scopes in ``expanded`` are open.
+
+        A scope is open only if all its enclosing scopes are open too; the others named in
+        ``expanded`` are remembered but do not show. Unknown scope names raise
+        :class:`~tfexplore.errors.TensorNotFoundError`.
+        """
+        open_set = frozenset(s.rstrip("/") for s in expanded)
+        for scope in open_set:
+            if self.group(scope) is None:
+                self._scope(scope)
+        representative = self._scope_representatives(open_set)
+        items, children, item_of_op = self._visible_items(representative, open_set)
+        edges, edge_bundle = self._bundle_edges(items, item_of_op)
+        return VisibleGraph(self, open_set, items, children, edges, edge_bundle, item_of_op)
+
+    def _scope_representatives(self, open_set: frozenset[str]) -> np.ndarray:
+        """For every scope: -1 if it is open, else the index of the collapsed scope box that
+        shows it (itself when visible, an ancestor when hidden)."""
+        representative = np.full(len(self.scope_names), -1, dtype=np.int64)
+        for i in range(1, len(self.scope_names)):
+            parent_rep = representative[self.scope_parent[i]]
+            if parent_rep >= 0:
+                representative[i] = parent_rep
+            elif self.scope_names[i] not in open_set:
+                representative[i] = i
+        return representative
+
+    def _visible_items(self, representative: np.ndarray, open_set: frozenset[str]):
+        items: list[VisibleItem] = []
+        children: dict[str, list[str]] = {}
+        scope_item = np.full(len(self.scope_names), -1, dtype=np.int64)
+        op_item = np.full(len(self.op_names), -1, dtype=np.int64)
+
+        def visit(container: str, container_id: str, depth: int) -> None:
+            ids = children.setdefault(container_id, [])
+            for kind, ref in self._entries(container):
+                if kind == "op":
+                    name = self.op_names[ref]
+                    op_item[ref] = len(items)
+                    items.append(
+                        VisibleItem(
+                            id=name,
+                            kind="op",
+                            name=name,
+                            label=name.rsplit("/", 1)[-1],
+                            container=container_id,
+                            depth=depth,
+                            op_type=self.op_types[ref],
+                        )
+                    )
+                    ids.append(name)
+                    continue
+                if kind == "scope":
+                    name, label = self.scope_names[ref], self.scope_names[ref].rsplit("/", 1)[-1]
+                    is_open, count, op_type = bool(representative[ref] < 0), self.scope_op_count[ref], ""
+                    scope_item[ref] = len(items)
+                else:
+                    group = self._groups[ref]
+                    name, label, op_type = ref, group.label, group.op_type
+                    is_open, count = ref in open_set, group.op_count
+                    if not is_open:
+                        op_item[group.ops] = len(items)
+                items.append(
+                    VisibleItem(
+                        id=scope_id(name),
+                        kind=kind,
+                        name=name,
+                        label=label,
+                        container=container_id,
+                        depth=depth,
+                        expanded=is_open,
+                        op_count=int(count),
+                        op_type=op_type,
+                    )
+                )
+                ids.append(scope_id(name))
+                if is_open:
+                    visit(name, scope_id(name), depth + 1)
+
+        visit(ROOT, "/", 0)
+        hidden = op_item < 0  # below a collapsed scope: shown by that scope's box
+        op_item[hidden] = scope_item[representative[self.op_parent[hidden]]]
+        return items, children, op_item
+
+    def _bundle_edges(self, items: list[VisibleItem], op_item: np.ndarray):
+        src_item = op_item[self.edge_src]
+        dst_item = op_item[self.edge_dst]
+        crossing = src_item != dst_item
+        control = self.edge_output < 0
+        n = max(len(items), 1)
+        key = (src_item * n + dst_item) * 2 + control
+        edge_bundle = np.full(len(self.edge_src), -1, dtype=np.int64)
+        if not crossing.any():
+            return [], edge_bundle
+        keys, bundle_of_edge, edge_counts = np.unique(
+            key[crossing], return_inverse=True, return_counts=True
+        )
+        edge_bundle[crossing] = bundle_of_edge
+        # distinct tensors per bundle: (bundle, source op, output) triples
+        tensor = self.edge_src[crossing] * (int(self.edge_output.max(initial=0)) + 2) + (
+            self.edge_output[crossing] + 1
+        )
+        span = int(tensor.max(initial=0)) + 1
+        pairs = np.sort(bundle_of_edge.astype(np.int64) * span + tensor)
+        first = np.ones(len(pairs), dtype=bool)  # distinct (bundle, tensor) pairs, sorted
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        tensor_counts = np.bincount(pairs[first] // span, minlength=len(keys))
+        edges = []
+        for b, k in enumerate(keys.tolist()):
+            pair, is_control = divmod(k, 2)
+            s, d = divmod(pair, n)
+            edges.append(
+                VisibleEdge(
+                    src=items[s].id,
+                    dst=items[d].id,
+                    control=bool(is_control),
+                    count=int(tensor_counts[b]),
+                    edges=int(edge_counts[b]),
+                    index=b,
+                )
+            )
+        return edges, edge_bundle
+
+    # -- colour keys -------------------------------------------------------------------
+    def categories(self, color_by: str) -> list[str]:
+        """The colour key of every op (hierarchy order): its op type, device or role."""
+        if color_by == "op":
+            return list(self.op_types)
+        if color_by == "device":
+            devices = self.nodes["device"].tolist()
+            return [str(devices[r]) or "(no device)" for r in self.source_row]
+        if color_by == "role":
+            return [op_role(n, t) for n, t in zip(self.op_names, self.op_types)]
+        raise TFExploreError(
+            f"Cannot colour by {color_by!r}.",
+            expected="color_by one of 'op', 'device', 'role'",
+            hint="use color_by='op' (the default), 'device' or 'role'",
+        )
+
+    def category_counts(self, codes: np.ndarray, scope: str) -> np.ndarray:
+        """How many ops below a scope or group fall in each category, given integer ``codes``
+        per op."""
+        group = self.group(scope.rstrip("/"))
+        if group is not None:
+            selected = codes[group.ops]
+        else:
+            i = self._scope(scope)
+            selected = codes[self.scope_op_start[i] : self.scope_op_start[self.scope_end[i]]]
+        if getattr(self, "_codes_seen", (None,))[0] is not codes:  # one max per palette
+            self._codes_seen = (codes, int(codes.max(initial=0)) + 1)
+        return np.bincount(selected, minlength=self._codes_seen[1])
+
+    # -- search and trace --------------------------------------------------------------
+    def search(self, text: str, limit: int = 50) -> list[str]:
+        """Op names matching ``text`` (case-insensitive substring), best first: the exact name,
+        then names whose last part equals it, starts with it, then any other match.
+
+        ``text`` may also be ``op:TYPE`` to find ops of a type (``op:MatMul``).
+        """
+        text = text.strip()
+        if not text:
+            return []
+        if text.lower().startswith("op:"):
+            wanted = text[3:].strip().lower()
+            return [n for n, t in zip(self.op_names, self.op_types) if t.lower() == wanted][
+                :limit
+            ]
+        needle = text.lower()
+        if not hasattr(self, "_lower_names"):
+            self._lower_names = [name.lower() for name in self.op_names]
+        lowered = self._lower_names
+        ranked = []
+        for i in [i for i, lower in enumerate(lowered) if needle in lower]:
+            lower, name = lowered[i], self.op_names[i]
+            last = lower.rsplit("/", 1)[-1]
+            rank = (
+                0 if lower == needle else 1 if last == needle else 2 if last.startswith(needle) else 3
+            )
+            ranked.append((rank, name.count("/"), i))
+        ranked.sort()
+        return [self.op_names[i] for _, _, i in ranked[:limit]]
+
+    def trace(
+        self, name: str, direction: Literal["inputs", "outputs"] = "inputs"
+    ) -> set[str]:
+        """The ops ``name`` depends on (``"inputs"``), or that depend on it (``"outputs"``),
+        through data and control edges, ``name`` included."""
+        if direction not in ("inputs", "outputs"):
+            raise TFExploreError(
+                f"Unknown trace direction {direction!r}.",
+                expected="'inputs' or 'outputs'",
+                hint="trace(name, 'inputs') follows what it reads; 'outputs', what reads it",
+            )
+        starts, neighbours = self._neighbours(direction)
+        start = self.op_index(name)
+        seen = np.zeros(len(self.op_names), dtype=bool)
+        seen[start] = True
+        queue = deque([start])
+        while queue:
+            op = queue.popleft()
+            for other in neighbours[starts[op] : starts[op + 1]]:
+                if not seen[other]:
+                    seen[other] = True
+                    queue.append(int(other))
+        return {self.op_names[i] for i in np.flatnonzero(seen)}
+
+    def consumers(self, op_name: str) -> dict[int, list[str]]:
+        """For each output index of an op, the ops reading it (``-1``: control dependants)."""
+        op = self.op_index(op_name)
+        mask = self.edge_src == op
+        result: dict[int, list[str]] = {}
+        for output, dst in zip(self.edge_output[mask].tolist(), self.edge_dst[mask].tolist()):
+            result.setdefault(output, []).append(self.op_names[dst])
+        return {k: sorted(set(v)) for k, v in sorted(result.items())}
+
+    def _neighbours(self, direction: str) -> tuple[np.ndarray, np.ndarray]:
+        if direction not in self._adjacency:
+            key, other = (
+                (self.edge_dst, self.edge_src)
+                if direction == "inputs"
+                else (self.edge_src, self.edge_dst)
+            )
+            order = np.argsort(key, kind="stable")
+            starts = np.searchsorted(key[order], np.arange(len(self.op_names) + 1))
+            self._adjacency[direction] = (starts, other[order])
+        return self._adjacency[direction]
+
+
+def _range_label(low: int, high: int) -> str:
+    """``ops 1–200``; ``op 7`` for one."""
+    return f"op {low:,}" if low == high else f"ops {low:,}–{high:,}"
+
+
+def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
+    """``(names, op types, inputs as (op, output) pairs, control input names)`` per op.
+
+    A :class:`tfexplore.graph.Graph` holds these lists already: they are read as they are
+    (building ``graph.node_frame`` would format every input as text, only for it to be
+    parsed again here); anything else gives its ``node_frame(STRUCTURE_COLUMNS)``.
+    """
+    if hasattr(graph, "structure"):
+        return graph.structure()
+    from ..graph.model import STRUCTURE_COLUMNS
+
+    frame = graph.node_frame(STRUCTURE_COLUMNS)
+    inputs = [[_split_tensor(str(t)) for t in ts or ()] for ts in frame["inputs"]]
+    return (
+        [str(n) for n in frame["name"].tolist()],
+        [str(t) for t in frame["op"].tolist()],
+        inputs,
+        frame["control_inputs"].tolist(),
+    )
+
+
+def _gc_paused():
+    from ..graph.model import gc_paused as paused
+
+    return paused()
+
+
+def _split_tensor(tensor: str) -> tuple[str, int]:
+    """``"a/b:1"`` -> ``("a/b", 1)``; ``"a/b"`` -> ``("a/b", 0)``; ``"^a"`` -> ``("a", -1)``."""
+    if tensor.startswith("^"):
+        return tensor[1:], -1
+    op, sep, output = tensor.rpartition(":")
+    if sep and output.isdigit():
+        return op, int(output)
+    return tensor, 0

@@ -71,8 +71,9 @@ class Scale:
 SCALES = {
     "full": Scale("full", layers=24, hidden=768, heads=12, intermediate=3072, vocab=30522),
     "small": Scale("small", layers=2, hidden=128, heads=2, intermediate=512, vocab=1000),
-    "tiny": Scale("tiny", layers=1, hidden=16, heads=2, intermediate=32, vocab=50,
-                  max_positions=32, seq=8),
+    "tiny": Scale(
+        "tiny", layers=1, hidden=16, heads=2, intermediate=32, vocab=50, max_positions=32, seq=8
+    ),
 }
 
 
@@ -163,8 +164,9 @@ def _bert(s: Scale, tf, v1):
             words = tf.gather(word_table, tf.reshape(input_ids, [-1]))
             type_table = v1.get_variable("token_type_embeddings", [2, h], initializer=init)
             types = tf.matmul(tf.one_hot(tf.reshape(token_type_ids, [-1]), depth=2), type_table)
-            position_table = v1.get_variable("position_embeddings", [s.max_positions, h],
-                                             initializer=init)
+            position_table = v1.get_variable(
+                "position_embeddings", [s.max_positions, h], initializer=init
+            )
             positions = tf.slice(position_table, [0, 0], [seq, -1])
             x = tf.reshape(words + types, [batch, seq, h]) + positions
             x = dropout(layer_norm(x))

@@ -199,7 +199,9 @@ def case_stats_tfx(spec):
     variables = tfexplore.open(spec["after"]).variables
     warm(checkpoint_files(spec["after"]))
     reset_peak()
-    times = repeat(lambda: tfexplore.open(spec["after"]).stats(progress=False), spec.get("repeats", 1))
+    times = repeat(
+        lambda: tfexplore.open(spec["after"]).stats(progress=False), spec.get("repeats", 1)
+    )
     return {
         "seconds": times,
         "bytes": int(variables["nbytes"].fillna(0).sum()),
@@ -291,8 +293,9 @@ def case_view_open(spec):
     _view_setup(spec, source)
     reset_peak()
     views = []
-    times = repeat(lambda: views.append(_open_view(source)), spec.get("repeats"),
-                   before=views.clear)
+    times = repeat(
+        lambda: views.append(_open_view(source)), spec.get("repeats"), before=views.clear
+    )
     return {"seconds": times, "boxes": len(views[-1].scene["boxes"])}
 
 
@@ -336,7 +339,7 @@ def case_view_select_variable(spec):
 
 from train import case_train_plot, spec_for  # noqa: E402,F401 - bench/train.py: the training row
 
-CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+CASES = {name[len("case_") :]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
 def child(case: str, spec: dict) -> dict:
@@ -360,7 +363,7 @@ def measure(case: str, spec: dict, *, in_process: bool = False) -> dict:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"benchmark {case} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
@@ -402,39 +405,124 @@ def machine() -> dict:
 #: (figure, tfexplore case, TF baseline case, baseline label, kind, target)
 #: kind: "time" (ratio = tfexplore time / TF time), "throughput" (GB/s), "memory".
 ROWS = [
-    ("checkpoint: open(prefix).variables", "variables_tfx", "variables_tf",
-     "list_variables + dtype map", "time", ("ratio_max", 2.0)),
-    ("meta: MetaGraph.from_file().graph + .scopes (graph model, scope tree)", "meta_tfx",
-     "meta_parse_tf", "MetaGraphDef.ParseFromString", "time", ("ratio_max", 5.0)),
-    ("meta: (same) vs import_meta_graph", "meta_tfx", "meta_import_tf",
-     "import_meta_graph (fresh tf.Graph)", "time", ("ratio_max", 0.1)),
-    ("meta: graph + scopes + the full .nodes table", "meta_nodes_tfx", "meta_parse_tf",
-     "MetaGraphDef.ParseFromString", "time", None),
-    ("stats() over every tensor", "stats_tfx", "stats_tf",
-     "get_tensor + numpy min/max/mean/std/norm", "throughput", ("throughput_min", 1.0)),
-    ("stats(): peak RSS above the RSS after imports", "stats_tfx", "stats_tf",
-     "the same loop", "memory", ("memory_stats", None)),
-    ("diff() of the two checkpoints", "diff_tfx", "diff_tf",
-     "get_tensor x2 + numpy abs(b - a) max/mean/norm", "throughput", None),
-    ("diff(): peak RSS above the RSS after imports", "diff_tfx", "diff_tf", "the same loop",
-     "memory", None),
+    (
+        "checkpoint: open(prefix).variables",
+        "variables_tfx",
+        "variables_tf",
+        "list_variables + dtype map",
+        "time",
+        ("ratio_max", 2.0),
+    ),
+    (
+        "meta: MetaGraph.from_file().graph + .scopes (graph model, scope tree)",
+        "meta_tfx",
+        "meta_parse_tf",
+        "MetaGraphDef.ParseFromString",
+        "time",
+        ("ratio_max", 5.0),
+    ),
+    (
+        "meta: (same) vs import_meta_graph",
+        "meta_tfx",
+        "meta_import_tf",
+        "import_meta_graph (fresh tf.Graph)",
+        "time",
+        ("ratio_max", 0.1),
+    ),
+    (
+        "meta: graph + scopes + the full .nodes table",
+        "meta_nodes_tfx",
+        "meta_parse_tf",
+        "MetaGraphDef.ParseFromString",
+        "time",
+        None,
+    ),
+    (
+        "stats() over every tensor",
+        "stats_tfx",
+        "stats_tf",
+        "get_tensor + numpy min/max/mean/std/norm",
+        "throughput",
+        ("throughput_min", 1.0),
+    ),
+    (
+        "stats(): peak RSS above the RSS after imports",
+        "stats_tfx",
+        "stats_tf",
+        "the same loop",
+        "memory",
+        ("memory_stats", None),
+    ),
+    (
+        "diff() of the two checkpoints",
+        "diff_tfx",
+        "diff_tf",
+        "get_tensor x2 + numpy abs(b - a) max/mean/norm",
+        "throughput",
+        None,
+    ),
+    (
+        "diff(): peak RSS above the RSS after imports",
+        "diff_tfx",
+        "diff_tf",
+        "the same loop",
+        "memory",
+        None,
+    ),
     ("GraphView: open collapsed (to first layout)", "view_open", None, None, "time", None),
-    ("GraphView: expand bert/encoder/layer_0", "view_expand", None, None, "time",
-     ("seconds_max", 0.3)),
-    ("GraphView: search 'query/MatMul' (+ reveal)", "view_search", None, None, "time",
-     ("seconds_max", 0.3)),
+    (
+        "GraphView: expand bert/encoder/layer_0",
+        "view_expand",
+        None,
+        None,
+        "time",
+        ("seconds_max", 0.3),
+    ),
+    (
+        "GraphView: search 'query/MatMul' (+ reveal)",
+        "view_search",
+        None,
+        None,
+        "time",
+        ("seconds_max", 0.3),
+    ),
     ("GraphView: select an op", "view_select_op", None, None, "time", ("seconds_max", 0.3)),
-    ("GraphView: select word_embeddings (reads + stats its value)", "view_select_variable",
-     None, None, "time", ("seconds_max", 0.3)),
-    ("GraphView: open the LARGE-op graph (to first layout)", "view_open_large", None, None,
-     "time", ("seconds_max", 3.0)),
-    ("train: steps/s, TrainPanel with live plot (small MLP)", "train_plot", "train_plot",
-     "plain sess.run(train_op) loop", "steps", ("plot_cost_max", 0.05)),
+    (
+        "GraphView: select word_embeddings (reads + stats its value)",
+        "view_select_variable",
+        None,
+        None,
+        "time",
+        ("seconds_max", 0.3),
+    ),
+    (
+        "GraphView: open the LARGE-op graph (to first layout)",
+        "view_open_large",
+        None,
+        None,
+        "time",
+        ("seconds_max", 3.0),
+    ),
+    (
+        "train: steps/s, TrainPanel with live plot (small MLP)",
+        "train_plot",
+        "train_plot",
+        "plain sess.run(train_op) loop",
+        "steps",
+        ("plot_cost_max", 0.05),
+    ),
 ]
 
 
-def run_all(scale_name: str, data: Path, *, in_process: bool = False, large_ops: int | None = None,
-            only: str | None = None, log=print) -> dict:
+def run_all(
+    scale_name: str,
+    data: Path,
+    *,
+    in_process: bool = False,
+    large_ops: int | None = None,
+    only: str | None = None,
+    log=print,
+) -> dict:
     """Generate (or reuse) the artifacts, run every case, return the table as data."""
     scale = generate.SCALES[scale_name]
     artifacts = generate.generate(scale, data, log=log)
@@ -496,8 +584,13 @@ def _row(row, results: dict, large_ops: int) -> dict:
     base = results.get(base_case) if base_case else None
     failed = [r["error"] for r in (mine, base) if r and "error" in r]
     if failed:
-        return {"figure": label, "kind": kind, "error": "; ".join(failed),
-                "baseline_label": base_label, "target": target and target[0]}
+        return {
+            "figure": label,
+            "kind": kind,
+            "error": "; ".join(failed),
+            "baseline_label": base_label,
+            "target": target and target[0],
+        }
     out = {
         "figure": label,
         "kind": kind,
@@ -523,11 +616,16 @@ def _row(row, results: dict, large_ops: int) -> dict:
             out["ratio"] = out["tfexplore_gbps"] / out["baseline_gbps"]
     elif kind == "steps":  # steps per second, measured together in one process (train.py)
         rate = mine["steps_per_second"]
-        out.update(unit="steps/s", tfexplore=rate["panel"], baseline=rate["plain"],
-                   ratio=rate["panel"] / rate["plain"], plot_cost=mine["plot_cost"],
-                   baseline_cpu=statistics.median(mine["cpu_by_loop"]["plain"]),
-                   timing=f"best of {mine['repeats']} x {mine['steps']} steps; Session.train "
-                   f"alone {rate['train']:.0f} steps/s; {sum(mine['redraws'])} redraws")
+        out.update(
+            unit="steps/s",
+            tfexplore=rate["panel"],
+            baseline=rate["plain"],
+            ratio=rate["panel"] / rate["plain"],
+            plot_cost=mine["plot_cost"],
+            baseline_cpu=statistics.median(mine["cpu_by_loop"]["plain"]),
+            timing=f"best of {mine['repeats']} x {mine['steps']} steps; Session.train "
+            f"alone {rate['train']:.0f} steps/s; {sum(mine['redraws'])} redraws",
+        )
     elif kind == "memory":
         out["unit"] = "MB"
         out["tfexplore"] = (mine["peak_rss"] - mine["base_rss"]) / MB
@@ -542,10 +640,12 @@ def _row(row, results: dict, large_ops: int) -> dict:
         elif rule == "seconds_max":
             out["target"], out["met"] = f"< {value:g} s", out["tfexplore"] < value
         elif rule == "plot_cost_max":
-            out["target"] = (f"panel with plot >= {1 - value:.0%} of the plain loop's steps/s "
-                             f"(it is {mine['panel_vs_plain']:.0%}; vs Session.train alone: "
-                             f"{mine['throughput_cost']:.1%} slower, redrawing "
-                             f"{out['plot_cost']:.1%} of the run)")
+            out["target"] = (
+                f"panel with plot >= {1 - value:.0%} of the plain loop's steps/s "
+                f"(it is {mine['panel_vs_plain']:.0%}; vs Session.train alone: "
+                f"{mine['throughput_cost']:.1%} slower, redrawing "
+                f"{out['plot_cost']:.1%} of the run)"
+            )
             out["met"] = mine["panel_vs_plain"] >= 1 - value
         elif rule == "memory_stats":
             limit = 2 * mine["largest"] / MB + 500
@@ -596,8 +696,10 @@ def to_markdown(table: dict) -> str:
     ]
     for row in table["rows"]:
         if "error" in row:
-            lines.append(f"| {row['figure']} | failed: {row['error'][:120]} | "
-                         f"{row['baseline_label'] or '—'} | | | | | | | |")
+            lines.append(
+                f"| {row['figure']} | failed: {row['error'][:120]} | "
+                f"{row['baseline_label'] or '—'} | | | | | | | |"
+            )
             continue
         ratio = "—"
         if row["ratio"] is not None:
@@ -633,14 +735,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="the small scale (quick)")
     parser.add_argument("--scale", choices=sorted(generate.SCALES), help="a named scale")
     parser.add_argument("--data", default=str(generate.DATA_DIR), help="artifact root")
-    parser.add_argument("--large-ops", type=int,
-                        help="ops of the large graph (default by scale; 0: use the main graph)")
+    parser.add_argument(
+        "--large-ops",
+        type=int,
+        help="ops of the large graph (default by scale; 0: use the main graph)",
+    )
     parser.add_argument("--out", default=str(HERE / "results.md"), help="Markdown output")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--only", help="run only the rows whose case names contain this")
-    parser.add_argument("--in-process", action="store_true",
-                        help="run every case in this process (quick; memory figures then "
-                        "include earlier cases)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every case in this process (quick; memory figures then include earlier cases)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("CASE", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -649,10 +756,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     scale = args.scale or ("small" if args.small else "full")
     info = machine()
-    print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM "
-          f"(load average {info['load_average']})")
-    table = run_all(scale, Path(args.data), in_process=args.in_process,
-                    large_ops=args.large_ops, only=args.only, log=print)
+    print(
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM "
+        f"(load average {info['load_average']})"
+    )
+    table = run_all(
+        scale,
+        Path(args.data),
+        in_process=args.in_process,
+        large_ops=args.large_ops,
+        only=args.only,
+        log=print,
+    )
     text = to_markdown(table)
     print()
     print(text)

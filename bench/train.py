@@ -72,8 +72,10 @@ def measure(steps: int = 3000, repeats: int = 3, folder: str | None = None) -> d
         with tfexplore.session(run) as live:
             sess, graph = live.tf_session, live.graph
             train_op = graph.get_collection("train_op")[0]
-            feed_dict = {graph.get_tensor_by_name("inputs/x:0"): x,
-                         graph.get_tensor_by_name("inputs/y:0"): y}
+            feed_dict = {
+                graph.get_tensor_by_name("inputs/x:0"): x,
+                graph.get_tensor_by_name("inputs/y:0"): y,
+            }
             panel = TrainPanel(live, feed)
             drawing = [0.0]  # seconds spent in the panel's redraws (wrapped below)
             draw = panel.redraw
@@ -106,8 +108,12 @@ def measure(steps: int = 3000, repeats: int = 3, folder: str | None = None) -> d
                 done = asyncio.run(click_run())
                 assert done == steps, (done, steps)
 
-            loops = (("plain", plain), ("plain_loss", plain_loss), ("train", train),
-                     ("panel", with_panel))
+            loops = (
+                ("plain", plain),
+                ("plain_loss", plain_loss),
+                ("train", train),
+                ("panel", with_panel),
+            )
             best = {name: 0.0 for name, _ in loops}
             best_cpu = {name: 0.0 for name, _ in loops}
             seconds: dict[str, list[float]] = {name: [] for name, _ in loops}
@@ -171,23 +177,25 @@ def report(result: dict) -> str:
     rate = result["steps_per_second"]
     redraws = ", ".join(str(r) for r in result["redraws"])
     per_second = max(result["redraws_per_second"] or [0.0])
-    return "\n".join([
-        f"{result['steps']} steps per run, best of {result['repeats']}",
-        f"  plain sess.run loop       {rate['plain']:8.0f} steps/s",
-        f"  plain loop, loss fetched  {rate['plain_loss']:8.0f} steps/s",
-        f"  Session.train (no panel)  {rate['train']:8.0f} steps/s   "
-        f"({result['train_vs_plain']:.2f}x plain)",
-        f"  TrainPanel + live plot    {rate['panel']:8.0f} steps/s   "
-        f"({result['panel_vs_plain']:.2f}x plain); redraws per run: {redraws} "
-        f"(up to {per_second:.1f}/s)",
-        f"  target: the panel with its plot at least {100 - PLOT_COST_MAX * 100:.0f}% of the "
-        f"plain loop's steps/s: {result['panel_vs_plain'] * 100:.0f}%, "
-        f"{'met' if result['target_met'] else 'NOT met'}",
-        f"  panel against Session.train alone: wall {result['throughput_cost'] * 100:.1f}% "
-        f"slower, CPU time {result['plot_cost_cpu'] * 100:.1f}%",
-        f"  of which redrawing: {result['plot_cost'] * 100:.1f}% of the panel's run time "
-        "(timed inside the redraws, median of the runs)",
-    ])
+    return "\n".join(
+        [
+            f"{result['steps']} steps per run, best of {result['repeats']}",
+            f"  plain sess.run loop       {rate['plain']:8.0f} steps/s",
+            f"  plain loop, loss fetched  {rate['plain_loss']:8.0f} steps/s",
+            f"  Session.train (no panel)  {rate['train']:8.0f} steps/s   "
+            f"({result['train_vs_plain']:.2f}x plain)",
+            f"  TrainPanel + live plot    {rate['panel']:8.0f} steps/s   "
+            f"({result['panel_vs_plain']:.2f}x plain); redraws per run: {redraws} "
+            f"(up to {per_second:.1f}/s)",
+            f"  target: the panel with its plot at least {100 - PLOT_COST_MAX * 100:.0f}% of the "
+            f"plain loop's steps/s: {result['panel_vs_plain'] * 100:.0f}%, "
+            f"{'met' if result['target_met'] else 'NOT met'}",
+            f"  panel against Session.train alone: wall {result['throughput_cost'] * 100:.1f}% "
+            f"slower, CPU time {result['plot_cost_cpu'] * 100:.1f}%",
+            f"  of which redrawing: {result['plot_cost'] * 100:.1f}% of the panel's run time "
+            "(timed inside the redraws, median of the runs)",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

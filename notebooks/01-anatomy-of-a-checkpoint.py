@@ -225,8 +225,8 @@ kept.checkpoints[["prefix", "step", "listed", "is_latest"]]
 # %% tags=["check"]
 table = kept.checkpoints
 assert sorted(table["step"]) == [4, 5, 6, 7]
-assert sorted(table.query("listed")["step"]) == [6, 7]        # what the state file knows
-assert sorted(table.query("not listed")["step"]) == [4, 5]    # orphans, still on disk
+assert sorted(table.query("listed")["step"]) == [6, 7]  # what the state file knows
+assert sorted(table.query("not listed")["step"]) == [4, 5]  # orphans, still on disk
 assert any("model.ckpt-4" in note and "not listed" in note for note in kept.notes)
 
 # %% [markdown]

@@ -79,7 +79,12 @@ from tensorflow.core.protobuf import meta_graph_pb2
 proto = meta_graph_pb2.MetaGraphDef()
 proto.ParseFromString(Path(meta.path).read_bytes())
 print(len(proto.graph_def.node), "nodes;", "collections:", sorted(proto.collection_def))
-print("restore op:", proto.saver_def.restore_op_name, "| written by TF", proto.meta_info_def.tensorflow_version)
+print(
+    "restore op:",
+    proto.saver_def.restore_op_name,
+    "| written by TF",
+    proto.meta_info_def.tensorflow_version,
+)
 
 # %% tags=["check"]
 assert len(proto.graph_def.node) == len(graph)
@@ -124,7 +129,12 @@ with g.as_default():  # TF1 calls build ops: inside the graph, not eagerly
 
 fetched_handle = sess.run(g.get_tensor_by_name("layer1/W:0"))
 fetched_value = sess.run(g.get_tensor_by_name(handle_info.value_tensors[0]))
-print("layer1/W:0                      ->", type(fetched_handle).__name__, fetched_handle.dtype, fetched_handle.shape)
+print(
+    "layer1/W:0                      ->",
+    type(fetched_handle).__name__,
+    fetched_handle.dtype,
+    fetched_handle.shape,
+)
 print(handle_info.value_tensors[0], "->", fetched_value.dtype, fetched_value.shape)
 
 # %% tags=["check"]
@@ -189,7 +199,9 @@ with g.as_default():
     config = v1.ConfigProto(allow_soft_placement=True)
     with v1.Session(graph=g, config=config) as sess:
         sess.run(v1.global_variables_initializer())
-        saver.save(sess, str(gpu_folder / "model.ckpt"), global_step=1)  # clear_devices defaults to False
+        saver.save(
+            sess, str(gpu_folder / "model.ckpt"), global_step=1
+        )  # clear_devices defaults to False
 
 gpu_meta = tfexplore.open(gpu_folder / "model.ckpt-1.meta")
 gpu_meta.graph.nodes["device"].replace("", "(none)").value_counts()

@@ -46,7 +46,7 @@ v1 = tf.compat.v1
 folder = Path("demo_data/run")
 if not (folder / "checkpoint").exists():
     make_training_run(folder)  # steps 10, 20, 30 of a two-layer network trained with Adam
-x, y = regression_data()       # the data it was trained on
+x, y = regression_data()  # the data it was trained on
 feed = {"inputs/x:0": x, "inputs/y:0": y}
 
 # %% [markdown]
@@ -109,7 +109,12 @@ assert np.allclose(resumed["loss"], raw_losses, rtol=1e-5)
 
 # %%
 checkpoint = tfexplore.open(folder).latest
-print("beta1_power in the checkpoint (step 30):", checkpoint.read("train/beta1_power"), " 0.9**31 =", 0.9**31)
+print(
+    "beta1_power in the checkpoint (step 30):",
+    checkpoint.read("train/beta1_power"),
+    " 0.9**31 =",
+    0.9**31,
+)
 print("beta1_power in the session   (step 40):", s.eval("train/beta1_power"), " 0.9**41 =", 0.9**41)
 checkpoint.slots
 
@@ -147,19 +152,29 @@ for _ in range(20):
         best_loss, best_step = val_loss, s.global_step
         s.snapshot("best")
 final_step = s.global_step
-print(f"best validation loss {best_loss:.4f} at step {best_step}; now at step {final_step}, loss {val_loss:.4f}")
+print(
+    f"best validation loss {best_loss:.4f} at step {best_step}; now at step {final_step}, loss {val_loss:.4f}"
+)
 
 # %%
 import pandas as pd
 
 curve = pd.DataFrame(curve, columns=["global_step", "validation loss"]).set_index("global_step")
-train_curve = pd.concat(training).set_index("global_step")["loss"].rename("training loss (32 noisy examples)")
-ax = pd.concat([train_curve, curve], axis=1).plot(logy=True, style=["-", "o-"], title="Early stopping")
-ax.axvline(best_step, color="grey", linestyle=":");
-
+train_curve = (
+    pd.concat(training).set_index("global_step")["loss"].rename("training loss (32 noisy examples)")
+)
+ax = pd.concat([train_curve, curve], axis=1).plot(
+    logy=True, style=["-", "o-"], title="Early stopping"
+)
+ax.axvline(best_step, color="grey", linestyle=":")
 # %%
 s.rollback("best")
-print("after rollback: step", s.global_step, "validation loss", float(s.eval("loss/mse", feed=validation)))
+print(
+    "after rollback: step",
+    s.global_step,
+    "validation loss",
+    float(s.eval("loss/mse", feed=validation)),
+)
 
 # %% tags=["check"]
 # Training went past its best point, and rolling back restores every variable of the
@@ -187,7 +202,9 @@ with graph.as_default():
     global_step = v1.train.get_global_step()
 with v1.Session(graph=graph) as sess:
     saver.restore(sess, saved)
-    reloaded_step, reloaded_loss = sess.run([global_step, loss], {"inputs/x:0": x_val, "inputs/y:0": y_val})
+    reloaded_step, reloaded_loss = sess.run(
+        [global_step, loss], {"inputs/x:0": x_val, "inputs/y:0": y_val}
+    )
 print("plain TensorFlow reads step", reloaded_step, "validation loss", reloaded_loss)
 
 # %% tags=["check"]

@@ -50,6 +50,7 @@ data = Path("demo_data/tf2")
 # them (`model=`, `optimizer=`, `step=`); `CheckpointManager` numbers the saves and keeps the
 # last `max_to_keep`.
 
+
 # %%
 class Net(tf.Module):
     def __init__(self):
@@ -72,7 +73,9 @@ x = tf.random.normal([32, 3], seed=2)
 for _ in range(5):
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(net(x) ** 2)
-    optimizer.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+    optimizer.apply_gradients(
+        zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables)
+    )
     step.assign_add(1)
     manager.save(checkpoint_number=int(step))
 
@@ -103,10 +106,14 @@ tf.train.list_variables(manager.latest_checkpoint)
 # %% tags=["check"]
 assert latest.style == "object_based" and latest.step == 5 and latest.meta_graph is None
 assert sorted(run.checkpoints["step"]) == [3, 4, 5]  # max_to_keep=3
-assert [name for name, _ in tf.train.list_variables(manager.latest_checkpoint)] == sorted(latest.variables["name"])
+assert [name for name, _ in tf.train.list_variables(manager.latest_checkpoint)] == sorted(
+    latest.variables["name"]
+)
 # Read by object path; the key TF uses is the path plus /.ATTRIBUTES/VARIABLE_VALUE.
 reader = tf.train.load_checkpoint(manager.latest_checkpoint)
-assert np.array_equal(latest.read("model/W"), reader.get_tensor("model/W/.ATTRIBUTES/VARIABLE_VALUE"))
+assert np.array_equal(
+    latest.read("model/W"), reader.get_tensor("model/W/.ATTRIBUTES/VARIABLE_VALUE")
+)
 assert np.array_equal(latest.read("model/W"), net.W.numpy())
 # Adam's two slots of W are tied to W through the object graph, not through their names.
 slots_of_W = latest.variables.query("slot_of == 'model/W/.ATTRIBUTES/VARIABLE_VALUE'")
@@ -168,7 +175,11 @@ assert np.array_equal(module.read("W"), net.W.numpy())
 
 # %%
 model = keras.Sequential(
-    [keras.Input((3,)), keras.layers.Dense(8, activation="relu", name="hidden"), keras.layers.Dense(1, name="out")]
+    [
+        keras.Input((3,)),
+        keras.layers.Dense(8, activation="relu", name="hidden"),
+        keras.layers.Dense(1, name="out"),
+    ]
 )
 model.compile(optimizer="adam", loss="mse")
 features = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
@@ -205,7 +216,9 @@ assert keras_file.format == "keras_v3" and h5_file.format == "h5_model"
 assert {"config.json", "metadata.json", "model.weights.h5"} <= set(keras_file.members["name"])
 kernel = model.get_layer("hidden").kernel.numpy()
 assert np.array_equal(keras_file.read("hidden/kernel"), kernel)
-assert np.array_equal(h5_file.read("sequential/hidden/kernel"), kernel)  # the .h5 keeps the full path
+assert np.array_equal(
+    h5_file.read("sequential/hidden/kernel"), kernel
+)  # the .h5 keeps the full path
 assert keras_file.optimizer_class == "Adam"
 assert keras_file.layers.query("name == 'hidden'")["params"].item() == 3 * 8 + 8
 
@@ -222,7 +235,7 @@ assert export.writer == "keras3_export"
 assert {"serve", "serving_default"} <= set(export.signatures["signature"])
 weights = export.variables.query("role == 'variable'")
 assert set(weights["shape"]) == {(3, 8), (8,), (8, 1), (1,)}  # kernels and biases ...
-assert weights["slot_of"].isna().all()                          # ... and no optimizer state
+assert weights["slot_of"].isna().all()  # ... and no optimizer state
 
 # %% [markdown]
 # ## Summary

@@ -53,7 +53,10 @@ def build(scope="model", hidden=8, outputs=1, names=("dense/kernel", "dense/bias
 def tf_error_lines(error, *keywords):
     """The first line of a TensorFlow error and the lines holding a keyword (the rest is traceback)."""
     lines = str(error).splitlines()
-    return "\n".join([f"{type(error).__name__}: {lines[0]}"] + [line for line in lines[1:] if any(k in line for k in keywords)])
+    return "\n".join(
+        [f"{type(error).__name__}: {lines[0]}"]
+        + [line for line in lines[1:] if any(k in line for k in keywords)]
+    )
 
 
 prefix = "demo_data/debug/model.ckpt-100"
@@ -111,7 +114,10 @@ fixed.mapping
 
 # %% tags=["check"]
 assert "Key net/" in tf_message and "not found in checkpoint" in tf_message  # TF names one key
-assert report.counts == {"missing_in_checkpoint": 3, "only_in_checkpoint": 3}  # tfexplore: all of them
+assert report.counts == {
+    "missing_in_checkpoint": 3,
+    "only_in_checkpoint": 3,
+}  # tfexplore: all of them
 assert report.proposed_prefix_rewrite == {"model/": "net/"}
 assert plan.ok and not plan.applied and fixed.ok and fixed.applied
 assert np.array_equal(s.eval("net/dense/kernel"), saved.read("model/dense/kernel"))
@@ -167,7 +173,7 @@ mismatch = partial.problems.iloc[0]
 assert mismatch["graph_name"] == "model/out/kernel"
 assert mismatch["graph_shape"] == (8, 2) and mismatch["checkpoint_shape"] == (8, 1)
 assert np.array_equal(s.eval("model/dense/kernel"), saved.read("model/dense/kernel"))  # restored
-assert np.array_equal(s.eval("model/out/kernel"), head_before)                          # left as initialized
+assert np.array_equal(s.eval("model/out/kernel"), head_before)  # left as initialized
 
 # %% [markdown]
 # `as_code()` writes the equivalent TensorFlow: a `Saver` over the variables that fit, and the
@@ -186,7 +192,10 @@ with two_outputs.as_default():
 sess.close()
 
 # %% tags=["check"]
-assert "tf.compat.v1.train.Saver(var_list=" in code and "model/out/kernel" not in code.split("# or,")[0]
+assert (
+    "tf.compat.v1.train.Saver(var_list=" in code
+    and "model/out/kernel" not in code.split("# or,")[0]
+)
 assert np.array_equal(restored_by_code, saved.read("model/dense/kernel"))
 
 # %% [markdown]
@@ -211,7 +220,9 @@ mapped
 
 # %% tags=["check"]
 assert report.proposed_mapping == {
-    "model/dense/kernel": "encoder/W", "model/dense/bias": "encoder/b", "model/out/kernel": "head/W"
+    "model/dense/kernel": "encoder/W",
+    "model/dense/bias": "encoder/b",
+    "model/out/kernel": "head/W",
 }
 assert mapped.ok and mapped.counts == {"restored": 3}
 assert np.array_equal(s.eval("head/W"), saved.read("model/out/kernel"))

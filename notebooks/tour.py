@@ -100,9 +100,10 @@ diff[["name", "status", "max_abs_change", "rel_l2_change"]]
 
 # %%
 history = run.history(names=["layer1/W", "layer2/W", "layer1/b", "layer2/b"])
-ax = history.pivot(index="step", columns="name", values="l2").plot(marker="o", title="L2 norm by step")
-ax.set_ylabel("L2 norm");
-
+ax = history.pivot(index="step", columns="name", values="l2").plot(
+    marker="o", title="L2 norm by step"
+)
+ax.set_ylabel("L2 norm")
 # %% tags=["check"]
 norms = history.pivot(index="step", columns="name", values="l2")
 assert list(norms.index) == [10, 20, 30]

@@ -22,7 +22,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-_RUNNER = r'''
+_RUNNER = r"""
 import json, os, resource, sys, time, traceback
 sys.path.insert(0, {root!r})
 if {import_tf!r}:
@@ -51,7 +51,7 @@ except BaseException as exc:
 outcome["seconds"] = time.perf_counter() - started
 outcome["rss_growth_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss) / 1024
 print("\n" + json.dumps(outcome, default=repr), flush=True)
-'''
+"""
 
 
 def attack(

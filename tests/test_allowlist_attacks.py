@@ -68,9 +68,15 @@ def _tf1_run(folder: Path, hostile, *, use_resource=False, edit_meta=None) -> Pa
     with graph.as_default():
         w = v1.get_variable("W", [2, 2], use_resource=use_resource)
         v1.get_variable("b", [2], use_resource=use_resource)
-        v1.get_variable("global_step", [], tf.int64, initializer=v1.zeros_initializer(),
-                        trainable=False, use_resource=use_resource,
-                        collections=[v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.GLOBAL_STEP])
+        v1.get_variable(
+            "global_step",
+            [],
+            tf.int64,
+            initializer=v1.zeros_initializer(),
+            trainable=False,
+            use_resource=use_resource,
+            collections=[v1.GraphKeys.GLOBAL_VARIABLES, v1.GraphKeys.GLOBAL_STEP],
+        )
         tf.identity(w, name="out")
         saver = v1.train.Saver()
         with v1.Session(graph=graph) as session:
@@ -140,7 +146,9 @@ def test_point1_the_same_save_with_trust_writes_the_victim(tmp_path, canary):
         name = _victim_filenames(graph, saver_def, str(canary.victim))["selectv2"]
         # a constant, not W: the Save runs beside the restore's assigns, in any order
         value = tf.constant(7.0, name="stolen")
-        _wire_into_restore(graph, saver_def, tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[value]))
+        _wire_into_restore(
+            graph, saver_def, tf.raw_ops.Save(filename=name, tensor_names=["W"], data=[value])
+        )
 
     meta = _tf1_run(tmp_path / "run", hostile)
     tfexplore.session(meta, trust=True).close()
@@ -150,8 +158,11 @@ def test_point1_the_same_save_with_trust_writes_the_victim(tmp_path, canary):
 def test_point1_real_savers_pass_sharded_or_not(tmp_path):
     """The file-name shapes TensorFlow's own Savers build (V2 sharded with StringJoin/
     ShardedFilename/Select of suffixes, V1 sharded with ShardedFilespec) are accepted."""
-    for version, sharded in [(v1.train.SaverDef.V2, True), (v1.train.SaverDef.V1, True),
-                             (v1.train.SaverDef.V1, False)]:
+    for version, sharded in [
+        (v1.train.SaverDef.V2, True),
+        (v1.train.SaverDef.V1, True),
+        (v1.train.SaverDef.V1, False),
+    ]:
         graph = tf.Graph()
         with graph.as_default(), tf.device("/cpu:0"):
             v1.get_variable("W", [2, 2])
@@ -161,8 +172,9 @@ def test_point1_real_savers_pass_sharded_or_not(tmp_path):
         saver_def = saver.as_saver_def()
         graph_def = graph.as_graph_def()
         for fetch in (saver_def.restore_op_name, saver_def.save_tensor_name):
-            report = safety.check(graph_def, [fetch], feeds=[saver_def.filename_tensor_name],
-                                  saver_def=saver_def)
+            report = safety.check(
+                graph_def, [fetch], feeds=[saver_def.filename_tensor_name], saver_def=saver_def
+            )
             assert report.ok and report.accepted, (version, sharded, fetch)
         # without the file name fed (it would be the Const default "model"), refused
         with pytest.raises(UnsafeArtifactError):
@@ -205,8 +217,11 @@ def _tf2_initializer_attack(folder: Path, victim: Path) -> Path:
     proto.ParseFromString((folder / "saved_model.pb").read_bytes())
     meta = proto.meta_graphs[0]
     library = meta.graph_def.library
-    initializer = next(f for f in library.function if "_initialize" in f.signature.name
-                       and any(n.op == "Save" for n in f.node_def))
+    initializer = next(
+        f
+        for f in library.function
+        if "_initialize" in f.signature.name and any(n.op == "Save" for n in f.node_def)
+    )
     caller = meta.graph_def.node.add()
     caller.name, caller.op = "bind_to_saver_filename", "StatefulPartitionedCall"
     caller.input.extend(["saver_filename"] * len(initializer.signature.input_arg))
@@ -243,8 +258,9 @@ def test_real_tf2_saved_model_saver_functions_are_expected(tmp_path):
     module.table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), default_value=-1
     )
-    module.lookup = tf.function(lambda k: module.table.lookup(k),
-                                input_signature=[tf.TensorSpec([None], tf.string)])
+    module.lookup = tf.function(
+        lambda k: module.table.lookup(k), input_signature=[tf.TensorSpec([None], tf.string)]
+    )
     tf.saved_model.save(module, str(tmp_path / "model"))
     report = tfexplore.open(tmp_path / "model").safety
     assert report.ok, report
@@ -299,17 +315,33 @@ def test_point3_abort_in_restore_is_refused_and_the_process_lives(tmp_path, cana
         "sys.exit(5)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=300,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, timeout=300, capture_output=True, text=True
+    )
     assert done.returncode == 0 and "refused True" in done.stdout, done.stderr[-2000:]
     assert _scan_exit(meta) == EXIT_RISKY
 
 
-@pytest.mark.parametrize("op", [
-    "Skipgram", "DumpTensor", "CalibrationStatisticsSaver", "GenerateVocabRemapping",
-    "FixedUnigramCandidateSampler", "EncodeProto", "DecodeProtoV2", "Abort", "_HostSend",
-    "_HostRecv", "DTensorRestoreV2", "Copy", "XlaCallModule", "FIFOQueueV2", "SleepOp",
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "Skipgram",
+        "DumpTensor",
+        "CalibrationStatisticsSaver",
+        "GenerateVocabRemapping",
+        "FixedUnigramCandidateSampler",
+        "EncodeProto",
+        "DecodeProtoV2",
+        "Abort",
+        "_HostSend",
+        "_HostRecv",
+        "DTensorRestoreV2",
+        "Copy",
+        "XlaCallModule",
+        "FIFOQueueV2",
+        "SleepOp",
+    ],
+)
 def test_point3_each_missing_op_needs_trust(op):
     verdict = _op_allowlist.verdict(op)
     assert not verdict.allowed and verdict.family != _op_allowlist.UNKNOWN, verdict
@@ -429,9 +461,12 @@ def test_point4_global_step_snapshot_that_writes_is_refused(tmp_path, canary):
         with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
             tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.int64, name="evil_snapshot")
 
-    meta = _tf1_run(tmp_path / "run", hostile, use_resource=True,
-                    edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name",
-                                                         "evil_snapshot:0"))
+    meta = _tf1_run(
+        tmp_path / "run",
+        hostile,
+        use_resource=True,
+        edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name", "evil_snapshot:0"),
+    )
     _session_refused(meta, canary, match="WriteFile")
     assert _scan_exit(meta) == EXIT_RISKY
     assert any(f.op_type == "WriteFile" for f in tfexplore.open(meta).safety.findings)
@@ -446,9 +481,12 @@ def test_point4_ref_variable_snapshot_is_never_fetched(tmp_path, canary):
         with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
             tf.identity(step, name="evil_snapshot")
 
-    meta = _tf1_run(tmp_path / "run", hostile, use_resource=False,
-                    edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name",
-                                                         "evil_snapshot:0"))
+    meta = _tf1_run(
+        tmp_path / "run",
+        hostile,
+        use_resource=False,
+        edit_meta=lambda m: _rewire_variable(m, "global_step", "snapshot_name", "evil_snapshot:0"),
+    )
     canary.freeze()
     with tfexplore.session(meta) as session:
         assert session.global_step == 0
@@ -465,8 +503,12 @@ def test_point4_resource_variable_read_through_a_writing_snapshot_is_refused(tmp
         with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
             tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.float32, name="evil_read")
 
-    meta = _tf1_run(tmp_path / "run", hostile, use_resource=True,
-                    edit_meta=lambda m: _rewire_variable(m, "W", "snapshot_name", "evil_read:0"))
+    meta = _tf1_run(
+        tmp_path / "run",
+        hostile,
+        use_resource=True,
+        edit_meta=lambda m: _rewire_variable(m, "W", "snapshot_name", "evil_read:0"),
+    )
     canary.freeze()
     with tfexplore.session(meta) as session:  # the restore and global_step are clean
         with pytest.raises(UnsafeArtifactError, match="WriteFile"):
@@ -484,8 +526,11 @@ def test_point4_initializer_that_writes_is_refused(tmp_path, canary):
         with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
             tf.no_op(name="evil_init")
 
-    meta = _tf1_run(tmp_path / "run", hostile,
-                    edit_meta=lambda m: _rewire_variable(m, "b", "initializer_name", "evil_init"))
+    meta = _tf1_run(
+        tmp_path / "run",
+        hostile,
+        edit_meta=lambda m: _rewire_variable(m, "b", "initializer_name", "evil_init"),
+    )
     for data in meta.parent.glob("model.ckpt.*"):
         if data.suffix != ".meta":
             data.unlink()
@@ -518,9 +563,14 @@ def _registry() -> list[str]:
 def test_every_registry_op_is_classified_with_a_reason():
     registry = _registry()
     assert len(registry) > 1500
-    unclassified = [op for op in registry
-                    if op not in _op_allowlist.ALLOWED_OPS and op not in _op_allowlist.NEEDS_TRUST_OPS]
-    assert unclassified == [], "run tools/op_allowlist.py and review: " + ", ".join(unclassified[:20])
+    unclassified = [
+        op
+        for op in registry
+        if op not in _op_allowlist.ALLOWED_OPS and op not in _op_allowlist.NEEDS_TRUST_OPS
+    ]
+    assert unclassified == [], "run tools/op_allowlist.py and review: " + ", ".join(
+        unclassified[:20]
+    )
     assert not set(_op_allowlist.ALLOWED_OPS) & set(_op_allowlist.NEEDS_TRUST_OPS)
     for op in registry:
         verdict = _op_allowlist.verdict(op)
@@ -538,12 +588,40 @@ def test_no_allowed_op_is_named_like_file_network_or_python_io():
     """A second look at the allowlist: op names that mention files, readers, writers,
     transfers, checkpoints, TPU, queues... are all in a needs-trust category, except these
     reviewed pure ones."""
-    reviewed = {"IteratorGetModelProto", "SparseCountSparseOutput", "RaggedCountSparseOutput",
-                "DenseCountSparseOutput", "ShardedFilespec", "ShardedFilename",
-                "TensorListPushBack", "TensorListPushBackBatch", "BoostedTreesExampleDebugOutputs"}
-    words = ("file", "reader", "summarywriter", "pyfunc", "send", "recv", "collective", "rpc",
-             "debugidentity", "dumptensor", "save", "restore", "tpu", "abort", "queue", "barrier",
-             "sleep", "socket", "proto", "vocab", "skipgram")
+    reviewed = {
+        "IteratorGetModelProto",
+        "SparseCountSparseOutput",
+        "RaggedCountSparseOutput",
+        "DenseCountSparseOutput",
+        "ShardedFilespec",
+        "ShardedFilename",
+        "TensorListPushBack",
+        "TensorListPushBackBatch",
+        "BoostedTreesExampleDebugOutputs",
+    }
+    words = (
+        "file",
+        "reader",
+        "summarywriter",
+        "pyfunc",
+        "send",
+        "recv",
+        "collective",
+        "rpc",
+        "debugidentity",
+        "dumptensor",
+        "save",
+        "restore",
+        "tpu",
+        "abort",
+        "queue",
+        "barrier",
+        "sleep",
+        "socket",
+        "proto",
+        "vocab",
+        "skipgram",
+    )
     flagged = {op for op in _op_allowlist.ALLOWED_OPS if any(w in op.lower() for w in words)}
     assert flagged == reviewed
 
@@ -551,8 +629,13 @@ def test_no_allowed_op_is_named_like_file_network_or_python_io():
 @pytest.mark.slow
 def test_keeper_script_reports_no_difference():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, str(REPO / "tools" / "op_allowlist.py")], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "op_allowlist.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "1908 registry ops" in done.stdout or "registry ops" in done.stdout
 
@@ -565,9 +648,12 @@ def test_closure_and_check_stay_linear_on_a_20000_op_graph():
     from google.protobuf import text_format
 
     graph_def = tf.compat.v1.GraphDef()
-    text_format.Parse('node { name: "n0" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }'
-                      ' attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} '
-                      'float_val: 1 } } } }', graph_def)
+    text_format.Parse(
+        'node { name: "n0" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }'
+        ' attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} '
+        "float_val: 1 } } } }",
+        graph_def,
+    )
     function = graph_def.library.function.add()
     function.signature.name = "f"
     for index in range(1, 20000):
@@ -647,13 +733,17 @@ def _tf1_saved_model(folder: Path, asset_name: str, init_saves: bool) -> Path:
         saver_def = saver.as_saver_def()
         filename = graph.get_tensor_by_name(saver_def.filename_tensor_name)
         v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, filename)
-        init = (graph.get_tensor_by_name(saver_def.save_tensor_name).op if init_saves
-                else tf.no_op(name="noop_init"))
+        init = (
+            graph.get_tensor_by_name(saver_def.save_tensor_name).op
+            if init_saves
+            else tf.no_op(name="noop_init")
+        )
         with v1.Session(graph=graph) as session:
             session.run(v1.global_variables_initializer())
             builder = v1.saved_model.Builder(str(folder))
-            builder.add_meta_graph_and_variables(session, ["serve"], saver=saver,
-                                                 legacy_init_op=init)
+            builder.add_meta_graph_and_variables(
+                session, ["serve"], saver=saver, legacy_init_op=init
+            )
             builder.save()
     from tfexplore._tf import protos
 
@@ -735,7 +825,8 @@ def test_tf1_saved_model_main_op_with_a_write_is_refused(tmp_path, canary):
         w = v1.get_variable("W", [2])
         tf.identity(w, name="out")
         table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), default_value=-1)
+            tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), default_value=-1
+        )
         tf.identity(table.lookup(tf.constant(["a"])), name="looked_up")
         with tf.control_dependencies([tf.io.write_file(str(canary.victim), "pwned")]):
             main_op = tf.group(v1.tables_initializer(), name="main_op")
@@ -746,8 +837,10 @@ def test_tf1_saved_model_main_op_with_a_write_is_refused(tmp_path, canary):
             builder.save()
     _session_refused(folder, canary, match="WriteFile")
     report = tfexplore.scan(folder)
-    assert any(f.op_type == "WriteFile" and "init:saved_model_main_op" in f.pulled_in_by
-               for f in report.findings)
+    assert any(
+        f.op_type == "WriteFile" and "init:saved_model_main_op" in f.pulled_in_by
+        for f in report.findings
+    )
     assert not any(f.op_type.startswith("InitializeTable") for f in report.findings)
 
 
@@ -776,7 +869,9 @@ def test_a_function_name_defined_twice_needs_trust(tmp_path, canary):
         'node { name: "x" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }'
         ' attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 1 } } } }'
         ' node { name: "call" op: "PartitionedCall" input: "x" attr { key: "f" value { func {'
-        ' name: "twice" } } } }', tf.compat.v1.GraphDef())
+        ' name: "twice" } } } }',
+        tf.compat.v1.GraphDef(),
+    )
     for function in (evil, pure):
         copy = graph_def.library.function.add()
         copy.CopyFrom(function)
@@ -798,7 +893,8 @@ def test_what_session_refuses_is_what_scan_lists_for_every_registry_op():
         report = safety.check(graph_def, ["x"], trust=True)
         scanned = safety.scan(graph_def)
         assert [(f.op_type, f.category) for f in report.findings] == [
-            (f.op_type, f.category) for f in scanned.findings], op
+            (f.op_type, f.category) for f in scanned.findings
+        ], op
 
 
 def test_checking_never_changes_the_graph_it_reads():
@@ -813,10 +909,12 @@ def test_checking_never_changes_the_graph_it_reads():
         ' node { name: "s" op: "SaveV2" input: "sh" input: "c" input: "c" }'
         ' node { name: "s2" op: "SaveV2" input: "f" input: "c" input: "c" }'
         ' node { name: "cache" op: "CacheDatasetV2" input: "c" input: "c" input: "c" }',
-        tf.compat.v1.GraphDef())
+        tf.compat.v1.GraphDef(),
+    )
     before = graph_def.SerializeToString(deterministic=True)
-    saver_def = v1.train.SaverDef(filename_tensor_name="f:0", restore_op_name="s",
-                                  save_tensor_name="s")
+    saver_def = v1.train.SaverDef(
+        filename_tensor_name="f:0", restore_op_name="s", save_tensor_name="s"
+    )
     with pytest.raises(UnsafeArtifactError):
         safety.check(graph_def, ["s", "s2", "cache"], feeds=["f:0"], saver_def=saver_def)
     safety.scan(graph_def)
@@ -833,19 +931,33 @@ def _tf1_vocab_export(folder: Path, vocabulary: Path, *, aim_at: str | None = No
         asset = tf.constant(str(vocabulary), name="vocab_asset")
         v1.add_to_collection(v1.GraphKeys.ASSET_FILEPATHS, asset)
         # (a computed name: TextFileInitializer would make a constant one an asset, copied in)
-        source = asset if aim_at is None else tf.strings.join(
-            [tf.constant(os.path.dirname(aim_at)), tf.constant("/" + os.path.basename(aim_at))])
+        source = (
+            asset
+            if aim_at is None
+            else tf.strings.join(
+                [tf.constant(os.path.dirname(aim_at)), tf.constant("/" + os.path.basename(aim_at))]
+            )
+        )
         table = tf.lookup.StaticHashTable(
-            tf.lookup.TextFileInitializer(source, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                                          tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
-            default_value=-1)
+            tf.lookup.TextFileInitializer(
+                source,
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            default_value=-1,
+        )
         tf.identity(table.lookup(tf.constant(["beta", "zeta"])), name="ids")
         with v1.Session(graph=graph) as session:
             session.run(v1.global_variables_initializer())
             builder = v1.saved_model.Builder(str(folder))
             builder.add_meta_graph_and_variables(
-                session, ["serve"], assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
-                main_op=v1.tables_initializer())
+                session,
+                ["serve"],
+                assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
+                main_op=v1.tables_initializer(),
+            )
             builder.save()
     return folder
 

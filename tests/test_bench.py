@@ -30,8 +30,21 @@ def table(bench):
     _, run, folder = bench
     out, raw = folder / "results.md", folder / "results.json"
     # every case in this process (a child per case would import TensorFlow a dozen times)
-    run.main(["--scale", "tiny", "--data", str(folder), "--large-ops", "0", "--in-process",
-              "--out", str(out), "--json", str(raw)])
+    run.main(
+        [
+            "--scale",
+            "tiny",
+            "--data",
+            str(folder),
+            "--large-ops",
+            "0",
+            "--in-process",
+            "--out",
+            str(out),
+            "--json",
+            str(raw),
+        ]
+    )
     return json.loads(raw.read_text()), out.read_text()
 
 
@@ -46,8 +59,11 @@ def test_generator_writes_two_checkpoints_and_a_graph(bench):
 
     checkpoint = tfexplore.open(artifacts.after)
     names = set(checkpoint.variables["name"])
-    assert {"global_step", "bert/embeddings/word_embeddings",
-            "bert/encoder/layer_0/attention/self/query/kernel/Adam_1"} <= names
+    assert {
+        "global_step",
+        "bert/embeddings/word_embeddings",
+        "bert/encoder/layer_0/attention/self/query/kernel/Adam_1",
+    } <= names
     assert checkpoint.step == 1 and tfexplore.open(artifacts.before).step == 0
     changed = checkpoint.diff(artifacts.before, progress=False)
     assert (changed["status"] == "changed").any()

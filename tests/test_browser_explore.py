@@ -24,9 +24,13 @@ pytestmark = [pytest.mark.slow, requires_chromium]
 
 @pytest.mark.parametrize(
     "app, theme",
-    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"),
-     ("lab", "JupyterLab Dark High Contrast"), ("notebook", "JupyterLab Light"),
-     ("notebook", "JupyterLab Dark")],
+    [
+        ("lab", "JupyterLab Light"),
+        ("lab", "JupyterLab Dark"),
+        ("lab", "JupyterLab Dark High Contrast"),
+        ("notebook", "JupyterLab Light"),
+        ("notebook", "JupyterLab Dark"),
+    ],
 )
 def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_run, copy_of):
     from playwright.sync_api import expect, sync_playwright
@@ -41,8 +45,10 @@ def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_
         "view"
     ]
     shot = f"explore-{app}-{theme.lower().replace(' ', '-')}"
-    with lab_server(tmp_path, {"explore.ipynb": cells}, app=app, theme=theme) as url_of, \
-            sync_playwright() as playwright:
+    with (
+        lab_server(tmp_path, {"explore.ipynb": cells}, app=app, theme=theme) as url_of,
+        sync_playwright() as playwright,
+    ):
         page, browser = browser_page(playwright, width=1400, height=950)
         try:
             open_notebook(page, url_of("explore.ipynb"))
@@ -63,7 +69,9 @@ def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_
             assert restore_buttons.count() == 0
             assert view.locator("table.tfx-report:visible").count() == 0
             panel.locator("button.tfx-run").click()  # and it trains from there
-            expect(panel.locator(".tfx-global-step")).to_contain_text("global_step 130", timeout=30_000)
+            expect(panel.locator(".tfx-global-step")).to_contain_text(
+                "global_step 130", timeout=30_000
+            )
             # every text readable, the folded report opened too (its coloured rows)
             view.locator(".lm-AccordionPanel-title, .jupyter-widget-Collapse-header").first.click()
             expect(view.locator("table.tfx-report")).to_be_attached(timeout=15_000)

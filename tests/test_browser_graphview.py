@@ -74,9 +74,7 @@ def _drive(page, expect, url: str) -> None:
     widget.screenshot(path=str(ARTIFACTS / "graphview-expanded.png"))
 
     run_cell(page, 1)  # cell 2: the kernel sees the selection
-    expect(cell_output(page, 1)).to_contain_text(
-        "SELECTED=layer1/relu", timeout=15_000
-    )
+    expect(cell_output(page, 1)).to_contain_text("SELECTED=layer1/relu", timeout=15_000)
 
     search = widget.locator("input.tfx-search")
     search.fill("ResourceApplyAdam")
@@ -142,7 +140,10 @@ def test_function_library_and_groups_in_jupyterlab(tmp_path):
         FLAT_GRAPH_CELL,
     ]
     ARTIFACTS.mkdir(exist_ok=True)
-    with lab_server(tmp_path, {"functions.ipynb": cells}) as url_of, sync_playwright() as playwright:
+    with (
+        lab_server(tmp_path, {"functions.ipynb": cells}) as url_of,
+        sync_playwright() as playwright,
+    ):
         page, browser = browser_page(playwright)
         try:
             open_notebook(page, url_of("functions.ipynb"))
@@ -202,7 +203,10 @@ def test_first_view_of_a_25000_op_graph_in_the_browser(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    cells = [BIG_GRAPH_CELL, "from tfexplore.widgets import GraphView\nview = GraphView(graph)\nview"]
+    cells = [
+        BIG_GRAPH_CELL,
+        "from tfexplore.widgets import GraphView\nview = GraphView(graph)\nview",
+    ]
     with (
         lab_server(tmp_path, {"big.ipynb": cells}) as url_of,
         sync_playwright() as playwright,
@@ -265,9 +269,10 @@ def _settled(page, widget) -> None:
     """Wait until the view stops changing (the viewport report and its new layout)."""
     previous = None
     for _ in range(40):
-        now = widget.locator(".tfx-viewport").get_attribute("transform"), widget.locator(
-            ".tfx-svg g[data-id]"
-        ).count()
+        now = (
+            widget.locator(".tfx-viewport").get_attribute("transform"),
+            widget.locator(".tfx-svg g[data-id]").count(),
+        )
         if now == previous:
             return
         previous = now
@@ -278,7 +283,11 @@ def _seen(widget, inside: str = "") -> dict:
     return widget.evaluate(SEEN_JS, inside)
 
 
-@pytest.mark.parametrize("app,theme", THEMES, ids=[f"{a}-{t.split(' ', 1)[1].lower().replace(' ', '-')}" for a, t in THEMES])
+@pytest.mark.parametrize(
+    "app,theme",
+    THEMES,
+    ids=[f"{a}-{t.split(' ', 1)[1].lower().replace(' ', '-')}" for a, t in THEMES],
+)
 def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo_run, app, theme):
     """In each theme: every text of the widget at least 4.5:1 against what it is drawn on; every
     label at least 10 px on screen at the first view and after opening scopes; an opened scope's
@@ -313,7 +322,9 @@ def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo
             _settled(page, widget)
             seen = _seen(widget, "layer1/")
             outside = [b["id"] for b in seen["boxes"] if not b["inside"]]
-            report.append(f"after opening layer1/: {len(seen['boxes'])} boxes inside it, outside the view: {outside}")
+            report.append(
+                f"after opening layer1/: {len(seen['boxes'])} boxes inside it, outside the view: {outside}"
+            )
             assert seen["boxes"] and not outside
             opened = _label_px(widget, report, "after opening layer1/")
             widget.screenshot(path=str(ARTIFACTS / f"graphview-look-{tag}-expanded.png"))
@@ -324,7 +335,9 @@ def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo
             widget.locator("g.tfx-scope[data-id='train/'] rect.tfx-box").click()  # a big one
             expect(widget.locator("g.tfx-frame[data-id='train/']")).to_be_visible(timeout=15_000)
             _settled(page, widget)
-            header = widget.locator("g.tfx-frame[data-id='train/'] text.tfx-frame-label").bounding_box()
+            header = widget.locator(
+                "g.tfx-frame[data-id='train/'] text.tfx-frame-label"
+            ).bounding_box()
             stage = widget.locator(".tfx-stage").bounding_box()
             assert stage["x"] <= header["x"] and header["y"] >= stage["y"]
             assert header["y"] + header["height"] <= stage["y"] + stage["height"]
@@ -348,14 +361,21 @@ def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo
             expect(op).to_be_visible(timeout=15_000)
             expect(note).to_contain_text("match")
             expect(op.locator("text")).to_contain_text("(op)")  # the op in its own-named scope
-            expect(widget.locator(f"g.tfx-frame[data-id='{match}/'] text.tfx-frame-label")).to_contain_text(
-                "ResourceApplyAdam/"
-            )
+            expect(
+                widget.locator(f"g.tfx-frame[data-id='{match}/'] text.tfx-frame-label")
+            ).to_contain_text("ResourceApplyAdam/")
             _settled(page, widget)
-            box, stage = op.locator("rect").bounding_box(), widget.locator(".tfx-stage").bounding_box()
+            box, stage = (
+                op.locator("rect").bounding_box(),
+                widget.locator(".tfx-stage").bounding_box(),
+            )
             assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
-            assert stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
-            page.mouse.click(stage["x"] + 5, stage["y"] + stage["height"] - 5)  # close the match list
+            assert (
+                stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
+            )
+            page.mouse.click(
+                stage["x"] + 5, stage["y"] + stage["height"] - 5
+            )  # close the match list
             broken = widget.locator(".tfx-detail h3").evaluate(WORD_BREAKS_JS)
             report.append(f"side panel name pieces broken mid-word: {broken}")
             assert broken == []
@@ -435,7 +455,9 @@ def test_the_tours_view_is_readable_at_first_and_after_fit(tmp_path, demo_run):
             _settled(page, widget)
             widget.scroll_into_view_if_needed()
             seen = _seen(widget, "layer1/")
-            report.append(f"tour first view: layer1/ content outside the view: {[b['id'] for b in seen['boxes'] if not b['inside']]}")
+            report.append(
+                f"tour first view: layer1/ content outside the view: {[b['id'] for b in seen['boxes'] if not b['inside']]}"
+            )
             assert seen["boxes"] and all(b["inside"] for b in seen["boxes"])
             first = _label_px(widget, report, "tour first view")
             widget.screenshot(path=str(ARTIFACTS / "graphview-look-tour-first.png"))
@@ -444,14 +466,18 @@ def test_the_tours_view_is_readable_at_first_and_after_fit(tmp_path, demo_run):
                 if box.is_visible():
                     box.click()
                 widget.locator(f"g.tfx-scope[data-id='{scope}'] rect.tfx-box").click()
-                expect(widget.locator(f"g.tfx-frame[data-id='{scope}']")).to_be_visible(timeout=15_000)
+                expect(widget.locator(f"g.tfx-frame[data-id='{scope}']")).to_be_visible(
+                    timeout=15_000
+                )
                 _settled(page, widget)
             widget.locator("button.tfx-fit").click()
             _settled(page, widget)
             fitted = _label_px(widget, report, "tour after opening train/, layer2/ and Fit")
             expect(widget.locator(".tfx-minimap")).to_be_visible()
             widget.screenshot(path=str(ARTIFACTS / "graphview-look-tour-fit.png"))
-            report.append(f"SUMMARY tour: label px min first view {first:.1f}, after Fit {fitted:.1f}")
+            report.append(
+                f"SUMMARY tour: label px min first view {first:.1f}, after Fit {fitted:.1f}"
+            )
         finally:
             (ARTIFACTS / "graphview-look-tour.txt").write_text("\n".join(report) + "\n")
             browser.close()

@@ -38,14 +38,16 @@ def _cells(run_folder: Path) -> list[str]:
         f"s = tfexplore.session({str(run_folder)!r})\n"
         "panel = TrainPanel(s, feed={'inputs/x': x, 'inputs/y': y}, steps=40)\n"
         "panel",
-        'print(f"STEP={s.eval(\'global_step\')} RUNNING={panel.running} ROWS={len(s.history)}")',
+        "print(f\"STEP={s.eval('global_step')} RUNNING={panel.running} ROWS={len(s.history)}\")",
     ]
 
 
 @pytest.fixture(params=["lab", "notebook"])
 def lab(request, tmp_path, demo_run, copy_of):
     """The panel's notebook in JupyterLab, then in Notebook 7."""
-    with lab_server(tmp_path, {"train.ipynb": _cells(copy_of(demo_run))}, app=request.param) as url_of:
+    with lab_server(
+        tmp_path, {"train.ipynb": _cells(copy_of(demo_run))}, app=request.param
+    ) as url_of:
         yield url_of("train.ipynb")
 
 
@@ -115,8 +117,10 @@ def _drive(page, expect, url: str) -> None:
     # update back while an earlier one is unanswered; a click is never held back).
     expect(panel).to_contain_text(f"next Run: {LONG_RUN:,} steps, about", timeout=15_000)
     page.evaluate(RECORDER)
-    page.evaluate("() => { document.querySelector('.tfx-train button.tfx-run').click();"
-                  " window.__tfx.t0 = performance.now(); }")
+    page.evaluate(
+        "() => { document.querySelector('.tfx-train button.tfx-run').click();"
+        " window.__tfx.t0 = performance.now(); }"
+    )
     expect(panel).to_contain_text(f"training {LONG_RUN:,} steps", timeout=10_000)
     expect(panel.locator("button.tfx-stop")).to_be_enabled(timeout=10_000)
     _wait_until(lambda: _global_step(panel) > 70)  # the page follows the run live
@@ -164,7 +168,9 @@ def _plot_timing(record: dict) -> dict:
     for count in counts:
         if count["t"] > end - 1000:  # the last second: the final redraw covers it
             continue
-        caught_up = next((p["t"] for p in plots if p["t"] >= count["t"] and p["lastX"] >= count["value"]), end)
+        caught_up = next(
+            (p["t"] for p in plots if p["t"] >= count["t"] and p["lastX"] >= count["value"]), end
+        )
         lags.append(caught_up - count["t"])
     return {
         "first_point_s": round((first["t"] - t0) / 1000, 3),
@@ -178,8 +184,13 @@ def _plot_timing(record: dict) -> dict:
 
 @pytest.mark.parametrize(
     "app, theme",
-    [("lab", "JupyterLab Light"), ("lab", "JupyterLab Dark"), ("lab", "JupyterLab Dark High Contrast"),
-     ("notebook", "JupyterLab Light"), ("notebook", "JupyterLab Dark")],
+    [
+        ("lab", "JupyterLab Light"),
+        ("lab", "JupyterLab Dark"),
+        ("lab", "JupyterLab Dark High Contrast"),
+        ("notebook", "JupyterLab Light"),
+        ("notebook", "JupyterLab Dark"),
+    ],
 )
 def test_the_train_panel_is_readable_in_light_and_dark_themes(
     app, theme, tmp_path, demo_run, copy_of
@@ -188,14 +199,18 @@ def test_the_train_panel_is_readable_in_light_and_dark_themes(
 
     ARTIFACTS.mkdir(exist_ok=True)
     cells = _cells(copy_of(demo_run))
-    with lab_server(tmp_path, {"train.ipynb": cells}, app=app, theme=theme) as url_of, \
-            sync_playwright() as playwright:
+    with (
+        lab_server(tmp_path, {"train.ipynb": cells}, app=app, theme=theme) as url_of,
+        sync_playwright() as playwright,
+    ):
         page, browser = browser_page(playwright, height=900)
         try:
             open_notebook(page, url_of("train.ipynb"))
             run_cell(page, 0)
             panel = page.locator(".tfx-train")
-            expect(panel.locator(".tfx-global-step")).to_contain_text("global_step 30", timeout=45_000)
+            expect(panel.locator(".tfx-global-step")).to_contain_text(
+                "global_step 30", timeout=45_000
+            )
             panel.locator("button.tfx-run").click()
             expect(panel).to_contain_text("ran 40 of 40 steps", timeout=30_000)
             plot = panel.locator(".tfx-lossplot")

@@ -73,9 +73,14 @@ def test_corpus_indexes(corpus):
 def test_ordered_code_slice_key():
     # OrderedCode: 0, the name ("a\x00b" escaped), 2 dims, (start, length) signed pairs
     key = (
-        b"\x00" + b"a\x00\xffb" + b"\x00\x01" + b"\x01\x02"
-        + b"\x80" + b"\x83"              # 0, 3
-        + b"\xf0\x42\x42\x42" + b"\x7f"  # 0x424242, -1
+        b"\x00"
+        + b"a\x00\xffb"
+        + b"\x00\x01"
+        + b"\x01\x02"
+        + b"\x80"
+        + b"\x83"  # 0, 3
+        + b"\xf0\x42\x42\x42"
+        + b"\x7f"  # 0x424242, -1
     )
     assert decode_slice_key(key) == ("a\x00b", ((0, 3), (0x424242, -1)))
     assert _bundle._read_ordered_signed(b"\x38\x00", 0) == (-0x800, 2)
@@ -204,7 +209,7 @@ def _mutate(rng, value: bytes, others: list[bytes]) -> bytes:
         if choice < 0.4 and data:
             data[rng.randrange(len(data))] = rng.randrange(256)
         elif choice < 0.6 and data:
-            del data[rng.randrange(len(data)):]
+            del data[rng.randrange(len(data)) :]
         elif choice < 0.8:
             at = rng.randrange(len(data) + 1)
             data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 4)))
@@ -245,8 +250,9 @@ def test_fast_decoder_agrees_with_protobuf():
     assert taken > 1500 and with_slices > 150, (taken, with_slices)  # slices included
 
 
-def test_real_indexes_take_the_fast_path_and_agree(demo_run, partitioned_checkpoint,
-                                                   sharded_checkpoint, monkeypatch, tmp_path):
+def test_real_indexes_take_the_fast_path_and_agree(
+    demo_run, partitioned_checkpoint, sharded_checkpoint, monkeypatch, tmp_path
+):
     """Every entry TensorFlow writes is read without protobuf objects, and the index parsed so
     is the index parsed with protobuf alone."""
     for prefix in (demo_run / "model.ckpt-30", partitioned_checkpoint, sharded_checkpoint):
@@ -307,8 +313,9 @@ def test_fused_block_loop_agrees_with_entry_by_entry(monkeypatch, tmp_path):
         return proto.SerializeToString()
 
     values = [tf_like() for _ in range(400)]
-    values += [_random_entry(rng, bundle_pb2.BundleEntryProto).SerializeToString()
-               for _ in range(400)]
+    values += [
+        _random_entry(rng, bundle_pb2.BundleEntryProto).SerializeToString() for _ in range(400)
+    ]
     fast_taken = agreed = 0
     for case in range(1500):
         count = rng.randrange(1, 8)
@@ -317,8 +324,12 @@ def test_fused_block_loop_agrees_with_entry_by_entry(monkeypatch, tmp_path):
         if case % 3 == 0:
             at = rng.randrange(count)
             chosen[at] = _mutate(rng, chosen[at], values)
-        names = sorted({f"v{rng.randrange(1000)}/{rng.choice(['w', 'b', 'Adam', 'é'])}".encode()
-                        for _ in range(count)})
+        names = sorted(
+            {
+                f"v{rng.randrange(1000)}/{rng.choice(['w', 'b', 'Adam', 'é'])}".encode()
+                for _ in range(count)
+            }
+        )
         if case % 17 == 0:
             names[0] = b"\xff\xfebad"
         pairs = [(b"", header)] + sorted(zip(names, chosen))
@@ -328,7 +339,8 @@ def test_fused_block_loop_agrees_with_entry_by_entry(monkeypatch, tmp_path):
             assert first == second, (case, pairs)
         agreed += not isinstance(first, str)
         fast_taken += sum(
-            1 for _, value in pairs[1:]
+            1
+            for _, value in pairs[1:]
             if len(value) > 4 and value[: 4 + value[3]] in _bundle._FAST_HEADS
         )
     assert agreed > 300 and fast_taken > 2000, (agreed, fast_taken)

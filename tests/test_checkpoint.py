@@ -104,8 +104,14 @@ def test_diff_added_removed_and_shape(demo, partitioned_checkpoint):
 
 def test_explain_and_summary(demo):
     text = demo.explain()
-    for phrase in (".index", ".data-00000-of-00001", ".meta", "name-based", "optimizer",
-                   "`checkpoint` file"):
+    for phrase in (
+        ".index",
+        ".data-00000-of-00001",
+        ".meta",
+        "name-based",
+        "optimizer",
+        "`checkpoint` file",
+    ):
         assert phrase in text
     facts = demo.summary()
     assert facts["variables"] == 4 and facts["slots"] == 8 and facts["step"] == 30
@@ -146,8 +152,12 @@ def test_sharded_checkpoint_dtypes(sharded_checkpoint):
     checkpoint = Checkpoint(sharded_checkpoint)
     table = checkpoint.variables.set_index("name")
     assert dict(table["dtype"]) == {
-        "big": "int64", "flags": "bool", "half": "float16", "ints": "int32",
-        "weights": "float32", "words": "string",
+        "big": "int64",
+        "flags": "bool",
+        "half": "float16",
+        "ints": "int32",
+        "weights": "float32",
+        "words": "string",
     }
     assert table.at["big", "shard"] != table.at["ints", "shard"]
     assert len(checkpoint.data_files) == 2
@@ -211,8 +221,11 @@ def test_keras3_aliases(keras3_checkpoint):
 def _corpus_checkpoints(corpus):
     with open(corpus / "MANIFEST.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [row for row in rows if "checkpoint" in row["kind"].lower()
-            and "savedmodel" not in row["kind"].lower()]
+    return [
+        row
+        for row in rows
+        if "checkpoint" in row["kind"].lower() and "savedmodel" not in row["kind"].lower()
+    ]
 
 
 @pytest.mark.corpus
@@ -238,9 +251,7 @@ def test_corpus_v1_checkpoint_values(corpus):
     checkpoint = Checkpoint(corpus / "nxt_v1ckpt" / "model.ckpt")
     assert checkpoint.format == "v1"
     assert checkpoint.variables.set_index("name").at["mweight/Adam_1", "slot"] == "Adam v"
-    np.testing.assert_array_equal(
-        checkpoint.read("mweight"), tf_read(checkpoint.prefix, "mweight")
-    )
+    np.testing.assert_array_equal(checkpoint.read("mweight"), tf_read(checkpoint.prefix, "mweight"))
     assert [p.name for p in checkpoint.data_files] == ["model.ckpt"]
 
 

@@ -77,7 +77,9 @@ def test_state_file_naming_another_folder(demo_run, copy_of):
     run = CheckpointDir(folder)
     table = run.checkpoints.set_index("step")
     assert table.at[10, "prefix"] == str(demo_run / "model.ckpt-10")
-    assert bool(table.at[30, "relocated"]) and table.at[30, "prefix"] == str(folder / "model.ckpt-30")
+    assert bool(table.at[30, "relocated"]) and table.at[30, "prefix"] == str(
+        folder / "model.ckpt-30"
+    )
     assert any("outside this folder" in note and "model.ckpt-10" in note for note in run.notes)
 
 

@@ -43,7 +43,10 @@ def test_console_script_is_installed(demo_run):
     script = shutil.which("tfexplore", path=str(Path(sys.executable).parent))
     command = [script] if script else [sys.executable, "-m", "tfexplore"]
     result = subprocess.run(
-        [*command, "inspect", str(demo_run / "model.ckpt-20")], capture_output=True, text=True, timeout=120
+        [*command, "inspect", str(demo_run / "model.ckpt-20")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "global_step" in result.stdout

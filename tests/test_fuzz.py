@@ -23,8 +23,7 @@ def test_the_fuzz_sample(tmp_path_factory):
     module fixture would be built again by every worker that runs one of its tests)."""
     seeds = build_seeds(tmp_path_factory.mktemp("fuzz") / "seeds")
     cases = make_cases(CASES, SEED)
-    results = run_cases(cases, seeds, jobs=2, batch=40,
-                        workdir=tmp_path_factory.mktemp("fuzz_run"))
+    results = run_cases(cases, seeds, jobs=2, batch=40, workdir=tmp_path_factory.mktemp("fuzz_run"))
     print("\n" + outcome_table(results))
     _every_case_ends_in_success_or_a_tfexplore_error(cases, results)
     _the_sample_covers_every_kind_and_mutation(results)
@@ -54,8 +53,11 @@ def _the_sample_covers_every_kind_and_mutation(results):
 
 
 def _claimed_huge_tensors_are_refused_before_allocation(results):
-    huge = [r for r in results.values()
-            if (r.get("mutation_detail") or {}).get("variant") in ("huge_shape", "huge_dataset",
-                                                                  "huge_weight", "broadcast")]
+    huge = [
+        r
+        for r in results.values()
+        if (r.get("mutation_detail") or {}).get("variant")
+        in ("huge_shape", "huge_dataset", "huge_weight", "broadcast")
+    ]
     assert huge and all(r["outcome"] in ("ok", "error") for r in huge)
     assert max(r.get("rss_growth_mb", 0) for r in results.values()) < 1024

@@ -111,7 +111,9 @@ def test_dtypes_agree_with_tensorflow():
     for op in graph.get_operations():
         assert nodes.loc[op.name, "output_dtypes"] == [t.dtype.name for t in op.outputs], op.name
         assert nodes.loc[op.name, "num_outputs"] == len(op.outputs)
-        shapes = [tuple(t.shape.as_list()) if t.shape.rank is not None else None for t in op.outputs]
+        shapes = [
+            tuple(t.shape.as_list()) if t.shape.rank is not None else None for t in op.outputs
+        ]
         assert nodes.loc[op.name, "output_shapes"] == shapes, op.name
 
 
@@ -135,7 +137,9 @@ def test_op_name_is_not_a_tensor(scoped):
 def test_bad_output_index(scoped):
     with pytest.raises(TensorNotFoundError) as info:
         scoped.tensor("layer1/dense/MatMul:3")
-    assert "op 'layer1/dense/MatMul' (MatMul) has 1 output: layer1/dense/MatMul:0" in str(info.value)
+    assert "op 'layer1/dense/MatMul' (MatMul) has 1 output: layer1/dense/MatMul:0" in str(
+        info.value
+    )
 
 
 def test_misspelled_tensor(scoped):
@@ -262,7 +266,10 @@ def test_control_flow_v2(graph_files):
         assert body.op_types()["_Arg"] == args and body.op_types()["_Retval"] == results
         assert body.scopes.op_count == len(body), name
         assert all(dtype is not None for dtype, _ in body.signature["inputs"])
-    while_op = meta.graph.find("*", op="While")["name"].tolist() or meta.graph.find("*", op="StatelessWhile")["name"].tolist()
+    while_op = (
+        meta.graph.find("*", op="While")["name"].tolist()
+        or meta.graph.find("*", op="StatelessWhile")["name"].tolist()
+    )
     assert set(meta.graph.node(while_op[0]).functions.values()) <= set(meta.functions)
 
 

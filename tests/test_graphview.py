@@ -48,7 +48,10 @@ def test_select_fills_the_detail(view):
     detail = view.select("layer1/MatMul")
     assert view.selected == "layer1/MatMul" and detail is view.detail
     assert detail["op"] == "MatMul"
-    assert [i["tensor"] for i in detail["inputs"]] == ["inputs/x:0", "layer1/MatMul/ReadVariableOp:0"]
+    assert [i["tensor"] for i in detail["inputs"]] == [
+        "inputs/x:0",
+        "layer1/MatMul/ReadVariableOp:0",
+    ]
     assert detail["inputs"][0]["dtype"] == "float32" and detail["inputs"][0]["shape"] == "(?, 3)"
     assert detail["outputs"][0]["tensor"] == "layer1/MatMul:0"
     assert "layer1/add" in detail["outputs"][0]["consumers"]
@@ -176,7 +179,9 @@ def test_function_library_is_listed_with_op_counts(module_saved_model):
     view = GraphView(module_saved_model)
     names = {f["name"]: f["op_count"] for f in view.functions}
     assert any(n.startswith("__inference___call__") for n in names)
-    assert any(n.startswith("cond_true") for n in names) and any(n.startswith("while_body") for n in names)
+    assert any(n.startswith("cond_true") for n in names) and any(
+        n.startswith("while_body") for n in names
+    )
     for name, count in names.items():
         assert count == len(view.explorer.root_graph.functions[name])
     assert view.current_function == "" and view.function_stack == []
@@ -300,7 +305,9 @@ def _bert_like_graph_def(layers=12, small_ops=330):
             base = f"bert/encoder/layer_{layer}/{block}"
             kernel = add(f"{base}/kernel", "VariableV2")
             read = add(f"{base}/kernel/read", "Identity", [kernel])
-            previous = add(f"{base}/BiasAdd", "BiasAdd", [add(f"{base}/MatMul", "MatMul", [previous, read])])
+            previous = add(
+                f"{base}/BiasAdd", "BiasAdd", [add(f"{base}/MatMul", "MatMul", [previous, read])]
+            )
             for k in range(small_ops // 2):
                 previous = add(f"{base}/ops/op_{k}", ("Mul", "AddV2", "Reshape")[k % 3], [previous])
                 gradient = add(f"gradients/{base}/op_{k}_grad/Mul", "Mul", [previous])
@@ -333,7 +340,9 @@ def test_timing_of_round_trips_on_a_25000_op_graph():
     _timed("expand bert/encoder", lambda: view.expand("bert/encoder"))
     _timed("expand a layer", lambda: view.expand("bert/encoder/layer_5"))
     _timed("expand a block", lambda: view.expand("bert/encoder/layer_5/attention/self/query"))
-    _timed("search (first: TF's op registry loads)", lambda: view.search("layer_7/output/dense/MatMul"))
+    _timed(
+        "search (first: TF's op registry loads)", lambda: view.search("layer_7/output/dense/MatMul")
+    )
     _timed("search again", lambda: view.search("layer_2/attention/self/key/BiasAdd"))
     _timed("search back", lambda: view.search("layer_7/output/dense/MatMul"))
     _timed("select an op", lambda: view.select("bert/encoder/layer_3/intermediate/dense/BiasAdd"))

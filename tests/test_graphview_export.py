@@ -61,7 +61,11 @@ def _export(nb, template: str = "lab") -> str:
 
 
 def _picture_outputs(nb):
-    return [o for o in nb.cells[0].outputs if "data-tfx-static" in o.get("data", {}).get("text/html", "")]
+    return [
+        o
+        for o in nb.cells[0].outputs
+        if "data-tfx-static" in o.get("data", {}).get("text/html", "")
+    ]
 
 
 def test_the_display_is_the_widget_then_a_current_picture(executed):
@@ -112,7 +116,9 @@ def test_the_exported_page_shows_the_picture_offline(executed, tmp_path, state):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.route("**/*", offline)
@@ -128,7 +134,10 @@ def test_the_exported_page_shows_the_picture_offline(executed, tmp_path, state):
             for scope in ("inputs", "layer2", "loss", "train"):
                 expect(svg.locator("g.tfx-scope", has_text=scope).first).to_be_visible()
             expect(svg.locator("g.tfx-op title", has_text="layer1/relu")).to_have_count(1)
-            page.screenshot(path=str(ARTIFACTS / f"graphview-export-{'state' if state else 'nostate'}.png"), full_page=True)
+            page.screenshot(
+                path=str(ARTIFACTS / f"graphview-export-{'state' if state else 'nostate'}.png"),
+                full_page=True,
+            )
             if state:
                 assert any("html-manager" in url for url in refused)  # it did try the CDN
                 assert page.locator(".jupyter-widgets .tfx-graph").count() == 0  # no live view

@@ -105,9 +105,10 @@ def test_aspect_alone_picks_the_nearest_shape(everything_open):
         result = layout(visible, LayoutParams(aspect=aspect, max_bands=8))
         _check_layout(result, visible)
         plain = layout(visible)
-        assert abs(math.log(result.width / result.height / aspect)) <= abs(
-            math.log(plain.width / plain.height / aspect)
-        ) + 1e-9
+        assert (
+            abs(math.log(result.width / result.height / aspect))
+            <= abs(math.log(plain.width / plain.height / aspect)) + 1e-9
+        )
 
 
 def test_the_widget_reports_its_size_and_gets_a_layout_for_it(demo_run):

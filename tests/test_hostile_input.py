@@ -109,8 +109,9 @@ return "restored"
 @pytest.mark.slow
 @pytest.mark.parametrize("declared", [6 << 30, 1 << 62])
 @pytest.mark.parametrize("fix_index", [True, False], ids=["index-fixed", "crc-left-wrong"])
-def test_string_length_bomb_in_object_graph_is_refused(tf2_checkpoint, tmp_path, declared,
-                                                       fix_index):
+def test_string_length_bomb_in_object_graph_is_refused(
+    tf2_checkpoint, tmp_path, declared, fix_index
+):
     prefix = _length_bomb(tf2_checkpoint, tmp_path, declared, fix_index=fix_index)
     before = fingerprint(tmp_path)
     outcome = attack(_READ_STRING_KEY, prefix)
@@ -225,13 +226,50 @@ def _patch_member(target: Path, name: str, members, inflated: int, lie: bool) ->
             body, method, crc, size = data, 0, zlib.crc32(data), len(data)
         raw_name = info.filename.encode()
         offset = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc, len(body),
-                           size, len(raw_name), 0) + raw_name + body
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21,
-                               crc, len(body), size, len(raw_name), 0, 0, 0, 0, 0,
-                               offset) + raw_name
-    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
-                                 len(central), len(out), 0)
+        out += (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                method,
+                0,
+                0x21,
+                crc,
+                len(body),
+                size,
+                len(raw_name),
+                0,
+            )
+            + raw_name
+            + body
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                method,
+                0,
+                0x21,
+                crc,
+                len(body),
+                size,
+                len(raw_name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw_name
+        )
+    out += central + struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0
+    )
     target.write_bytes(bytes(out))
     return target
 
@@ -269,9 +307,13 @@ def test_zip_bomb_scan_exits_with_an_error_not_a_crash(keras_models, tmp_path):
     import sys
 
     bomb = _zip_bomb(keras_models.keras, tmp_path, 256 << 20)
-    done = subprocess.run([sys.executable, "-m", "tfexplore", "scan", str(bomb)],
-                          capture_output=True, text=True, timeout=240,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = subprocess.run(
+        [sys.executable, "-m", "tfexplore", "scan", str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode not in (0, 3) and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "config.json" in done.stderr + done.stdout
 
@@ -303,8 +345,13 @@ def _spinning_attribute(source: Path, target: Path) -> Path:
     size = struct.unpack("<Q", data[collection + 8 : collection + 16])[0]
     with h5py.File(source, "r") as h5:
         kernels = []
-        h5.visititems(lambda name, obj: kernels.append(obj) if isinstance(obj, h5py.Dataset)
-                      and obj.name.endswith("kernel") else None)
+        h5.visititems(
+            lambda name, obj: (
+                kernels.append(obj)
+                if isinstance(obj, h5py.Dataset) and obj.name.endswith("kernel")
+                else None
+            )
+        )
         widest = max(kernels, key=lambda d: d.id.get_storage_size())
         offset, room = widest.id.get_offset(), widest.id.get_storage_size()
         group = h5["model_weights"]
@@ -333,8 +380,9 @@ def _spinning_attribute(source: Path, target: Path) -> Path:
 def wide_h5(tmp_path_factory) -> Path:
     import keras
 
-    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, name="wide"),
-                              keras.layers.Dense(1, name="out")])
+    model = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(64, name="wide"), keras.layers.Dense(1, name="out")]
+    )
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.zeros((4, 64)), np.zeros((4, 1)), verbose=0)
     path = tmp_path_factory.mktemp("wide") / "wide.h5"
@@ -355,8 +403,9 @@ def test_h5_attribute_only_keras_reads_is_rehearsed_not_hung(wide_h5, tmp_path):
     outcome = attack(_SESSION, damaged, timeout=180, env=env)
     assert not refused(outcome, seconds=60), refused(outcome)
     assert outcome["error"] == "CorruptArtifactError" and "did not finish" in outcome["message"]
-    trusted = attack(_SESSION.replace("(path)", "(path, trust=True)"), damaged, timeout=180,
-                     env=env)
+    trusted = attack(
+        _SESSION.replace("(path)", "(path, trust=True)"), damaged, timeout=180, env=env
+    )
     assert not refused(trusted, seconds=60), refused(trusted)
     assert fingerprint(tmp_path) == before
 
@@ -366,8 +415,12 @@ def test_the_attribute_damage_hangs_keras_itself(wide_h5, tmp_path):
     """The damage above is real: KerasFile's own reads finish, Keras's load does not."""
     damaged = _spinning_attribute(wide_h5, tmp_path / "wide.h5")
     off = {"TFEXPLORE_H5_PROBE": "0"}
-    looked = attack("a = tfexplore.open(path); a.variables; a.layers; return 'ok'", damaged,
-                    timeout=120, env=off)
+    looked = attack(
+        "a = tfexplore.open(path); a.variables; a.layers; return 'ok'",
+        damaged,
+        timeout=120,
+        env=off,
+    )
     assert looked["outcome"] == "ok", looked
     loaded = attack("import keras\nkeras.saving.load_model(path)", damaged, timeout=20, env=off)
     assert loaded["outcome"] == "timeout", loaded
@@ -479,8 +532,9 @@ def test_names_with_html_never_become_html(tmp_path):
     markdown = str(artifact.explain())
     assert "alert(1)" in markdown  # the name is there, as text
     _assert_no_tag("explain() rendered", _html_from_markdown(markdown))
-    _assert_no_tag("_repr_markdown_ rendered",
-                   _html_from_markdown(artifact.explain()._repr_markdown_()))
+    _assert_no_tag(
+        "_repr_markdown_ rendered", _html_from_markdown(artifact.explain()._repr_markdown_())
+    )
     _assert_no_tag("_repr_html_", artifact._repr_html_())
     _assert_no_tag("safety _repr_html_", artifact.safety._repr_html_())
     _assert_no_tag("explore() Overview", ExploreModel(artifact).overview_html())
@@ -500,7 +554,9 @@ def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
     for artifact in (opened, tfexplore.open(tmp_path)):
         _assert_no_tag("checkpoint explain", _html_from_markdown(str(artifact.explain())))
         _assert_no_tag("checkpoint Overview", ExploreModel(artifact).overview_html())
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name=PAYLOAD.replace("/", ""))])
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(1, name=PAYLOAD.replace("/", ""))]
+    )
     model.save(tmp_path / "m.keras")
     keras_file = tfexplore.open(tmp_path / "m.keras")
     assert any("alert(1)" in str(name) for name in keras_file.layers["name"])
@@ -519,8 +575,10 @@ _SPECIALS = {
     "fifo": lambda path: os.mkfifo(path),
     "dev-zero": lambda path: os.symlink("/dev/zero", path),
     "dev-urandom": lambda path: os.symlink("/dev/urandom", path),
-    "loop": lambda path: (os.symlink(path.name + ".other", path),
-                          os.symlink(path.name, path.with_name(path.name + ".other"))),
+    "loop": lambda path: (
+        os.symlink(path.name + ".other", path),
+        os.symlink(path.name, path.with_name(path.name + ".other")),
+    ),
 }
 
 _RUN_CASES = """
@@ -549,21 +607,26 @@ def _special_cases(tmp_path, demo_run, tf2_saved_model) -> dict:
         for victim, code in [
             ("model.ckpt-30.meta", "tfexplore.open({p!r}).graph.nodes"),
             ("model.ckpt-20.index", "tfexplore.open({p!r}[:-6]).variables"),
-            ("model.ckpt-10.data-00000-of-00001",
-             "c = tfexplore.open({p!r}.split('.data')[0]); [c.read(n) for n in c.variables.name]"),
-            ("checkpoint", "d = tfexplore.open({p!r}); d.checkpoints; d.latest.variables\n"
-                           "assert any('not a regular file' in n for n in d.notes)\n"
-                           "raise tfexplore.TFExploreError('noted, not read')"),
+            (
+                "model.ckpt-10.data-00000-of-00001",
+                "c = tfexplore.open({p!r}.split('.data')[0]); [c.read(n) for n in c.variables.name]",
+            ),
+            (
+                "checkpoint",
+                "d = tfexplore.open({p!r}); d.checkpoints; d.latest.variables\n"
+                "assert any('not a regular file' in n for n in d.notes)\n"
+                "raise tfexplore.TFExploreError('noted, not read')",
+            ),
         ]:
             target = run / victim
             target.unlink()
             make(target)
             cases[f"{special}:{victim}"] = code.format(p=str(target))
-        cases[f"{special}:session-meta"] = (
-            f"tfexplore.session({str(run / 'model.ckpt-30.meta')!r})")
+        cases[f"{special}:session-meta"] = f"tfexplore.session({str(run / 'model.ckpt-30.meta')!r})"
         cases[f"{special}:session-data"] = (
             f"tfexplore.session({str(run / 'model.ckpt-20.meta')!r}).restore("
-            f"{str(run / 'model.ckpt-10')!r})")
+            f"{str(run / 'model.ckpt-10')!r})"
+        )
         for name, code in [  # the file's own bytes never matter: it is replaced
             ("frozen.pb", "tfexplore.open({p!r}).variables"),
             ("frozen.pbtxt", "tfexplore.open({p!r}).variables"),
@@ -594,8 +657,9 @@ def test_special_files_are_refused_never_opened(tmp_path, demo_run, tf2_saved_mo
     outcome = attack(_RUN_CASES, spec, budget_mb=1024, timeout=400)
     assert outcome["outcome"] == "ok", outcome
     results = outcome["value"]
-    wrong = {label: result for label, result in results.items()
-             if not result.startswith("refused:")}
+    wrong = {
+        label: result for label, result in results.items() if not result.startswith("refused:")
+    }
     assert not wrong, wrong
     assert outcome["rss_growth_mb"] < 400
     assert fingerprint(tmp_path) == before
@@ -657,11 +721,16 @@ def test_overwrite_killed_half_way_keeps_a_recoverable_backup(demo_run, tmp_path
     if state == "no-state-file":
         (folder / "checkpoint").unlink()
     else:
-        (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-10"\n'
-                                           'all_model_checkpoint_paths: "model.ckpt-10"\n')
-    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder), point],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        (folder / "checkpoint").write_text(
+            'model_checkpoint_path: "model.ckpt-10"\nall_model_checkpoint_paths: "model.ckpt-10"\n'
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_SAVE, str(folder), point],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode == -9, done.stderr[-3000:]
     index = folder / "model.ckpt-31.index"
     if index.exists():  # never the old index over new data
@@ -693,9 +762,13 @@ def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
         shutil.copy(file, folder / file.name.replace("ckpt-30", "ckpt-31"))
     old = _values(folder / "model.ckpt-31")
     (folder / "checkpoint").unlink()
-    done = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder), "before-index"],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_SAVE, str(folder), "before-index"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode == -9, done.stderr[-3000:]
     recovery = (
         "import os, signal, sys\nfrom tfexplore import _saving\nreal = os.replace\n"
@@ -704,8 +777,9 @@ def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
         "    return real(src, dst)\n"
         "os.replace = replace\n_saving.recover(__import__('pathlib').Path(sys.argv[1]))\n"
     )
-    killed = subprocess.run([sys.executable, "-c", recovery, str(folder)], capture_output=True,
-                            text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", recovery, str(folder)], capture_output=True, text=True, timeout=120
+    )
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert not (folder / "model.ckpt-31.index").exists()  # data back, index not yet: absent
     _saving.recover(folder)
@@ -734,8 +808,10 @@ def test_recovery_acts_only_on_folders_it_made(demo_run, tmp_path, forgery):
             _saving._mark(real, kind="backup", prefix="model.ckpt-30", status="ready")
             shutil.copy(real / _saving.MARKER, backup / _saving.MARKER)
     state = folder / "checkpoint"
-    state.write_text(f'model_checkpoint_path: "{backup.name}/model.ckpt-30"\n'
-                     f'all_model_checkpoint_paths: "{backup.name}/model.ckpt-30"\n')
+    state.write_text(
+        f'model_checkpoint_path: "{backup.name}/model.ckpt-30"\n'
+        f'all_model_checkpoint_paths: "{backup.name}/model.ckpt-30"\n'
+    )
     before, run_before = fingerprint(elsewhere), fingerprint(folder)
     _saving.recover(folder)
     assert fingerprint(elsewhere) == before

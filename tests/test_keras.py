@@ -323,8 +323,13 @@ def _inspect_in_child(path: Path, limit: float, **env: str) -> str:
     import sys
 
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}
-    done = subprocess.run([sys.executable, "-c", _INSPECT, str(path)], env=environment,
-                          capture_output=True, text=True, timeout=limit)
+    done = subprocess.run(
+        [sys.executable, "-c", _INSPECT, str(path)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=limit,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -403,8 +408,13 @@ def _weights_file_with_a_64mb_chunk(path: Path) -> Path:
     compressed = b"".join(packer.compress(block) for _ in range(elements * 4 // len(block)))
     compressed += packer.flush()
     with h5py.File(path, "w") as h5:
-        dataset = h5.create_dataset("layers/dense/vars/0", shape=(elements,), dtype="float32",
-                                    chunks=(elements,), compression="gzip")
+        dataset = h5.create_dataset(
+            "layers/dense/vars/0",
+            shape=(elements,),
+            dtype="float32",
+            chunks=(elements,),
+            compression="gzip",
+        )
         dataset.id.write_direct_chunk((0,), compressed)
         h5["layers/dense/vars"].attrs["name"] = "dense"
     return path
@@ -429,8 +439,12 @@ def test_data_stored_outside_the_file_is_refused(tmp_path):
 
     path = tmp_path / "external.weights.h5"
     with h5py.File(path, "w") as h5:
-        h5.create_dataset("layers/dense/vars/0", shape=(4,), dtype="float32",
-                          external=[(str(tmp_path / "elsewhere.bin"), 0, 16)])
+        h5.create_dataset(
+            "layers/dense/vars/0",
+            shape=(4,),
+            dtype="float32",
+            external=[(str(tmp_path / "elsewhere.bin"), 0, 16)],
+        )
     with pytest.raises(CorruptArtifactError, match="outside the file") as caught:
         KerasFile(path).weights  # noqa: B018
     assert "elsewhere.bin" in str(caught.value) and caught.value.path == str(path)
@@ -440,15 +454,17 @@ def test_a_probe_killed_by_a_signal_is_refused(keras_models, tmp_path, monkeypat
     from tfexplore.artifacts.keras import probe as _h5probe
 
     path = shutil.copy(keras_models.h5, tmp_path / "model.h5")
-    monkeypatch.setattr(_h5probe, "probe", lambda *a, **k: {"status": "signal",
-                                                           "detail": "SIGSEGV", "stderr": ""})
+    monkeypatch.setattr(
+        _h5probe, "probe", lambda *a, **k: {"status": "signal", "detail": "SIGSEGV", "stderr": ""}
+    )
     with pytest.raises(CorruptArtifactError, match="crashed libhdf5 in a child process") as caught:
         KerasFile(path).weights  # noqa: B018
     assert caught.value.path == str(path) and "SIGSEGV" in str(caught.value)
 
 
-def test_without_a_child_python_reads_run_unguarded_with_a_warning(keras_models, tmp_path,
-                                                                     monkeypatch):
+def test_without_a_child_python_reads_run_unguarded_with_a_warning(
+    keras_models, tmp_path, monkeypatch
+):
     import sys
 
     from tfexplore.artifacts.keras import probe as _h5probe

@@ -84,10 +84,18 @@ def _all_scope_sets(h: Hierarchy):
 def test_scope_tree_of_nested_and_partitioned_variables(hierarchy):
     assert hierarchy.child_scopes("") == ["branch", "encoder", "loop"]
     assert hierarchy.child_scopes("encoder") == ["encoder/block1", "encoder/block2"]
-    parts = [op for op in hierarchy.ops_below("encoder/block2/W") if op.rsplit("/", 1)[-1].startswith("part_")]
+    parts = [
+        op
+        for op in hierarchy.ops_below("encoder/block2/W")
+        if op.rsplit("/", 1)[-1].startswith("part_")
+    ]
     assert parts == [f"encoder/block2/W/part_{i}" for i in range(3)]
     # an op named like a scope lives inside that scope (TensorBoard's rule)
-    assert hierarchy.ancestors("encoder/block1/W") == ["encoder", "encoder/block1", "encoder/block1/W"]
+    assert hierarchy.ancestors("encoder/block1/W") == [
+        "encoder",
+        "encoder/block1",
+        "encoder/block1/W",
+    ]
     assert hierarchy.ancestors("encoder/block1/W/Assign") == hierarchy.ancestors("encoder/block1/W")
 
 
@@ -123,7 +131,9 @@ def test_expanding_a_scope_shows_its_children(hierarchy):
 def _brute_force_bundles(graph, visible):
     """Map every graph edge to its two visible boxes, group, collect tensors."""
     bundles = defaultdict(set)
-    for name, inputs, controls in graph.nodes[["name", "inputs", "control_inputs"]].itertuples(index=False):
+    for name, inputs, controls in graph.nodes[["name", "inputs", "control_inputs"]].itertuples(
+        index=False
+    ):
         dst = visible.item_of(name)
         for tensor in inputs:
             src = visible.item_of(tensor.rsplit(":", 1)[0])
@@ -351,7 +361,10 @@ def test_a_flat_graph_shows_series_and_chunks(flat_graph):
     series = top.item(f"Add_[0-{FLAT_STEPS - 1}]/")
     assert (series.kind, series.op_count, series.op_type) == ("group", FLAT_STEPS, "AddV2")
     # the series is too long to show at once: chunks of it, named by number
-    assert h.children(series.name)[:2] == ["Add_[0-2599]/Add_[0-199]/", "Add_[0-2599]/Add_[200-399]/"]
+    assert h.children(series.name)[:2] == [
+        "Add_[0-2599]/Add_[0-199]/",
+        "Add_[0-2599]/Add_[200-399]/",
+    ]
     # one-off ops (x, y, probe0, probe9, ...) are too many too: chunks, by graph position
     chunks = [i for i in top.items if i.label.startswith("ops ")]
     assert [c.op_count for c in chunks] == [200, len(h.child_ops("")) - 2 * FLAT_STEPS - 200]
@@ -393,7 +406,9 @@ def test_real_graphs_group_their_crowded_scopes(path, max_children, group, corpu
     file = corpus / path
     graph = tfexplore.open(file).graph
     h = Hierarchy(graph, max_children=max_children)
-    crowded = [s for s in h.scope_names if len(h.child_scopes(s)) + len(h.child_ops(s)) > max_children]
+    crowded = [
+        s for s in h.scope_names if len(h.child_scopes(s)) + len(h.child_ops(s)) > max_children
+    ]
     assert crowded
     for scope in crowded:
         groups = [c for c in h.children(scope) if h.is_group(c)]
@@ -541,7 +556,10 @@ def test_several_chains_in_one_scope_fold_without_overlaps():
     boxes = _check_layout(visible, result)
     frame = boxes["net/"]
     assert 0.2 <= _aspect(frame) <= 2.5, (frame.width, frame.height)
-    columns = lambda prefix: {boxes[i].center[0] for i in visible.children["net/"] if i.startswith(prefix)}  # noqa: E731
+
+    def columns(prefix):
+        return {boxes[i].center[0] for i in visible.children["net/"] if i.startswith(prefix)}
+
     assert len(columns("net/a_")) > 2 and len(columns("net/b_")) > 1
     short = [boxes[f"net/c_{k}"].y for k in range(5)]  # 5 ops: not folded, one rank each
     assert short == sorted(short) and len(set(short)) == 5

@@ -189,7 +189,9 @@ def test_several_losses_are_listed_and_the_choice_can_be_changed(tmp_path):
         assert s.train(1, feed=FEED)["loss"].iloc[0] == pytest.approx(disc_before, rel=1e-6)
         # an explicit loss= still wins, per call
         gen_before = float(s.eval("gen_loss", feed=FEED))
-        assert s.train(1, feed=FEED, loss="gen_loss")["loss"].iloc[0] == pytest.approx(gen_before, rel=1e-6)
+        assert s.train(1, feed=FEED, loss="gen_loss")["loss"].iloc[0] == pytest.approx(
+            gen_before, rel=1e-6
+        )
         with pytest.raises(TensorNotFoundError):
             s.loss = "no_such_loss"
         s.loss = None
@@ -248,7 +250,11 @@ def test_legacy_keras_graph_trains_with_its_loss(corpus):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 4)).astype("float32")
     y = np.eye(3, dtype="float32")[rng.integers(0, 3, 8)]
-    feed = {"dense_1_input": x, "dense_2_target": y, "dense_2_sample_weights": np.ones(8, "float32")}
+    feed = {
+        "dense_1_input": x,
+        "dense_2_target": y,
+        "dense_2_sample_weights": np.ones(8, "float32"),
+    }
     with tfexplore.session(path) as s:
         assert s.loss == "loss/mul:0"
         assert [c.tensor for c in s.loss_candidates] == ["loss/mul:0"]

@@ -31,11 +31,21 @@ def test_node_count_agrees_with_the_proto(demo):
 
 def test_collections_tie_to_nodes(demo):
     collections = demo.collections
-    assert {"train_op", "variables", "trainable_variables", "global_step", "loss", "summaries"} <= set(
-        collections
-    )
+    assert {
+        "train_op",
+        "variables",
+        "trainable_variables",
+        "global_step",
+        "loss",
+        "summaries",
+    } <= set(collections)
     assert collections["train_op"][0] == "train/Adam"
-    assert collections["trainable_variables"] == ["layer1/W:0", "layer1/b:0", "layer2/W:0", "layer2/b:0"]
+    assert collections["trainable_variables"] == [
+        "layer1/W:0",
+        "layer1/b:0",
+        "layer2/W:0",
+        "layer2/b:0",
+    ]
     table = demo.collections_table
     assert table["node"].notna().all()
     assert set(table["node"]) <= set(demo.graph.names)
@@ -75,14 +85,25 @@ def test_saver_and_meta_info(demo):
 
     assert info["tensorflow_version"] == tf.__version__
     assert "VarHandleOp" in info["stripped_ops"]
-    assert demo.signatures.empty and list(demo.signatures.columns)[:3] == ["signature", "method", "direction"]
+    assert demo.signatures.empty and list(demo.signatures.columns)[:3] == [
+        "signature",
+        "method",
+        "direction",
+    ]
 
 
 def test_summary_and_explain(demo):
     summary = demo.summary()
     assert summary["variables"] == 15 and summary["has_checkpoint"] is True
     text = demo.explain()
-    for phrase in ("GraphDef", "collections", "SaverDef", "ReadVariableOp", "op_name:output_index", ".index"):
+    for phrase in (
+        "GraphDef",
+        "collections",
+        "SaverDef",
+        "ReadVariableOp",
+        "op_name:output_index",
+        ".index",
+    ):
         assert phrase in text
     assert "save/restore_all" in text
 
@@ -99,7 +120,11 @@ def test_partitioned_variables(graph_files):
     table = MetaGraph.from_file(graph_files["partitioned"]).variables
     assert list(table["name"]) == ["P/part_0", "P/part_1", "P/part_2"]
     assert set(table["partition_of"]) == {"P"} and set(table["checkpoint_key"]) == {"P"}
-    assert list(table["partition"]) == ["[0:3, 0:2] of (9, 2)", "[3:6, 0:2] of (9, 2)", "[6:9, 0:2] of (9, 2)"]
+    assert list(table["partition"]) == [
+        "[0:3, 0:2] of (9, 2)",
+        "[3:6, 0:2] of (9, 2)",
+        "[6:9, 0:2] of (9, 2)",
+    ]
 
 
 def test_import_scope(graph_files, demo):

@@ -31,8 +31,8 @@ from tfexplore.artifacts.checkpoint.naming import (
         ("W/Adadelta_1", ["W"], ("W", "Adadelta", "Adadelta accum_update")),
         ("a/b/MyAdam_1", ["a/b"], ("a/b", "MyAdam", "Adam v")),
         ("W/AdagradDA", ["W"], ("W", "AdagradDA", "AdagradDA gradient_accumulator")),
-        ("W/Adam", ["V"], None),                       # the variable is absent
-        ("W/Custom", ["W", "W/Custom"], None),         # unknown name used once
+        ("W/Adam", ["V"], None),  # the variable is absent
+        ("W/Custom", ["W", "W/Custom"], None),  # unknown name used once
         ("W/Opt", ["W", "V", "W/Opt", "V/Opt"], ("W", "Opt", "Opt slot 0")),
         ("Adam", ["Adam"], None),
     ],
@@ -49,8 +49,13 @@ def test_slot_needs_the_variable_shape():
 
 def test_describe_tf1_keys():
     keys = {
-        "global_step": (), "beta1_power": (), "train/beta2_power_1": (),
-        "W": (2,), "W/Adam": (2,), "W/Adam_1": (2,), "dense/kernel": (2, 2),
+        "global_step": (),
+        "beta1_power": (),
+        "train/beta2_power_1": (),
+        "W": (2,),
+        "W/Adam": (2,),
+        "W/Adam_1": (2,),
+        "dense/kernel": (2, 2),
     }
     info = describe_keys(keys)
     assert info["global_step"].role == "step"
@@ -66,7 +71,9 @@ def test_object_keys():
     assert parse_object_key("layer1/W") is None
     slot = "model/dense/kernel/.OPTIMIZER_SLOT/optimizer/m/.ATTRIBUTES/VARIABLE_VALUE"
     assert parse_slot_key(slot) == (
-        "model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE", "optimizer", "m"
+        "model/dense/kernel/.ATTRIBUTES/VARIABLE_VALUE",
+        "optimizer",
+        "m",
     )
     assert parse_slot_key(key) is None
     assert unescape_local_name("a..b.Sc") == "a.b/c"
@@ -88,7 +95,9 @@ def test_describe_tf2_keys_without_graph():
     assert info[keys[0]].role == "object_graph"
     assert info[variable].object_path == "model/dense/kernel"
     assert (info[keys[2]].role, info[keys[2]].slot_of, info[keys[2]].optimizer) == (
-        "slot", variable, "optimizer"
+        "slot",
+        variable,
+        "optimizer",
     )
     assert info[keys[3]].role == "optimizer_state"
     assert info[keys[4]].role == "save_counter"
@@ -162,11 +171,29 @@ def test_describe_keys_agrees_with_the_rule_for_each_key():
 
     rng = random.Random(3)
     bases = [f"layer_{i}/{part}" for i in range(6) for part in ("kernel", "bias", "beta")]
-    suffixes = ["Adam", "Adam_1", "MyAdam", "MyAdam_1", "RMSProp", "RMSProp_1", "RMSProp_2",
-                "Momentum", "Opt", "Opt_1", "Ftrl_1", "Adam_7", "ExponentialMovingAverage"]
+    suffixes = [
+        "Adam",
+        "Adam_1",
+        "MyAdam",
+        "MyAdam_1",
+        "RMSProp",
+        "RMSProp_1",
+        "RMSProp_2",
+        "Momentum",
+        "Opt",
+        "Opt_1",
+        "Ftrl_1",
+        "Adam_7",
+        "ExponentialMovingAverage",
+    ]
     for _ in range(40):
-        keys = {"global_step": (), "beta1_power": (), "x/beta2_power_3": (),
-                "beta": (2,), "step/global_step": ()}
+        keys = {
+            "global_step": (),
+            "beta1_power": (),
+            "x/beta2_power_3": (),
+            "beta": (2,),
+            "step/global_step": (),
+        }
         for base in rng.sample(bases, 10):
             keys[base] = (rng.choice([2, 3]),)
             for suffix in rng.sample(suffixes, rng.randrange(len(suffixes))):

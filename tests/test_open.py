@@ -15,7 +15,10 @@ def test_each_file_of_a_checkpoint_names_the_checkpoint(demo_run):
     assert detect_kind(prefix) == ("checkpoint", prefix)
     assert detect_kind(demo_run / "model.ckpt-30.index") == ("checkpoint", prefix)
     assert detect_kind(demo_run / "model.ckpt-30.data-00000-of-00001") == ("checkpoint", prefix)
-    assert detect_kind(demo_run / "model.ckpt-30.meta") == ("meta_graph", demo_run / "model.ckpt-30.meta")
+    assert detect_kind(demo_run / "model.ckpt-30.meta") == (
+        "meta_graph",
+        demo_run / "model.ckpt-30.meta",
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,7 +86,9 @@ def test_errors_are_one_hierarchy():
         tfexplore.UnsafeArtifactError,
     ):
         assert issubclass(cls, tfexplore.TFExploreError)
-    error = tfexplore.TensorNotFoundError("No tensor 'lyer1/W:0'.", path="m.meta", suggestions=["layer1/W:0"])
+    error = tfexplore.TensorNotFoundError(
+        "No tensor 'lyer1/W:0'.", path="m.meta", suggestions=["layer1/W:0"]
+    )
     assert "did you mean 'layer1/W:0'?" in str(error)
     assert "file: m.meta" in str(error)
 
@@ -91,6 +96,13 @@ def test_errors_are_one_hierarchy():
 def test_errors_survive_pickling():
     import pickle
 
-    error = tfexplore.CorruptArtifactError("bad", path="x.index", expected="an index", hint="re-copy")
+    error = tfexplore.CorruptArtifactError(
+        "bad", path="x.index", expected="an index", hint="re-copy"
+    )
     copy = pickle.loads(pickle.dumps(error))
-    assert (copy.path, copy.expected, copy.hint, str(copy)) == ("x.index", "an index", "re-copy", str(error))
+    assert (copy.path, copy.expected, copy.hint, str(copy)) == (
+        "x.index",
+        "an index",
+        "re-copy",
+        str(error),
+    )

@@ -133,7 +133,11 @@ def test_draw_loss_downsamples_and_labels():
     ax = figure.add_subplot()
     assert plots.draw_loss(ax, pd.DataFrame()) == 0  # no steps yet
     history = pd.DataFrame(
-        {"step": np.arange(1, 5001), "global_step": np.arange(31, 5031), "loss": np.linspace(1, 0.1, 5000)}
+        {
+            "step": np.arange(1, 5001),
+            "global_step": np.arange(31, 5031),
+            "loss": np.linspace(1, 0.1, 5000),
+        }
     )
     assert plots.draw_loss(ax, history, max_points=300) <= 300
     assert ax.get_xlabel() == "global_step" and ax.get_ylabel() == "loss"

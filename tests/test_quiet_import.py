@@ -23,8 +23,14 @@ CHILD = (
 def _stderr(**env) -> list[str]:
     environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     environment.update(env)
-    done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                          env=environment, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=True,
+    )
     return done.stderr.splitlines()
 
 

@@ -58,7 +58,12 @@ def walk(path, *, cli: bool = True, graph: bool = True) -> dict:
         if hasattr(kind, attribute):
             step(attribute, lambda attribute=attribute: getattr(artifact, attribute))
     table = done.get("variables")
-    if hasattr(kind, "read") and table is not None and not isinstance(table, Exception) and len(table):
+    if (
+        hasattr(kind, "read")
+        and table is not None
+        and not isinstance(table, Exception)
+        and len(table)
+    ):
         for name in list(table["name"])[:4]:
             step(f"read {name}", lambda name=name: artifact.read(name))
         step("stats", artifact.stats)
@@ -98,7 +103,9 @@ def tf1_graph():
     return graph, train
 
 
-def saver_save(prefix: str, *, steps=(None,), relative: bool = False, meta: bool = True) -> list[str]:
+def saver_save(
+    prefix: str, *, steps=(None,), relative: bool = False, meta: bool = True
+) -> list[str]:
     """Train a few steps and ``Saver.save(sess, prefix, global_step=step)`` for each step."""
     graph, train = tf1_graph()
     written = []
@@ -109,9 +116,7 @@ def saver_save(prefix: str, *, steps=(None,), relative: bool = False, meta: bool
             feed = {"x:0": np.ones((4, 3), np.float32), "y:0": np.zeros((4, 1), np.float32)}
             for step in steps:
                 sess.run(train, feed)
-                written.append(
-                    saver.save(sess, prefix, global_step=step, write_meta_graph=meta)
-                )
+                written.append(saver.save(sess, prefix, global_step=step, write_meta_graph=meta))
     return written
 
 
@@ -126,7 +131,10 @@ def test_empty_prefix_opens_like_any_checkpoint(tmp_path, capsys):
     folder.mkdir()
     saver_save(str(folder) + "/")
     assert sorted(p.name for p in folder.iterdir()) == [
-        ".data-00000-of-00001", ".index", ".meta", "checkpoint"
+        ".data-00000-of-00001",
+        ".index",
+        ".meta",
+        "checkpoint",
     ]
     for path in (folder, folder / ".index", folder / ".data-00000-of-00001"):
         done = walk(path)
@@ -332,7 +340,8 @@ def test_restore_of_damaged_data_keeps_tensorflows_cause(tmp_path):
     assert "Node:" not in message and "restoring" in message
     cause = str(caught.value.__cause__)
     cause_line = next(
-        line for line in cause.splitlines()
+        line
+        for line in cause.splitlines()
         if line.strip() and not line.startswith(("Graph execution", "Detected at", "Node:"))
     )
     assert cause_line.strip() in message
@@ -406,7 +415,9 @@ def _lfs_cases(tmp_path: Path) -> list[tuple[str, Path, Path]]:
         folder.mkdir()
         saver_save(str(folder / "model.ckpt"), steps=(1,))
         suffix = {"data": ".data-00000-of-00001", "index": ".index", "meta": ".meta"}[member]
-        cases.append((f"checkpoint {member}", folder / "model.ckpt-1", folder / f"model.ckpt-1{suffix}"))
+        cases.append(
+            (f"checkpoint {member}", folder / "model.ckpt-1", folder / f"model.ckpt-1{suffix}")
+        )
     for member in ("saved_model.pb", "variables/variables.data-00000-of-00001"):
         folder = tmp_path / f"sm_{member.split('/')[0].replace('.', '_')}"
         _tf2_saved_model(folder)
@@ -445,7 +456,8 @@ def test_git_lfs_pointers_are_named_with_size_and_the_fix(tmp_path):
             assert "re-export" not in str(error)
         # ... and no step calls it corrupt in other words
         others = [
-            v for v in done.values()
+            v
+            for v in done.values()
             if isinstance(v, TFExploreError) and not isinstance(v, GitLfsPointerError)
         ]
         assert not others, (label, others)
@@ -575,8 +587,11 @@ def _fit_with_checkpoints(folder: Path, filepath: str, epochs: int = 3, **option
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((3,)), keras.layers.Dense(4, activation="relu", name="hidden"),
-         keras.layers.Dense(1, name="out")]
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4, activation="relu", name="hidden"),
+            keras.layers.Dense(1, name="out"),
+        ]
     )
     model.compile(optimizer="adam", loss="mse")
     x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
@@ -618,7 +633,12 @@ def test_keras_modelcheckpoint_folder_is_a_run(
     diff = run.diff()
     weights = diff[diff["role"] == "weight"]
     assert (weights["status"] == "changed").all() and weights["max_abs_change"].gt(0).all()
-    assert run.open(2).diff(run.open(expected_epochs[-1]))["status"].isin(["changed", "unchanged"]).all()
+    assert (
+        run.open(2)
+        .diff(run.open(expected_epochs[-1]))["status"]
+        .isin(["changed", "unchanged"])
+        .all()
+    )
     np.testing.assert_array_equal(
         run.open(expected_epochs[-1]).read("hidden/kernel"), run.latest.read("hidden/kernel")
     )
@@ -668,6 +688,7 @@ def test_a_folder_with_one_unnumbered_keras_file_is_not_a_run(tmp_path):
 def _state(folder: Path, latest: str, listed: list[str]) -> None:
     """A state file as TensorFlow writes it (a CheckpointState in text format: backslashes
     escaped), naming paths of the machine that trained."""
+
     def quoted(path: str) -> str:
         return '"' + path.replace("\\", "\\\\") + '"'
 
@@ -680,10 +701,10 @@ def _state(folder: Path, latest: str, listed: list[str]) -> None:
 @pytest.mark.parametrize(
     "machine_folder",
     [
-        "D:\\runs\\mnist",          # drive and backslashes
-        "C:/Users/me/runs/mnist",   # drive and forward slashes
+        "D:\\runs\\mnist",  # drive and backslashes
+        "C:/Users/me/runs/mnist",  # drive and forward slashes
         "\\\\server\\share\\runs",  # UNC share
-        "/home/me/runs/mnist",      # POSIX, for comparison
+        "/home/me/runs/mnist",  # POSIX, for comparison
     ],
 )
 def test_state_file_paths_from_another_machine_are_relocated(tmp_path, machine_folder):
@@ -698,7 +719,9 @@ def test_state_file_paths_from_another_machine_are_relocated(tmp_path, machine_f
     assert table["relocated"].all() and not table["missing"].any() and table["listed"].all()
     assert run.latest.prefix == folder / "model.ckpt-2"
     notes = " ".join(run.notes)
-    assert "outside this folder" in notes and "the checkpoint beside the state file is used" in notes
+    assert (
+        "outside this folder" in notes and "the checkpoint beside the state file is used" in notes
+    )
     assert "missing" not in notes and "not listed" not in notes  # one story, told once
     with tfexplore.session(folder) as s:
         assert s.checkpoint == str(folder / "model.ckpt-2")
@@ -733,7 +756,10 @@ def test_windows_state_file_naming_a_checkpoint_not_here(tmp_path):
     saver_save(str(empty) + "/")
     _state(empty, "D:\\runs\\", ["D:\\runs\\"])
     run = tfexplore.open(empty)
-    assert run.checkpoints["relocated"].tolist() == [True] and run.latest.index_path == empty / ".index"
+    assert (
+        run.checkpoints["relocated"].tolist() == [True]
+        and run.latest.index_path == empty / ".index"
+    )
 
 
 # == 7. a SavedModel whose saved_model.pb is unreadable, its variables sound ======================
@@ -742,9 +768,7 @@ def _tf2_saved_model(folder: Path) -> Path:
     module.dense = tf.Module()
     module.dense.kernel = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
     kernel = module.dense.kernel
-    module.f = tf.function(
-        lambda x: tf.matmul(x, kernel), input_signature=[tf.TensorSpec([1, 2])]
-    )
+    module.f = tf.function(lambda x: tf.matmul(x, kernel), input_signature=[tf.TensorSpec([1, 2])])
     tf.saved_model.save(module, str(folder))
     return folder
 

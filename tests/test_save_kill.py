@@ -57,8 +57,9 @@ def _assert_state_file(folder: Path) -> str:
     from google.protobuf import text_format
     from tensorflow.python.training import checkpoint_state_pb2
 
-    state = text_format.Parse((folder / "checkpoint").read_text(),
-                              checkpoint_state_pb2.CheckpointState())
+    state = text_format.Parse(
+        (folder / "checkpoint").read_text(), checkpoint_state_pb2.CheckpointState()
+    )
     latest = tf.train.latest_checkpoint(str(folder))
     assert latest is not None and Path(latest).name == Path(state.model_checkpoint_path).name
     for listed in state.all_model_checkpoint_paths:
@@ -90,14 +91,16 @@ OVERWRITER = textwrap.dedent(
 )
 
 
-def _kill_round(
-    folder: Path, delay: float, env: dict, script: str = SAVER
-) -> tuple[str, str]:
+def _kill_round(folder: Path, delay: float, env: dict, script: str = SAVER) -> tuple[str, str]:
     """Start a saver, kill it ``delay`` s after its first save (train + save run in a loop, so
     the kill lands anywhere in a save); return (latest before, latest after)."""
     before = tf.train.latest_checkpoint(str(folder))
-    child = subprocess.Popen([sys.executable, "-c", script, str(folder)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         assert child.stdout.readline().strip() == b"ready"
         line = child.stdout.readline().strip()

@@ -37,8 +37,11 @@ def _tf2_hostile_saved_model(folder: Path, target: Path) -> Path:
             super().__init__()
             self.table = tf.lookup.StaticHashTable(
                 tf.lookup.TextFileInitializer(
-                    str(vocabulary), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
-                    tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+                    str(vocabulary),
+                    tf.string,
+                    tf.lookup.TextFileIndex.WHOLE_LINE,
+                    tf.int64,
+                    tf.lookup.TextFileIndex.LINE_NUMBER,
                 ),
                 -1,
             )
@@ -56,8 +59,11 @@ def _tf2_hostile_saved_model(folder: Path, target: Path) -> Path:
         def summaries(self, value):
             writer = tf.raw_ops.SummaryWriter(shared_name="hostile", container="")
             tf.raw_ops.CreateSummaryFileWriter(
-                writer=writer, logdir=str(folder.parent / "logs"), max_queue=1,
-                flush_millis=10, filename_suffix=".x",
+                writer=writer,
+                logdir=str(folder.parent / "logs"),
+                max_queue=1,
+                flush_millis=10,
+                filename_suffix=".x",
             )
             return {"value": value * 2.0}
 
@@ -72,8 +78,9 @@ def _tf2_hostile_saved_model(folder: Path, target: Path) -> Path:
             return {"ids": self.table.lookup(words)}
 
     module = Hostile()
-    signatures = {name: getattr(module, name) for name in
-                  ("leak", "listing", "summaries", "python", "lookup")}
+    signatures = {
+        name: getattr(module, name) for name in ("leak", "listing", "summaries", "python", "lookup")
+    }
     tf.saved_model.save(module, str(folder), signatures=signatures)
     return folder
 
@@ -188,7 +195,11 @@ def test_tf2_saved_model_signatures_pull_in_each_risky_op(hostile):
     write = frame[frame["op_type"] == "WriteFile"].iloc[0]
     assert write["function"] and write["signatures"] == ["leak"] and not write["restore"]
     # the Saver's own checkpoint I/O (in the traced save/restore functions) is expected
-    assert {f.op_type for f in model.safety.expected} == {"SaveV2", "MergeV2Checkpoints", "RestoreV2"}
+    assert {f.op_type for f in model.safety.expected} == {
+        "SaveV2",
+        "MergeV2Checkpoints",
+        "RestoreV2",
+    }
     explanation = str(model.explain())
     assert "WriteFile" in explanation and "risky" not in explanation.split("##")[0]
     assert not hostile["target"].exists() and fingerprint(hostile["saved_model"]) == before
@@ -231,10 +242,15 @@ def test_frozen_graphs_flag_the_same_ops_and_custom_ops(hostile, kind):
     artifact = tfexplore.open(hostile[kind])
     assert artifact.kind == "graph_def"
     found = _found(artifact.safety)
-    for op, category in [("WriteFile", "writes files"), ("ReadFile", "reads files"),
-                         ("MatchingFiles", "reads files"), ("WholeFileReaderV2", "reads files"),
-                         ("PrintV2", "writes files"), ("MyEvilOp", "custom op"),
-                         ("DatasetFromGraph", "unchecked embedded graphs or programs")]:
+    for op, category in [
+        ("WriteFile", "writes files"),
+        ("ReadFile", "reads files"),
+        ("MatchingFiles", "reads files"),
+        ("WholeFileReaderV2", "reads files"),
+        ("PrintV2", "writes files"),
+        ("MyEvilOp", "custom op"),
+        ("DatasetFromGraph", "unchecked embedded graphs or programs"),
+    ]:
         assert (op, category) in found, op
     assert all(not pulled for pulled in found.values())  # a GraphDef has no entry points
     assert "MyEvilOp" in str(artifact.explain())
@@ -288,7 +304,8 @@ def test_demo_run_is_clean_and_the_saver_io_expected(demo_run):
     report = run.safety
     assert report.ok and report.findings == []
     assert {(f.op_type, f.pulled_in_by) for f in report.expected} == {
-        ("RestoreV2", ("restore",)), ("SaveV2", ("save",))
+        ("RestoreV2", ("restore",)),
+        ("SaveV2", ("save",)),
     }
     assert "train" in report.entry_points
     assert "None: every op" in str(run.latest.meta_graph.explain())
@@ -315,7 +332,8 @@ def test_corpus_scans_clean(row, corpus):
     if row["name"] in ("nxt_v1ckpt", "trafficsigns_v1ckpt"):  # V1 Savers
         assert expected == {"RestoreSlice", "SaveSlices"}
     elif artifact.kind in ("graph_def", "keras") or row["name"] in (
-        "tf1_nometa_regression", "tf2_objckpt_vqvae"
+        "tf1_nometa_regression",
+        "tf2_objckpt_vqvae",
     ):
         assert expected == set()  # no graph, or no Saver
     elif artifact.kind == "saved_model":  # SavedModel builders use sharded Savers
@@ -344,7 +362,10 @@ def test_scan_command_in_a_fresh_process(hostile):
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
         [sys.executable, "-m", "tfexplore", "scan", str(hostile["pb"])],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == EXIT_RISKY, result.stderr[-2000:]
     assert "MyEvilOp" in result.stdout and "custom op" in result.stdout
@@ -353,5 +374,9 @@ def test_scan_command_in_a_fresh_process(hostile):
 def test_check_still_refuses_what_scan_lists(hostile):
     meta = tfexplore.open(hostile["meta"])
     with pytest.raises(tfexplore.UnsafeArtifactError, match="WriteFile"):
-        safety.check(meta.proto.graph_def, [meta.saver_def["restore_op"]],
-                     feeds=[meta.saver_def["filename_tensor"]], saver_def=meta.proto.saver_def)
+        safety.check(
+            meta.proto.graph_def,
+            [meta.saver_def["restore_op"]],
+            feeds=[meta.saver_def["filename_tensor"]],
+            saver_def=meta.proto.saver_def,
+        )

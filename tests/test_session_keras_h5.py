@@ -143,7 +143,9 @@ def test_unmatched_optimizer_state_starts_fresh_and_says_so(h5_files, tmp_path):
     path = shutil.copy(h5_files["sequential"], tmp_path / "odd_state.h5")
     with h5py.File(path, "r+") as f:  # state for a different model: shapes fit nothing
         group = f["optimizer_weights"]
-        names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
+        names = [
+            n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]
+        ]
         for name in names[2:]:
             shape = group[name].shape
             del group[name]
@@ -203,14 +205,21 @@ def _as_tf_keras_2(source: Path, target: Path) -> dict[str, np.ndarray]:
     ``decay`` and the string loss "mse". Returns the state written, by name."""
     with h5py.File(source, "r") as old:
         model_config = json.loads(old.attrs["model_config"])
-        layer_names = [n.decode() if isinstance(n, bytes) else n for n in old["model_weights"].attrs["layer_names"]]
+        layer_names = [
+            n.decode() if isinstance(n, bytes) else n
+            for n in old["model_weights"].attrs["layer_names"]
+        ]
         layers = {}
         for layer in layer_names:
             group = old["model_weights"][layer]
             names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs["weight_names"]]
             layers[layer] = [np.asarray(group[n]) for n in names]
         state = _optimizer_datasets(source)
-    trainable = [(f"{layer}/{w}", value) for layer in layer_names for w, value in zip(("kernel", "bias"), layers[layer])]
+    trainable = [
+        (f"{layer}/{w}", value)
+        for layer in layer_names
+        for w, value in zip(("kernel", "bias"), layers[layer])
+    ]
     momentum = {k.split("/", 1)[1]: v for k, v in state.items() if k.endswith("_momentum")}
     velocity = {k.split("/", 1)[1]: v for k, v in state.items() if k.endswith("_velocity")}
     # the optimizer's own name is "adam", or "adam_3" when others were made in this process
@@ -218,7 +227,13 @@ def _as_tf_keras_2(source: Path, target: Path) -> dict[str, np.ndarray]:
     optimizer_state = {"Adam/iter:0": np.asarray(iteration, dtype="int64")}
     for slot, values in (("m", momentum), ("v", velocity)):
         for name, _ in trainable:
-            key = next(k for k in values if k.endswith(name.replace("/", "_") + ("_momentum" if slot == "m" else "_velocity")))
+            key = next(
+                k
+                for k in values
+                if k.endswith(
+                    name.replace("/", "_") + ("_momentum" if slot == "m" else "_velocity")
+                )
+            )
             optimizer_state[f"Adam/{name}/{slot}:0"] = values[key]
     training_config = {
         "loss": "mse",
@@ -263,7 +278,9 @@ def test_a_tf_keras_2_file_resumes_training(h5_files, tmp_path):
     assert any("matched by name" in note for note in live.notes)
     assert live.global_step == SAVED_STEPS
     optimizer = live._backend.optimizer
-    np.testing.assert_array_equal(_momentum(optimizer, "hidden_kernel"), state["Adam/hidden/kernel/m:0"])
+    np.testing.assert_array_equal(
+        _momentum(optimizer, "hidden_kernel"), state["Adam/hidden/kernel/m:0"]
+    )
     _train_and_check_save(live, tmp_path, SAVED_STEPS)
 
 
@@ -316,13 +333,17 @@ def test_corpus_h5_models_resume_training(writer, tmp_path):
     shape = (4, *model.input_shape[1:])
     x = RNG.normal(size=shape).astype("float32")
     classes = model.output_shape[-1]
-    y = np.eye(classes, dtype="float32")[RNG.integers(0, classes, 4)] if classes > 1 else (
-        RNG.integers(0, 2, (4, 1)).astype("float32")
+    y = (
+        np.eye(classes, dtype="float32")[RNG.integers(0, classes, 4)]
+        if classes > 1
+        else (RNG.integers(0, 2, (4, 1)).astype("float32"))
     )
     try:
         history = live.train(2, feed=(x, y))
     except NativeCrashError as error:  # an AVX-512 + oneDNN CPU, where this step crashed
-        assert error.risk == "onednn-avx512-depthwise", error  # (tfexplore.live.native, test_native)
+        assert error.risk == "onednn-avx512-depthwise", (
+            error
+        )  # (tfexplore.live.native, test_native)
         return
     assert history["global_step"].tolist() == [stored_iterations + 1, stored_iterations + 2]
     assert np.isfinite(history["loss"]).all()

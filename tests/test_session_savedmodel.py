@@ -112,7 +112,9 @@ def test_tf2_saved_model_loads_its_objects(tf2_saved_model, tmp_path):
         with pytest.raises(TFExploreError, match="holds no Keras model"):
             s.train(1, feed={"x": X})
     saved = tf.train.load_checkpoint(prefix)
-    np.testing.assert_array_equal(saved.get_tensor("w/.ATTRIBUTES/VARIABLE_VALUE"), loaded.w.numpy())
+    np.testing.assert_array_equal(
+        saved.get_tensor("w/.ATTRIBUTES/VARIABLE_VALUE"), loaded.w.numpy()
+    )
 
 
 def test_keras_export_opens_as_a_session(keras_models):

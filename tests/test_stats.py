@@ -63,9 +63,7 @@ def test_compare_equals_numpy():
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     assert result["max_abs_change"] == pytest.approx(np.abs(b64 - a64).max())
     assert result["mean_abs_change"] == pytest.approx(np.abs(b64 - a64).mean())
-    assert result["rel_l2_change"] == pytest.approx(
-        np.linalg.norm(b64 - a64) / np.linalg.norm(a64)
-    )
+    assert result["rel_l2_change"] == pytest.approx(np.linalg.norm(b64 - a64) / np.linalg.norm(a64))
     assert not result["equal"]
     assert compare(a, a.copy())["equal"]
     assert compare(np.zeros(3), np.ones(3))["rel_l2_change"] == float("inf")

@@ -18,7 +18,17 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_wheel_installs_and_imports_outside_the_source_tree(tmp_path, demo_run):
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -40,7 +50,9 @@ def test_wheel_installs_and_imports_outside_the_source_tree(tmp_path, demo_run):
     # A fresh environment: its own site-packages holds only the wheel; dependencies come from
     # this environment's site-packages through a .pth file (no network, no source folder).
     env = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120
+    )
     site = next(env.glob("lib/python*/site-packages"))
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     with zipfile.ZipFile(wheel) as archive:
@@ -56,7 +68,11 @@ def test_wheel_installs_and_imports_outside_the_source_tree(tmp_path, demo_run):
         """
     )
     result = subprocess.run(
-        [str(env / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=180, cwd=tmp_path
+        [str(env / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["checkpoint_dir", "15"]

@@ -67,7 +67,9 @@ def _first_momentum(model) -> np.ndarray:
 def _restores_with_plain_tf(prefix: str) -> tuple[int, object]:
     fresh = make_model()
     fresh.optimizer.build(fresh.trainable_variables)
-    tf.train.Checkpoint(model=fresh, optimizer=fresh.optimizer).restore(prefix).assert_nontrivial_match()
+    tf.train.Checkpoint(model=fresh, optimizer=fresh.optimizer).restore(
+        prefix
+    ).assert_nontrivial_match()
     return int(fresh.optimizer.iterations.numpy()), fresh
 
 

@@ -183,7 +183,13 @@ def test_changing_the_steps_field_says_what_run_will_do(live):
 def test_durations_read_as_a_person_says_them():
     from tfexplore.widgets.trainpanel import _duration
 
-    assert [_duration(s) for s in (0.01, 2.345, 42, 600, 9000)] == ["0.1 s", "2.3 s", "42 s", "10 min", "2.5 h"]
+    assert [_duration(s) for s in (0.01, 2.345, 42, 600, 9000)] == [
+        "0.1 s",
+        "2.3 s",
+        "42 s",
+        "10 min",
+        "2.5 h",
+    ]
 
 
 def test_snapshot_and_rollback_buttons(live):
@@ -268,7 +274,9 @@ def test_restore_panel_reports_a_mismatch_and_restores_on_click(renamed):
     panel.use_proposed.value = True  # replans with the proposed mapping
     assert panel.report.ok and "fits" in panel.report_box.value
     panel.restore_button.click()
-    assert panel.error == "" and panel.report.applied and "restored 2 variables" in panel.status.value
+    assert (
+        panel.error == "" and panel.report.applied and "restored 2 variables" in panel.status.value
+    )
     expected = tf.train.load_checkpoint(str(folder / "model.ckpt-7")).get_tensor("encoder/W")
     np.testing.assert_array_equal(live.eval("enc_layer/weights"), expected)
 
@@ -352,7 +360,10 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     assert ExploreModel(demo_meta).tabs == everything
     assert ExploreModel(run_copy / "model.ckpt-20").tabs == everything
     tf2_tabs = ["Overview", "Variables", "Tensors", "Restore and train"]  # it says: model=
-    assert ExploreModel(tf2_manager_run).tabs == tf2_tabs and not ExploreModel(tf2_manager_run).can_train
+    assert (
+        ExploreModel(tf2_manager_run).tabs == tf2_tabs
+        and not ExploreModel(tf2_manager_run).can_train
+    )
     assert ExploreModel(_frozen_pb(tmp_path)).tabs == ["Overview", "Graph", "Variables", "Tensors"]
 
     view = explore(run_copy, feed=FEED)
@@ -363,9 +374,14 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     assert view.session is None and view.train_panel is None  # opening the tab runs nothing
     assert view.graph_view is not None and view.tensor_picker is not None
     view.filter_box.value = "adam_1 layer2"
-    assert "layer2/W/Adam_1" in view.variables_table.value and "layer1/" not in view.variables_table.value
+    assert (
+        "layer2/W/Adam_1" in view.variables_table.value
+        and "layer1/" not in view.variables_table.value
+    )
     table = view.variables_table.value  # the columns a newcomer needs, no NaN/None
-    assert "slot_of" in table and "offset" not in table and "NaN" not in table and "None" not in table
+    assert (
+        "slot_of" in table and "offset" not in table and "NaN" not in table and "None" not in table
+    )
     view.all_columns.value = True
     assert "offset" in view.variables_table.value and "partitions" in view.variables_table.value
     view.filter_box.value = "no such variable"

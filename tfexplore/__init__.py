@@ -66,6 +66,7 @@ __all__ = [
     "import_tensorflow",
 ]
 
+
 def import_tensorflow():
     """Import TensorFlow (or return it) without the log lines its native libraries print while
     loading (``oneDNN custom operations are on``, ...), which a notebook shows as a pink block.

@@ -27,8 +27,17 @@ from .errors import (
 )
 
 __all__ = [
-    "read_bytes", "open_regular", "check_regular", "MAX_WHOLE_FILE", "check_lfs_pointer",
-    "is_lfs_pointer", "meta_file", "prefix_file", "prefix_text", "prefix_of", "prefix_parts",
+    "read_bytes",
+    "open_regular",
+    "check_regular",
+    "MAX_WHOLE_FILE",
+    "check_lfs_pointer",
+    "is_lfs_pointer",
+    "meta_file",
+    "prefix_file",
+    "prefix_text",
+    "prefix_of",
+    "prefix_parts",
 ]
 
 #: how every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
@@ -177,7 +186,8 @@ def read_bytes(
     if len(data) > size:
         problem = (
             "reports a size of 0 but has bytes (a /proc or /sys file, not an artifact)"
-            if size == 0 else "grew while it was read"
+            if size == 0
+            else "grew while it was read"
         )
         raise UnreadableFileError(
             f"The {what} file {str(path)!r} {problem}.",
@@ -223,7 +233,8 @@ def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None 
     oid = fields.get("oid")
 
     real = (
-        "size unknown" if size is None
+        "size unknown"
+        if size is None
         else f"{human_bytes(size)}" + (f" = {size:,} bytes" if size >= 1024 else "")
     )
     error = GitLfsPointerError(

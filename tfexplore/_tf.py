@@ -157,8 +157,7 @@ def parse_proto(message_cls, data: bytes, path, what: str, hint: str | None = No
             + ".",
             path=path,
             expected=f"a binary {message_cls.DESCRIPTOR.full_name} protocol buffer",
-            hint=hint
-            or "re-export or re-copy the file; compare its size with the original",
+            hint=hint or "re-export or re-copy the file; compare its size with the original",
         ) from exc
     return message
 
@@ -204,7 +203,12 @@ def translate_errors(path, what: str) -> Iterator[None]:
             hint="the file may be truncated or damaged; re-copy it and compare sizes",
         ) from exc
     except (
-        IndexError, ValueError, UnicodeDecodeError, OverflowError, MemoryError, TypeError
+        IndexError,
+        ValueError,
+        UnicodeDecodeError,
+        OverflowError,
+        MemoryError,
+        TypeError,
     ) as exc:  # TypeError: "999 does not correspond to a valid tensorflow::DataType"
         raise CorruptArtifactError(
             f"The {what} is damaged: {type(exc).__name__}: {_first_line(exc)}",

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     inspect = commands.add_parser("inspect", help="print what tfexplore.open finds")
-    inspect.add_argument("path", help="checkpoint folder or prefix, .meta, SavedModel, .keras/.h5, .pb")
+    inspect.add_argument(
+        "path", help="checkpoint folder or prefix, .meta, SavedModel, .keras/.h5, .pb"
+    )
     inspect.add_argument(
         "--rows", type=int, default=40, help="rows of each table to print (0: all; default 40)"
     )
@@ -73,29 +75,46 @@ def main(argv: list[str] | None = None) -> int:
 def scan_text(report: Any, *, show_expected: bool = False) -> str:
     """The text ``tfexplore scan`` prints: a verdict line, then one row per risky op."""
     scanned = ", ".join(f"{count} {what}" for what, count in report.scanned.items())
-    lines = [f"{report.path}: {report.summary_line()}" + (f" (scanned {scanned})" if scanned else "")]
+    lines = [
+        f"{report.path}: {report.summary_line()}" + (f" (scanned {scanned})" if scanned else "")
+    ]
     files = getattr(report, "files", [])
     if len(files) > 1 or (files and files[0] != str(report.path)):
         lines.append(f"Scanned {len(files)} file(s): " + ", ".join(files))
     for file, reason in getattr(report, "skipped", []):
         lines.append(f"Skipped {file}: {reason}")
     if report.expected:
-        lines.append(f"{len(report.expected)} checkpoint read/write op(s) are a Saver's own, on the "
-                     "file name it is fed: the normal case (--all lists them)")
+        lines.append(
+            f"{len(report.expected)} checkpoint read/write op(s) are a Saver's own, on the "
+            "file name it is fed: the normal case (--all lists them)"
+        )
     frame = report.frame
     if not show_expected:
         frame = frame[frame["verdict"] == "risky"]
     if len(frame):
-        columns = ["verdict", "op_type", "category", "node", "function", "nested_in", "pulled_in_by"]
+        columns = [
+            "verdict",
+            "op_type",
+            "category",
+            "node",
+            "function",
+            "nested_in",
+            "pulled_in_by",
+        ]
         if len(files) > 1:
             columns.append("file")
         frame = frame[columns].copy()
         frame["pulled_in_by"] = [", ".join(p) or "-" for p in frame["pulled_in_by"]]
         lines += ["", _section("Findings", frame.fillna("-"), 0)]
     if report.entry_points:
-        lines += ["", "Entry points: " + "; ".join(
-            f"{name} = {', '.join(list(dict.fromkeys(targets))[:3])}"  # one graph per checkpoint
-            for name, targets in report.entry_points.items())]
+        lines += [
+            "",
+            "Entry points: "
+            + "; ".join(
+                f"{name} = {', '.join(list(dict.fromkeys(targets))[:3])}"  # one graph per checkpoint
+                for name, targets in report.entry_points.items()
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -152,8 +171,16 @@ def _section(title: str, frame, rows: int) -> str:
 
     limit = None if rows <= 0 else rows
     with pd.option_context(
-        "display.max_rows", limit, "display.min_rows", limit, "display.width", 200,
-        "display.max_columns", None, "display.max_colwidth", 60,
+        "display.max_rows",
+        limit,
+        "display.min_rows",
+        limit,
+        "display.width",
+        200,
+        "display.max_columns",
+        None,
+        "display.max_colwidth",
+        60,
     ):
         body = frame.to_string(index=False, max_rows=limit) if len(frame) else "(none)"
     return f"{title}\n{'-' * len(title)}\n{body}"

@@ -71,9 +71,7 @@ def make_training_run(
             loss = tf.reduce_mean(tf.square(prediction - y), name="mse")
         global_step = v1.train.get_or_create_global_step()
         with v1.name_scope("train"):
-            train_op = v1.train.AdamOptimizer(learning_rate).minimize(
-                loss, global_step=global_step
-            )
+            train_op = v1.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
         # minimize() has put train_op in the `train_op` collection; the loss is ours to add
         v1.add_to_collection("loss", loss)
         v1.summary.scalar("loss", loss)

@@ -45,7 +45,9 @@ def suggest(name: str, candidates: Sequence[str], limit: int = 8) -> list[str]:
     same_but_case = [c for c in candidates if c.lower() == lowered]
     close = same_but_case + difflib.get_close_matches(name, candidates, n=5, cutoff=0.6)
     last = lowered.rpartition("/")[2]
-    contains = [c for c in candidates if lowered in c.lower() or (last and c.lower().endswith(last))]
+    contains = [
+        c for c in candidates if lowered in c.lower() or (last and c.lower().endswith(last))
+    ]
     contains.sort(key=len)
     result: list[str] = []
     for candidate in close + contains:
@@ -142,7 +144,9 @@ class TensorNotFoundError(TFExploreError, KeyError):
     def __init__(self, message: str, *, suggestions: list[str] | None = None, **kwargs) -> None:
         self.suggestions = list(suggestions or [])
         if self.suggestions and kwargs.get("hint") is None:
-            kwargs["hint"] = "did you mean " + ", ".join(repr(s) for s in self.suggestions[:5]) + "?"
+            kwargs["hint"] = (
+                "did you mean " + ", ".join(repr(s) for s in self.suggestions[:5]) + "?"
+            )
         super().__init__(message, **kwargs)
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -182,6 +186,8 @@ class NativeCrashError(TFExploreError, RuntimeError):
 
     risk: str | None = None
     signal: str | None = None
+
+
 class TooLargeError(TFExploreError, MemoryError):
     """A value the file declares would take more memory than tfexplore allows one read (a
     single stored value broadcast to a huge shape, a zip member that inflates to gigabytes);

@@ -115,7 +115,12 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     b = np.asarray(b)
     if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
         equal = bool(np.array_equal(a, b))
-        return {"max_abs_change": None, "mean_abs_change": None, "rel_l2_change": None, "equal": equal}
+        return {
+            "max_abs_change": None,
+            "mean_abs_change": None,
+            "rel_l2_change": None,
+            "equal": equal,
+        }
     fa = a.reshape(-1)
     fb = b.reshape(-1)
     buffer = np.empty(min(fa.size, _CHUNK), np.float64)
@@ -136,7 +141,11 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
         sum_abs += chunk_abs
         diff_sq += chunk_diff
         base_sq += chunk_base
-    rel = math.sqrt(diff_sq) / math.sqrt(base_sq) if base_sq > 0 else (0.0 if diff_sq == 0 else math.inf)
+    rel = (
+        math.sqrt(diff_sq) / math.sqrt(base_sq)
+        if base_sq > 0
+        else (0.0 if diff_sq == 0 else math.inf)
+    )
     return {
         "max_abs_change": max_abs,
         "mean_abs_change": sum_abs / fa.size if fa.size else 0.0,

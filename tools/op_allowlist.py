@@ -8,31 +8,53 @@ from __future__ import annotations
 
 #: module of the generated Python wrapper (tf.raw_ops.X.__module__ tail) -> allowed family.
 ALLOWED_MODULES = {
-    "gen_math_ops": "math", "gen_special_math_ops": "math", "gen_bitwise_ops": "math",
-    "gen_linalg_ops": "linear algebra", "gen_sparse_csr_matrix_ops": "linear algebra",
+    "gen_math_ops": "math",
+    "gen_special_math_ops": "math",
+    "gen_bitwise_ops": "math",
+    "gen_linalg_ops": "linear algebra",
+    "gen_sparse_csr_matrix_ops": "linear algebra",
     "gen_spectral_ops": "linear algebra",
-    "gen_array_ops": "array", "gen_manip_ops": "array", "gen_set_ops": "array",
-    "gen_sparse_ops": "sparse and ragged", "gen_ragged_array_ops": "sparse and ragged",
-    "gen_ragged_conversion_ops": "sparse and ragged", "gen_ragged_math_ops": "sparse and ragged",
-    "gen_count_ops": "sparse and ragged", "gen_composite_tensor_ops": "sparse and ragged",
-    "gen_nn_ops": "neural network", "gen_rnn_ops": "neural network",
-    "gen_cudnn_rnn_ops": "neural network", "gen_ctc_ops": "neural network",
+    "gen_array_ops": "array",
+    "gen_manip_ops": "array",
+    "gen_set_ops": "array",
+    "gen_sparse_ops": "sparse and ragged",
+    "gen_ragged_array_ops": "sparse and ragged",
+    "gen_ragged_conversion_ops": "sparse and ragged",
+    "gen_ragged_math_ops": "sparse and ragged",
+    "gen_count_ops": "sparse and ragged",
+    "gen_composite_tensor_ops": "sparse and ragged",
+    "gen_nn_ops": "neural network",
+    "gen_rnn_ops": "neural network",
+    "gen_cudnn_rnn_ops": "neural network",
+    "gen_ctc_ops": "neural network",
     "gen_uniform_quant_ops": "neural network",
-    "gen_image_ops": "image and audio", "gen_audio_ops": "image and audio",
-    "gen_string_ops": "strings and parsing", "gen_parsing_ops": "strings and parsing",
-    "gen_random_ops": "random", "gen_stateless_random_ops": "random",
-    "gen_stateless_random_ops_v2": "random", "gen_stateful_random_ops": "random",
-    "gen_random_index_shuffle_ops": "random", "gen_candidate_sampling_ops": "random",
-    "gen_control_flow_ops": "control flow", "gen_functional_ops": "control flow",
+    "gen_image_ops": "image and audio",
+    "gen_audio_ops": "image and audio",
+    "gen_string_ops": "strings and parsing",
+    "gen_parsing_ops": "strings and parsing",
+    "gen_random_ops": "random",
+    "gen_stateless_random_ops": "random",
+    "gen_stateless_random_ops_v2": "random",
+    "gen_stateful_random_ops": "random",
+    "gen_random_index_shuffle_ops": "random",
+    "gen_candidate_sampling_ops": "random",
+    "gen_control_flow_ops": "control flow",
+    "gen_functional_ops": "control flow",
     "gen_batch_ops": "control flow",
-    "gen_state_ops": "variables", "gen_resource_variable_ops": "variables",
-    "gen_training_ops": "training", "gen_sdca_ops": "training",
-    "gen_boosted_trees_ops": "training", "gen_clustering_ops": "training",
-    "gen_lookup_ops": "tables and containers", "gen_list_ops": "tables and containers",
-    "gen_map_ops": "tables and containers", "gen_optional_ops": "tables and containers",
+    "gen_state_ops": "variables",
+    "gen_resource_variable_ops": "variables",
+    "gen_training_ops": "training",
+    "gen_sdca_ops": "training",
+    "gen_boosted_trees_ops": "training",
+    "gen_clustering_ops": "training",
+    "gen_lookup_ops": "tables and containers",
+    "gen_list_ops": "tables and containers",
+    "gen_map_ops": "tables and containers",
+    "gen_optional_ops": "tables and containers",
     "gen_data_flow_ops": "tables and containers",
     "gen_logging_ops": "assertions and summary protos",
-    "gen_dataset_ops": "in-memory datasets", "gen_experimental_dataset_ops": "in-memory datasets",
+    "gen_dataset_ops": "in-memory datasets",
+    "gen_experimental_dataset_ops": "in-memory datasets",
 }
 
 #: op -> needs-trust category, checked before the module rule.
@@ -129,17 +151,50 @@ ALLOWED_PREFIXES = {
     ("_Mkl", "__Mkl", "_Fused", "_Quantized"): "fused kernels",
 }
 NEEDS_TRUST_PREFIXES = {
-    ("Collective", "Nccl", "_Nccl", "Rpc", "DataService", "RegisterDataset", "Socket"):
-        "network",
-    ("TPU", "_TPU", "Tpu", "Xla", "_Xla", "DTensor", "_ConfigureDistributed", "ConfigureDistributed",
-     "_InitializeHost", "_ShutdownDistributed", "_WaitForDistributed", "_DisconnectHost",
-     "_SetGlobalTPU", "ShutdownTPU", "ConfigureAndInitializeGlobalTPU", "Enqueue", "DynamicEnqueue",
-     "Infeed", "Outfeed", "LoadTPU", "RetrieveTPU", "LoadAllTPU", "RetrieveAllTPU",
-     "ConfigureTPU", "FinalizeTPU", "ConnectTPU", "IsTPU", "CollateTPU", "RecvTPU", "SendTPU",
-     "ComputeDedup", "MergeDedup", "SplitDedup", "ExecuteTPU", "GetMinibatch", "ConvertToCoo",
-     "StoreMinibatch", "GetTpuTaskId", "UpdateTaskIdAndGlobalCoreArray", "Relayout",
-     "CopyToMesh"):
-        "TPU, XLA and DTensor system ops",
+    ("Collective", "Nccl", "_Nccl", "Rpc", "DataService", "RegisterDataset", "Socket"): "network",
+    (
+        "TPU",
+        "_TPU",
+        "Tpu",
+        "Xla",
+        "_Xla",
+        "DTensor",
+        "_ConfigureDistributed",
+        "ConfigureDistributed",
+        "_InitializeHost",
+        "_ShutdownDistributed",
+        "_WaitForDistributed",
+        "_DisconnectHost",
+        "_SetGlobalTPU",
+        "ShutdownTPU",
+        "ConfigureAndInitializeGlobalTPU",
+        "Enqueue",
+        "DynamicEnqueue",
+        "Infeed",
+        "Outfeed",
+        "LoadTPU",
+        "RetrieveTPU",
+        "LoadAllTPU",
+        "RetrieveAllTPU",
+        "ConfigureTPU",
+        "FinalizeTPU",
+        "ConnectTPU",
+        "IsTPU",
+        "CollateTPU",
+        "RecvTPU",
+        "SendTPU",
+        "ComputeDedup",
+        "MergeDedup",
+        "SplitDedup",
+        "ExecuteTPU",
+        "GetMinibatch",
+        "ConvertToCoo",
+        "StoreMinibatch",
+        "GetTpuTaskId",
+        "UpdateTaskIdAndGlobalCoreArray",
+        "Relayout",
+        "CopyToMesh",
+    ): "TPU, XLA and DTensor system ops",
     ("Risc",): "test and internal ops",
 }
 
@@ -230,9 +285,14 @@ def render(ops: dict[str, str | None], version: str) -> str:
         for (is_allowed, family), names in sorted(groups.items()):
             if is_allowed != allowed:
                 continue
-            body = textwrap.fill(" ".join(sorted(names)), width=94, initial_indent="        ",
-                                 subsequent_indent="        ", break_on_hyphens=False)
-            parts.append(f"    {family!r}: _ops(\n        \"\"\"\n{body}\n        \"\"\"\n    ),")
+            body = textwrap.fill(
+                " ".join(sorted(names)),
+                width=94,
+                initial_indent="        ",
+                subsequent_indent="        ",
+                break_on_hyphens=False,
+            )
+            parts.append(f'    {family!r}: _ops(\n        """\n{body}\n        """\n    ),')
         return "\n".join(parts)
 
     reasons = "\n".join(f"    {k!r}: {v!r}," for k, v in FAMILY_REASONS.items())
@@ -272,15 +332,21 @@ def main(argv=None) -> int:
     for name, module in sorted(ops.items()):
         verdict = committed.verdict(name)
         if name in known and classify_by_rules(name, module) != (verdict.allowed, verdict.family):
-            changed.append(f"{name}: committed {verdict.family!r}, rules say "
-                           f"{classify_by_rules(name, module)[1]!r}")
-    print(f"TensorFlow {tf.__version__}: {len(ops)} registry ops; committed lists from "
-          f"{committed.REGISTRY_VERSION}: {len(committed.ALLOWED_OPS)} allowed, "
-          f"{len(committed.NEEDS_TRUST_OPS)} need trust")
+            changed.append(
+                f"{name}: committed {verdict.family!r}, rules say "
+                f"{classify_by_rules(name, module)[1]!r}"
+            )
+    print(
+        f"TensorFlow {tf.__version__}: {len(ops)} registry ops; committed lists from "
+        f"{committed.REGISTRY_VERSION}: {len(committed.ALLOWED_OPS)} allowed, "
+        f"{len(committed.NEEDS_TRUST_OPS)} need trust"
+    )
     for name in new:
         allowed, family = classify_by_rules(name, ops[name])
-        print(f"  new op {name} ({ops[name]}): rules propose {'allowed' if allowed else 'trust'}"
-              f" / {family}")
+        print(
+            f"  new op {name} ({ops[name]}): rules propose {'allowed' if allowed else 'trust'}"
+            f" / {family}"
+        )
     for name in gone:
         print(f"  gone from the registry: {name}")
     for line in changed:

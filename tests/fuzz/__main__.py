@@ -18,8 +18,11 @@ from .seeds import KINDS, build_seeds
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fuzz",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--cases", type=int, default=300, help="number of cases (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="RNG seed of the case list")
     parser.add_argument("--jobs", type=int, default=2, help="child processes at a time")
@@ -40,18 +43,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         wanted = {int(i) for i in args.only.split(",")}
         cases = [case for case in cases if case["id"] in wanted]
-    print(f"{len(cases)} cases over {len(kinds)} kinds, {args.jobs} jobs (seeds ready in "
-          f"{elapsed(start)})", flush=True)
+    print(
+        f"{len(cases)} cases over {len(kinds)} kinds, {args.jobs} jobs (seeds ready in "
+        f"{elapsed(start)})",
+        flush=True,
+    )
     done = [0]
 
     def progress(result):
         done[0] += 1
         if done[0] % 100 == 0 or result["outcome"] in ("crash", "other", "timeout", "modified"):
-            print(f"  {done[0]}/{len(cases)} ({elapsed(start)}) last: {result['outcome']}",
-                  flush=True)
+            print(
+                f"  {done[0]}/{len(cases)} ({elapsed(start)}) last: {result['outcome']}", flush=True
+            )
 
-    results = run_cases(cases, seeds, jobs=args.jobs, batch=args.batch, limit_gb=args.limit_gb,
-                        workdir=workdir / "run", progress=progress)
+    results = run_cases(
+        cases,
+        seeds,
+        jobs=args.jobs,
+        batch=args.batch,
+        limit_gb=args.limit_gb,
+        workdir=workdir / "run",
+        progress=progress,
+    )
     (workdir / "results.json").write_text(json.dumps(results, indent=0, default=str))
     print()
     print(outcome_table(results))
@@ -63,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(bad)} bad case(s), details in {workdir / 'bad_cases.json'}:")
         for result in bad[:30]:
             first = (result.get("detail") or "").strip().splitlines()
-            print(f"  #{result['id']} {result['kind']}/{result['mutation']} seed={result['seed']}: "
-                  f"{result['outcome']} {result.get('error', '')} at {result.get('step', '?')}: "
-                  f"{first[-1] if first else ''}")
+            print(
+                f"  #{result['id']} {result['kind']}/{result['mutation']} seed={result['seed']}: "
+                f"{result['outcome']} {result.get('error', '')} at {result.get('step', '?')}: "
+                f"{first[-1] if first else ''}"
+            )
         return 1
     return 0
 

@@ -29,7 +29,10 @@ def _limit_memory(gigabytes: float) -> None:
 
 def fingerprint(folder: Path) -> dict[str, tuple[str, int]]:
     return {
-        str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        str(p.relative_to(folder)): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime_ns,
+        )
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
@@ -68,17 +71,36 @@ def inspect(target: Path) -> list[tuple[str, BaseException | None]]:
         checkpoints = step("iterate", lambda: list(artifact)) or []
         step("latest", lambda: artifact.latest.variables)
     elif artifact.kind == "saved_model":
-        step("signatures", lambda: (artifact.signatures, artifact.object_graph, artifact.functions,
-                                    artifact.assets, artifact.fingerprint, artifact.notes))
+        step(
+            "signatures",
+            lambda: (
+                artifact.signatures,
+                artifact.object_graph,
+                artifact.functions,
+                artifact.assets,
+                artifact.fingerprint,
+                artifact.notes,
+            ),
+        )
     elif artifact.kind == "keras":
-        step("layers", lambda: (artifact.layers, artifact.weights, artifact.notes,
-                                artifact.lambda_layers, artifact.custom_classes))
+        step(
+            "layers",
+            lambda: (
+                artifact.layers,
+                artifact.weights,
+                artifact.notes,
+                artifact.lambda_layers,
+                artifact.custom_classes,
+            ),
+        )
     for item in checkpoints:
         step("variables", lambda item=item: item.variables)
         step("stats", lambda item=item: item.stats(progress=False))
         if item.kind == "checkpoint":
-            step("checkpoint_extras", lambda item=item: (item.object_graph, item.notes, item.step,
-                                                         item.explain()))
+            step(
+                "checkpoint_extras",
+                lambda item=item: (item.object_graph, item.notes, item.step, item.explain()),
+            )
             meta = step("meta_graph", lambda item=item: item.meta_graph)
             if meta is not None:
                 step("graph", lambda meta=meta: _graph_model(meta.graph))
@@ -109,13 +131,17 @@ def run_case(case: dict, seeds: Path, workdir: Path, out=None) -> dict:
     shutil.rmtree(case_dir, ignore_errors=True)
     started = time.perf_counter()
     try:
-        details = apply(seeds / case["kind"], case_dir, case["kind"], case["mutation"], case["seed"])
+        details = apply(
+            seeds / case["kind"], case_dir, case["kind"], case["mutation"], case["seed"]
+        )
     except Exception as exc:  # noqa: BLE001 - the mutation did not apply: a case that is skipped
         shutil.rmtree(case_dir, ignore_errors=True)
         return {"outcome": "skipped", "detail": f"mutation failed: {type(exc).__name__}: {exc}"}
     if out is not None:  # what was done, in case the inspection kills the process
-        out.write(json.dumps({"event": "mutated", "id": case["id"], "detail": details},
-                             default=str) + "\n")
+        out.write(
+            json.dumps({"event": "mutated", "id": case["id"], "detail": details}, default=str)
+            + "\n"
+        )
         out.flush()
     before = fingerprint(case_dir)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -157,8 +183,12 @@ def _classify(steps, case_dir: Path) -> dict:
         }
     if errors:
         name, exc = errors[0]
-        return {"outcome": "error", "error": type(exc).__name__, "step": name,
-                "detail": str(exc).splitlines()[0][:300]}
+        return {
+            "outcome": "error",
+            "error": type(exc).__name__,
+            "step": name,
+            "detail": str(exc).splitlines()[0][:300],
+        }
     return {"outcome": "ok"}
 
 

@@ -84,8 +84,17 @@ def swap_files(case: Path, kind: str, rng: random.Random) -> dict:
     files = _files(case)
     if len(files) < 2:  # a one-file artifact: replace it with another kind's bytes
         target = files[0]
-        target.write_bytes(rng.choice([b"", b"\x00" * 64, b"PK\x03\x04" + b"\x00" * 40,
-                                       b"\x89HDF\r\n\x1a\n" + b"\x00" * 200, b"node {\n"]))
+        target.write_bytes(
+            rng.choice(
+                [
+                    b"",
+                    b"\x00" * 64,
+                    b"PK\x03\x04" + b"\x00" * 40,
+                    b"\x89HDF\r\n\x1a\n" + b"\x00" * 200,
+                    b"node {\n",
+                ]
+            )
+        )
         return {"file": _rel(case, target), "replaced": True}
     a, b = rng.sample(files, 2)
     data_a, data_b = a.read_bytes(), b.read_bytes()
@@ -113,7 +122,7 @@ def junk_state(case: Path, kind: str, rng: random.Random) -> dict:
     elif choice == 6:
         data = b'model_checkpoint_path: "checkpoint"\nall_model_checkpoint_paths: ""\n'
     else:
-        data = b'all_model_checkpoint_paths: "' + b'x/' * 3000 + b'"\n' + b"{" * 200
+        data = b'all_model_checkpoint_paths: "' + b"x/" * 3000 + b'"\n' + b"{" * 200
     state.write_bytes(data)
     return {"variant": choice, "size": len(data)}
 
@@ -163,11 +172,29 @@ def index_entry(case: Path, kind: str, rng: random.Random) -> dict:
 
 
 VARIANTS = (
-    "huge_shape", "huge_shape_and_size", "huge_string", "negative_dim", "many_dims",
-    "bad_dtype", "resource_dtype", "variant_dtype", "ref_dtype", "other_dtype", "string_dtype",
-    "offset_past_end", "offset_huge", "size_plus", "size_zero", "shard_out_of_range",
-    "bogus_slices", "bad_crc", "header_shards_zero", "header_shards_many", "header_big_endian",
-    "header_future_version", "header_missing",
+    "huge_shape",
+    "huge_shape_and_size",
+    "huge_string",
+    "negative_dim",
+    "many_dims",
+    "bad_dtype",
+    "resource_dtype",
+    "variant_dtype",
+    "ref_dtype",
+    "other_dtype",
+    "string_dtype",
+    "offset_past_end",
+    "offset_huge",
+    "size_plus",
+    "size_zero",
+    "shard_out_of_range",
+    "bogus_slices",
+    "bad_crc",
+    "header_shards_zero",
+    "header_shards_many",
+    "header_big_endian",
+    "header_future_version",
+    "header_missing",
 )
 
 
@@ -200,8 +227,17 @@ def _edit_entry(entry, variant: str, rng: random.Random) -> None:
     elif variant == "ref_dtype":
         entry.dtype = types.DT_FLOAT_REF
     elif variant == "other_dtype":
-        entry.dtype = rng.choice([types.DT_DOUBLE, types.DT_HALF, types.DT_COMPLEX128, types.DT_QINT8,
-                                  types.DT_BFLOAT16, types.DT_UINT8, types.DT_INT8])
+        entry.dtype = rng.choice(
+            [
+                types.DT_DOUBLE,
+                types.DT_HALF,
+                types.DT_COMPLEX128,
+                types.DT_QINT8,
+                types.DT_BFLOAT16,
+                types.DT_UINT8,
+                types.DT_INT8,
+            ]
+        )
     elif variant == "string_dtype":
         entry.dtype = types.DT_STRING
     elif variant == "offset_past_end":
@@ -226,9 +262,22 @@ def _edit_entry(entry, variant: str, rng: random.Random) -> None:
 
 # -- legacy V1 checkpoints ------------------------------------------------------------------------
 V1_VARIANTS = (
-    "huge_shape", "bad_type", "ref_type", "resource_type", "variant_type", "negative_dim",
-    "many_dims", "slice_outside", "slice_rank", "data_slice_other", "data_missing",
-    "data_wrong_type", "data_short", "data_long", "duplicate_tensor", "meta_missing",
+    "huge_shape",
+    "bad_type",
+    "ref_type",
+    "resource_type",
+    "variant_type",
+    "negative_dim",
+    "many_dims",
+    "slice_outside",
+    "slice_rank",
+    "data_slice_other",
+    "data_missing",
+    "data_wrong_type",
+    "data_short",
+    "data_long",
+    "duplicate_tensor",
+    "meta_missing",
 )
 
 
@@ -252,8 +301,12 @@ def v1_entry(case: Path, kind: str, rng: random.Random) -> dict:
         for size in rng.choice([[1 << 20, 1 << 20], [1 << 40], [3, 1 << 42]]):
             tensor.shape.dim.add().size = size
     elif variant in ("bad_type", "ref_type", "resource_type", "variant_type"):
-        tensor.type = {"bad_type": rng.choice([0, 999, 31]), "ref_type": 101,
-                       "resource_type": 20, "variant_type": 21}[variant]
+        tensor.type = {
+            "bad_type": rng.choice([0, 999, 31]),
+            "ref_type": 101,
+            "resource_type": 20,
+            "variant_type": 21,
+        }[variant]
     elif variant == "negative_dim":
         tensor.shape.dim.add().size = -rng.choice([1, 7])
     elif variant == "many_dims":
@@ -317,8 +370,13 @@ def huge_const(case: Path, kind: str, rng: random.Random) -> dict:
     else:
         message.ParseFromString(data)
     consts = [n for g in graphs(message) for n in g.node if n.op == "Const"]
-    consts += [n for g in graphs(message) for f in g.library.function for n in f.node_def
-               if n.op == "Const"]
+    consts += [
+        n
+        for g in graphs(message)
+        for f in g.library.function
+        for n in f.node_def
+        if n.op == "Const"
+    ]
     if not consts:
         return {"file": _rel(case, target), "changed": 0}
     node = rng.choice(consts)
@@ -334,7 +392,9 @@ def huge_const(case: Path, kind: str, rng: random.Random) -> dict:
         tensor.tensor_shape.dim.add().size = 1 << 62
     for output in node.attr["_output_shapes"].list.shape:
         del output.dim[:]
-    serialized = text_format.MessageToString(message).encode() if text else message.SerializeToString()
+    serialized = (
+        text_format.MessageToString(message).encode() if text else message.SerializeToString()
+    )
     target.write_bytes(serialized)
     return {"file": _rel(case, target), "node": node.name, "variant": variant, "dims": dims}
 
@@ -356,7 +416,9 @@ def h5_hostile(case: Path, kind: str, rng: random.Random) -> dict:
         work = next(case.glob("*.h5"))
     with h5py.File(work, "r+") as h5:
         datasets = []
-        h5.visititems(lambda name, item: datasets.append(name) if isinstance(item, h5py.Dataset) else None)
+        h5.visititems(
+            lambda name, item: datasets.append(name) if isinstance(item, h5py.Dataset) else None
+        )
         victim = rng.choice(datasets)
         parent = h5[victim].parent
         leaf = victim.rsplit("/", 1)[-1]
@@ -398,8 +460,16 @@ def zip_member(case: Path, kind: str, rng: random.Random) -> dict:
     elif variant == "json_bomb":
         members[name] = b"[" * 100_000 + b"]" * 100_000
     else:
-        members[name] = rng.choice([b"[]", b"null", b'{"config": 5, "class_name": []}', b'"s"',
-                                    b'{"config": {"layers": 7}}', b"1e999999"])
+        members[name] = rng.choice(
+            [
+                b"[]",
+                b"null",
+                b'{"config": 5, "class_name": []}',
+                b'"s"',
+                b'{"config": {"layers": 7}}',
+                b"1e999999",
+            ]
+        )
     with zipfile.ZipFile(archive, "w") as zf:
         for member, data in members.items():
             zf.writestr(member, data)
@@ -417,9 +487,9 @@ def text_edit(case: Path, kind: str, rng: random.Random) -> dict:
     elif variant == "dup_line" and lines:
         lines.insert(at, lines[at])
     elif variant == "junk":
-        lines.insert(at, "}{ ::: \x00 \"unterminated")
+        lines.insert(at, '}{ ::: \x00 "unterminated')
     elif variant == "deep_nesting":
-        lines.insert(0, "node { attr { key: \"x\" value { list { " * 2000)
+        lines.insert(0, 'node { attr { key: "x" value { list { ' * 2000)
     else:
         lines = [line.replace("size: 3", "size: 99999999999999999999") for line in lines]
     target.write_text("\n".join(lines))
@@ -461,6 +531,3 @@ def apply(seed_dir: Path, case_dir: Path, kind: str, mutation: str, rng_seed: in
     shutil.copytree(seed_dir, case_dir)
     rng = random.Random(rng_seed)
     return MUTATIONS[mutation](case_dir, kind, rng)
-
-
-

@@ -41,14 +41,24 @@ def make_cases(
     """``count`` cases spread evenly over every (kind, mutation) pair, each with its own RNG
     seed; the same ``(count, seed)`` gives the same cases."""
     rng = random.Random(seed)
-    pairs = [(kind, mutation) for kind in kinds for mutation in applicable(kind)
-             if mutations is None or mutation in mutations]
+    pairs = [
+        (kind, mutation)
+        for kind in kinds
+        for mutation in applicable(kind)
+        if mutations is None or mutation in mutations
+    ]
     cases = []
     while len(cases) < count:
         rng.shuffle(pairs)
         for kind, mutation in pairs[: count - len(cases)]:
-            cases.append({"id": len(cases), "kind": kind, "mutation": mutation,
-                          "seed": rng.randrange(1 << 31)})
+            cases.append(
+                {
+                    "id": len(cases),
+                    "kind": kind,
+                    "mutation": mutation,
+                    "seed": rng.randrange(1 << 31),
+                }
+            )
     return cases
 
 
@@ -122,16 +132,34 @@ class _Runner:
 
     def _child(self, cases_file: Path, results_file: Path, count: int):
         command = [
-            sys.executable, "-m", "tests.fuzz.child", str(self.seeds), str(self.workdir / "cases"),
-            str(cases_file), str(results_file), "--limit-gb", str(self.limit_gb),
+            sys.executable,
+            "-m",
+            "tests.fuzz.child",
+            str(self.seeds),
+            str(self.workdir / "cases"),
+            str(cases_file),
+            str(results_file),
+            "--limit-gb",
+            str(self.limit_gb),
         ]
-        env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
-               "CUDA_VISIBLE_DEVICES": ""}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+        }
         with tempfile.TemporaryFile() as err:
-            child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=err, start_new_session=True)
-            timed_out = _wait_for_progress(child, results_file, 60 + self.case_timeout,
-                                           self.case_timeout)
+            child = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+            timed_out = _wait_for_progress(
+                child, results_file, 60 + self.case_timeout, self.case_timeout
+            )
             err.seek(0)
             stderr = err.read().decode("utf-8", "replace")
         return child.returncode, stderr, timed_out
@@ -195,19 +223,27 @@ def outcome_table(results: dict[int, dict]) -> str:
         counts[(result["kind"], result["mutation"])][column] += 1
     error_columns = sorted({c for row in counts.values() for c in row if c.endswith("Error")})
     columns = ["ok", *error_columns, "skipped", *BAD_OUTCOMES]
-    short = {c: c.replace("Error", "").replace("Artifact", "").replace("Checkpoint", "Ckpt")
-             for c in columns}
+    short = {
+        c: c.replace("Error", "").replace("Artifact", "").replace("Checkpoint", "Ckpt")
+        for c in columns
+    }
     header = ["kind", "mutation", "cases", *(short[c] for c in columns)]
     rows = []
     total = Counter()
-    for (kind, mutation) in sorted(counts):
+    for kind, mutation in sorted(counts):
         row = counts[(kind, mutation)]
         total.update(row)
-        rows.append([kind, mutation, str(sum(row.values())), *(str(row.get(c, 0)) for c in columns)])
+        rows.append(
+            [kind, mutation, str(sum(row.values())), *(str(row.get(c, 0)) for c in columns)]
+        )
     rows.append(["ALL", "", str(sum(total.values())), *(str(total.get(c, 0)) for c in columns)])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) if i >= 2 else cell.ljust(w)
-                       for i, (cell, w) in enumerate(zip(r, widths))) for r in [header, *rows]]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i >= 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))
+        )
+        for r in [header, *rows]
+    ]
     lines.insert(1, "-" * len(lines[0]))
     lines.insert(len(lines) - 1, "-" * len(lines[0]))
     return "\n".join(lines)

@@ -133,7 +133,9 @@ def _frozen(folder: Path) -> None:
     with graph.as_default():
         x = v1.placeholder(tf.float32, [None, 3], name="input")
         w = v1.get_variable("dense/W", initializer=np.ones((3, 2), np.float32), use_resource=False)
-        b = v1.get_variable("dense/b", initializer=np.array([1.0, -1.0], np.float32), use_resource=False)
+        b = v1.get_variable(
+            "dense/b", initializer=np.array([1.0, -1.0], np.float32), use_resource=False
+        )
         tf.nn.softmax(tf.matmul(x, w) + b, name="probs")
         with v1.Session(graph=graph) as session:
             session.run(v1.global_variables_initializer())

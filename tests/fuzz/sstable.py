@@ -65,8 +65,10 @@ def write_table(entries: Iterable[tuple[bytes, bytes]], *, sort: bool = True) ->
     index = _block([(last_key + b"\xff", _varint(data_handle[0]) + _varint(data_handle[1]))])
     index_handle = _with_trailer(out, index)
     footer = (
-        _varint(meta_handle[0]) + _varint(meta_handle[1])
-        + _varint(index_handle[0]) + _varint(index_handle[1])
+        _varint(meta_handle[0])
+        + _varint(meta_handle[1])
+        + _varint(index_handle[0])
+        + _varint(index_handle[1])
     )
     footer = footer.ljust(FOOTER_SIZE - 8, b"\x00") + struct.pack("<Q", TABLE_MAGIC)
     return bytes(out) + footer

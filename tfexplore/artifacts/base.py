@@ -133,7 +133,7 @@ def safe_markdown(text: str) -> str:
                     fence = None
             lines.append(line)
             continue
-        if opened and not (opened.group(1)[0] == "`" and "`" in line[opened.end():]):
+        if opened and not (opened.group(1)[0] == "`" and "`" in line[opened.end() :]):
             fence = opened.group(1)
             lines.append(line)
             continue

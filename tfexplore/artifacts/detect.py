@@ -17,7 +17,13 @@ from ..errors import ArtifactNotFoundError, TFExploreError, UnrecognizedArtifact
 __all__ = ["detect_kind", "KINDS", "EXPECTED"]
 
 KINDS = (
-    "checkpoint_dir", "checkpoint", "meta_graph", "saved_model", "keras", "keras_run", "graph_def"
+    "checkpoint_dir",
+    "checkpoint",
+    "meta_graph",
+    "saved_model",
+    "keras",
+    "keras_run",
+    "graph_def",
 )
 
 DATA_SHARD = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
@@ -96,9 +102,9 @@ def _detect_dir(p: Path) -> tuple[str, Path]:
             expected=EXPECTED,
             hint="point at the folder the checkpoints were saved in",
         )
-    openable = [
-        n for n in names if (p / n).is_dir() and (p / n / "saved_model.pb").exists()
-    ] + [n for n in names if n.endswith((".keras", ".h5", ".hdf5", ".pb", ".pbtxt"))]
+    openable = [n for n in names if (p / n).is_dir() and (p / n / "saved_model.pb").exists()] + [
+        n for n in names if n.endswith((".keras", ".h5", ".hdf5", ".pb", ".pbtxt"))
+    ]
     hint = (
         "open one of these instead: " + ", ".join(str(p / n) for n in openable[:5])
         if openable
@@ -216,19 +222,15 @@ def keras_files(folder: str | os.PathLike) -> list[dict[str, Any]]:
             continue
         template, numbers = _fields(stem)
         if any("." not in n for n in numbers):
-            found.append({"path": entry, "series": template + entry.name[len(stem):],
-                          "_numbers": numbers})
+            found.append(
+                {"path": entry, "series": template + entry.name[len(stem) :], "_numbers": numbers}
+            )
     by_series: dict[str, list[dict]] = {}
     for row in found:
         by_series.setdefault(row["series"], []).append(row)
     for rows in by_series.values():
-        integer_positions = [
-            i for i, n in enumerate(rows[0]["_numbers"]) if "." not in n
-        ]
-        varying = [
-            i for i in integer_positions
-            if len({int(r["_numbers"][i]) for r in rows}) > 1
-        ]
+        integer_positions = [i for i, n in enumerate(rows[0]["_numbers"]) if "." not in n]
+        varying = [i for i in integer_positions if len({int(r["_numbers"][i]) for r in rows}) > 1]
         position = varying[0] if varying else integer_positions[-1]
         for row in rows:
             numbers = row.pop("_numbers")

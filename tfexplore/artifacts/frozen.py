@@ -97,7 +97,11 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
     @functools.cached_property
     def _consts(self) -> dict[str, Any]:
         """``{name: TensorProto}`` of every ``Const`` node."""
-        return {n.name: n.attr["value"].tensor for n in self.proto.node if n.op == "Const" and "value" in n.attr}
+        return {
+            n.name: n.attr["value"].tensor
+            for n in self.proto.node
+            if n.op == "Const" and "value" in n.attr
+        }
 
     @functools.cached_property
     def variables(self):
@@ -166,15 +170,17 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
         known = {row.name: const_stats(self._consts[row.name]) for row in table.itertuples()}
         decoded = [item for item in items if known[item[0]["name"]] is None]
         total = sum(item[2] for item in decoded)
-        frame = stream_stats(decoded, total_bytes=total, progress=progress,
-                             description=self.path.name)
+        frame = stream_stats(
+            decoded, total_bytes=total, progress=progress, description=self.path.name
+        )
         if len(decoded) == len(items):
             return frame
         import pandas as pd
 
         rows = {row["name"]: row for row in frame.to_dict("records")}
         ordered = [
-            rows[item[0]["name"]] if known[item[0]["name"]] is None
+            rows[item[0]["name"]]
+            if known[item[0]["name"]] is None
             else {**item[0], **known[item[0]["name"]]}
             for item in items
         ]
@@ -201,7 +207,9 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
             "op_types": len(graph.op_types()),
             "functions": len(graph.functions),
             "weights": len(table),
-            "weights_bytes": human_bytes(int(table["nbytes"].fillna(0).sum())) if len(table) else "0 B",
+            "weights_bytes": human_bytes(int(table["nbytes"].fillna(0).sum()))
+            if len(table)
+            else "0 B",
             "inputs": self.inputs,
             "outputs": self.outputs,
             "producer": self.proto.versions.producer,

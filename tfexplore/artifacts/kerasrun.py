@@ -92,7 +92,7 @@ class KerasRun(Artifact):
                     "path": str(row["path"]),
                     "epoch": row["epoch"],
                     "metric": row["metric"],
-                    "format": row["path"].name[len(_stem(row["path"].name)):],
+                    "format": row["path"].name[len(_stem(row["path"].name)) :],
                     "modified": pd.Timestamp(row["_mtime"], unit="s"),
                     "size": row["size"],
                     "is_latest": row is latest,
@@ -189,8 +189,12 @@ class KerasRun(Artifact):
             result["epoch"] = result["epoch"].astype("Int64")
         return result
 
-    def diff(self, old: int | str | None = None, new: int | str | None = None,
-             progress: bool | None = None):
+    def diff(
+        self,
+        old: int | str | None = None,
+        new: int | str | None = None,
+        progress: bool | None = None,
+    ):
         """How the weights moved from epoch ``old`` (default: the first) to ``new`` (default:
         the latest): the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
         first = self._file(self._rows[0]["path"]) if old is None else self.open(old)
@@ -203,7 +207,8 @@ class KerasRun(Artifact):
         notes = []
         if len(self.series) > 1:
             notes.append(
-                "the folder holds files of several name templates (" + ", ".join(self.series)
+                "the folder holds files of several name templates ("
+                + ", ".join(self.series)
                 + "): several ModelCheckpoint callbacks wrote into it; they are listed together "
                 "by epoch"
             )
@@ -253,7 +258,7 @@ class KerasRun(Artifact):
             f"- epochs {first['epoch']} to {last['epoch']}; the latest is `{last['path'].name}`",
             f"- name template(s): {', '.join(f'`{s}`' for s in self.series)} (`#` for a number)",
         ]
-        formats = {row["path"].name[len(_stem(row["path"].name)):] for row in rows}
+        formats = {row["path"].name[len(_stem(row["path"].name)) :] for row in rows}
         if ".weights.h5" in formats:
             parts.append(
                 "- `.weights.h5` files hold the weights only (`save_weights_only=True`): "
@@ -272,5 +277,3 @@ class KerasRun(Artifact):
         for note in self.notes:
             parts.append(f"\n**Note:** {note}.")
         return Explanation("\n".join(parts))
-
-

@@ -233,7 +233,9 @@ class MetaGraph(GraphShortcuts, Artifact):
         variable = self._as_variable_def(collection, data)
         if variable is not None:
             op = split_tensor_name(variable.variable_name)[0]
-            return _row(collection, variable.variable_name, op if op in self.graph else None, "variable")
+            return _row(
+                collection, variable.variable_name, op if op in self.graph else None, "variable"
+            )
         if collection in _NAMED_PROTO_COLLECTIONS:
             module_name, class_name, field_name, kind = _NAMED_PROTO_COLLECTIONS[collection]
             message = _try_parse(_proto_class(module_name, class_name), data)
@@ -253,7 +255,11 @@ class MetaGraph(GraphShortcuts, Artifact):
             return variable
         # A custom collection of variables: accept when it names a variable op of the graph.
         op = split_tensor_name(variable.variable_name)[0]
-        if op in self.graph and self.graph.node_op(op) in VARIABLE_OPS and variable.initializer_name:
+        if (
+            op in self.graph
+            and self.graph.node_op(op) in VARIABLE_OPS
+            and variable.initializer_name
+        ):
             return variable
         return None
 
@@ -328,7 +334,10 @@ class MetaGraph(GraphShortcuts, Artifact):
         import pandas as pd
 
         if self._variable_defs:
-            rows = [self._variable_row(op, vdef, names) for op, (vdef, names) in self._variable_defs.items()]
+            rows = [
+                self._variable_row(op, vdef, names)
+                for op, (vdef, names) in self._variable_defs.items()
+            ]
         else:
             rows = [self._variable_row(name, None, []) for name in self._variable_ops()]
         keys = self._checkpoint_keys()
@@ -347,7 +356,11 @@ class MetaGraph(GraphShortcuts, Artifact):
         dtype = attrs.get("dtype")
         shape = attrs.get("shape")
         size, nbytes = _size_and_bytes(dtype, shape)
-        slice_info = vdef.save_slice_info_def if vdef is not None and vdef.HasField("save_slice_info_def") else None
+        slice_info = (
+            vdef.save_slice_info_def
+            if vdef is not None and vdef.HasField("save_slice_info_def")
+            else None
+        )
         trainable_names = self._trainable_ops
         return {
             "name": op_name,
@@ -357,8 +370,12 @@ class MetaGraph(GraphShortcuts, Artifact):
             "size": size,
             "nbytes": nbytes,
             "resource": bool(vdef.is_resource) if vdef is not None else op_type == "VarHandleOp",
-            "trainable": (op_name in trainable_names or bool(vdef.trainable)) if vdef is not None else None,
-            "snapshot": (vdef.snapshot_name or None) if vdef is not None else self._guess_snapshot(op_name),
+            "trainable": (op_name in trainable_names or bool(vdef.trainable))
+            if vdef is not None
+            else None,
+            "snapshot": (vdef.snapshot_name or None)
+            if vdef is not None
+            else self._guess_snapshot(op_name),
             "initializer": (vdef.initializer_name or None) if vdef is not None else None,
             "initial_value": (vdef.initial_value_name or None) if vdef is not None else None,
             "collections": collections,
@@ -443,7 +460,9 @@ class MetaGraph(GraphShortcuts, Artifact):
                             "key": key,
                             "tensor": _signature_tensor(info),
                             "dtype": dtype_name(info.dtype) if info.dtype else None,
-                            "shape": shape_tuple(info.tensor_shape) if info.HasField("tensor_shape") else None,
+                            "shape": shape_tuple(info.tensor_shape)
+                            if info.HasField("tensor_shape")
+                            else None,
                         }
                     )
         columns = ["signature", "method", "direction", "key", "tensor", "dtype", "shape"]
@@ -555,7 +574,9 @@ class MetaGraph(GraphShortcuts, Artifact):
             notes.append("The file holds a MetaGraphDef in protobuf text format.")
         if self.checkpoint_prefix is not None and self.checkpoint is None:
             stem = prefix_parts(self.checkpoint_prefix)[1]
-            notes.append(f"No checkpoint named {stem or prefix_text(self.checkpoint_prefix)!r} next to it.")
+            notes.append(
+                f"No checkpoint named {stem or prefix_text(self.checkpoint_prefix)!r} next to it."
+            )
         return notes
 
     def summary(self) -> dict[str, Any]:
@@ -708,7 +729,9 @@ def _explain(meta: MetaGraph) -> str:
             )
         )
     else:
-        lines.append("This graph plus the SavedModel's `variables/variables.index` and `.data-*` files.")
+        lines.append(
+            "This graph plus the SavedModel's `variables/variables.index` and `.data-*` files."
+        )
     from ..safety.gate import explain_lines
 
     lines += explain_lines(meta.safety)

@@ -462,8 +462,8 @@ class SavedModel(Artifact):
             notes = [
                 f"the graph is not readable ({self.graph_error.message}); the variables/ "
                 "checkpoint is read on its own"
-                if self.checkpoint is not None else
-                f"the graph is not readable ({self.graph_error.message}) and there is no "
+                if self.checkpoint is not None
+                else f"the graph is not readable ({self.graph_error.message}) and there is no "
                 "variables/ checkpoint"
             ]
             if self.checkpoint is not None:

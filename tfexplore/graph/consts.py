@@ -66,8 +66,14 @@ def _describe(tensor, shape) -> str:
 
     stored = stored_values(tensor)
     last = _last_value(tensor)
-    what = "no value (zeros)" if stored == 0 else (
-        f"one value, {last!r}," if stored == 1 else f"{stored} values (the last, {last!r}, repeated)"
+    what = (
+        "no value (zeros)"
+        if stored == 0
+        else (
+            f"one value, {last!r},"
+            if stored == 1
+            else f"{stored} values (the last, {last!r}, repeated)"
+        )
     )
     return f"{what} broadcast to shape {shape} ({dtype_name(tensor.dtype)})"
 
@@ -157,7 +163,9 @@ def const_stats(tensor) -> dict[str, Any] | None:
     nan, inf = np.isnan(values), np.isinf(values)
     finite = ~(nan | inf)
     result.update(
-        zeros=int(counts[values == 0].sum()), nans=int(counts[nan].sum()), infs=int(counts[inf].sum())
+        zeros=int(counts[values == 0].sum()),
+        nans=int(counts[nan].sum()),
+        infs=int(counts[inf].sum()),
     )
     if finite.any():
         v, c = values[finite], counts[finite]

@@ -134,7 +134,9 @@ def _loss_of_seed(graph: Graph, seed: int, names, ops, inputs, index) -> LossCan
         op = _op_of_gradient_scope(consumer, scope, index)
         if op is not None:
             op, output = _through_identities(graph, op, 0, ops, index)
-            return _candidate(graph, op, output, ops[index[op]], scope, names[seed], "gradient scope")
+            return _candidate(
+                graph, op, output, ops[index[op]], scope, names[seed], "gradient scope"
+            )
     return None
 
 
@@ -171,8 +173,7 @@ def _through_identities(graph: Graph, op: str, output: int, ops, index) -> tuple
         except TFExploreError:  # an op this TensorFlow does not know: its outputs are unknown
             return op, output
         copies = [
-            c.op for c in consumers
-            if ops[index[c.op]] in _PASS_THROUGH and not _in_gradients(c.op)
+            c.op for c in consumers if ops[index[c.op]] in _PASS_THROUGH and not _in_gradients(c.op)
         ]
         if len(copies) != 1:
             return op, output

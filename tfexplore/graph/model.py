@@ -51,7 +51,9 @@ VARIABLE_OPS = REF_VARIABLE_OPS | {"VarHandleOp"}
 #: Ops that call a function of the library named by their ``f`` attribute.
 CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall", "TPUPartitionedCall"})
 #: Ops whose ``shape`` attribute is the shape of their (single) output.
-_SHAPE_ATTR_OPS = frozenset({"Placeholder", "PlaceholderV2", "PlaceholderWithDefault", *REF_VARIABLE_OPS})
+_SHAPE_ATTR_OPS = frozenset(
+    {"Placeholder", "PlaceholderV2", "PlaceholderWithDefault", *REF_VARIABLE_OPS}
+)
 _HIDDEN_ATTRS = frozenset({"_output_shapes"})
 
 ShapeT = tuple[int | None, ...] | None
@@ -140,7 +142,12 @@ class Node:
             ("device", self.device or "(none)"),
             ("inputs", _list_text(self.inputs)),
             ("control", _list_text(self.control_inputs)),
-            ("outputs", _list_text([f"{t.name} {t.dtype or '?'} {_shape_text(t.shape)}" for t in self.outputs])),
+            (
+                "outputs",
+                _list_text(
+                    [f"{t.name} {t.dtype or '?'} {_shape_text(t.shape)}" for t in self.outputs]
+                ),
+            ),
             ("consumers", _list_text(self.consumers)),
         ]
         if self.collections:
@@ -160,7 +167,12 @@ class Node:
 def _shape_text(shape) -> str:
     if shape is None:
         return "?"
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("?" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _list_text(items: Sequence[str], limit: int = 6) -> str:
@@ -212,7 +224,16 @@ class Scope:
         Counter({'Const': 4, 'Identity': 2, ...})
     """
 
-    __slots__ = ("name", "parent", "children", "ops", "op_count", "node", "_direct_types", "_op_types")
+    __slots__ = (
+        "name",
+        "parent",
+        "children",
+        "ops",
+        "op_count",
+        "node",
+        "_direct_types",
+        "_op_types",
+    )
 
     def __init__(self, name: str, parent: Scope | None = None) -> None:
         self.name = name
@@ -424,7 +445,14 @@ def tensor_summary(tensor) -> str:
     shape = shape_tuple(tensor.tensor_shape)
     text = f"{dtype_name(tensor.dtype)} {shape}"
     if shape == () and not tensor.tensor_content:
-        for field_name in ("float_val", "int_val", "int64_val", "bool_val", "double_val", "string_val"):
+        for field_name in (
+            "float_val",
+            "int_val",
+            "int64_val",
+            "bool_val",
+            "double_val",
+            "string_val",
+        ):
             values = getattr(tensor, field_name)
             if len(values) == 1:
                 value = values[0]
@@ -553,7 +581,9 @@ class Graph:
         *,
         library=None,
         op_list=None,
-        collections: Mapping[str, Sequence[str]] | Callable[[], Mapping[str, Sequence[str]]] | None = None,
+        collections: Mapping[str, Sequence[str]]
+        | Callable[[], Mapping[str, Sequence[str]]]
+        | None = None,
         name: str = "",
     ) -> None:
         self.name = name
@@ -811,7 +841,9 @@ class Graph:
         """
         return self.node_frame()
 
-    def structure(self) -> tuple[list[str], list[str], list[list[tuple[str, int]]], list[list[str]]]:
+    def structure(
+        self,
+    ) -> tuple[list[str], list[str], list[list[tuple[str, int]]], list[list[str]]]:
         """``(names, op types, data inputs as (op, output index) pairs, control input names)``,
         one entry per op in graph order: the lists the graph holds, not copies (do not
         modify them). What the layout layer builds its hierarchy from.
@@ -865,7 +897,9 @@ class Graph:
             "scope": lambda: [names[i].rpartition("/")[0] for i in indices],
             "inputs": lambda: [[f"{op}:{k}" for op, k in self._inputs[i]] for i in indices],
             "control_inputs": lambda: [list(self._controls[i]) for i in indices],
-            "attrs": lambda: [_attrs_text(protos[i].attr) if protos[i] is not None else "" for i in indices],
+            "attrs": lambda: [
+                _attrs_text(protos[i].attr) if protos[i] is not None else "" for i in indices
+            ],
             "function": lambda: [self._called_function(i) for i in indices],
         }
         with gc_paused():
@@ -898,7 +932,11 @@ class Graph:
     def node_attrs(self, name: str) -> dict[str, Any]:
         """The attributes of op ``name`` as readable values (``{'T': 'float32', ...}``)."""
         proto = self._protos[self._node_index(name)]
-        return {k: readable_attr(v) for k, v in sorted(proto.attr.items())} if proto is not None else {}
+        return (
+            {k: readable_attr(v) for k, v in sorted(proto.attr.items())}
+            if proto is not None
+            else {}
+        )
 
     def _node_index(self, name: str) -> int:
         i = self._index.get(name)
@@ -925,7 +963,9 @@ class Graph:
         node_name = self._names[i]
         attrs = self.node_attrs(node_name)
         outputs = self._outputs(i) or []
-        consumers = [c.op for uses in self._consumers_by_output.get(node_name, {}).values() for c in uses]
+        consumers = [
+            c.op for uses in self._consumers_by_output.get(node_name, {}).values() for c in uses
+        ]
         consumers += self._control_consumers.get(node_name, [])
         return Node(
             name=node_name,
@@ -998,7 +1038,10 @@ class Graph:
             )
             hint = f"use graph.node({name!r}) to see its inputs"
         return TensorNotFoundError(
-            message, suggestions=self._output_names(i), expected="a tensor name 'op:index'", hint=hint
+            message,
+            suggestions=self._output_names(i),
+            expected="a tensor name 'op:index'",
+            hint=hint,
         )
 
     def _bad_index(self, name: str, i: int, index: int) -> TensorNotFoundError:
@@ -1027,7 +1070,8 @@ class Graph:
     def _output_list(self, i: int) -> str:
         outputs = self._outputs(i) or []
         return ", ".join(
-            f"'{self._names[i]}:{k}' ({dtype or 'dtype unknown'})" for k, (dtype, _) in enumerate(outputs)
+            f"'{self._names[i]}:{k}' ({dtype or 'dtype unknown'})"
+            for k, (dtype, _) in enumerate(outputs)
         )
 
     def _not_found(self, name: str, what: str) -> TensorNotFoundError:
@@ -1391,7 +1435,9 @@ class _FunctionBodyReader:
             self._add(arg.name, "_Arg", [], [], None, [(dtype, shape)])
         for node_def in self.function_def.node_def:
             self._add(node_def.name, node_def.op, [], [], node_def, None)
-        graph._set_lists(self.names, self.ops, self.devices, self.inputs, self.controls, self.protos)
+        graph._set_lists(
+            self.names, self.ops, self.devices, self.inputs, self.controls, self.protos
+        )
         body_start = len(signature.input_arg)
         for offset, node_def in enumerate(self.function_def.node_def):
             data, control = self._resolve_inputs(node_def.input)
@@ -1407,7 +1453,9 @@ class _FunctionBodyReader:
             dtype = self._arg_dtype(arg)
             outputs_sig.append((arg.name, dtype))
             self._add(ret_name, "_Retval", data, [], None, [])
-        graph._set_lists(self.names, self.ops, self.devices, self.inputs, self.controls, self.protos)
+        graph._set_lists(
+            self.names, self.ops, self.devices, self.inputs, self.controls, self.protos
+        )
         graph.signature = {
             "inputs": inputs_sig,
             "outputs": outputs_sig,

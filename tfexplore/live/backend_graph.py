@@ -1,7 +1,6 @@
 """The TF1 backend of a session: a ``tf.Graph`` and its ``tf.compat.v1.Session``; every op a
 file brings is checked by :mod:`tfexplore.safety` before it runs."""
 
-
 from __future__ import annotations
 
 import contextlib
@@ -153,7 +152,9 @@ class _GraphBackend:
         with self.translate_run_errors():
             return self.session.run(fetches, feed)
 
-    def guard(self, fetches: list, feeds: Iterable, saver_def=None, assets=()) -> safety.SafetyReport:
+    def guard(
+        self, fetches: list, feeds: Iterable, saver_def=None, assets=()
+    ) -> safety.SafetyReport:
         """The safety check of everything this session runs (every ``run``, callable and
         save goes through here, whatever asked for it: a restore, a variable read that
         TensorFlow follows to ``VariableDef.snapshot_name``, an initializer, ``global_step``):
@@ -164,8 +165,12 @@ class _GraphBackend:
         fetch_names = tuple(_graph_name(f) for f in fetches)
         feed_names = tuple(sorted(_graph_name(f) for f in feeds))
         asset_names = tuple(sorted(assets))
-        key = (fetch_names, feed_names, saver_def.filename_tensor_name if saver_def else None,
-               asset_names)
+        key = (
+            fetch_names,
+            feed_names,
+            saver_def.filename_tensor_name if saver_def else None,
+            asset_names,
+        )
         report = self._guarded.get(key)
         if report is None:
             report = safety.check(

@@ -1,7 +1,6 @@
 """The TF2 backend of a session: trackable objects (a Keras model, its optimizer, a
 ``tf.train.Checkpoint``) restored and trained eagerly."""
 
-
 from __future__ import annotations
 
 import re
@@ -92,7 +91,9 @@ class _ObjectBackend:
         optimizer, as ``.../_trainable_variables/N``: the model's N-th trainable variable."""
         if self.model is None:
             return {}
-        pattern = re.compile(r"^(.*?)_trainable_variables/(\d+)" + re.escape(TF2_VALUE_SUFFIX) + "$")
+        pattern = re.compile(
+            r"^(.*?)_trainable_variables/(\d+)" + re.escape(TF2_VALUE_SUFFIX) + "$"
+        )
         by_index: dict[int, list[str]] = {}
         for key in checkpoint_vars:
             match = pattern.match(key)

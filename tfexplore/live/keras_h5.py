@@ -2,7 +2,6 @@
 its ``training_config``, and the file's ``optimizer_weights`` copied into the built optimizer
 (by name, else by order and shape)."""
 
-
 from __future__ import annotations
 
 import re
@@ -62,7 +61,9 @@ def _h5_optimizer(path: Path, config: Mapping, warnings_: list[str]):
     import keras
 
     class_name = config["class_name"].split(">")[-1].split(".")[-1]
-    hint = "tfexplore.session(model) with your own compiled model; tfexplore.open(path) shows the file"
+    hint = (
+        "tfexplore.session(model) with your own compiled model; tfexplore.open(path) shows the file"
+    )
     try:
         cls = type(keras.optimizers.get(class_name))
     except (ValueError, TypeError, KeyError) as exc:
@@ -103,9 +104,7 @@ def _h5_optimizer(path: Path, config: Mapping, warnings_: list[str]):
             hint=hint,
         ) from exc
     if dropped:
-        warnings_.append(
-            f"Optimizer settings Keras 3 does not have were dropped: {dropped}."
-        )
+        warnings_.append(f"Optimizer settings Keras 3 does not have were dropped: {dropped}.")
     return optimizer
 
 
@@ -231,7 +230,9 @@ def _copy_h5_optimizer_state(
     for variable, name in plan.values():
         value = np.asarray(values[name])
         dtype = getattr(variable.dtype, "name", str(variable.dtype))
-        if np.issubdtype(np.dtype(dtype), np.integer) and not np.issubdtype(value.dtype, np.integer):
+        if np.issubdtype(np.dtype(dtype), np.integer) and not np.issubdtype(
+            value.dtype, np.integer
+        ):
             value = np.rint(value)
         variable.assign(value.astype(dtype))
     notes.append(

@@ -159,7 +159,10 @@ class Rehearsal:
 
     @property
     def crashed(self) -> bool:
-        return self.returncode < 0 or self.returncode in (128 + signal.SIGSEGV, 128 + signal.SIGABRT)
+        return self.returncode < 0 or self.returncode in (
+            128 + signal.SIGSEGV,
+            128 + signal.SIGABRT,
+        )
 
     @property
     def signal_name(self) -> str:
@@ -170,8 +173,13 @@ class Rehearsal:
             return f"signal {number}"
 
 
-def run_child(argv: list[str], *, timeout: float, env: Mapping[str, str] | None = None,
-              cwd: str | os.PathLike | None = None) -> Rehearsal:
+def run_child(
+    argv: list[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> Rehearsal:
     """Run ``argv`` and say how it ended; a child still running after ``timeout`` is killed."""
     try:
         done = subprocess.run(
@@ -219,8 +227,9 @@ def _decode_batch(spec: dict, folder: Path):
     return tuple(values) if spec["kind"] == "tuple" else values[0]
 
 
-def rehearse(open_args: Mapping[str, Any], batch, *, train: Mapping[str, Any],
-             timeout: float = 600.0) -> Rehearsal | None:
+def rehearse(
+    open_args: Mapping[str, Any], batch, *, train: Mapping[str, Any], timeout: float = 600.0
+) -> Rehearsal | None:
     """Open ``open_args`` with :func:`tfexplore.session` in a child process and run one
     training step on ``batch`` with ``train`` (``train_op``/``loss`` names). ``None`` when
     the batch cannot be handed to another process."""
@@ -236,6 +245,9 @@ def rehearse(open_args: Mapping[str, Any], batch, *, train: Mapping[str, Any],
         # directory: `-m` puts the working directory first on sys.path, and a folder that
         # ships a `tfexplore/` package (an artifact's folder, say) would otherwise run its
         # Python here.
-        return run_child([sys.executable, "-m", "tfexplore._rehearse", str(folder)],
-                         timeout=timeout, env=env, cwd=folder)
-
+        return run_child(
+            [sys.executable, "-m", "tfexplore._rehearse", str(folder)],
+            timeout=timeout,
+            env=env,
+            cwd=folder,
+        )

@@ -2,7 +2,6 @@
 folder or prefix, a frozen GraphDef, a SavedModel, a Keras file, live objects) and the
 session opened on it."""
 
-
 from __future__ import annotations
 
 import os
@@ -130,7 +129,10 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
             )
         if path.is_file() and _is_graph_def(path):
             return _open_graph_def(
-                path, checkpoint, clear_devices=clear_devices, import_scope=import_scope,
+                path,
+                checkpoint,
+                clear_devices=clear_devices,
+                import_scope=import_scope,
                 trust=trust,
             )
         meta, default_checkpoint = _find_meta(path)
@@ -142,5 +144,3 @@ def _open_source(source, checkpoint, *, clear_devices, import_scope, trust, tags
             trust=trust,
         )
     return _open_objects(source, checkpoint)
-
-

@@ -130,7 +130,8 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
 
     if checkpoint is not None:
         raise TFExploreError(
-            f"{str(path)!r} is a GraphDef: " + _FROZEN_NOTE.split(":")[0]
+            f"{str(path)!r} is a GraphDef: "
+            + _FROZEN_NOTE.split(":")[0]
             + ", so no checkpoint can be restored into it.",
             path=path,
             expected="tfexplore.session(path) without a checkpoint",
@@ -166,12 +167,19 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
     )
     opened = Session(backend, source=str(path), devices_cleared=devices if clear_devices else ())
     opened.frozen = True
-    variable_ops = [n.name for n in graph_def.node if n.op in ("VariableV2", "Variable", "VarHandleOp")]
-    opened.notes.append(_FROZEN_NOTE if not variable_ops else (
-        f"the GraphDef has {len(variable_ops)} variable op(s) ({', '.join(variable_ops[:3])}"
-        + ("..." if len(variable_ops) > 3 else "") + ") but no collections or Saver: they "
-        "cannot be restored here; open the checkpoint's .meta (or its folder) to restore them"
-    ))
+    variable_ops = [
+        n.name for n in graph_def.node if n.op in ("VariableV2", "Variable", "VarHandleOp")
+    ]
+    opened.notes.append(
+        _FROZEN_NOTE
+        if not variable_ops
+        else (
+            f"the GraphDef has {len(variable_ops)} variable op(s) ({', '.join(variable_ops[:3])}"
+            + ("..." if len(variable_ops) > 3 else "")
+            + ") but no collections or Saver: they "
+            "cannot be restored here; open the checkpoint's .meta (or its folder) to restore them"
+        )
+    )
     return opened
 
 
@@ -187,7 +195,13 @@ def _open_meta(meta: Path, prefix: str | None, *, clear_devices, import_scope, t
 
 
 def _open_meta_graph(
-    meta_graph, meta: Path, prefix: str | None, *, clear_devices, import_scope, trust,
+    meta_graph,
+    meta: Path,
+    prefix: str | None,
+    *,
+    clear_devices,
+    import_scope,
+    trust,
     restore_scanned: bool = False,
 ) -> Session:
     """Import ``meta_graph`` (read from ``meta``) into a fresh graph after the safety check."""
@@ -200,8 +214,14 @@ def _open_meta_graph(
             saver = tensorflow.compat.v1.train.import_meta_graph(
                 meta_graph, clear_devices=clear_devices, import_scope=import_scope
             )
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError,
-                tensorflow.errors.OpError) as exc:  # damaged VariableDefs end in any of these
+        except (
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AttributeError,
+            tensorflow.errors.OpError,
+        ) as exc:  # damaged VariableDefs end in any of these
             raise CorruptArtifactError(
                 f"TensorFlow could not import the meta graph: {_first_line(exc) or type(exc).__name__}",
                 path=meta,

@@ -1,7 +1,6 @@
 """Sessions on Keras files and live TF2 objects: ``.keras`` (safe mode, Lambda layers refused
 first), ``.h5`` models, a model or ``tf.train.Checkpoint`` of your own."""
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -82,7 +81,8 @@ def _refuse_keras_code(path: Path) -> None:
     if lambdas:
         raise UnsafeArtifactError(
             f"Loading {str(path)!r} would run Python code it carries: Lambda layer(s) "
-            + ", ".join(repr(name) for name in lambdas) + ".",
+            + ", ".join(repr(name) for name in lambdas)
+            + ".",
             path=path,
             expected="a Keras file without Lambda layers",
             hint="inspect it with tfexplore.open (runs nothing); pass trust=True if you trust it",

@@ -1,7 +1,6 @@
 """Sessions on SavedModel folders: a TF1 builder export imported like a ``.meta``; a TF2
 export loaded with ``tf.saved_model.load`` (or, when it cannot be revived, the TF1 way)."""
 
-
 from __future__ import annotations
 
 import os
@@ -111,7 +110,11 @@ def _refuse_links_out_of(model) -> None:
         folder = model.path / part
         if not os.path.lexists(folder):
             continue
-        entries = [folder, *folder.rglob("*")] if folder.is_dir() and not folder.is_symlink() else [folder]
+        entries = (
+            [folder, *folder.rglob("*")]
+            if folder.is_dir() and not folder.is_symlink()
+            else [folder]
+        )
         for entry in entries:
             target = entry.resolve()
             if target != root and root not in target.parents:
@@ -206,7 +209,12 @@ def _open_tf2_as_tf1(model, checkpoint, *, tags, trust, load_error: Exception) -
         ) from load_error
     try:
         opened = _open_tf1_saved_model(
-            model, checkpoint, tags=tags, clear_devices=True, import_scope=None, trust=trust,
+            model,
+            checkpoint,
+            tags=tags,
+            clear_devices=True,
+            import_scope=None,
+            trust=trust,
             # the whole-file scan (no finding, or trust) judged this very restore op
             restore_scanned=saver_def.restore_op_name in restore_entry,
         )

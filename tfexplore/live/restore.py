@@ -2,7 +2,6 @@
 prefix rewrite), the :class:`RestoreReport` of what matched, what is missing and what has the
 wrong shape, and the checkpoint reads a restore makes."""
 
-
 from __future__ import annotations
 
 import contextlib
@@ -121,10 +120,13 @@ class RestoreReport:
         )
 
     def _headline(self) -> str:
-        counts = ", ".join(
-            f"{n} {'would be restored' if status == 'restored' and not self.applied else status}"
-            for status, n in self.counts.items()
-        ) or "empty"
+        counts = (
+            ", ".join(
+                f"{n} {'would be restored' if status == 'restored' and not self.applied else status}"
+                for status, n in self.counts.items()
+            )
+            or "empty"
+        )
         if not self.applied:
             verb = "plan for"
         elif self.counts.get("restored", 0):
@@ -374,7 +376,8 @@ def _resolve_prefix(checkpoint) -> str:
                 path=path,
                 expected="PREFIX.index and PREFIX.data-* files (and a `checkpoint` state file)",
                 hint=f"start from initialized variables: tfexplore.session({str(metas[-1])!r})"
-                if metas else "pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
+                if metas
+                else "pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
             )
         return latest
     text = str(path)

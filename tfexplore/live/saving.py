@@ -55,8 +55,15 @@ def temporary_folder(folder: Path) -> Path:
 def _mark(path: Path, *, kind: str, prefix: str, status: str, files: list[str] = ()) -> None:
     """Write (atomically) the marker of a folder this process made."""
     info = os.lstat(path)
-    record = {"kind": kind, "prefix": prefix, "status": status, "files": list(files),
-              "device": info.st_dev, "inode": info.st_ino, "uid": info.st_uid}
+    record = {
+        "kind": kind,
+        "prefix": prefix,
+        "status": status,
+        "files": list(files),
+        "device": info.st_dev,
+        "inode": info.st_ino,
+        "uid": info.st_uid,
+    }
     temporary = path / f"{MARKER}.{uuid.uuid4().hex[:8]}"
     temporary.write_text(json.dumps(record))
     os.replace(temporary, path / MARKER)
@@ -137,7 +144,9 @@ def publish(temporary: Path, prefix: Path) -> None:
 def _in_order(files) -> list[Path]:
     """Data shards first, then ``.meta``, ``.index`` last: a checkpoint counts as present once
     its index is."""
-    return sorted(files, key=lambda p: (p.name.endswith(".index"), p.name.endswith(".meta"), p.name))
+    return sorted(
+        files, key=lambda p: (p.name.endswith(".index"), p.name.endswith(".meta"), p.name)
+    )
 
 
 def _back_up(folder: Path, prefix: Path) -> Path:
@@ -151,8 +160,13 @@ def _back_up(folder: Path, prefix: Path) -> Path:
             os.link(file, backup / file.name)
         except OSError:  # no hard links here (some network and FUSE file systems)
             shutil.copy2(file, backup / file.name)
-    _mark(backup, kind="backup", prefix=prefix.name, status="ready",  # complete from here
-          files=[p.name for p in backup.iterdir() if p.name != MARKER])
+    _mark(
+        backup,
+        kind="backup",
+        prefix=prefix.name,
+        status="ready",  # complete from here
+        files=[p.name for p in backup.iterdir() if p.name != MARKER],
+    )
     state = read_state(folder)
     if state is not None and prefix.name in _names(state):
         moved = f"{backup.name}/{prefix.name}"
@@ -273,8 +287,10 @@ def _remove_if_empty(path: Path) -> None:
         if not stat.S_ISDIR(os.lstat(path).st_mode):
             return
         entries = list(path.iterdir())
-        if any(not e.name.startswith(MARKER + ".") or not stat.S_ISREG(os.lstat(e).st_mode)
-               for e in entries):
+        if any(
+            not e.name.startswith(MARKER + ".") or not stat.S_ISREG(os.lstat(e).st_mode)
+            for e in entries
+        ):
             return
         for entry in entries:
             entry.unlink()
@@ -325,4 +341,3 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-

@@ -19,7 +19,6 @@ own ``tf.compat.v1.Session`` or ``tf.Graph``; a Keras model, a ``.keras`` file, 
 ``tf.train.Checkpoint`` or a dict of trackable objects (TF2), each with a checkpoint to restore.
 """
 
-
 from __future__ import annotations
 
 import os
@@ -474,7 +473,11 @@ class Session:
         :class:`NativeCrashError` if that child dies, so this kernel never does."""
         from . import native as _native
 
-        key = (train_op, loss) if all(x is None or isinstance(x, str) for x in (train_op, loss)) else None
+        key = (
+            (train_op, loss)
+            if all(x is None or isinstance(x, str) for x in (train_op, loss))
+            else None
+        )
         if self.rehearse is False or key in self._rehearsed or os.environ.get(_native.IN_REHEARSAL):
             return
         risks = _native.active_risks(self._training_op_types())
@@ -485,7 +488,9 @@ class Session:
         what = "; ".join(r.cause for r in risks) or "you asked for it (session.rehearse = True)"
         result = None
         if self._reopen is not None and key is not None:
-            result = _native.rehearse(self._reopen, batch, train={"train_op": train_op, "loss": loss})
+            result = _native.rehearse(
+                self._reopen, batch, train={"train_op": train_op, "loss": loss}
+            )
         if result is None:
             self.notes.append(
                 f"The first training step was not rehearsed in a separate process ({what}): "
@@ -501,8 +506,11 @@ class Session:
                 "was not run here, and this kernel is unharmed.",
                 path=self.source if self._reopen else None,
                 expected=f"a step that runs on this machine; known cause: {what}"
-                if risk else "a step that runs on this machine",
-                hint=risk.avoid if risk else (
+                if risk
+                else "a step that runs on this machine",
+                hint=risk.avoid
+                if risk
+                else (
                     "run the same step in a plain Python process to see TensorFlow's message; "
                     "on x86 CPUs try TF_ENABLE_ONEDNN_OPTS=0 set before TensorFlow is imported"
                 ),

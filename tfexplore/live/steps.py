@@ -1,7 +1,6 @@
 """What a training step needs besides its backend: the global step counter, feeds (a dict, a
 list, a callable of the step), values as plain Python, Ctrl-C as a stop between steps."""
 
-
 from __future__ import annotations
 
 import contextlib

@@ -31,11 +31,11 @@ def _ops(text: str) -> frozenset[str]:
 
 # -- BEGIN GENERATED LISTS
 #: The TensorFlow whose registry these lists were made from and reviewed against.
-REGISTRY_VERSION = '2.21.0'
+REGISTRY_VERSION = "2.21.0"
 
 #: family -> ops known to be pure computation (see FAMILY_REASONS for why).
 ALLOWED: dict[str, frozenset[str]] = {
-    'array': _ops(
+    "array": _ops(
         """
         BatchMatrixBandPart BatchMatrixDiag BatchMatrixDiagPart BatchMatrixSetDiag
         BatchToSpace BatchToSpaceND Bitcast BroadcastArgs BroadcastGradientArgs BroadcastTo
@@ -64,13 +64,13 @@ ALLOWED: dict[str, frozenset[str]] = {
         _HostCast _ParallelConcatStart _ParallelConcatUpdate
         """
     ),
-    'assertions and summary protos': _ops(
+    "assertions and summary protos": _ops(
         """
         Assert AudioSummary AudioSummaryV2 HistogramSummary ImageSummary MergeSummary Print
         PrintV2 ScalarSummary TensorSummary TensorSummaryV2 Timestamp
         """
     ),
-    'control flow': _ops(
+    "control flow": _ops(
         """
         Case ControlTrigger DeviceIndex Enter Exit FakeParam For If LoopCond Merge
         NextIteration NoOp PartitionedCall RefEnter RefExit RefMerge RefNextIteration
@@ -79,7 +79,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         _ListToArray _Retval _SwitchN _While
         """
     ),
-    'fused kernels': _ops(
+    "fused kernels": _ops(
         """
         _FusedBatchNormEx _FusedBatchNormGradEx _FusedConv2D _FusedConv3D
         _FusedDepthwiseConv2dNative _FusedMatMul _FusedQuantizedConv2D
@@ -127,7 +127,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         __MklDummyConv2DWithBias __MklDummyPadWithConv2D __MklDummyPadWithFusedConv2D
         """
     ),
-    'image and audio': _ops(
+    "image and audio": _ops(
         """
         AdjustContrast AdjustContrastv2 AdjustHue AdjustSaturation AudioMicrofrontend
         AudioSpectrogram CombinedNonMaxSuppression CropAndResize CropAndResizeGradBoxes
@@ -144,7 +144,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         StatelessSampleDistortedBoundingBox
         """
     ),
-    'in-memory datasets': _ops(
+    "in-memory datasets": _ops(
         """
         AnonymousIterator AnonymousIteratorV2 AnonymousIteratorV3 AnonymousMemoryCache
         AnonymousMultiDeviceIterator AnonymousMultiDeviceIteratorV3
@@ -195,7 +195,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         ZipDataset
         """
     ),
-    'linear algebra': _ops(
+    "linear algebra": _ops(
         """
         BandedTriangularSolve BatchCholesky BatchCholeskyGrad BatchFFT BatchFFT2D BatchFFT3D
         BatchIFFT BatchIFFT2D BatchIFFT3D BatchMatrixDeterminant BatchMatrixInverse
@@ -212,7 +212,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         SparseTensorToCSRSparseMatrix Svd TridiagonalMatMul TridiagonalSolve
         """
     ),
-    'math': _ops(
+    "math": _ops(
         """
         Abs AccumulateNV2 Acos Acosh Add AddN AddV2 All Angle Any ApproximateEqual ArgMax
         ArgMin Asin Asinh Atan Atan2 Atanh BatchMatMul BatchMatMulV2 BatchMatMulV3 BesselI0
@@ -241,7 +241,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         _TensorToHashBucketFast _UnaryOpsComposition
         """
     ),
-    'neural network': _ops(
+    "neural network": _ops(
         """
         ApproxTopK AvgPool AvgPool3D AvgPool3DGrad AvgPoolGrad
         BatchNormWithGlobalNormalization BatchNormWithGlobalNormalizationGrad BiasAdd
@@ -281,7 +281,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         UniformQuantizedDotHybrid UniformRequantize
         """
     ),
-    'random': _ops(
+    "random": _ops(
         """
         AllCandidateSampler ComputeAccidentalHits LearnedUnigramCandidateSampler
         LogUniformCandidateSampler Multinomial NonDeterministicInts
@@ -300,7 +300,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         UniformCandidateSampler
         """
     ),
-    'sparse and ragged': _ops(
+    "sparse and ragged": _ops(
         """
         AddManySparseToTensorsMap AddSparseToTensorsMap CompositeTensorVariantFromComponents
         CompositeTensorVariantToComponents DenseCountSparseOutput DeserializeManySparse
@@ -317,7 +317,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         TakeManySparseFromTensorsMap
         """
     ),
-    'strings and parsing': _ops(
+    "strings and parsing": _ops(
         """
         AsString DecodeBase64 DecodeCSV DecodeCompressed DecodeJSONExample DecodePaddedRaw
         DecodeRaw EncodeBase64 ParseExample ParseExampleV2 ParseSequenceExample
@@ -330,7 +330,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         UnsortedSegmentJoin
         """
     ),
-    'tables and containers': _ops(
+    "tables and containers": _ops(
         """
         AnonymousHashTable AnonymousMutableDenseHashTable AnonymousMutableHashTable
         AnonymousMutableHashTableOfTensors DynamicPartition DynamicStitch EmptyTensorList
@@ -357,7 +357,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         TensorMapHasKey TensorMapInsert TensorMapLookup TensorMapSize TensorMapStackKeys
         """
     ),
-    'training': _ops(
+    "training": _ops(
         """
         ApplyAdaMax ApplyAdadelta ApplyAdagrad ApplyAdagradDA ApplyAdagradV2 ApplyAdam
         ApplyAddSign ApplyCenteredRMSProp ApplyFtrl ApplyFtrlV2 ApplyGradientDescent
@@ -394,7 +394,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         SparseApplyProximalAdagrad SparseApplyProximalGradientDescent SparseApplyRMSProp
         """
     ),
-    'variables': _ops(
+    "variables": _ops(
         """
         Assign AssignAdd AssignAddVariableOp AssignSub AssignSubVariableOp AssignVariableOp
         CountUpTo DestroyResourceOp DestroyTemporaryVariable DisableCopyOnRead
@@ -412,7 +412,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 #: category -> registry ops that need trust=True, and why (FAMILY_REASONS).
 NEEDS_TRUST: dict[str, frozenset[str]] = {
-    'TPU, XLA and DTensor system ops': _ops(
+    "TPU, XLA and DTensor system ops": _ops(
         """
         AllToAll AssignVariableXlaConcatND CollateTPUEmbeddingMemory ComputeDedupDataSize
         ComputeDedupDataSizeV2 ComputeDedupDataTupleMask ComputeDedupDataTupleMaskV2
@@ -495,7 +495,7 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         _XlaRecvAtHostV2 _XlaRun _XlaSendFromHost _XlaSendFromHostV2
         """
     ),
-    'can block forever': _ops(
+    "can block forever": _ops(
         """
         AccumulatorApplyGradient AccumulatorNumAccumulated AccumulatorSetGlobalStep
         AccumulatorTakeGradient Barrier BarrierClose BarrierIncompleteSize BarrierInsertMany
@@ -515,13 +515,13 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         StageSize Unbatch UnbatchGrad Unstage
         """
     ),
-    'checkpoint I/O': _ops(
+    "checkpoint I/O": _ops(
         """
         DTensorRestoreV2 MergeV2Checkpoints Restore RestoreSlice RestoreV2 Save SaveSlices
         SaveV2
         """
     ),
-    'dataset reading files': _ops(
+    "dataset reading files": _ops(
         """
         CSVDataset CSVDatasetV2 CacheDataset CacheDatasetV2 DataServiceDataset
         DataServiceDatasetV2 DataServiceDatasetV3 DataServiceDatasetV4 DatasetToTFRecord
@@ -537,18 +537,18 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         StatsAggregatorSummary TFRecordDataset TFRecordDatasetV2 TextLineDataset
         """
     ),
-    'debug output (files or network)': _ops(
+    "debug output (files or network)": _ops(
         """
         Copy CopyHost DebugIdentity DebugIdentityV2 DebugIdentityV3 DebugNanCount
         DebugNumericSummary DebugNumericSummaryV2
         """
     ),
-    'kills or stalls the process': _ops(
+    "kills or stalls the process": _ops(
         """
         Abort ExperimentalSleepDataset SleepDataset SleepIdentityOp SleepOp SyncDevice
         """
     ),
-    'network': _ops(
+    "network": _ops(
         """
         CollectiveAllToAllV2 CollectiveAllToAllV3 CollectiveAssignGroupV2 CollectiveBcastRecv
         CollectiveBcastRecvV2 CollectiveBcastSend CollectiveBcastSendV2 CollectiveGather
@@ -561,7 +561,7 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         _NcclReduceRecv _NcclReduceSend _Recv _Send
         """
     ),
-    'reads files': _ops(
+    "reads files": _ops(
         """
         DecodeProtoV2 EncodeProto FixedLengthRecordReader FixedLengthRecordReaderV2
         FixedUnigramCandidateSampler GenerateVocabRemapping IdentityReader IdentityReaderV2
@@ -574,12 +574,12 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         WholeFileReader WholeFileReaderV2
         """
     ),
-    'runs Python': _ops(
+    "runs Python": _ops(
         """
         EagerPyFunc GeneratorDataset PyFunc PyFuncStateless
         """
     ),
-    'test and internal ops': _ops(
+    "test and internal ops": _ops(
         """
         A Attr AttrBool AttrBoolList AttrDefault AttrEmptyListDefault AttrEnum AttrEnumList
         AttrFloat AttrListDefault AttrListMin AttrListTypeDefault AttrMin AttrPartialShape
@@ -610,18 +610,18 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
         _ScopedAllocatorConcat _ScopedAllocatorSplit
         """
     ),
-    'unchecked embedded graphs or programs': _ops(
+    "unchecked embedded graphs or programs": _ops(
         """
         DatasetFromGraph DeserializeIterator MlirPassthroughOp XlaCallModule
         """
     ),
-    'writes files': _ops(
+    "writes files": _ops(
         """
         CalibrationStatisticsSaver CustomAggregator DumpTensor FileSystemSetConfiguration
         WriteFile
         """
     ),
-    'writes summaries': _ops(
+    "writes summaries": _ops(
         """
         CloseSummaryWriter CreateSummaryDbWriter CreateSummaryFileWriter FlushSummaryWriter
         ImportEvent StatsAggregatorSetSummaryWriter SummaryWriter WriteAudioSummary
@@ -632,34 +632,34 @@ NEEDS_TRUST: dict[str, frozenset[str]] = {
 }
 
 FAMILY_REASONS: dict[str, str] = {
-    'math': 'elementwise, reduction and matrix arithmetic on tensors in memory',
-    'linear algebra': 'decompositions, solvers, FFTs on tensors in memory',
-    'array': 'shape, slicing, concatenation, constants, placeholders, identity',
-    'sparse and ragged': 'sparse and ragged tensor arithmetic in memory',
-    'neural network': 'convolutions, pooling, activations, losses, RNN cells',
-    'image and audio': 'decoding, encoding and transforming image/audio bytes held in tensors',
-    'strings and parsing': 'string manipulation and parsing of serialized tf.Example held in tensors',
-    'random': 'random numbers (stateful or stateless) and candidate samplers without files',
-    'control flow': 'TF1 loops/conds and functional calls; every function they call is checked too',
-    'variables': "create, read and assign variables in the session's own memory",
-    'training': 'optimizer update kernels and in-memory model state',
-    'tables and containers': 'hash tables, TensorArrays, lists and maps initialized from tensors',
-    'assertions and summary protos': 'Assert, Print to stderr, summaries serialized into tensors (not written)',
-    'in-memory datasets': 'tf.data transformations of tensors; functions they apply are checked',
-    'fused kernels': 'oneDNN/grappler rewrites of math and nn kernels',
-    'checkpoint I/O': "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name tfexplore feeds",
-    'reads files': 'reads files (or names files through an attr such as vocab_file or descriptor_source)',
-    'writes files': 'writes files',
-    'writes summaries': 'writes event files or summary databases',
-    'runs Python': 'calls Python code in the process',
-    'network': 'talks to other devices, processes or machines',
-    'debug output (files or network)': 'sends tensors to debugger URLs (file:// or grpc://)',
-    'kills or stalls the process': 'aborts, sleeps or synchronizes the process',
-    'dataset reading files': 'dataset that reads, caches or saves files, or reaches a tf.data service',
-    'unchecked embedded graphs or programs': 'runs a serialized graph or compiled program that the check cannot see into',
-    'can block forever': 'queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input',
-    'TPU, XLA and DTensor system ops': 'accelerator system, host-transfer or compiled-program ops (not reviewed)',
-    'test and internal ops': "ops registered for TensorFlow's tests or internal rewrites",
+    "math": "elementwise, reduction and matrix arithmetic on tensors in memory",
+    "linear algebra": "decompositions, solvers, FFTs on tensors in memory",
+    "array": "shape, slicing, concatenation, constants, placeholders, identity",
+    "sparse and ragged": "sparse and ragged tensor arithmetic in memory",
+    "neural network": "convolutions, pooling, activations, losses, RNN cells",
+    "image and audio": "decoding, encoding and transforming image/audio bytes held in tensors",
+    "strings and parsing": "string manipulation and parsing of serialized tf.Example held in tensors",
+    "random": "random numbers (stateful or stateless) and candidate samplers without files",
+    "control flow": "TF1 loops/conds and functional calls; every function they call is checked too",
+    "variables": "create, read and assign variables in the session's own memory",
+    "training": "optimizer update kernels and in-memory model state",
+    "tables and containers": "hash tables, TensorArrays, lists and maps initialized from tensors",
+    "assertions and summary protos": "Assert, Print to stderr, summaries serialized into tensors (not written)",
+    "in-memory datasets": "tf.data transformations of tensors; functions they apply are checked",
+    "fused kernels": "oneDNN/grappler rewrites of math and nn kernels",
+    "checkpoint I/O": "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name tfexplore feeds",
+    "reads files": "reads files (or names files through an attr such as vocab_file or descriptor_source)",
+    "writes files": "writes files",
+    "writes summaries": "writes event files or summary databases",
+    "runs Python": "calls Python code in the process",
+    "network": "talks to other devices, processes or machines",
+    "debug output (files or network)": "sends tensors to debugger URLs (file:// or grpc://)",
+    "kills or stalls the process": "aborts, sleeps or synchronizes the process",
+    "dataset reading files": "dataset that reads, caches or saves files, or reaches a tf.data service",
+    "unchecked embedded graphs or programs": "runs a serialized graph or compiled program that the check cannot see into",
+    "can block forever": "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input",
+    "TPU, XLA and DTensor system ops": "accelerator system, host-transfer or compiled-program ops (not reviewed)",
+    "test and internal ops": "ops registered for TensorFlow's tests or internal rewrites",
 }
 # -- END GENERATED LISTS
 
@@ -695,8 +695,11 @@ def verdict(op_type: str, node=None) -> Verdict:
     if family is not None:
         if op_type == "PrintV2" and getattr(node, "attrs_unknown", False):
             # named by a func attr: where it would print is set by attrs nobody can see here
-            return Verdict(False, "writes files", "PrintV2 named by a func attr: its "
-                           "output_stream (maybe a file) is not known")
+            return Verdict(
+                False,
+                "writes files",
+                "PrintV2 named by a func attr: its output_stream (maybe a file) is not known",
+            )
         if op_type == "PrintV2" and node is not None and "output_stream" in node.attr:
             stream = node.attr["output_stream"].s.decode("utf-8", "replace")
             if stream not in _PRINT_STREAMS:

@@ -228,7 +228,9 @@ class _Program:
 
     def body(self, function_name: str) -> dict[str, Any]:
         if function_name not in self._bodies:
-            self._bodies[function_name] = {n.name: n for n in self.functions[function_name].node_def}
+            self._bodies[function_name] = {
+                n.name: n for n in self.functions[function_name].node_def
+            }
         return self._bodies[function_name]
 
     def closure(self, fetches, feeds) -> set[str]:
@@ -372,8 +374,12 @@ def check(
             continue
         called = function_name != FUNC_ATTR and node.op in program.functions
         found = classify_op(node, registered=called)
-        if found is None or (function_name != FUNC_ATTR and _in_memory_cache(
-                node, program.nodes if function_name is None else program.body(function_name))):
+        if found is None or (
+            function_name != FUNC_ATTR
+            and _in_memory_cache(
+                node, program.nodes if function_name is None else program.body(function_name)
+            )
+        ):
             continue
         category, reason = found
         finding = Finding(node.op, node.name, function_name, category, reason)
@@ -442,6 +448,7 @@ def _unsafe_error(report: SafetyReport, path) -> UnsafeArtifactError:
         "trust=True (or allow=[op types] for the ones you expect)",
     )
 
+
 # -- scan: every risky op of a file, whatever would run it -------------------------------------
 #: Collections whose ops TensorFlow runs when it loads a TF1 SavedModel.
 _INIT_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer")
@@ -477,7 +484,11 @@ class ScanFinding:
     @property
     def where(self) -> str:
         place = self.node if self.function is None else f"{self.node} (in function {self.function})"
-        return place if self.nested_in is None else f"{place} (in the dataset graph of {self.nested_in})"
+        return (
+            place
+            if self.nested_in is None
+            else f"{place} (in the dataset graph of {self.nested_in})"
+        )
 
 
 @dataclass
@@ -551,9 +562,14 @@ class ScanReport:
         if self.ok:
             return "every op is on the allowlist of pure computation" + (
                 f" (and {len(self.expected)} checkpoint read/write op(s) of a Saver on its own "
-                "files, the normal case)" if self.expected else "")
-        return (f"{len(self.findings)} op(s) not on the allowlist, of {len(self.op_types)} "
-                "type(s): " + ", ".join(self.op_types))
+                "files, the normal case)"
+                if self.expected
+                else ""
+            )
+        return (
+            f"{len(self.findings)} op(s) not on the allowlist, of {len(self.op_types)} "
+            "type(s): " + ", ".join(self.op_types)
+        )
 
     def __repr__(self) -> str:
         head = f"<ScanReport {self.path or ''}: {self.summary_line()}>"
@@ -563,8 +579,9 @@ class ScanReport:
         import html
 
         head = f"<p><strong>Safety scan</strong> {html.escape(self.summary_line())}</p>"
-        return head + (self.frame.to_html(index=False) if len(self.findings) or
-                       len(self.expected) else "")
+        return head + (
+            self.frame.to_html(index=False) if len(self.findings) or len(self.expected) else ""
+        )
 
     @classmethod
     def merge(cls, reports: list[ScanReport], path=None) -> ScanReport:
@@ -573,8 +590,10 @@ class ScanReport:
         merged = cls(path=None if path is None else os.fspath(path))
         seen: set[ScanFinding] = set()
         for report in reports:
-            for source, target in ((report.findings, merged.findings),
-                                   (report.expected, merged.expected)):
+            for source, target in (
+                (report.findings, merged.findings),
+                (report.expected, merged.expected),
+            ):
                 for finding in source:
                     if finding.file is None and report.path is not None:
                         finding = dataclasses.replace(finding, file=report.path)
@@ -592,7 +611,9 @@ class ScanReport:
         return merged
 
 
-def scan(proto, *, path: str | os.PathLike | None = None, meta_graph: str | None = None) -> ScanReport:
+def scan(
+    proto, *, path: str | os.PathLike | None = None, meta_graph: str | None = None
+) -> ScanReport:
     """Every op of a ``MetaGraphDef`` or ``GraphDef`` that is not on the allowlist of pure
     computation (:mod:`tfexplore.safety.allowlist`), wherever it sits: the main graph, every
     function of the library (called or not), and graphs serialized in ``DatasetFromGraph``
@@ -659,8 +680,11 @@ def _asset_tensors(meta_graph_def) -> list[str]:
     :func:`asset_file_defs` whose file name stays inside the folder (no ``..``, not
     absolute)."""
     return [
-        a.tensor_info.name for a in asset_file_defs(meta_graph_def)
-        if a.tensor_info.name and a.filename and not os.path.isabs(a.filename)
+        a.tensor_info.name
+        for a in asset_file_defs(meta_graph_def)
+        if a.tensor_info.name
+        and a.filename
+        and not os.path.isabs(a.filename)
         and ".." not in a.filename.replace("\\", "/").split("/")
     ]
 
@@ -724,11 +748,13 @@ def _entry_fetches(entries, meta_graph_def, saver_def) -> dict[str, tuple[list[s
 class _ScanContext:
     """What deciding "a Saver's own I/O" needs, computed once per scanned graph."""
 
-    _INIT_ENTRIES = frozenset(f"init:{name}" for name in ("saved_model_main_op",
-                                                           "legacy_init_op", "table_initializer"))
+    _INIT_ENTRIES = frozenset(
+        f"init:{name}" for name in ("saved_model_main_op", "legacy_init_op", "table_initializer")
+    )
 
-    def __init__(self, program: _Program, saver_def, extra: Mapping[str, str],
-                 assets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, program: _Program, saver_def, extra: Mapping[str, str], assets: Iterable[str] = ()
+    ) -> None:
         self.program = program
         self.assets = {_tensor_name(a) for a in assets}
         self.filename = None
@@ -768,8 +794,9 @@ class _ScanContext:
         return set(pulled) <= allowed and roots == {self.filename}
 
 
-def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, depth,
-                seen=None) -> None:
+def _scan_graph(
+    graph_def, report, closures, context, meta_graph, *, nested_in, depth, seen=None
+) -> None:
     """Classify every node of ``graph_def`` and of its library into ``report``.
 
     Each distinct nested dataset graph (by the SHA-256 of its bytes, and the entry points that
@@ -796,7 +823,11 @@ def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, 
             found = classify_op(node, registered=node.op in functions)
             if found is None or _in_memory_cache(node, body_nodes):
                 continue
-            full = node.name if function_name is None else f"{function_name}{FUNCTION_SEPARATOR}{node.name}"
+            full = (
+                node.name
+                if function_name is None
+                else f"{function_name}{FUNCTION_SEPARATOR}{node.name}"
+            )
             pulled = tuple(name for name, closure in closures.items() if full in closure)
             expected = nested_in is None and context.expected_io(node, function_name, pulled)
             finding = ScanFinding(
@@ -821,8 +852,16 @@ def _scan_graph(graph_def, report, closures, context, meta_graph, *, nested_in, 
                                       for name in pulled}  # fmt: skip
                     place = dataclasses.replace(finding, nested_in=None).where  # grows linearly
                     label = place if nested_in is None else f"{nested_in} > {place}"
-                    _scan_graph(inner, report, inner_closures, _ScanContext(_Program(inner), None, {}),
-                                meta_graph, nested_in=label, depth=depth + 1, seen=seen)
+                    _scan_graph(
+                        inner,
+                        report,
+                        inner_closures,
+                        _ScanContext(_Program(inner), None, {}),
+                        meta_graph,
+                        nested_in=label,
+                        depth=depth + 1,
+                        seen=seen,
+                    )
     for op_type, holders in sorted(attr_ops.items()):  # func attrs naming an op, not a function
         found = classify_op(_op_stand_in(op_type))
         if found is None:
@@ -889,13 +928,16 @@ def _parse_graph_def(raw: bytes):
     return graph_def
 
 
-def scan_keras_config(config, *, path: str | os.PathLike | None = None,
-                      lambda_layers=(), custom_classes=()) -> ScanReport:
+def scan_keras_config(
+    config, *, path: str | os.PathLike | None = None, lambda_layers=(), custom_classes=()
+) -> ScanReport:
     """A Keras file's Python: each ``Lambda`` layer (bytecode that loading with
     ``safe_mode=False`` runs) and each custom class (a module outside Keras that loading
     imports). Both are pulled in by ``load``."""
-    report = ScanReport(path=None if path is None else os.fspath(path),
-                        entry_points={"load": ["keras.saving.load_model"]})
+    report = ScanReport(
+        path=None if path is None else os.fspath(path),
+        entry_points={"load": ["keras.saving.load_model"]},
+    )
     for name in lambda_layers:
         report.findings.append(ScanFinding(
             "Lambda", name, None, "runs Python",
@@ -945,6 +987,9 @@ def explain_lines(report: ScanReport) -> list[str]:
     lines.append("")
     for line in report.describe().splitlines():
         lines.append(f"- {line.strip()}")
-    lines += ["", "See `.safety.frame` (or `tfexplore scan PATH`) for every op, and only load "
-              "the file if you trust where it came from."]
+    lines += [
+        "",
+        "See `.safety.frame` (or `tfexplore scan PATH`) for every op, and only load "
+        "the file if you trust where it came from.",
+    ]
     return lines

@@ -257,4 +257,3 @@ def reads_asset(node, nodes: Mapping[str, Any], assets: set[str]) -> bool:
     if node.op not in ASSET_READ_OPS or len(inputs) < 2:
         return False
     return Body(nodes).root(inputs[1]) in assets
-

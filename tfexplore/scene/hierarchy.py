@@ -354,9 +354,7 @@ class Hierarchy:
 
     def op_indices(self, names: Iterable[str]) -> np.ndarray:
         """Positions of the known op names among ``names`` (unknown ones are left out)."""
-        return np.array(
-            [self._op_index[n] for n in names if n in self._op_index], dtype=np.int64
-        )
+        return np.array([self._op_index[n] for n in names if n in self._op_index], dtype=np.int64)
 
     def is_op(self, name: str) -> bool:
         return name in self._op_index
@@ -541,7 +539,10 @@ class Hierarchy:
         split = _SERIES_SPLIT.findall(lasts)
         if len(split) != len(names):  # a damaged graph (an empty or multi-line name): one by one
             lasts_list = [name.rpartition("/")[2] for name in names]
-            split = [(m[1], m[2] or "") if (m := _SERIES_SPLIT.fullmatch(x)) else (x, "") for x in lasts_list]
+            split = [
+                (m[1], m[2] or "") if (m := _SERIES_SPLIT.fullmatch(x)) else (x, "")
+                for x in lasts_list
+            ]
         numbers = [int(number) if number else 0 for _, number in split]
         keyed: dict[str, list[int]] = {}
         for position, key in enumerate([f"{p}\x00{k}" for (p, _), k in zip(split, kinds)]):
@@ -714,7 +715,11 @@ class Hierarchy:
                     continue
                 if kind == "scope":
                     name, label = self.scope_names[ref], self.scope_names[ref].rsplit("/", 1)[-1]
-                    is_open, count, op_type = bool(representative[ref] < 0), self.scope_op_count[ref], ""
+                    is_open, count, op_type = (
+                        bool(representative[ref] < 0),
+                        self.scope_op_count[ref],
+                        "",
+                    )
                     scope_item[ref] = len(items)
                 else:
                     group = self._groups[ref]
@@ -824,9 +829,7 @@ class Hierarchy:
             return []
         if text.lower().startswith("op:"):
             wanted = text[3:].strip().lower()
-            return [n for n, t in zip(self.op_names, self.op_types) if t.lower() == wanted][
-                :limit
-            ]
+            return [n for n, t in zip(self.op_names, self.op_types) if t.lower() == wanted][:limit]
         needle = text.lower()
         if not hasattr(self, "_lower_names"):
             self._lower_names = [name.lower() for name in self.op_names]
@@ -836,15 +839,19 @@ class Hierarchy:
             lower, name = lowered[i], self.op_names[i]
             last = lower.rsplit("/", 1)[-1]
             rank = (
-                0 if lower == needle else 1 if last == needle else 2 if last.startswith(needle) else 3
+                0
+                if lower == needle
+                else 1
+                if last == needle
+                else 2
+                if last.startswith(needle)
+                else 3
             )
             ranked.append((rank, name.count("/"), i))
         ranked.sort()
         return [self.op_names[i] for _, _, i in ranked[:limit]]
 
-    def trace(
-        self, name: str, direction: Literal["inputs", "outputs"] = "inputs"
-    ) -> set[str]:
+    def trace(self, name: str, direction: Literal["inputs", "outputs"] = "inputs") -> set[str]:
         """The ops ``name`` depends on (``"inputs"``), or that depend on it (``"outputs"``),
         through data and control edges, ``name`` included."""
         if direction not in ("inputs", "outputs"):

@@ -533,7 +533,10 @@ def _place(visible, local, sizes, params):
         )
         boxes[item.id] = box
         if item.expanded:
-            origins[item.id] = (box.x + params.padding, box.y + params.header_height + params.padding)
+            origins[item.id] = (
+                box.x + params.padding,
+                box.y + params.header_height + params.padding,
+            )
     return boxes, origins
 
 
@@ -901,7 +904,9 @@ def _folded_layout(
     return _LocalLayout(positions, routes, inner.width, inner.height, resized)
 
 
-def _back_edges(n: int, pairs: list[tuple[int, int]], preferred=frozenset()) -> set[tuple[int, int]]:
+def _back_edges(
+    n: int, pairs: list[tuple[int, int]], preferred=frozenset()
+) -> set[tuple[int, int]]:
     """Edges to reverse so that the rest is a DAG: the ``preferred`` ones (loop back edges),
     self loops, and those closing a cycle in a depth-first search from the sources."""
     successors: list[list[int]] = [[] for _ in range(n)]
@@ -1135,7 +1140,6 @@ def _place_y(graph: _LayeredGraph, params: LayoutParams) -> tuple[list[float], f
     return y, top - params.rank_sep
 
 
-
 # -- a tall top level wrapped into side-by-side bands ---------------------------------------
 @dataclass
 class _Bands:
@@ -1181,7 +1185,10 @@ class _Bands:
         positions = {}
         for i, node in enumerate(ids):
             cx, cy = self.point(i)
-            positions[node] = (round(cx - graph.width[i] / 2, 2), round(cy - graph.height[i] / 2, 2))
+            positions[node] = (
+                round(cx - graph.width[i] / 2, 2),
+                round(cy - graph.height[i] / 2, 2),
+            )
         routes = {}
         for a, b in edges:
             i, j = index[a], index[b]
@@ -1193,7 +1200,9 @@ class _Bands:
         return _LocalLayout(positions, routes, self.width, self.height)
 
 
-def _bands(graph: _LayeredGraph, x, y, height: float, params: LayoutParams, aspect) -> _Bands | None:
+def _bands(
+    graph: _LayeredGraph, x, y, height: float, params: LayoutParams, aspect
+) -> _Bands | None:
     """Cut a layout much taller than ``aspect`` (width/height) allows into bands of whole
     layers, drawn side by side, as many as bring its shape nearest ``aspect``; ``None`` when
     one band is nearest (or there is a single layer)."""
@@ -1220,8 +1229,12 @@ def _bands(graph: _LayeredGraph, x, y, height: float, params: LayoutParams, aspe
         for b in range(len(starts) - 1):
             nodes = [i for layer in graph.layers[starts[b] : starts[b + 1]] for i in layer]
             spans.append(
-                (min(left[i] for i in nodes), max(right[i] for i in nodes),
-                 tops[starts[b]], bottoms[starts[b + 1] - 1])
+                (
+                    min(left[i] for i in nodes),
+                    max(right[i] for i in nodes),
+                    tops[starts[b]],
+                    bottoms[starts[b + 1] - 1],
+                )
             )
         width = sum(r - lft for lft, r, _, _ in spans) + sep * (len(spans) - 1)
         tall = max(b - t for _, _, t, b in spans) + 2 * turn

@@ -98,7 +98,9 @@ class Palette:
                 code = int(self.codes[h.op_index(item.name)])
                 color = self.colors[code]
                 styles[item.id] = {
-                    "fill": color, "fill_dark": dark_twin(color), "category": self.labels[code]
+                    "fill": color,
+                    "fill_dark": dark_twin(color),
+                    "category": self.labels[code],
                 }
                 continue
             counts = h.category_counts(self.codes, item.name)

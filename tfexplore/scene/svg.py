@@ -73,9 +73,7 @@ def to_svg(
         _edge(e, e.index in lit_edges, counts.get(k), params.small_font_size)
         for k, e in enumerate(layout.edges)
     ]
-    body += [
-        _leaf(b, styles.get(b.id, {}), params, b.id in lit, b.id == selected) for b in leaves
-    ]
+    body += [_leaf(b, styles.get(b.id, {}), params, b.id in lit, b.id == selected) for b in leaves]
     width, height = max(layout.width, 1.0), max(layout.height, 1.0)
     shown = min(width, max_width) if max_width else width
     return (

@@ -40,7 +40,9 @@ COLOR_BY = ("op", "device", "role")
 #: the margin (px) the widget keeps around what it brings into view (sent in the scene's params)
 VIEW_MARGIN = 16
 #: the order call attributes are listed in (others follow, by name)
-CALL_ATTR_ORDER = {a: i for i, a in enumerate(["op", "f", "then_branch", "else_branch", "cond", "body"])}
+CALL_ATTR_ORDER = {
+    a: i for i, a in enumerate(["op", "f", "then_branch", "else_branch", "cond", "body"])
+}
 
 
 def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
@@ -190,9 +192,14 @@ class GraphExplorer:
         aspect = round(width / height, 2)
         room = round((height - 2 * VIEW_MARGIN) / self.params.view_params()["min_scale"])
         old = self.params
-        if old.aspect and old.max_height and max(
-            abs(math.log(aspect / old.aspect)), abs(math.log(max(room, 1) / old.max_height))
-        ) < math.log(1.15):
+        if (
+            old.aspect
+            and old.max_height
+            and max(
+                abs(math.log(aspect / old.aspect)), abs(math.log(max(room, 1) / old.max_height))
+            )
+            < math.log(1.15)
+        ):
             return False
         self.params = replace(
             old,
@@ -328,7 +335,9 @@ class GraphExplorer:
 
             raise TensorNotFoundError(
                 f"No collection named {collection!r}.",
-                expected="one of " + ", ".join(sorted(table)) if table else "a MetaGraph collection",
+                expected="one of " + ", ".join(sorted(table))
+                if table
+                else "a MetaGraph collection",
                 suggestions=[c for c in table if collection.lower() in c.lower()],
             )
         return table[collection]

@@ -339,8 +339,11 @@ def report_summary(report: Any) -> str:
     if report.ok:
         verb = "restored" if report.applied else "would restore"
         return f"{verb} {restored} of {total} variables from {name}"
-    problems = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()
-                         if s not in ("restored", "only_in_checkpoint"))
+    problems = ", ".join(
+        f"{n} {s.replace('_', ' ')}"
+        for s, n in counts.items()
+        if s not in ("restored", "only_in_checkpoint")
+    )
     return f"{name} does not fit: {problems}" + (f" ({restored} fit)" if restored else "")
 
 
@@ -710,7 +713,12 @@ class ExploreModel:
     def offers_session(self) -> bool:
         """Whether the *Restore and train* tab is shown: the artifact can run, or could with
         ``model=`` (the tab then says so)."""
-        return self.can_train or self.kind in ("checkpoint", "checkpoint_dir", "keras", "saved_model")
+        return self.can_train or self.kind in (
+            "checkpoint",
+            "checkpoint_dir",
+            "keras",
+            "saved_model",
+        )
 
     @property
     def needs(self) -> str | None:
@@ -906,7 +914,11 @@ def filter_frame(frame: Any, text: str, column: str = "name") -> Any:
 
 
 def frame_html(
-    frame: Any, max_rows: int = 500, columns: list[str] | None = None, *, what: str = "rows",
+    frame: Any,
+    max_rows: int = 500,
+    columns: list[str] | None = None,
+    *,
+    what: str = "rows",
     text: str = "",
 ) -> str:
     """A DataFrame as a compact HTML table (``max_rows`` rows, then a count of the rest);

@@ -159,9 +159,7 @@ def downsample(
         [1.0, 5.0, 2.0, 0.0]
     """
     steps = np.asarray(list(steps) if not isinstance(steps, np.ndarray) else steps, dtype=float)
-    values = np.asarray(
-        list(values) if not isinstance(values, np.ndarray) else values, dtype=float
-    )
+    values = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
     if steps.shape != values.shape:
         raise ValueError(f"steps and values differ in length: {steps.shape} vs {values.shape}")
     max_points = max(2, int(max_points))

@@ -255,4 +255,6 @@ class Explorer(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)
-        return with_html_fallback(bundle, f"<div class='tfx-explore-static'>{self.model.overview_html()}</div>")
+        return with_html_fallback(
+            bundle, f"<div class='tfx-explore-static'>{self.model.overview_html()}</div>"
+        )

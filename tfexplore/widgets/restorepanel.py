@@ -56,7 +56,9 @@ class RestorePanel(w.VBox):
         self.use_proposed = w.Checkbox(
             description="apply the proposed mapping", indent=False, layout=w.Layout(width="auto")
         )
-        self.restore_button = w.Button(description="Restore", button_style="primary", icon="download")
+        self.restore_button = w.Button(
+            description="Restore", button_style="primary", icon="download"
+        )
         self.status = w.HTML()
         self.error_box = w.HTML()
         self.report_box = w.HTML()
@@ -160,7 +162,9 @@ class RestorePanel(w.VBox):
     def _already_restored(self) -> bool:
         last = getattr(self.session, "last_restore", None)
         return bool(
-            last is not None and getattr(last, "applied", False) and self.checkpoint
+            last is not None
+            and getattr(last, "applied", False)
+            and self.checkpoint
             and os.path.abspath(str(last.checkpoint)) == os.path.abspath(self.checkpoint)
         )
 

@@ -132,8 +132,12 @@ class TensorPicker(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)
-        picture = png_img(self.png, alt=self.selected) if self.image.layout.display != "none" else ""
-        static = f"<div class='tfx-picker-static'>{self.info.value}{self.numbers.value}{picture}</div>"
+        picture = (
+            png_img(self.png, alt=self.selected) if self.image.layout.display != "none" else ""
+        )
+        static = (
+            f"<div class='tfx-picker-static'>{self.info.value}{self.numbers.value}{picture}</div>"
+        )
         return with_html_fallback(bundle, static)
 
     # -- showing -------------------------------------------------------------------------

@@ -183,7 +183,9 @@ class TrainPanel(w.VBox):
     def _layout(self) -> list[w.Widget]:
         return [
             w.HTML(STYLE),
-            w.HBox([self.steps_box, self.run_button, self.stop_button, self.progress, self.step_label]),
+            w.HBox(
+                [self.steps_box, self.run_button, self.stop_button, self.progress, self.step_label]
+            ),
             self.loss_choice,
             self.plot,
             w.HBox([self.snapshot_button, self.snapshot_list, self.rollback_button]),
@@ -317,7 +319,9 @@ class TrainPanel(w.VBox):
         note = " (stopped early)" if stopped else ""
         if self._done:
             self._seconds_per_step = seconds / self._done
-        self._last_result = f"ran {self._done:,} of {self.progress.max:,} steps in {seconds:.1f} s{note}"
+        self._last_result = (
+            f"ran {self._done:,} of {self.progress.max:,} steps in {seconds:.1f} s{note}"
+        )
         self.status.value = status_html(self._last_result)
         self.global_step = self._read_global_step()
         self.redraw()
@@ -391,7 +395,11 @@ class TrainPanel(w.VBox):
         if ax.get_xlabel() != self.curve.x_label:
             ax.set_xlabel(self.curve.x_label)
         finite = values[np.isfinite(values)]
-        scale = "log" if finite.size and np.all(finite > 0) and plots._spans_decades(finite) else "linear"
+        scale = (
+            "log"
+            if finite.size and np.all(finite > 0) and plots._spans_decades(finite)
+            else "linear"
+        )
         if ax.get_yscale() != scale:
             ax.set_yscale(scale)
             if scale == "log":  # minor log ticks and labels cost a third of a redraw
@@ -418,9 +426,7 @@ class TrainPanel(w.VBox):
         name = name or self.snapshot_list.value
         self.session.rollback(name)
         self.global_step = self._read_global_step()
-        self.status.value = status_html(
-            f"rolled back to {name!r}: global_step {self.global_step}"
-        )
+        self.status.value = status_html(f"rolled back to {name!r}: global_step {self.global_step}")
 
     def save(self, folder: str | None = None, *, overwrite: bool | None = None) -> str:
         """Save a checkpoint into ``folder`` (the folder field); an existing checkpoint of

@@ -340,9 +340,7 @@ def read_string_entry(entry: BundleEntry, shard_file: Path, path) -> np.ndarray:
     if all(n <= 0xFFFFFFFF for n in lengths):
         raw_lengths = np.asarray(lengths, dtype="<u4").tobytes()
     else:
-        raw_lengths = b"".join(
-            n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little") for n in lengths
-        )
+        raw_lengths = b"".join(n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little") for n in lengths)
     if masked_crc32c(raw_lengths) != int.from_bytes(data[position:body], "little"):
         raise damaged("fails the checksum of its length table")
     if masked_crc32c(raw_lengths + data[position:]) != entry.crc32c:
@@ -469,8 +467,11 @@ def _learn_head(value: bytes, dtype_name) -> None:
         shape = _check_shape("", dims, "")
     except CorruptArtifactError:
         return
-    _FAST_HEADS[head] = (_storable_names.get(dtype_enum) or dtype_name(dtype_enum), dtype_enum,
-                         shape)
+    _FAST_HEADS[head] = (
+        _storable_names.get(dtype_enum) or dtype_name(dtype_enum),
+        dtype_enum,
+        shape,
+    )
 
 
 def _parse_block(block: bytes, path, entries: dict[str, BundleEntry], general) -> int:
@@ -542,9 +543,23 @@ def _parse_block(block: bytes, path, entries: dict[str, BundleEntry], general) -
         good, shards, offsets, sizes, crcs = _decode_numbers(block, bounds)
         max_shard = max(itertools.compress(shards, good), default=0)
         dtypes, enums, shapes = zip(*found)
-        made = list(map(_new_entry, itertools.repeat(BundleEntry), zip(
-            names, dtypes, enums, shapes, shards, offsets, sizes, crcs, itertools.repeat(()),
-        )))
+        made = list(
+            map(
+                _new_entry,
+                itertools.repeat(BundleEntry),
+                zip(
+                    names,
+                    dtypes,
+                    enums,
+                    shapes,
+                    shards,
+                    offsets,
+                    sizes,
+                    crcs,
+                    itertools.repeat(()),
+                ),
+            )
+        )
     else:
         good = made = []
     done = 0
@@ -557,7 +572,9 @@ def _parse_block(block: bytes, path, entries: dict[str, BundleEntry], general) -
                     if good[at]:
                         entries[names[at]] = made[at]
                     else:
-                        general(names[at].encode("utf-8"), block[bounds[2 * at]:bounds[2 * at + 1]])
+                        general(
+                            names[at].encode("utf-8"), block[bounds[2 * at] : bounds[2 * at + 1]]
+                        )
             done = before
         if other_key is not None:
             general(other_key, block[start:end])
@@ -585,8 +602,10 @@ def _decode_numbers(block: bytes, bounds: list[int]):
     first = starts + 4 + data[starts + 3]  # the first byte after the head
     stop = ends - 5  # the crc32c tag
     crcs = (
-        data[stop + 1].astype(np.int64) | (data[stop + 2].astype(np.int64) << 8)
-        | (data[stop + 3].astype(np.int64) << 16) | (data[stop + 4].astype(np.int64) << 24)
+        data[stop + 1].astype(np.int64)
+        | (data[stop + 2].astype(np.int64) << 8)
+        | (data[stop + 3].astype(np.int64) << 16)
+        | (data[stop + 4].astype(np.int64) << 24)
     )
     lengths = stop - first
     total = int(lengths.sum())
@@ -784,8 +803,10 @@ def _entry_from_proto(name: str, proto, path, dtype_name) -> BundleEntry:
 
 def _fields_from_proto(proto) -> _EntryFields:
     slices = tuple(
-        tuple((extent.start, extent.length if extent.HasField("length") else -1)
-              for extent in slice_proto.extent)
+        tuple(
+            (extent.start, extent.length if extent.HasField("length") else -1)
+            for extent in slice_proto.extent
+        )
         for slice_proto in proto.slices
     )
     return (
@@ -811,14 +832,16 @@ def _make_entry(name: str, fields: _EntryFields, path, dtype_name) -> BundleEntr
     if dtype is None:
         if not _storable_dtype(dtype_enum):
             raise _corrupt(
-                path, f"entry {name!r} has dtype {dtype_enum} ({dtype_name(dtype_enum)}), "
-                "which no checkpoint stores"
+                path,
+                f"entry {name!r} has dtype {dtype_enum} ({dtype_name(dtype_enum)}), "
+                "which no checkpoint stores",
             )
         dtype = _storable_names[dtype_enum] = dtype_name(dtype_enum)
     if slices:
         _check_slices(name, slices, shape, path)
-    return _new_entry(BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc,
-                                    slices))
+    return _new_entry(
+        BundleEntry, (name, dtype, dtype_enum, shape, shard, offset, size, crc, slices)
+    )
 
 
 _new_entry = tuple.__new__
@@ -846,12 +869,15 @@ def _check_shape(name: str, dims, path) -> tuple[int, ...]:
 def _check_slices(name: str, slices, shape: tuple[int, ...], path) -> None:
     for spec in slices:
         if spec and len(spec) != len(shape):
-            raise _corrupt(path, f"entry {name!r} has a slice of {len(spec)} dimensions for "
-                           f"a shape of {len(shape)}")
+            raise _corrupt(
+                path,
+                f"entry {name!r} has a slice of {len(spec)} dimensions for a shape of {len(shape)}",
+            )
         for (start, length), dim in zip(spec, shape):
             if start < 0 or start > dim or (length != -1 and (length < 0 or start + length > dim)):
-                raise _corrupt(path, f"entry {name!r} has a slice {spec} outside its shape "
-                               f"{list(shape)}")
+                raise _corrupt(
+                    path, f"entry {name!r} has a slice {spec} outside its shape {list(shape)}"
+                )
 
 
 # -- a minimal BundleEntryProto decoder ------------------------------------------------------

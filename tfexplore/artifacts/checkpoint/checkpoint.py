@@ -71,16 +71,45 @@ from .bundle import (
 __all__ = ["Checkpoint", "CheckpointDir", "check_checkpoint_files"]
 
 VARIABLE_COLUMNS = [
-    "name", "role", "shape", "dtype", "size", "nbytes", "shard", "offset", "partitions",
-    "slot", "slot_of", "optimizer", "object_path", "aliases", "full_name",
+    "name",
+    "role",
+    "shape",
+    "dtype",
+    "size",
+    "nbytes",
+    "shard",
+    "offset",
+    "partitions",
+    "slot",
+    "slot_of",
+    "optimizer",
+    "object_path",
+    "aliases",
+    "full_name",
 ]
 DIFF_COLUMNS = [
-    "name", "role", "status", "old_shape", "new_shape", "old_dtype", "new_dtype",
-    "max_abs_change", "mean_abs_change", "rel_l2_change",
+    "name",
+    "role",
+    "status",
+    "old_shape",
+    "new_shape",
+    "old_dtype",
+    "new_dtype",
+    "max_abs_change",
+    "mean_abs_change",
+    "rel_l2_change",
 ]
 CHECKPOINT_COLUMNS = [
-    "prefix", "step", "modified", "size", "has_meta", "has_data", "is_latest", "listed",
-    "missing", "relocated",
+    "prefix",
+    "step",
+    "modified",
+    "size",
+    "has_meta",
+    "has_data",
+    "is_latest",
+    "listed",
+    "missing",
+    "relocated",
 ]
 GRAPH_COLUMNS = ["path", "prefix", "step", "has_checkpoint", "has_data", "size"]
 _STORAGE_COLUMNS = ("shape", "dtype", "size", "nbytes", "shard", "offset", "partitions")
@@ -205,8 +234,14 @@ class Checkpoint(Artifact):
                     offset[position] = None
                     partitions[position] = len(pieces)
         return {
-            "name": names, "shape": shape, "dtype": dtype, "size": size, "nbytes": nbytes,
-            "shard": shard, "offset": offset, "partitions": partitions,
+            "name": names,
+            "shape": shape,
+            "dtype": dtype,
+            "size": size,
+            "nbytes": nbytes,
+            "shard": shard,
+            "offset": offset,
+            "partitions": partitions,
         }
 
     @functools.cached_property
@@ -393,7 +428,8 @@ class Checkpoint(Artifact):
             )
         if pointers:
             notes.append(
-                "data file(s) are Git LFS pointers, not the data: " + ", ".join(pointers)
+                "data file(s) are Git LFS pointers, not the data: "
+                + ", ".join(pointers)
                 + "; run `git lfs pull` in the repository to fetch them"
             )
         if naming.OBJECT_GRAPH_KEY in self._entries and self._object_graph is None:
@@ -609,8 +645,12 @@ class Checkpoint(Artifact):
         facts = {row[0]: row for row in self.variables[columns].itertuples(index=False)}
         items = (
             (
-                {"name": key, "role": facts[key][1], "shape": facts[key][2],
-                 "dtype": facts[key][3]},
+                {
+                    "name": key,
+                    "role": facts[key][1],
+                    "shape": facts[key][2],
+                    "dtype": facts[key][3],
+                },
                 functools.partial(self._read_key, key),
                 _count(facts[key][4]),
             )
@@ -790,13 +830,15 @@ class CheckpointDir(Artifact):
                 graph_only = _is_file(meta_file(path))
                 notes.append(
                     f"the state file lists {raw!r} but its files are missing"
-                    if not graph_only else
-                    f"the state file lists {raw!r}: its graph (.meta) is here but its tensors "
+                    if not graph_only
+                    else f"the state file lists {raw!r}: its graph (.meta) is here but its tensors "
                     "(.index, .data-*) are missing"
                 )
             elif not relocated and not _same_folder(prefix_parts(path)[0], self.folder):
-                notes.append(f"the state file lists {raw!r}, outside this folder; it is used "
-                             "from there (as tf.train.latest_checkpoint would)")
+                notes.append(
+                    f"the state file lists {raw!r}, outside this folder; it is used "
+                    "from there (as tf.train.latest_checkpoint would)"
+                )
             rows[path] = _checkpoint_row(path, exists, listed=True, relocated=relocated)
             listed_paths.append(path)
             if raw == latest_raw:
@@ -812,8 +854,11 @@ class CheckpointDir(Artifact):
                 notes.append(
                     f"the latest checkpoint named by the state file ({latest_raw!r}) is "
                     "missing; "
-                    + ("the newest one present is used as latest" if newest is not None
-                       else "no other checkpoint is present")
+                    + (
+                        "the newest one present is used as latest"
+                        if newest is not None
+                        else "no other checkpoint is present"
+                    )
                 )
             latest_path = newest
         if latest_path is not None:
@@ -875,7 +920,8 @@ class CheckpointDir(Artifact):
         if pointers:
             notes.append(
                 f"{len(pointers)} file(s) are Git LFS pointers, not the files themselves ("
-                + ", ".join(pointers[:6]) + (" ..." if len(pointers) > 6 else "")
+                + ", ".join(pointers[:6])
+                + (" ..." if len(pointers) > 6 else "")
                 + "): the repository was cloned without git-lfs; run `git lfs pull` in it"
             )
         present = self._present()
@@ -917,15 +963,17 @@ class CheckpointDir(Artifact):
                 continue
             prefix = prefix_of(entry)
             has_checkpoint = _prefix_exists(prefix)
-            rows.append({
-                "path": str(entry),
-                "prefix": prefix_text(prefix),
-                "step": _step_from_name(prefix_parts(prefix)[1]),
-                "has_checkpoint": has_checkpoint,
-                "has_data": has_checkpoint and _has_data(prefix),
-                "size": entry.stat().st_size,
-                "_modified": entry.stat().st_mtime,
-            })
+            rows.append(
+                {
+                    "path": str(entry),
+                    "prefix": prefix_text(prefix),
+                    "step": _step_from_name(prefix_parts(prefix)[1]),
+                    "has_checkpoint": has_checkpoint,
+                    "has_data": has_checkpoint and _has_data(prefix),
+                    "size": entry.stat().st_size,
+                    "_modified": entry.stat().st_mtime,
+                }
+            )
         rows.sort(key=lambda row: (row["step"] is None, row["step"] or 0, row["_modified"]))
         table = pd.DataFrame(rows, columns=GRAPH_COLUMNS)
         table["step"] = table["step"].astype("Int64")
@@ -978,7 +1026,8 @@ class CheckpointDir(Artifact):
             hint=(
                 f"explore the graph: tfexplore.open({graphs['path'].iloc[-1]!r}) or "
                 "GraphView(folder); a session of it starts from initialized variables"
-                if len(graphs) else "; ".join(self.notes) or "check the folder"
+                if len(graphs)
+                else "; ".join(self.notes) or "check the folder"
             ),
         )
 
@@ -1068,7 +1117,9 @@ class CheckpointDir(Artifact):
             "path": str(self.folder),
             "checkpoints": len(present),
             "steps": [int(s) for s in present["step"].dropna()],
-            "latest": next((row["prefix"] for _, row in table.iterrows() if row["is_latest"]), None),
+            "latest": next(
+                (row["prefix"] for _, row in table.iterrows() if row["is_latest"]), None
+            ),
             "state_file": self.state_path.is_file(),
             "size": human_bytes(float(present["size"].sum())),
         }
@@ -1136,8 +1187,10 @@ def _no_checkpoint_error(prefix: Path) -> ArtifactNotFoundError:
         hint = "this is a folder: open it with tfexplore.open or CheckpointDir"
     else:
         siblings = sorted(p.name for p in prefix.parent.glob(prefix.name.split(".")[0] + "*"))
-        hint = ("files that do exist there: " + ", ".join(siblings[:8])) if siblings else (
-            "check the path"
+        hint = (
+            ("files that do exist there: " + ", ".join(siblings[:8]))
+            if siblings
+            else ("check the path")
         )
     return ArtifactNotFoundError(
         f"No checkpoint with prefix {str(prefix)!r}: neither {prefix.name}.index nor a V1 "
@@ -1150,7 +1203,14 @@ def _no_checkpoint_error(prefix: Path) -> ArtifactNotFoundError:
 
 #: columns of text or ``None`` (pandas infers ``str``, or ``object`` when all are ``None``)
 _TEXT_COLUMNS = (
-    "name", "role", "dtype", "slot", "slot_of", "optimizer", "object_path", "full_name",
+    "name",
+    "role",
+    "dtype",
+    "slot",
+    "slot_of",
+    "optimizer",
+    "object_path",
+    "full_name",
 )
 
 
@@ -1322,8 +1382,9 @@ def _prefix_files(prefix: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return [
-        p for p in folder.iterdir()
-        if p == prefix or (p.name.startswith(stem + ".") and _belongs(p.name[len(stem) + 1:]))
+        p
+        for p in folder.iterdir()
+        if p == prefix or (p.name.startswith(stem + ".") and _belongs(p.name[len(stem) + 1 :]))
     ]
 
 
@@ -1369,8 +1430,9 @@ def _newest(rows: Iterable[dict[str, Any]]) -> Path | None:
     rows = list(rows)
     if not rows:
         return None
-    return max(rows, key=lambda row: (row["step"] if row["step"] is not None else -1,
-                                      row["modified"]))["_path"]
+    return max(
+        rows, key=lambda row: (row["step"] if row["step"] is not None else -1, row["modified"])
+    )["_path"]
 
 
 def _row_order(row: dict[str, Any]):
@@ -1456,13 +1518,16 @@ def _explain_checkpoint(checkpoint: Checkpoint) -> str:
             "of the gradient"
         )
     if roles.get("optimizer_state"):
-        parts.append(f"- {roles['optimizer_state']} optimizer state value(s) (beta powers, "
-                     "iteration count, learning rate)")
+        parts.append(
+            f"- {roles['optimizer_state']} optimizer state value(s) (beta powers, "
+            "iteration count, learning rate)"
+        )
     if roles.get("step"):
         step_key = table.loc[table["role"] == "step", "name"].iloc[0]
         value = _safe_step_value(checkpoint, step_key)
         parts.append(
-            f"- the training step (`{step_key}` = {value})" if value is not None
+            f"- the training step (`{step_key}` = {value})"
+            if value is not None
             else f"- the training step (`{step_key}`; its value is in the data, unreadable here)"
         )
     if (table["partitions"] > 1).any():
@@ -1525,21 +1590,27 @@ def _explain_dir(folder: CheckpointDir) -> str:
         )
     if len(present):
         latest = folder.latest
-        parts += ["", f"The latest is `{prefix_parts(latest.prefix)[1] or prefix_text(latest.prefix)}`. "
-                  "To restore it, pass its prefix "
-                  "(not a file name) to `saver.restore(session, prefix)` or "
-                  "`tf.train.Checkpoint(...).restore(prefix)`."]
+        parts += [
+            "",
+            f"The latest is `{prefix_parts(latest.prefix)[1] or prefix_text(latest.prefix)}`. "
+            "To restore it, pass its prefix "
+            "(not a file name) to `saver.restore(session, prefix)` or "
+            "`tf.train.Checkpoint(...).restore(prefix)`.",
+        ]
     graphs = folder.graphs
     orphans = graphs[~graphs["has_checkpoint"]]
     if len(orphans):
         names = ", ".join(f"`{Path(p).name}`" for p in orphans["path"][:6])
-        parts += ["", "## Graphs without tensors", "",
-                  f"{len(orphans)} graph(s) ({names}) have no checkpoint beside them: the "
-                  "`.meta` file is the graph (ops, variables, the Saver's settings), the tensors' "
-                  "values were in `.index`/`.data-*` files that are not here (too big to commit, "
-                  "or lost). The graph can still be explored (`.meta_graph`, `GraphView(folder)`); "
-                  "a session of it starts from freshly initialized variables."]
+        parts += [
+            "",
+            "## Graphs without tensors",
+            "",
+            f"{len(orphans)} graph(s) ({names}) have no checkpoint beside them: the "
+            "`.meta` file is the graph (ops, variables, the Saver's settings), the tensors' "
+            "values were in `.index`/`.data-*` files that are not here (too big to commit, "
+            "or lost). The graph can still be explored (`.meta_graph`, `GraphView(folder)`); "
+            "a session of it starts from freshly initialized variables.",
+        ]
     if folder.notes:
         parts += ["", "## Notes", ""] + [f"- {note}" for note in folder.notes]
     return "\n".join(parts)
-

@@ -70,8 +70,19 @@ _PARTITION = re.compile(r"^(?P<base>.+)/part_(?P<index>\d+)$")
 _BETA_POWER = re.compile(r"(^|/)beta[12]_power(_\d+)?$")
 _STEP_NAMES = ("global_step", "step")
 _OPTIMIZER_STATE_NAMES = {
-    "iter", "iterations", "_iterations", "lr", "learning_rate", "_learning_rate", "decay",
-    "beta_1", "beta_2", "rho", "epsilon", "momentum", "initial_accumulator_value",
+    "iter",
+    "iterations",
+    "_iterations",
+    "lr",
+    "learning_rate",
+    "_learning_rate",
+    "decay",
+    "beta_1",
+    "beta_2",
+    "rho",
+    "epsilon",
+    "momentum",
+    "initial_accumulator_value",
 }
 #: Keras 3 optimizers keep one list of slot variables per kind, parallel to
 #: ``_trainable_variables``; these are the labels of the known kinds.
@@ -397,9 +408,7 @@ def describe_keys(
     return result
 
 
-def _tf1_slots(
-    names: list[str], present: set[str], shapes
-) -> dict[str, tuple[str, str, str]]:
+def _tf1_slots(names: list[str], present: set[str], shapes) -> dict[str, tuple[str, str, str]]:
     """``tf1_slot`` of every name that can be a slot (its parent is a key too)."""
     found = {}
     # last component -> (optimizer, label) when the label depends on nothing else (a known
@@ -495,8 +504,11 @@ def _apply_object_graph(result: dict[str, KeyInfo], graph: ObjectGraph) -> dict[
             )
         elif info.role == "variable" and _under_optimizer(node, graph, preferred):
             optimizer_path = next(
-                (graph.optimizer_path(o) for o in graph.optimizer_ids
-                 if preferred.startswith(graph.optimizer_path(o) + "/")),
+                (
+                    graph.optimizer_path(o)
+                    for o in graph.optimizer_ids
+                    if preferred.startswith(graph.optimizer_path(o) + "/")
+                ),
                 None,
             )
             changes.update(role="optimizer_state", optimizer=optimizer_path)

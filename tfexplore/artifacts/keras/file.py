@@ -230,12 +230,14 @@ class KerasFile(Artifact):
             registered = node.get("registered_name")
             legacy = "module" not in node and "registered_name" not in node
             in_keras = isinstance(module, str) and module.startswith("keras")
-            custom = (registered and registered != node["class_name"]) or (
-                isinstance(module, str) and module and not in_keras
-            ) or (
-                # Keras 1/2 names, or a keras.* module naming something that is not a Keras
-                # class (keras.utils get_file: deserializing it calls it)
-                (legacy or in_keras) and str(node["class_name"]) not in KERAS_CLASS_NAMES
+            custom = (
+                (registered and registered != node["class_name"])
+                or (isinstance(module, str) and module and not in_keras)
+                or (
+                    # Keras 1/2 names, or a keras.* module naming something that is not a Keras
+                    # class (keras.utils get_file: deserializing it calls it)
+                    (legacy or in_keras) and str(node["class_name"]) not in KERAS_CLASS_NAMES
+                )
             )
             if custom and (label := str(registered or node["class_name"])) not in found:
                 found.append(label)
@@ -248,8 +250,12 @@ class KerasFile(Artifact):
         ``Lambda`` layer and each custom class (read from the config, never executed)."""
         from ...safety.gate import scan_keras_config
 
-        return scan_keras_config(self.config, path=self.path, lambda_layers=self.lambda_layers,
-                                 custom_classes=self.custom_classes)
+        return scan_keras_config(
+            self.config,
+            path=self.path,
+            lambda_layers=self.lambda_layers,
+            custom_classes=self.custom_classes,
+        )
 
     @functools.cached_property
     def _weights(self) -> list[_Weight]:
@@ -635,7 +641,13 @@ def _translated(path: Path, what: str) -> Iterator[None]:
     except TFExploreError:
         raise
     except (
-        OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, KeyError, ValueError,
+        OSError,
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        RuntimeError,
+        KeyError,
+        ValueError,
         MemoryError,
     ) as exc:  # h5py says "unable to open object" with KeyError, bad dataspaces with ValueError
         raise CorruptArtifactError(

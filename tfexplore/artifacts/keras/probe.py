@@ -155,12 +155,22 @@ def probe(path: str | os.PathLike, *, size: int | None = None) -> dict[str, Any]
         key: value for key, value in os.environ.items()
         if not key.startswith(("PYTHON", "TFEXPLORE_H5_PROBE"))
     }  # fmt: skip
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               HDF5_USE_FILE_LOCKING="FALSE")
+    env.update(
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        HDF5_USE_FILE_LOCKING="FALSE",
+    )
     try:
         done = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, cwd=tempfile.gettempdir(),
-            env=env, timeout=timeout, close_fds=True, check=False,
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            cwd=tempfile.gettempdir(),
+            env=env,
+            timeout=timeout,
+            close_fds=True,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "seconds": timeout, "detail": ""}
@@ -174,8 +184,10 @@ def probe(path: str | os.PathLike, *, size: int | None = None) -> dict[str, Any]
             name = f"signal {-done.returncode}"
         return {"status": "signal", "detail": name, "stderr": _tail(done.stderr)}
     if report is None:  # not libhdf5 (its failures are aborts): the child could not run
-        return {"status": "unavailable",
-                "detail": f"the child exited with status {done.returncode}: {_tail(done.stderr)}"}
+        return {
+            "status": "unavailable",
+            "detail": f"the child exited with status {done.returncode}: {_tail(done.stderr)}",
+        }
     return report
 
 
@@ -261,5 +273,3 @@ def _last_json(data: bytes) -> dict[str, Any] | None:
 def _tail(data: bytes) -> str:
     lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
-
-

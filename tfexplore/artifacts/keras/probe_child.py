@@ -67,8 +67,13 @@ def _child_run(path: Path, budget_mb: int) -> dict[str, Any]:
     used = _address_space()
     _limit("RLIMIT_AS", (used + (budget_mb << 20)) if used else 4 << 30)
 
-    report: dict[str, Any] = {"status": "ok", "errors": [], "weights": 0, "reads": 0,
-                              "budget": budget_mb << 20}
+    report: dict[str, Any] = {
+        "status": "ok",
+        "errors": [],
+        "weights": 0,
+        "reads": 0,
+        "budget": budget_mb << 20,
+    }
 
     def failed(where: str, exc: BaseException) -> dict[str, Any] | None:
         """Record an ordinary error; return a verdict when it was memory."""

@@ -17,8 +17,16 @@ from pathlib import Path
 
 from ...errors import CorruptArtifactError, TooLargeError
 
-__all__ = ["check_members", "check_inflation", "read_member", "MAX_MEMBERS", "MAX_JSON_BYTES", "MAX_MEMBER_BYTES",
-           "MAX_RATIO", "RATIO_FREE_BYTES"]
+__all__ = [
+    "check_members",
+    "check_inflation",
+    "read_member",
+    "MAX_MEMBERS",
+    "MAX_JSON_BYTES",
+    "MAX_MEMBER_BYTES",
+    "MAX_RATIO",
+    "RATIO_FREE_BYTES",
+]
 
 MAX_MEMBERS = 10_000
 MAX_JSON_BYTES = 64 << 20
@@ -64,15 +72,19 @@ def check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
         limit = _limit_for(info)
         compressed = info.compress_type != zipfile.ZIP_STORED
         if info.file_size > limit and (compressed or info.filename.endswith(".json")):
-            raise _too_large(path, info, f"declares {info.file_size} bytes, more than the "
-                             f"{limit} tfexplore reads of it")
+            raise _too_large(
+                path,
+                info,
+                f"declares {info.file_size} bytes, more than the {limit} tfexplore reads of it",
+            )
         if (
             compressed
             and info.file_size > RATIO_FREE_BYTES
             and info.file_size > MAX_RATIO * max(info.compress_size, 1)
         ):
             raise _too_large(
-                path, info,
+                path,
+                info,
                 f"inflates {info.compress_size} bytes to a declared {info.file_size} (more than "
                 f"{MAX_RATIO} times: a zip bomb)",
             )
@@ -115,8 +127,11 @@ def check_inflation(path: Path, info: zipfile.ZipInfo) -> None:
             total += len(inflater.decompress(pending, _CHUNK))
             pending = inflater.unconsumed_tail
             if total > info.file_size:
-                raise _too_large(path, info, f"inflates to more than the {info.file_size} bytes "
-                                 "it declares (a zip bomb)")
+                raise _too_large(
+                    path,
+                    info,
+                    f"inflates to more than the {info.file_size} bytes it declares (a zip bomb)",
+                )
     if not inflater.eof or total != info.file_size:
         raise CorruptArtifactError(
             f"The member {info.filename!r} of {str(path)!r} inflates to {total} bytes, not the "
@@ -142,8 +157,9 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> 
             pieces.append(piece)
             total += len(piece)
             if total > limit:
-                raise _too_large(path, info, f"holds more than the {info.file_size} bytes it "
-                                 "declares")
+                raise _too_large(
+                    path, info, f"holds more than the {info.file_size} bytes it declares"
+                )
     return b"".join(pieces)
 
 

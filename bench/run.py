@@ -7,7 +7,8 @@ then the peak-RSS mark is reset (``/proc/self/clear_refs``) and the work is time
 the child's ``VmHWM`` over the timed work: the whole process, imports included.
 
 Cheap figures are the median of several runs (31 if the first run takes under 0.1 s, 5 under
-1 s, 3 under 10 s), each on fresh objects; expensive ones (``stats()`` and ``diff()`` over gigabytes) run
+1 s, 3 under 10 s), each on fresh objects; expensive ones (``stats()`` and ``diff()`` over
+gigabytes) run
 once. The table says which.
 
 Usage::

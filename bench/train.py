@@ -17,7 +17,8 @@ Each figure is the best of ``repeats`` (the runs are interleaved, so drift on a 
 hits all alike). The target checks the issue's comparison: the panel with its live plot must
 reach at least 95% of the plain ``sess.run`` loop's steps/s (``Session.train`` runs each step
 through a callable made from ``CallableOptions``, so it is faster than that loop). The panel's
-cost against ``Session.train`` alone is printed too. Beside it, the share of the panel's run time spent
+cost against ``Session.train`` alone is printed too. Beside it, the share of the panel's run
+time spent
 inside its redraws (timed by wrapping ``redraw``) tells how much of that is the plot itself,
 and ``panel / plain`` compares with the plain loop.
 

@@ -22,7 +22,7 @@
 # | file | holds |
 # | --- | --- |
 # | `checkpoint` | text: which prefix is the latest, and which are kept |
-# | `model.ckpt-30.index` | the table of contents: name, dtype, shape and byte position of every tensor |
+# | `model.ckpt-30.index` | table of contents: name, dtype, shape, byte position of each tensor |
 # | `model.ckpt-30.data-00000-of-00001` | the tensors' bytes, one after the other |
 # | `model.ckpt-30.meta` | the graph that was trained (a `MetaGraphDef`) |
 #

@@ -138,7 +138,8 @@ print(
 print(handle_info.value_tensors[0], "->", fetched_value.dtype, fetched_value.shape)
 
 # %% tags=["check"]
-# The handle is not the weights: bytes describing where the variable lives, not a (3, 16) float array.
+# The handle is not the weights: bytes describing where the variable lives, not a (3, 16) float
+# array.
 assert fetched_handle.dtype != np.float32 and fetched_handle.shape != (3, 16)
 assert fetched_value.shape == (3, 16) and fetched_value.dtype == np.float32
 assert np.array_equal(fetched_value, meta.checkpoint.read("layer1/W"))

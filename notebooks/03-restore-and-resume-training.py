@@ -20,7 +20,7 @@
 #
 # | step | TensorFlow | tfexplore |
 # | --- | --- | --- |
-# | load the graph | `saver = tf.compat.v1.train.import_meta_graph("model.ckpt-30.meta")` | `s = tfexplore.session(folder)` |
+# | load the graph | `v1.train.import_meta_graph(meta_path)` | `tfexplore.session(folder)` |
 # | restore | `saver.restore(sess, "model.ckpt-30")` | (done; `s.last_restore` is the report) |
 # | find the train op | `tf.compat.v1.get_collection("train_op")[0]` | (found) |
 # | step counter | `sess.run(tf.compat.v1.train.get_global_step())` | `s.global_step` |
@@ -153,7 +153,8 @@ for _ in range(20):
         s.snapshot("best")
 final_step = s.global_step
 print(
-    f"best validation loss {best_loss:.4f} at step {best_step}; now at step {final_step}, loss {val_loss:.4f}"
+    f"best validation loss {best_loss:.4f} at step {best_step}; "
+    f"now at step {final_step}, loss {val_loss:.4f}"
 )
 
 # %%

@@ -242,8 +242,8 @@ assert weights["slot_of"].isna().all()  # ... and no optimizer state
 #
 # | artifact | written by | tensors named by | graph? |
 # | --- | --- | --- | --- |
-# | object-based checkpoint | `tf.train.Checkpoint`, `CheckpointManager` | object path + `/.ATTRIBUTES/VARIABLE_VALUE` | no (object graph only) |
-# | SavedModel | `tf.saved_model.save`, `model.export` | object path (in `variables/`) | yes, per signature |
+# | object-based checkpoint | `tf.train.Checkpoint`(`Manager`) | object path | no (objects only) |
+# | SavedModel | `tf.saved_model.save`, `model.export` | object path | yes, per signature |
 # | `.keras` | `model.save("x.keras")` | position (`vars/0`) in HDF5 | no (JSON config) |
 # | `.h5` | `model.save("x.h5")` (legacy) | layer/weight name in HDF5 | no (JSON config) |
 #

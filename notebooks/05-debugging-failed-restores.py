@@ -51,7 +51,8 @@ def build(scope="model", hidden=8, outputs=1, names=("dense/kernel", "dense/bias
 
 
 def tf_error_lines(error, *keywords):
-    """The first line of a TensorFlow error and the lines holding a keyword (the rest is traceback)."""
+    """The first line of a TensorFlow error and the lines holding a keyword (the rest is
+    traceback)."""
     lines = str(error).splitlines()
     return "\n".join(
         [f"{type(error).__name__}: {lines[0]}"]
@@ -258,12 +259,16 @@ sess.close()
 # %% [markdown]
 # ## Summary
 #
-# | TensorFlow says | what happened | fix |
-# | --- | --- | --- |
-# | `Key net/... not found in checkpoint` | scope renamed | `restore(prefix_rewrite={"model/": "net/"})` |
-# | nothing (resource variables), or `Assign requires shapes ...` (ref variables) | a layer changed size | `restore(partial=True)` after initializing |
-# | `Key ... not found` for every variable | rebuilt with other names | `restore(mapping=report.proposed_mapping)` |
-# | `Key ... not found` for one new variable | a new layer | `partial=True`, initialize it yourself |
+# What TensorFlow says, what happened, and the fix:
+#
+# - `Key net/... not found in checkpoint`: the scope was renamed;
+#   `restore(prefix_rewrite={"model/": "net/"})`.
+# - nothing (resource variables), or `Assign requires shapes ...` (ref variables): a layer changed
+#   size; `restore(partial=True)` after initializing.
+# - `Key ... not found` for every variable: the model was rebuilt with other names;
+#   `restore(mapping=report.proposed_mapping)`.
+# - `Key ... not found` for one new variable: a new layer; `partial=True`, then initialize it
+#   yourself.
 #
 # In every case `plan_restore(...)` shows the outcome without changing a variable, and
 # `report.as_code()` gives the same restore in plain TensorFlow.

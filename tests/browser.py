@@ -220,7 +220,10 @@ CONTRAST_JS = """
   };
   const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3]));
   const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
   };
   const htmlLayers = (node) => {  // backgrounds from ``node`` outwards, until an opaque one
@@ -236,7 +239,9 @@ CONTRAST_JS = """
     for (const c of layers.slice().reverse()) colour = over(c, colour);
     return colour;
   };
-  const SHAPES = [SVGRectElement, SVGPathElement, SVGCircleElement, SVGEllipseElement, SVGPolygonElement];
+  const SHAPES = [
+    SVGRectElement, SVGPathElement, SVGCircleElement, SVGEllipseElement, SVGPolygonElement,
+  ];
   const svgBackground = (t) => {
     const svg = t.ownerSVGElement;
     const r = t.getBoundingClientRect();
@@ -250,7 +255,8 @@ CONTRAST_JS = """
     // an SVG drawn with overflow visible shows text beyond its box too
     const box = getComputedStyle(svg).overflow === "visible" ? seen : area;
     if (cx < Math.max(box.left, seen.left, 0) || cx > Math.min(box.right, seen.right, innerWidth) ||
-        cy < Math.max(box.top, seen.top, 0) || cy > Math.min(box.bottom, seen.bottom, innerHeight)) return null;
+        cy < Math.max(box.top, seen.top, 0) ||
+        cy > Math.min(box.bottom, seen.bottom, innerHeight)) return null;
     const stack = document.elementsFromPoint(cx, cy);
     if (!stack.length || !svg.contains(stack[0]) && stack[0] !== svg) return null;  // covered
     const layers = [];
@@ -262,7 +268,9 @@ CONTRAST_JS = """
       const c = rgba(style.fill);
       if (!c) continue;
       let alpha = c[3] * parseFloat(style.fillOpacity || "1");
-      for (let g = n; g && g !== svg; g = g.parentElement) alpha *= parseFloat(getComputedStyle(g).opacity || "1");
+      for (let g = n; g && g !== svg; g = g.parentElement) {
+        alpha *= parseFloat(getComputedStyle(g).opacity || "1");
+      }
       if (alpha <= 0) continue;
       layers.push([c[0], c[1], c[2], alpha]);
       if (alpha >= 1) { ground = true; break; }
@@ -271,7 +279,9 @@ CONTRAST_JS = """
     return composite(layers);
   };
   const out = [];
-  for (const t of root.querySelectorAll("text, span, label, b, div, button, a, p, li, h3, h4, td, th, summary, pre, code, option")) {
+  const TEXTS = "text, span, label, b, div, button, a, p, li, h3, h4, td, th, summary, pre, " +
+    "code, option";
+  for (const t of root.querySelectorAll(TEXTS)) {
     const own = [...t.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
     if (!own || !t.getClientRects().length) continue;
     const style = getComputedStyle(t);
@@ -281,10 +291,12 @@ CONTRAST_JS = """
     if (!fg) continue;
     const bg = svgText ? svgBackground(t) : composite(htmlLayers(t));
     if (!bg) continue;
-    const shown = over([fg[0], fg[1], fg[2], fg[3] * (svgText ? parseFloat(style.fillOpacity || "1") : 1)], bg);
+    const opacity = svgText ? parseFloat(style.fillOpacity || "1") : 1;
+    const shown = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
     const [a, b] = [lum(shown), lum(bg)].sort((x, y) => y - x);
     const px = parseFloat(style.fontSize);
-    const zoom = svgText && t.getScreenCTM() ? Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b) : 1;
+    const ctm = svgText ? t.getScreenCTM() : null;
+    const zoom = ctm ? Math.hypot(ctm.a, ctm.b) : 1;
     out.push({ text: t.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05),
                px, screen_px: px * zoom, svg: svgText,
                fg: "rgb(" + shown.map(Math.round).join(",") + ")",

@@ -808,7 +808,8 @@ def test_a_func_attr_naming_an_op_is_checked_as_that_op():
     from google.protobuf import text_format
 
     graph_def = text_format.Parse(
-        'node { name: "g" op: "SymbolicGradient" attr { key: "f" value { func { name: "WriteFile" } } } }',
+        'node { name: "g" op: "SymbolicGradient"'
+        ' attr { key: "f" value { func { name: "WriteFile" } } } }',
         tf.compat.v1.GraphDef(),
     )
     with pytest.raises(UnsafeArtifactError, match="WriteFile"):

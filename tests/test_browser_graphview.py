@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.slow, requires_chromium]
 
 def _cells(run_folder: Path) -> list[str]:
     return [
-        f"from tfexplore.widgets import GraphView\nview = GraphView({str(run_folder)!r}, height=520)\nview",
+        "from tfexplore.widgets import GraphView\n"
+        f"view = GraphView({str(run_folder)!r}, height=520)\nview",
         'print("SELECTED=" + view.selected)',
     ]
 
@@ -136,7 +137,8 @@ def test_function_library_and_groups_in_jupyterlab(tmp_path):
 
     saved = save_control_flow_module(tmp_path / "saved")
     cells = [
-        f"from tfexplore.widgets import GraphView\nview = GraphView({str(saved)!r}, height=460)\nview",
+        "from tfexplore.widgets import GraphView\n"
+        f"view = GraphView({str(saved)!r}, height=460)\nview",
         FLAT_GRAPH_CELL,
     ]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -247,19 +249,24 @@ MIN_TEXT_PX = 10.0
 SEEN_JS = """
 (root, inside) => {
   const stage = root.querySelector('.tfx-stage').getBoundingClientRect();
-  const seen = (r) => r.right > stage.left && r.left < stage.right && r.bottom > stage.top && r.top < stage.bottom;
+  const seen = (r) => r.right > stage.left && r.left < stage.right &&
+                     r.bottom > stage.top && r.top < stage.bottom;
   const labels = [];
   for (const t of root.querySelectorAll('.tfx-svg text')) {
     const r = t.getBoundingClientRect();
     if (!r.width || !seen(r)) continue;
     const zoom = t.getScreenCTM().a;
-    labels.push({ text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * zoom, height: r.height });
+    const px = parseFloat(getComputedStyle(t).fontSize) * zoom;
+    labels.push({ text: t.textContent, px, height: r.height });
   }
   const boxes = [...root.querySelectorAll('.tfx-svg g[data-id]')]
     .filter((g) => inside && g.dataset.id.startsWith(inside) && g.dataset.id !== inside)
-    .map((g) => { const r = g.querySelector('rect').getBoundingClientRect();
-                  return { id: g.dataset.id, inside: r.left >= stage.left - 0.5 && r.right <= stage.right + 0.5 &&
-                                                     r.top >= stage.top - 0.5 && r.bottom <= stage.bottom + 0.5 }; });
+    .map((g) => {
+      const r = g.querySelector('rect').getBoundingClientRect();
+      const inside = r.left >= stage.left - 0.5 && r.right <= stage.right + 0.5 &&
+                     r.top >= stage.top - 0.5 && r.bottom <= stage.bottom + 0.5;
+      return { id: g.dataset.id, inside };
+    });
   return { labels, boxes, stage: [stage.width, stage.height] };
 }
 """
@@ -323,7 +330,8 @@ def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo
             seen = _seen(widget, "layer1/")
             outside = [b["id"] for b in seen["boxes"] if not b["inside"]]
             report.append(
-                f"after opening layer1/: {len(seen['boxes'])} boxes inside it, outside the view: {outside}"
+                f"after opening layer1/: {len(seen['boxes'])} boxes inside it, "
+                f"outside the view: {outside}"
             )
             assert seen["boxes"] and not outside
             opened = _label_px(widget, report, "after opening layer1/")
@@ -383,7 +391,8 @@ def test_graphview_is_readable_and_brings_what_you_open_into_view(tmp_path, demo
             widget.screenshot(path=str(ARTIFACTS / f"graphview-look-{tag}-search.png"))
 
             report.append(
-                f"SUMMARY {app} / {theme}: contrast min {min(contrast):.2f}; label px min: first view "
+                f"SUMMARY {app} / {theme}: contrast min {min(contrast):.2f}; "
+                "label px min: first view "
                 f"{first:.1f}, after opening layer1/ {opened:.1f}, after opening train/ {big:.1f}"
             )
         finally:
@@ -455,9 +464,8 @@ def test_the_tours_view_is_readable_at_first_and_after_fit(tmp_path, demo_run):
             _settled(page, widget)
             widget.scroll_into_view_if_needed()
             seen = _seen(widget, "layer1/")
-            report.append(
-                f"tour first view: layer1/ content outside the view: {[b['id'] for b in seen['boxes'] if not b['inside']]}"
-            )
+            outside = [b["id"] for b in seen["boxes"] if not b["inside"]]
+            report.append(f"tour first view: layer1/ content outside the view: {outside}")
             assert seen["boxes"] and all(b["inside"] for b in seen["boxes"])
             first = _label_px(widget, report, "tour first view")
             widget.screenshot(path=str(ARTIFACTS / "graphview-look-tour-first.png"))

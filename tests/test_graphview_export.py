@@ -26,8 +26,10 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 def _cells(run_folder) -> list[str]:
     return [
-        f"from tfexplore.widgets import GraphView\nview = GraphView({str(run_folder)!r}, height=400)\nview",
-        'view.expand("layer1")\nview.select("layer1/relu")',  # after the display: the picture follows
+        "from tfexplore.widgets import GraphView\n"
+        f"view = GraphView({str(run_folder)!r}, height=400)\nview",
+        # after the display: the picture follows
+        'view.expand("layer1")\nview.select("layer1/relu")',
     ]
 
 

@@ -100,7 +100,8 @@ _SESSION_RESTORE = """
 import tensorflow as tf
 class Holder(tf.Module):
     pass
-holder = tfexplore.session(tf.train.Checkpoint(v=tf.Variable([[0.0, 0.0]]), s=tf.Variable(["", ""])))
+objects = tf.train.Checkpoint(v=tf.Variable([[0.0, 0.0]]), s=tf.Variable(["", ""]))
+holder = tfexplore.session(objects)
 holder.restore(path)
 return "restored"
 """
@@ -609,7 +610,8 @@ def _special_cases(tmp_path, demo_run, tf2_saved_model) -> dict:
             ("model.ckpt-20.index", "tfexplore.open({p!r}[:-6]).variables"),
             (
                 "model.ckpt-10.data-00000-of-00001",
-                "c = tfexplore.open({p!r}.split('.data')[0]); [c.read(n) for n in c.variables.name]",
+                "c = tfexplore.open({p!r}.split('.data')[0]); "
+                "[c.read(n) for n in c.variables.name]",
             ),
             (
                 "checkpoint",

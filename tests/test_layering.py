@@ -44,7 +44,8 @@ def test_import_is_light():
         start = time.perf_counter()
         import tfexplore
         print(time.perf_counter() - start)
-        print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'pandas')))
+        heavy = ('tensorflow', 'keras', 'pandas')
+        print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))
         """
     )
     seconds, modules = out.splitlines()

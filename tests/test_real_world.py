@@ -120,7 +120,7 @@ def saver_save(
     return written
 
 
-# == 1. the empty checkpoint prefix =============================================================
+# == 1. the empty checkpoint prefix ================================================================
 @pytest.mark.slow
 def test_empty_prefix_opens_like_any_checkpoint(tmp_path, capsys):
     """saver.save(sess, "run/") writes run/.index, run/.data-00000-of-00001, run/.meta and a
@@ -187,7 +187,8 @@ def test_empty_prefix_neighbours(tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(relative, moved)
     (moved / "checkpoint").write_text(
-        'model_checkpoint_path: "/old/machine/run/"\nall_model_checkpoint_paths: "/old/machine/run/"\n'
+        'model_checkpoint_path: "/old/machine/run/"\n'
+        'all_model_checkpoint_paths: "/old/machine/run/"\n'
     )
     run = tfexplore.open(moved)
     assert run.checkpoints["relocated"].tolist() == [True]
@@ -207,7 +208,7 @@ def test_empty_prefix_neighbours(tmp_path):
     ok(done, "summary", "explain", "latest")
 
 
-# == 2. a graph without data ======================================================================
+# == 2. a graph without data =======================================================================
 def _drop_tensors(folder: Path, keep_index: bool = False) -> None:
     for path in folder.iterdir():
         if ".data-" in path.name or (path.name.endswith(".index") and not keep_index):
@@ -384,7 +385,7 @@ def test_tf2_sharded_checkpoint_with_one_shard_missing(tmp_path):
     assert float(target["a"].numpy()[0]) == 5.0  # nothing was assigned
 
 
-# == 6. Git LFS pointers in place of the files ===================================================
+# == 6. Git LFS pointers in place of the files =====================================================
 def lfs_pointer(path: Path) -> int:
     """Replace ``path`` by the pointer `git lfs` leaves when the repository is cloned without
     it (the format of https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md); return the
@@ -490,7 +491,7 @@ def test_git_lfs_pointers_in_a_session_and_a_folder(tmp_path):
         tfexplore.session(keras_path)
 
 
-# == 10. text meta graphs ================================================================================
+# == 10. text meta graphs ==========================================================================
 @pytest.mark.slow
 def test_text_meta_graphs_open_show_and_run(tmp_path):
     """export_meta_graph(as_text=True) as .meta, .meta.pbtxt and an arbitrary .pbtxt name, and
@@ -582,7 +583,7 @@ def test_text_meta_graph_next_to_its_checkpoint_and_a_tf2_saved_model_in_text(tm
         np.testing.assert_array_equal(s.variables["shape"].iloc[0], (3,))
 
 
-# == 9. Keras ModelCheckpoint folders ================================================================
+# == 9. Keras ModelCheckpoint folders ==============================================================
 def _fit_with_checkpoints(folder: Path, filepath: str, epochs: int = 3, **options) -> list[str]:
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(0)
@@ -684,7 +685,7 @@ def test_a_folder_with_one_unnumbered_keras_file_is_not_a_run(tmp_path):
         tfexplore.open(tmp_path)
 
 
-# == 5. Windows paths in the state file ==============================================================
+# == 5. Windows paths in the state file ============================================================
 def _state(folder: Path, latest: str, listed: list[str]) -> None:
     """A state file as TensorFlow writes it (a CheckpointState in text format: backslashes
     escaped), naming paths of the machine that trained."""
@@ -762,7 +763,7 @@ def test_windows_state_file_naming_a_checkpoint_not_here(tmp_path):
     )
 
 
-# == 7. a SavedModel whose saved_model.pb is unreadable, its variables sound ======================
+# == 7. a SavedModel whose saved_model.pb is unreadable, its variables sound =======================
 def _tf2_saved_model(folder: Path) -> Path:
     module = tf.Module()
     module.dense = tf.Module()
@@ -825,7 +826,7 @@ def test_tf1_builder_saved_model_with_damaged_graph(tmp_path):
     assert "W" in set(model.variables["name"]) and model.graph_error is not None
 
 
-# == 8. a session of a frozen .pb ====================================================================
+# == 8. a session of a frozen .pb ==================================================================
 def _frozen_tf2(folder: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
@@ -908,7 +909,7 @@ def test_frozen_graphs_of_the_corpus_evaluate(corpus):
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
 
 
-# == 3. a TF 2.4-era Keras SavedModel that today's tf.saved_model.load cannot revive ==============
+# == 3. a TF 2.4-era Keras SavedModel that today's tf.saved_model.load cannot revive ===============
 def _tf24_keras_like_saved_model(folder: Path, *, hostile: bool = False) -> Path:
     """A TF2 SavedModel whose object graph holds what TF 2.4-era Keras wrote for a model saved
     with its optimizer: a user object `optimizer` (identifier "optimizer", which today's

@@ -134,9 +134,12 @@ def test_unknown_ops_and_print_to_file_are_risky():
         """
         node { name: "a" op: "MyCustomOp" }
         node { name: "msg" op: "Const" attr { key: "dtype" value { type: DT_STRING } }
-               attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape {} string_val: "hi" } } } }
-        node { name: "p_err" op: "PrintV2" input: "msg" attr { key: "output_stream" value { s: "stderr" } } }
-        node { name: "p_file" op: "PrintV2" input: "msg" attr { key: "output_stream" value { s: "file:///tmp/x" } } }
+               attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape {}
+                                                    string_val: "hi" } } } }
+        node { name: "p_err" op: "PrintV2" input: "msg"
+               attr { key: "output_stream" value { s: "stderr" } } }
+        node { name: "p_file" op: "PrintV2" input: "msg"
+               attr { key: "output_stream" value { s: "file:///tmp/x" } } }
         """,
         tf.compat.v1.GraphDef(),
     )

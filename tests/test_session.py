@@ -108,7 +108,8 @@ RESUME_SCRIPT = textwrap.dedent(
         ("linear", linear, "mse:0", {"data/x": x, "data/y": y}),
     ]:
         s = session(folder)
-        slots = [float(np.abs(s.eval(n)).sum()) for n in s.variables["name"] if n.endswith(("/Adam", "/Adam_1"))]
+        slot_names = [n for n in s.variables["name"] if n.endswith(("/Adam", "/Adam_1"))]
+        slots = [float(np.abs(s.eval(n)).sum()) for n in slot_names]
         before = s.eval(loss, feed)
         restored_step = s.eval("global_step:0")  # a resource handle: its value comes back
         history = s.train(5, feed)
@@ -116,7 +117,9 @@ RESUME_SCRIPT = textwrap.dedent(
             "global_step_restored": restored_step,
             "slots": slots,
             "loss_restored": before,
-            "loss_initial": initial_loss(folder + "/model.ckpt-30.meta", loss, {k + ":0": v for k, v in feed.items()}),
+            "loss_initial": initial_loss(
+                folder + "/model.ckpt-30.meta", loss, {k + ":0": v for k, v in feed.items()}
+            ),
             "steps": history["global_step"].tolist(),
             "losses": history["loss"].tolist(),
             "global_step": s.eval("global_step"),
@@ -127,7 +130,11 @@ RESUME_SCRIPT = textwrap.dedent(
     exec(sys.argv[5])
     model = make_model()
     s = session(model, keras_ckpt)
-    slots = [float(np.abs(v.numpy()).sum()) for v in model.optimizer.variables if "momentum" in v.path or "velocity" in v.path]
+    slots = [
+        float(np.abs(v.numpy()).sum())
+        for v in model.optimizer.variables
+        if "momentum" in v.path or "velocity" in v.path
+    ]
     restored_iterations = int(model.optimizer.iterations.numpy())
     history = s.train(3, (x, y))
     results["keras"] = {

@@ -3,7 +3,7 @@
 The API in five lines::
 
     import tfexplore
-    art = tfexplore.open("runs/mnist")       # any artifact: folder, prefix, .meta, SavedModel, .keras, .pb
+    art = tfexplore.open("runs/mnist")       # any artifact: folder, prefix, .meta, .keras, .pb
     art.explain()                            # what it is made of, in prose
     ckpt = art.latest; ckpt.variables        # a pandas DataFrame; ckpt.read("W"), ckpt.stats()
     graph = ckpt.meta_graph.graph; graph.tensor("loss:0")

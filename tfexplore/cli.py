@@ -5,7 +5,7 @@
     tfexplore inspect runs/mnist            # summary, checkpoints, variables, op counts by scope
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
-    tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, network, ...)
+    tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, ...)
 
 Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
 when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
@@ -111,7 +111,8 @@ def scan_text(report: Any, *, show_expected: bool = False) -> str:
             "",
             "Entry points: "
             + "; ".join(
-                f"{name} = {', '.join(list(dict.fromkeys(targets))[:3])}"  # one graph per checkpoint
+                # one graph per checkpoint
+                f"{name} = {', '.join(list(dict.fromkeys(targets))[:3])}"
                 for name, targets in report.entry_points.items()
             ),
         ]

@@ -1,4 +1,4 @@
-"""Keeper rules for tfexplore/_op_allowlist.py: how a TensorFlow op is first sorted into a
+"""Keeper rules for tfexplore/safety/allowlist.py: how a TensorFlow op is first sorted into a
 family. Run ``python -m tfexplore.safety.allowlist`` to diff the committed lists against the
 installed TensorFlow's registry, and ``--write`` to regenerate the file from these rules (then
 review the diff by hand: the committed file is the reviewed source of truth).
@@ -80,7 +80,8 @@ NEEDS_TRUST_OPS = {
     "network": """Send Recv _Send _Recv _HostSend _HostRecv RemoteCall
         GetSessionHandle GetSessionHandleV2 GetSessionTensor DeleteSessionTensor
         WorkerHeartbeat DeleteRpcFutureResource""",
-    "debug output (files or network)": "Copy CopyHost DebugIdentity DebugIdentityV2 DebugIdentityV3 DebugNanCount DebugNumericSummary DebugNumericSummaryV2",
+    "debug output (files or network)": """Copy CopyHost DebugIdentity DebugIdentityV2
+        DebugIdentityV3 DebugNanCount DebugNumericSummary DebugNumericSummaryV2""",
     "kills or stalls the process": """Abort SleepOp SleepIdentityOp SyncDevice
         ExperimentalSleepDataset SleepDataset""",
     "dataset reading files": """TFRecordDataset TFRecordDatasetV2
@@ -140,9 +141,11 @@ ALLOWED_OPS = {
     "strings and parsing": "ShardedFilename ShardedFilespec",
     "control flow": """_SwitchN _If _While _ArrayToList _ListToArray _Arg _Retval _DeviceArg
         _DeviceRetval""",
-    "array": "_EagerConst HostConst _HostCast _ParallelConcatStart _ParallelConcatUpdate QuantizedConcatV2",
+    "array": """_EagerConst HostConst _HostCast _ParallelConcatStart _ParallelConcatUpdate
+        QuantizedConcatV2""",
     "variables": "_ReadVariablesOp _VarHandlesOp",
-    "math": "_UnaryOpsComposition _TensorToHashBucketFast StochasticCastToInt KthOrderStatistic TopKUnique TopKWithUnique MakeUnique",
+    "math": """_UnaryOpsComposition _TensorToHashBucketFast StochasticCastToInt KthOrderStatistic
+        TopKUnique TopKWithUnique MakeUnique""",
     "image and audio": "AudioMicrofrontend",
 }
 
@@ -206,27 +209,45 @@ FAMILY_REASONS = {
     "sparse and ragged": "sparse and ragged tensor arithmetic in memory",
     "neural network": "convolutions, pooling, activations, losses, RNN cells",
     "image and audio": "decoding, encoding and transforming image/audio bytes held in tensors",
-    "strings and parsing": "string manipulation and parsing of serialized tf.Example held in tensors",
+    "strings and parsing": (
+        "string manipulation and parsing of serialized tf.Example held in tensors"
+    ),
     "random": "random numbers (stateful or stateless) and candidate samplers without files",
     "control flow": "TF1 loops/conds and functional calls; every function they call is checked too",
     "variables": "create, read and assign variables in the session's own memory",
     "training": "optimizer update kernels and in-memory model state",
     "tables and containers": "hash tables, TensorArrays, lists and maps initialized from tensors",
-    "assertions and summary protos": "Assert, Print to stderr, summaries serialized into tensors (not written)",
+    "assertions and summary protos": (
+        "Assert, Print to stderr, summaries serialized into tensors (not written)"
+    ),
     "in-memory datasets": "tf.data transformations of tensors; functions they apply are checked",
     "fused kernels": "oneDNN/grappler rewrites of math and nn kernels",
-    "checkpoint I/O": "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name tfexplore feeds",
-    "reads files": "reads files (or names files through an attr such as vocab_file or descriptor_source)",
+    "checkpoint I/O": (
+        "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name"
+        " tfexplore feeds"
+    ),
+    "reads files": (
+        "reads files (or names files through an attr such as vocab_file or descriptor_source)"
+    ),
     "writes files": "writes files",
     "writes summaries": "writes event files or summary databases",
     "runs Python": "calls Python code in the process",
     "network": "talks to other devices, processes or machines",
     "debug output (files or network)": "sends tensors to debugger URLs (file:// or grpc://)",
     "kills or stalls the process": "aborts, sleeps or synchronizes the process",
-    "dataset reading files": "dataset that reads, caches or saves files, or reaches a tf.data service",
-    "unchecked embedded graphs or programs": "runs a serialized graph or compiled program that the check cannot see into",
-    "can block forever": "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input",
-    "TPU, XLA and DTensor system ops": "accelerator system, host-transfer or compiled-program ops (not reviewed)",
+    "dataset reading files": (
+        "dataset that reads, caches or saves files, or reaches a tf.data service"
+    ),
+    "unchecked embedded graphs or programs": (
+        "runs a serialized graph or compiled program that the check cannot see into"
+    ),
+    "can block forever": (
+        "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever"
+        " (or for a timeout the file chooses) for input"
+    ),
+    "TPU, XLA and DTensor system ops": (
+        "accelerator system, host-transfer or compiled-program ops (not reviewed)"
+    ),
     "test and internal ops": "ops registered for TensorFlow's tests or internal rewrites",
 }
 
@@ -273,7 +294,7 @@ def registry() -> dict[str, str | None]:
 
 
 def render(ops: dict[str, str | None], version: str) -> str:
-    """The text of tfexplore/_op_allowlist.py's data section for ``ops``."""
+    """The text of tfexplore/safety/allowlist.py's data section for ``ops``."""
     import textwrap
 
     groups: dict[tuple[bool, str], list[str]] = {}
@@ -292,19 +313,39 @@ def render(ops: dict[str, str | None], version: str) -> str:
                 subsequent_indent="        ",
                 break_on_hyphens=False,
             )
-            parts.append(f'    {family!r}: _ops(\n        """\n{body}\n        """\n    ),')
+            parts.append(f'    {_q(family)}: _ops(\n        """\n{body}\n        """\n    ),')
         return "\n".join(parts)
 
-    reasons = "\n".join(f"    {k!r}: {v!r}," for k, v in FAMILY_REASONS.items())
+    reasons = "\n".join(_dict_item(k, v) for k, v in FAMILY_REASONS.items())
     return (
         f"#: The TensorFlow whose registry these lists were made from and reviewed against.\n"
-        f"REGISTRY_VERSION = {version!r}\n\n"
+        f"REGISTRY_VERSION = {_q(version)}\n\n"
         f"#: family -> ops known to be pure computation (see FAMILY_REASONS for why).\n"
         f"ALLOWED: dict[str, frozenset[str]] = {{\n{block(True)}\n}}\n\n"
         f"#: category -> registry ops that need trust=True, and why (FAMILY_REASONS).\n"
         f"NEEDS_TRUST: dict[str, frozenset[str]] = {{\n{block(False)}\n}}\n\n"
         f"FAMILY_REASONS: dict[str, str] = {{\n{reasons}\n}}\n"
     )
+
+
+def _q(text: str) -> str:
+    """``text`` as a double-quoted Python literal (as ``ruff format`` writes it)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _dict_item(key: str, value: str, width: int = 100) -> str:
+    """One ``key: value,`` line of a dict literal, or, when longer than ``width``, the value as
+    adjacent string literals in parentheses (the way ``ruff format`` leaves them)."""
+    import textwrap
+
+    line = f"    {_q(key)}: {_q(value)},"
+    if len(line) <= width:
+        return line
+    chunks = textwrap.wrap(value, width=width - 12, drop_whitespace=False, break_on_hyphens=False)
+    body = "\n".join(f"        {_q(chunk)}" for chunk in chunks)
+    return f"    {_q(key)}: (\n{body}\n    ),"
 
 
 BEGIN, END = "# -- BEGIN GENERATED LISTS", "# -- END GENERATED LISTS"
@@ -352,7 +393,7 @@ def main(argv=None) -> int:
     for line in changed:
         print(f"  differs: {line}")
     if args.write:
-        path = root / "tfexplore" / "_op_allowlist.py"
+        path = root / "tfexplore" / "safety" / "allowlist.py"
         text = path.read_text()
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)

@@ -13,6 +13,9 @@ explicit exceptions for the ops that touch files or block) and then reviewed by 
 ``python tools/op_allowlist.py`` after a TensorFlow upgrade: it lists registry ops not
 classified here and ops that changed family; ``--write`` regenerates the lists from the rules.
 
+The module is long because it is data: the names of all 1,908 registry ops, grouped, with the
+reason for each group; the code is :func:`verdict` and a few lines around it.
+
 Checkpoint I/O (``SaveV2``, ``RestoreV2``, ...) needs trust like any file op; the one exception,
 the Saver's own reads and writes with the file name tfexplore feeds, is proven by structure in
 :mod:`tfexplore.safety`, not here.
@@ -638,27 +641,45 @@ FAMILY_REASONS: dict[str, str] = {
     "sparse and ragged": "sparse and ragged tensor arithmetic in memory",
     "neural network": "convolutions, pooling, activations, losses, RNN cells",
     "image and audio": "decoding, encoding and transforming image/audio bytes held in tensors",
-    "strings and parsing": "string manipulation and parsing of serialized tf.Example held in tensors",
+    "strings and parsing": (
+        "string manipulation and parsing of serialized tf.Example held in tensors"
+    ),
     "random": "random numbers (stateful or stateless) and candidate samplers without files",
     "control flow": "TF1 loops/conds and functional calls; every function they call is checked too",
     "variables": "create, read and assign variables in the session's own memory",
     "training": "optimizer update kernels and in-memory model state",
     "tables and containers": "hash tables, TensorArrays, lists and maps initialized from tensors",
-    "assertions and summary protos": "Assert, Print to stderr, summaries serialized into tensors (not written)",
+    "assertions and summary protos": (
+        "Assert, Print to stderr, summaries serialized into tensors (not written)"
+    ),
     "in-memory datasets": "tf.data transformations of tensors; functions they apply are checked",
     "fused kernels": "oneDNN/grappler rewrites of math and nn kernels",
-    "checkpoint I/O": "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name tfexplore feeds",
-    "reads files": "reads files (or names files through an attr such as vocab_file or descriptor_source)",
+    "checkpoint I/O": (
+        "reads or writes checkpoint files; allowed only as the Saver's own I/O with the file name"
+        " tfexplore feeds"
+    ),
+    "reads files": (
+        "reads files (or names files through an attr such as vocab_file or descriptor_source)"
+    ),
     "writes files": "writes files",
     "writes summaries": "writes event files or summary databases",
     "runs Python": "calls Python code in the process",
     "network": "talks to other devices, processes or machines",
     "debug output (files or network)": "sends tensors to debugger URLs (file:// or grpc://)",
     "kills or stalls the process": "aborts, sleeps or synchronizes the process",
-    "dataset reading files": "dataset that reads, caches or saves files, or reaches a tf.data service",
-    "unchecked embedded graphs or programs": "runs a serialized graph or compiled program that the check cannot see into",
-    "can block forever": "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever (or for a timeout the file chooses) for input",
-    "TPU, XLA and DTensor system ops": "accelerator system, host-transfer or compiled-program ops (not reviewed)",
+    "dataset reading files": (
+        "dataset that reads, caches or saves files, or reaches a tf.data service"
+    ),
+    "unchecked embedded graphs or programs": (
+        "runs a serialized graph or compiled program that the check cannot see into"
+    ),
+    "can block forever": (
+        "queues, barriers, staging areas, accumulators, mutexes and batching ops can wait forever"
+        " (or for a timeout the file chooses) for input"
+    ),
+    "TPU, XLA and DTensor system ops": (
+        "accelerator system, host-transfer or compiled-program ops (not reviewed)"
+    ),
     "test and internal ops": "ops registered for TensorFlow's tests or internal rewrites",
 }
 # -- END GENERATED LISTS

@@ -312,8 +312,9 @@ def ops_to_run(graph_def, fetches, library=None, *, feeds: Iterable[str] = ()) -
     functions named inside a ``NameAttrList``'s own attrs, at any depth), their callees, the
     gradient functions the library registers for any of them, every gradient function when
     a ``SymbolicGradient`` runs, the functions sharing an ``api_implements`` attr with a reached
-    one (grappler may swap them) and functions named in a reached function's own attrs. A ``func`` attr naming something that is not a library
-    function is an op type TensorFlow may run: it appears as ``"<func attr>::OpType"``.
+    one (grappler may swap them) and functions named in a reached function's own attrs. A
+    ``func`` attr naming something that is not a library function is an op type TensorFlow may
+    run: it appears as ``"<func attr>::OpType"``.
 
     Example::
 
@@ -344,9 +345,10 @@ def check(
 
     Allowed are the ops of :mod:`tfexplore.safety.allowlist` (pure computation) and, with
     ``saver_def``, the Saver's own checkpoint I/O: a ``SaveV2``/``RestoreV2``/... whose file
-    name is proven by structure (:mod:`tfexplore.safety.saver_io`) to be made only from the SaverDef's
-    ``filename_tensor_name``, which must be in ``feeds`` (tfexplore feeds it). ``allow`` names
-    op types (``"TFRecordDatasetV2"``) or categories (``"reads files"``) to accept as well.
+    name is proven by structure (:mod:`tfexplore.safety.saver_io`) to be made only from the
+    SaverDef's ``filename_tensor_name``, which must be in ``feeds`` (tfexplore feeds it).
+    ``allow`` names op types (``"TFRecordDatasetV2"``) or categories (``"reads files"``) to
+    accept as well.
     ``trust=True`` returns the report without raising.
 
     Example::
@@ -941,7 +943,8 @@ def scan_keras_config(
     for name in lambda_layers:
         report.findings.append(ScanFinding(
             "Lambda", name, None, "runs Python",
-            "a Lambda layer stores Python bytecode; keras.saving.load_model(safe_mode=False) runs it",
+            "a Lambda layer stores Python bytecode; "
+            "keras.saving.load_model(safe_mode=False) runs it",
             pulled_in_by=("load",),
         ))  # fmt: skip
     for label in custom_classes:

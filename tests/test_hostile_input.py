@@ -773,7 +773,7 @@ def test_recovery_killed_half_way_finishes_on_the_next_run(demo_run, tmp_path):
     )
     assert done.returncode == -9, done.stderr[-3000:]
     recovery = (
-        "import os, signal, sys\nfrom tfexplore import _saving\nreal = os.replace\n"
+        "import os, signal, sys\nfrom tfexplore.live import saving as _saving\nreal = os.replace\n"
         "def replace(src, dst):\n"
         "    if str(dst).endswith('.index'):\n        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return real(src, dst)\n"

@@ -25,7 +25,7 @@ step (a few seconds), once per session.
 
 Example::
 
-    >>> from tfexplore import _native
+    >>> from tfexplore.live import native as _native
     >>> _native.active_risks({"DepthwiseConv2dNativeBackpropInput"})   # doctest: +SKIP
     [NativeRisk(name='onednn-avx512-depthwise', ...)]
 """

@@ -9,7 +9,7 @@ with :func:`figure_png`; pyplot's global state is never used.
 Example::
 
     >>> import numpy as np
-    >>> from tfexplore import plots
+    >>> from tfexplore.ui import plots
     >>> hist = plots.histogram(np.arange(10.0), bins=5)
     >>> hist.counts.tolist(), hist.total
     ([2, 2, 2, 2, 2], 10)

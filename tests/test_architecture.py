@@ -155,3 +155,15 @@ def test_the_checker_sees_a_cycle_and_a_wrong_layer():
     assert strongly_connected(graph) == [{"a", "b", "c"}]
     assert layer_of("tfexplore.live.session") == "live" and layer_of("tfexplore.stats") == "base"
     assert "live" not in MAY_IMPORT["artifacts"]  # looking never reaches the running layer
+
+
+def test_the_package_holds_only_sources():
+    """What ships: Python, the widgets' ES modules and stylesheets, the typing marker; no stray
+    files from an editor or a script."""
+    shipped = [
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    odd = [p for p in shipped if not p.endswith((".py", ".js", ".css")) and p != "py.typed"]
+    assert odd == []

@@ -16,12 +16,19 @@ Example::
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from pathlib import Path
 from typing import Any
 
-from .._files import META_SUFFIXES, prefix_file, prefix_parts, prefix_text, read_bytes
+from .._files import (
+    DATA_SHARD,
+    META_SUFFIXES,
+    checkpoint_files,
+    prefix_file,
+    prefix_parts,
+    prefix_text,
+    read_bytes,
+)
 from .._tf import parse_proto, protos
 from ..errors import CorruptArtifactError
 from ..graph.model import (
@@ -540,9 +547,9 @@ class MetaGraph(GraphShortcuts, Artifact):
             index = prefix_file(prefix, ".index")
             if index.is_file():
                 rows.append((index, "checkpoint index (sibling)"))
-                folder, stem = prefix_parts(prefix)
-                for data in sorted(folder.glob(f"{glob.escape(stem)}.data-*")):
-                    rows.append((data, "checkpoint data (sibling)"))
+                for data in checkpoint_files(*prefix_parts(prefix)):
+                    if DATA_SHARD.match(data.name):
+                        rows.append((data, "checkpoint data (sibling)"))
             elif prefix.is_file():
                 rows.append((prefix, "checkpoint V1 file (sibling)"))
         return rows

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..._files import prefix_file, prefix_of, prefix_parts
+from ..._files import prefix_of, prefix_parts, shard_suffix
 from ...errors import CorruptArtifactError
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ __all__ = [
     "read_string_entry",
     "iter_table",
     "decode_slice_key",
-    "shard_path",
     "masked_crc32c",
 ]
 
@@ -121,18 +120,13 @@ class BundleIndex:
         if parts is None:  # found once: an empty prefix's files are inside its folder
             parts = self.__dict__["_prefix_parts"] = prefix_parts(self.prefix)
         folder, stem = parts
-        return folder / f"{stem}.data-{shard:05d}-of-{self.num_shards:05d}"
+        return folder / (stem + shard_suffix(shard, self.num_shards))
 
     def pieces(self, name: str) -> list[BundleEntry]:
         """The entries whose bytes make up tensor ``name`` (its slices, or itself)."""
         if name in self.slice_entries:
             return [entry for _, entry in self.slice_entries[name]]
         return [self.entries[name]]
-
-
-def shard_path(prefix: str | os.PathLike, shard: int, num_shards: int) -> Path:
-    """``shard_path("m.ckpt", 0, 2)`` -> ``m.ckpt.data-00000-of-00002``."""
-    return prefix_file(prefix, f".data-{shard:05d}-of-{num_shards:05d}")
 
 
 # -- public entry point ---------------------------------------------------------------------

@@ -41,6 +41,7 @@ from ..._files import (
     META_SUFFIXES,
     check_lfs_pointer,
     check_regular,
+    checkpoint_files,
     is_lfs_pointer,
     meta_file,
     prefix_file,
@@ -50,6 +51,7 @@ from ..._files import (
 )
 from ...errors import (
     ArtifactNotFoundError,
+    CorruptArtifactError,
     GitLfsPointerError,
     IncompleteCheckpointError,
     TensorNotFoundError,
@@ -67,6 +69,7 @@ from .bundle import (
     read_bundle_index,
     read_string_entry,
 )
+from .state import STATE_FILE, StateFileError, listed_paths, read_state
 
 __all__ = ["Checkpoint", "CheckpointDir", "check_checkpoint_files"]
 
@@ -117,7 +120,6 @@ _KEY_COLUMNS = ("role", "slot", "slot_of", "optimizer", "object_path", "aliases"
 _STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
 #: the storage facts of a V2 index entry: shape, dtype, nbytes, shard, offset
 _ENTRY_FIELDS = operator.attrgetter("shape", "dtype", "size", "shard", "offset")
-STATE_FILE = "checkpoint"
 _STEP_SUFFIX = re.compile(r"-(\d+)$")
 _SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")
 
@@ -781,34 +783,21 @@ class CheckpointDir(Artifact):
                 )
                 return None, [], [note]
             return None, [], []
-        from google.protobuf import text_format
-
-        from ..._files import read_bytes
-        from ..._tf import protos
-
         try:
-            raw = read_bytes(self.state_path, what="checkpoint state", expected="a CheckpointState")
+            state = read_state(self.state_path)
         except GitLfsPointerError:
             note = (
                 f"the state file {str(self.state_path)!r} is a Git LFS pointer (run `git lfs "
                 "pull`); the checkpoints below come from the files present"
             )
             return None, [], [note]
-        text = raw.decode("utf-8", errors="replace")
-        state = protos().checkpoint_state_pb2.CheckpointState()
-        try:
-            text_format.Parse(text, state)
-        except text_format.ParseError as exc:
+        except (StateFileError, CorruptArtifactError) as exc:
             note = (
                 f"the state file {str(self.state_path)!r} is not a CheckpointState text proto "
                 f"({exc}); the checkpoints below come from the files present"
             )
             return None, [], [note]
-        listed = list(state.all_model_checkpoint_paths)
-        latest = state.model_checkpoint_path or None
-        if latest and latest not in listed:
-            listed.append(latest)
-        return latest, listed, []
+        return (*listed_paths(state), [])
 
     @functools.cached_property
     def _scan(self) -> tuple[list[dict[str, Any]], list[str]]:
@@ -1378,18 +1367,9 @@ def _has_data(prefix: Path) -> bool:
 
 
 def _prefix_files(prefix: Path) -> list[Path]:
-    folder, stem = prefix_parts(prefix)
-    if not folder.is_dir():
-        return []
-    return [
-        p
-        for p in folder.iterdir()
-        if p == prefix or (p.name.startswith(stem + ".") and _belongs(p.name[len(stem) + 1 :]))
-    ]
-
-
-def _belongs(suffix: str) -> bool:
-    return suffix in ("index", "meta") or bool(re.fullmatch(r"data-\d{5}-of-\d{5}", suffix))
+    """The files of ``prefix`` (a V1 checkpoint is its own file)."""
+    files = checkpoint_files(*prefix_parts(prefix))
+    return [prefix, *files] if _is_file(prefix) else files
 
 
 def _checkpoint_row(path: Path, exists: bool, *, listed: bool, relocated: bool) -> dict[str, Any]:

@@ -40,7 +40,6 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +58,8 @@ from ...errors import (
 )
 from ..base import Artifact, Explanation, human_bytes
 from . import probe as _h5probe
+from .optimizer_state import guess_optimizer_slots
+from .weight import Weight
 from .ziplimits import check_inflation, check_members, read_member
 
 __all__ = ["KerasFile", "FORMATS"]
@@ -82,38 +83,6 @@ WEIGHT_COLUMNS = [
 ]  # fmt: skip
 LAYER_COLUMNS = ["name", "class_name", "n_weights", "params", "trainable", "input_shape"]
 _HINT_RECOPY = "the file may be truncated or damaged; re-copy it and compare its size"
-
-
-@dataclass
-class _Weight:
-    """One tensor of the file and where it lives in the HDF5 tree."""
-
-    name: str
-    layer: str | None
-    h5_path: str
-    shape: tuple[int, ...]
-    dtype: str
-    trainable: bool | None
-    role: str  # "weight" or "optimizer"
-    slot: str | None = None
-    slot_of: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        size = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
-        itemsize = np.dtype(self.dtype).itemsize if self.dtype != "string" else 0
-        return {
-            "name": self.name,
-            "layer": self.layer,
-            "shape": self.shape,
-            "dtype": self.dtype,
-            "size": size,
-            "nbytes": size * itemsize,
-            "trainable": self.trainable,
-            "role": self.role,
-            "slot": self.slot,
-            "slot_of": self.slot_of,
-            "h5_path": self.h5_path,
-        }
 
 
 class KerasFile(Artifact):
@@ -258,13 +227,13 @@ class KerasFile(Artifact):
         )
 
     @functools.cached_property
-    def _weights(self) -> list[_Weight]:
+    def _weights(self) -> list[Weight]:
         with self._open_h5() as h5:
             if self.format in ("keras_v3", "weights_h5_v3"):
                 weights = _V3Reader(h5, self.config).weights()
             else:
                 weights = _LegacyReader(h5, self.config).weights()
-        _guess_optimizer_slots(weights, self.optimizer_class, self.format)
+        guess_optimizer_slots(weights, self.optimizer_class, self.format)
         return weights
 
     @functools.cached_property
@@ -407,7 +376,7 @@ class KerasFile(Artifact):
             other = KerasFile(other)
         return diff_keras(self, other, progress=progress)
 
-    def _weight(self, name: str) -> _Weight:
+    def _weight(self, name: str) -> Weight:
         for weight in self._weights:
             if name in (weight.name, weight.h5_path, weight.h5_path.lstrip("/")):
                 return weight
@@ -781,8 +750,8 @@ class _V3Reader:
         }
         self.order = [_layer_name(layer) for layer in _config_layers(config)]
 
-    def weights(self) -> list[_Weight]:
-        found: list[_Weight] = []
+    def weights(self) -> list[Weight]:
+        found: list[Weight] = []
         for key in _natural_sorted(self.h5):
             item = self.h5[key]
             if key == "vars" and isinstance(item, self._h5py.Group):
@@ -794,7 +763,7 @@ class _V3Reader:
         model.sort(key=self._layer_rank(model))  # stable: keeps each layer's variable order
         return model + [w for w in found if w.role != "weight"]
 
-    def _layer_rank(self, model: list[_Weight]):
+    def _layer_rank(self, model: list[Weight]):
         """Layers in model order: the config's, else the order Keras wrote them to the file
         (the byte offset of their first tensor), since group names sort alphabetically."""
         rank = {name: i for i, name in enumerate(self.order)}
@@ -807,7 +776,7 @@ class _V3Reader:
 
     def _saveables(self, group, key: str, names: list[str], role: str, top: str | None):
         """A group is a saveable when it has ``vars``; others (``layers``) are containers."""
-        found: list[_Weight] = []
+        found: list[Weight] = []
         if "vars" in group:
             name = _attribute(group["vars"].attrs, "name") or key
             names = [*names, str(name)] if role == "weight" else [str(name)]
@@ -819,7 +788,7 @@ class _V3Reader:
                 found += self._saveables(item, child, names, role, top)
         return found
 
-    def _own_variables(self, group, names, top, role, group_key: str = "") -> list[_Weight]:
+    def _own_variables(self, group, names, top, role, group_key: str = "") -> list[Weight]:
         variables = group["vars"]
         keys = sorted(
             (k for k in variables if isinstance(variables[k], self._h5py.Dataset)),
@@ -842,7 +811,7 @@ class _V3Reader:
             if layer_trainable is False:
                 trainable = False
             weights.append(
-                _Weight(
+                Weight(
                     name=f"{prefix}/{var_name}",
                     layer=top if role == "weight" else None,
                     h5_path=dataset.name,
@@ -876,7 +845,7 @@ class _LegacyReader:
             name: node for name, node in _find_classes(config, None) if name is not None
         }
 
-    def weights(self) -> list[_Weight]:
+    def weights(self) -> list[Weight]:
         root = self.h5["model_weights"] if "model_weights" in self.h5 else self.h5
         layer_names = _attribute(root.attrs, "layer_names")
         if not isinstance(layer_names, list):
@@ -884,7 +853,7 @@ class _LegacyReader:
                 k for k in _natural_sorted(root) if isinstance(root[k], self._h5py.Group)
             ]
         extra = [k for k in ("top_level_model_weights",) if k in root and k not in layer_names]
-        weights: list[_Weight] = []
+        weights: list[Weight] = []
         for layer in [*layer_names, *extra]:
             if layer in root and isinstance(root[layer], self._h5py.Group):
                 weights += self._layer_weights(root[layer], layer)
@@ -892,7 +861,7 @@ class _LegacyReader:
             weights += self._optimizer_weights(self.h5["optimizer_weights"])
         return weights
 
-    def _layer_weights(self, group, layer: str) -> list[_Weight]:
+    def _layer_weights(self, group, layer: str) -> list[Weight]:
         inner = self.layer_configs.get(layer, {}).get("config")
         layer_trainable = inner.get("trainable") if isinstance(inner, dict) else None
         weights = []
@@ -903,7 +872,7 @@ class _LegacyReader:
             weights.append(_weight_from(dataset, name, layer, "weight", trainable))
         return weights
 
-    def _optimizer_weights(self, group) -> list[_Weight]:
+    def _optimizer_weights(self, group) -> list[Weight]:
         return [
             _weight_from(dataset, name, None, "optimizer", False)
             for name, dataset in self._named_datasets(group)
@@ -924,8 +893,8 @@ class _LegacyReader:
         return found
 
 
-def _weight_from(dataset, name: str, layer, role: str, trainable) -> _Weight:
-    return _Weight(
+def _weight_from(dataset, name: str, layer, role: str, trainable) -> Weight:
+    return Weight(
         name=name,
         layer=layer,
         h5_path=dataset.name,
@@ -946,159 +915,6 @@ def _natural_sorted(group) -> list[str]:
     return sorted(
         group.keys(), key=lambda k: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", k)]
     )
-
-
-# -- optimizer slots -------------------------------------------------------------------------
-#: Per-variable slots of each optimizer, in the order Keras 3 creates them (interleaved:
-#: ``kernel_momentum, kernel_velocity, bias_momentum, ...``).
-_KERAS3_SLOTS = {
-    "adam": ["momentum", "velocity"], "adamw": ["momentum", "velocity"],
-    "adamax": ["m", "u"], "nadam": ["momentum", "velocity"], "lamb": ["momentum", "velocity"],
-    "sgd": ["momentum"], "lion": ["momentum"], "adagrad": ["accumulator"],
-    "rmsprop": ["velocity", "momentum", "average_gradient"],
-    "adadelta": ["accumulated_grad", "accumulated_delta_var"], "ftrl": ["accumulator", "linear"],
-}  # fmt: skip
-#: Keras 1/2.0-2.2 optimizers kept one list per slot (blocked: ``[iterations] + ms + vs``).
-_KERAS2_SLOTS = {
-    "adam": ["m", "v"], "adamax": ["m", "u"], "nadam": ["m", "v"], "sgd": ["momentum"],
-    "rmsprop": ["accumulator"], "adagrad": ["accumulator"],
-    "adadelta": ["accumulator", "delta_accumulator"],
-}  # fmt: skip
-_NAMED_SLOT = re.compile(
-    r"^(?P<var>.*?)[/_](?P<slot>momentum|velocity_hat|velocity|vhat|accumulator|m|v|u|"
-    r"average_gradient|accumulated_grad|accumulated_delta_var|linear|rms|mom|mg)(:\d+)?$"
-)
-_SCALAR_STATE = re.compile(
-    r"(^|/)(?P<what>iterations?|iter|learning_rate|lr|decay|beta_\d_power)(_\d+)?(:\d+)?$"
-)
-_SCALAR_NAMES = {"iteration": "iterations", "iter": "iterations", "lr": "learning_rate"}
-_HEADER_NAMES = ["iteration", "learning_rate", "state"]
-
-
-def _guess_optimizer_slots(weights: list[_Weight], optimizer: str | None, file_format: str) -> None:
-    """Fill ``slot``/``slot_of`` of the optimizer's tensors in place.
-
-    From their names when they say it (``adam/dense_kernel_momentum``, ``Adam/dense/kernel/m``);
-    else from their position (Keras 3 ``.keras`` files and Keras 2.0 files store them
-    unnamed), checked against the shapes of the trainable weights; else by shape alone.
-    Positional Keras 3 names (``adam/vars/2``) are then renamed the way Keras names them
-    (``adam/dense_kernel_momentum``).
-    """
-    state = [w for w in weights if w.role == "optimizer"]
-    if not state:
-        return
-    trainable = [w for w in weights if w.role == "weight" and w.trainable is not False]
-    if _slots_from_names(state, trainable):
-        return
-    keras3 = file_format in ("keras_v3", "weights_h5_v3")
-    if len(state) <= len(_HEADER_NAMES) and not any(w.shape for w in state):
-        for weight, name in zip(state, _HEADER_NAMES):  # plain SGD: no per-variable slots
-            weight.slot = _SCALAR_NAMES.get(name, name)
-        if keras3:
-            _rename_keras3_state(state)
-        return
-    key = (optimizer or "").lower()
-    candidates = [(_KERAS3_SLOTS.get(key) or [], True), (_KERAS2_SLOTS.get(key) or [], False)]
-    candidates += [
-        ([f"slot_{i}" for i in range(n)], layout) for n in (2, 1, 3) for layout in (True, False)
-    ]
-    if not keras3:
-        candidates[:2] = candidates[1::-1]
-    for slots, interleaved in candidates:
-        for count in range(len(slots), 0, -1):
-            if _slots_by_position(state, trainable, slots[:count], interleaved):
-                if keras3:
-                    _rename_keras3_state(state)
-                return
-    for slots, _ in candidates[:2]:
-        if slots and _slots_by_shape(state, trainable, slots):
-            return
-
-
-def _slots_from_names(state: list[_Weight], trainable: list[_Weight]) -> bool:
-    owners = {}
-    for weight in trainable:
-        bare = weight.name.split(":")[0]
-        owners[bare] = owners[bare.replace("/", "_")] = weight.name
-    named = 0
-    for weight in state:
-        scalar = _SCALAR_STATE.search(weight.name)
-        if scalar and not weight.shape:
-            weight.slot = _SCALAR_NAMES.get(scalar["what"], scalar["what"])
-            named += 1
-            continue
-        match = _NAMED_SLOT.match(weight.name.split(":")[0])
-        if match:
-            weight.slot, weight.slot_of = match["slot"], _owner_of(match["var"], owners)
-            named += 1
-    return named == len(state) and any(w.slot_of for w in state)
-
-
-def _owner_of(variable: str, owners: dict[str, str]) -> str | None:
-    """The trainable weight ``variable`` ends with (``adam/hidden_kernel`` -> ``hidden/kernel``)."""
-    matches = [
-        key for key in owners if variable == key or variable.endswith(("/" + key, "_" + key))
-    ]
-    return owners[max(matches, key=len)] if matches else None
-
-
-def _slots_by_position(
-    state: list[_Weight], trainable: list[_Weight], slots: list[str], interleaved: bool
-) -> bool:
-    header = len(state) - len(slots) * len(trainable)
-    if not trainable or not 0 <= header <= 3 or any(w.shape for w in state[:header]):
-        return False
-    assignment = []
-    for index, weight in enumerate(state[header:]):
-        if interleaved:
-            variable, slot = divmod(index, len(slots))
-        else:
-            slot, variable = divmod(index, len(trainable))
-        if weight.shape != trainable[variable].shape:
-            return False
-        assignment.append((weight, slots[slot], trainable[variable].name))
-    for weight, name in zip(state[:header], _HEADER_NAMES):
-        weight.slot = weight.slot or _SCALAR_NAMES.get(name, name)
-    for weight, slot, owner in assignment:
-        weight.slot, weight.slot_of = slot, owner
-    return True
-
-
-def _slots_by_shape(state: list[_Weight], trainable: list[_Weight], slots: list[str]) -> bool:
-    """Blocked layout in an order other than the weights' (Keras 2.0 functional models): each
-    block holds one slot for every trainable weight. The owner is named only when its shape is
-    unique."""
-    from collections import Counter
-
-    header = len(state) - len(slots) * len(trainable)
-    if not trainable or not 0 <= header <= 3 or any(w.shape for w in state[:header]):
-        return False
-    wanted = Counter(w.shape for w in trainable)
-    blocks = [
-        state[header + i * len(trainable) : header + (i + 1) * len(trainable)]
-        for i in range(len(slots))
-    ]
-    if any(Counter(w.shape for w in block) != wanted for block in blocks):
-        return False
-    unique = {w.shape: w.name for w in trainable if wanted[w.shape] == 1}
-    for weight, name in zip(state[:header], _HEADER_NAMES):
-        weight.slot = weight.slot or _SCALAR_NAMES.get(name, name)
-    for slot, block in zip(slots, blocks):
-        for weight in block:
-            weight.slot, weight.slot_of = slot, unique.get(weight.shape)
-    return True
-
-
-def _rename_keras3_state(state: list[_Weight]) -> None:
-    """``adam/vars/2`` -> ``adam/hidden_kernel_momentum``, as Keras 3 names the variable."""
-    for weight in state:
-        optimizer = weight.name.split("/")[0]
-        if weight.slot_of:
-            weight.name = f"{optimizer}/{weight.slot_of.replace('/', '_')}_{weight.slot}"
-        elif weight.slot:
-            weight.name = (
-                f"{optimizer}/{'iteration' if weight.slot == 'iterations' else weight.slot}"
-            )
 
 
 # -- config helpers --------------------------------------------------------------------------
@@ -1148,7 +964,7 @@ def _model_name(config: dict[str, Any]) -> str | None:
     return inner.get("name") if isinstance(inner, dict) else None
 
 
-def _layer_row(name: str | None, layer: dict[str, Any] | None, weights: list[_Weight]) -> dict:
+def _layer_row(name: str | None, layer: dict[str, Any] | None, weights: list[Weight]) -> dict:
     inner = (layer or {}).get("config")
     inner = inner if isinstance(inner, dict) else {}
     own = [w for w in weights if w.layer == name]

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import probe
-from .file import KerasFile, _check_claimed_size
+from .container import _check_claimed_size
+from .file import KerasFile
 from .probe import _MEMORY_MESSAGES, _STEPS, WHOLE_READ_BYTES
 
 

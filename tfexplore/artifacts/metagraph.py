@@ -536,7 +536,7 @@ class MetaGraph(GraphShortcuts, Artifact):
             return None
         if not (prefix_file(prefix, ".index").is_file() or prefix.is_file()):
             return None
-        from .checkpoint.checkpoint import Checkpoint
+        from .checkpoint.prefix import Checkpoint
 
         return Checkpoint(prefix)
 

@@ -234,7 +234,7 @@ class SavedModel(Artifact):
         (``variables/variables``), or ``None`` when the SavedModel has none."""
         if not Path(str(self.variables_prefix) + ".index").is_file():
             return None
-        from .checkpoint.checkpoint import Checkpoint
+        from .checkpoint.prefix import Checkpoint
 
         return Checkpoint(self.variables_prefix)
 

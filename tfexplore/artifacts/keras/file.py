@@ -609,7 +609,7 @@ def diff_keras(old, new, progress: bool | None = None):
     import pandas as pd
 
     from ...stats import compare, progress_bar
-    from ..checkpoint.checkpoint import DIFF_COLUMNS, _diff_row
+    from ..checkpoint.columns import DIFF_COLUMNS, _diff_row
 
     old_rows = {row["name"]: row for row in old.weights.to_dict("records")}
     new_rows = {row["name"]: row for row in new.weights.to_dict("records")}

@@ -17,12 +17,8 @@ from ...errors import (
     ArtifactNotFoundError,
     TFExploreError,
 )
-from .bundle import (
-    DT_VARIANT,
-    check_entry_bytes,
-    read_bundle_index,
-    read_string_entry,
-)
+from .bundle import DT_VARIANT, read_bundle_index
+from .shard import check_entry_bytes, read_string_entry
 
 __all__ = ["check_checkpoint_files"]
 

@@ -59,13 +59,7 @@ from ...errors import (
 )
 from ..base import Artifact, Explanation, human_bytes
 from . import naming
-from .bundle import (
-    BundleIndex,
-    check_entry_bytes,
-    masked_crc32c,
-    read_bundle_index,
-    read_string_entry,
-)
+from .bundle import BundleIndex, read_bundle_index
 from .columns import (
     _TEXT_COLUMNS,
     DIFF_COLUMNS,
@@ -79,6 +73,7 @@ from .columns import (
 )
 from .explain import _explain_checkpoint
 from .files import _is_v1_file, _no_checkpoint_error, check_checkpoint_files
+from .shard import check_entry_bytes, read_numeric_entry, read_string_entry
 
 __all__ = ["Checkpoint"]
 
@@ -105,11 +100,6 @@ _STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
 #: the storage facts of a V2 index entry: shape, dtype, nbytes, shard, offset
 _ENTRY_FIELDS = operator.attrgetter("shape", "dtype", "size", "shard", "offset")
 _STEP_SUFFIX = re.compile(r"-(\d+)$")
-#: dtypes whose bundle bytes are numpy's raw little-endian layout (bfloat16 is not in numpy)
-_DIRECT_DTYPES = frozenset(
-    "float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool "
-    "complex64 complex128".split()
-)
 _LITTLE_ENDIAN = np.little_endian
 
 
@@ -535,38 +525,16 @@ class Checkpoint(Artifact):
         return values[0] if len(pieces) == 1 and not pieces[0].slices else None
 
     def _read_direct(self, key: str, shard_file: Path) -> np.ndarray | None:
-        """A numeric tensor of a V2 bundle, read straight from its bytes at the offset the
-        index gives, and checked against the CRC32C the index records, as TensorFlow's reader
-        checks it (one copy less, and no trip through TensorFlow). ``None`` for what this does
-        not cover: V1 files, strings and other non-numeric dtypes, partitioned variables,
-        big-endian bundles; those go through TensorFlow's reader."""
+        """A numeric tensor of a V2 bundle, read straight from its bytes and checked against
+        its CRC32C (:func:`~.shard.read_numeric_entry`). ``None`` for what this does not cover:
+        V1 files, strings and other non-numeric dtypes, partitioned variables, big-endian
+        bundles; those go through TensorFlow's reader."""
         if self.format != "v2" or self._index.endianness != "little" or not _LITTLE_ENDIAN:
             return None
         pieces = self._index.pieces(key)
-        if len(pieces) != 1 or pieces[0].slices or pieces[0].dtype not in _DIRECT_DTYPES:
+        if len(pieces) != 1:
             return None
-        entry = pieces[0]
-        array = np.empty(entry.num_elements, dtype=entry.dtype)
-        if entry.size != array.nbytes:
-            return None
-        buffer = memoryview(array).cast("B")
-        from ..._files import open_regular
-
-        with open_regular(shard_file, what="checkpoint data") as data:
-            data.seek(entry.offset)
-            read = data.readinto(buffer)
-        if read != entry.size or masked_crc32c(buffer) != entry.crc32c:
-            from ...errors import CorruptArtifactError
-
-            problem = "is cut short" if read != entry.size else "fails its checksum"
-            raise CorruptArtifactError(
-                f"Tensor {key!r} in {str(shard_file)!r} {problem} (bytes {entry.offset} to "
-                f"{entry.offset + entry.size}): the data file is damaged.",
-                path=shard_file,
-                expected=f"{entry.size} bytes whose CRC32C matches the one in {self.index_path.name}",
-                hint="re-copy the checkpoint; the other tensors may still read",
-            )
-        return array.reshape(entry.shape)
+        return read_numeric_entry(pieces[0], shard_file, self.index_path)
 
     def _check_data(self, key: str) -> Path:
         """Check that every byte of ``key`` can be in the data files before TF reads them;

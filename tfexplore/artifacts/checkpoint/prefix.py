@@ -1,5 +1,6 @@
 """One checkpoint, one saved state (:class:`Checkpoint`); a folder of them is ``folder.py``'s
-:class:`~.folder.CheckpointDir`.
+:class:`~.folder.CheckpointDir`. (A little over 600 lines, one class: listing, reading and
+checking share its cached index and reader; tables, checks and prose live in their modules.)
 
 A checkpoint is a *prefix* (``runs/mnist/model.ckpt-1000``) naming a few files:
 
@@ -27,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import math
 import operator
 import os
 import re
@@ -61,15 +61,11 @@ from ..base import Artifact, Explanation, human_bytes
 from . import naming
 from .bundle import BundleIndex, read_bundle_index
 from .columns import (
-    _TEXT_COLUMNS,
-    DIFF_COLUMNS,
     _count,
-    _diff_row,
     _empty,
-    _int_column,
-    _object_column,
-    _string_dtype,
-    _text_column,
+    diff_table,
+    index_columns,
+    variables_table,
 )
 from .explain import _explain_checkpoint
 from .files import _is_v1_file, _no_checkpoint_error, check_checkpoint_files
@@ -77,28 +73,8 @@ from .shard import check_entry_bytes, read_numeric_entry, read_string_entry
 
 __all__ = ["Checkpoint"]
 
-VARIABLE_COLUMNS = [
-    "name",
-    "role",
-    "shape",
-    "dtype",
-    "size",
-    "nbytes",
-    "shard",
-    "offset",
-    "partitions",
-    "slot",
-    "slot_of",
-    "optimizer",
-    "object_path",
-    "aliases",
-    "full_name",
-]
 _STORAGE_COLUMNS = ("shape", "dtype", "size", "nbytes", "shard", "offset", "partitions")
-_KEY_COLUMNS = ("role", "slot", "slot_of", "optimizer", "object_path", "aliases", "full_name")
 _STORAGE_FIELDS = operator.itemgetter(*_STORAGE_COLUMNS)
-#: the storage facts of a V2 index entry: shape, dtype, nbytes, shard, offset
-_ENTRY_FIELDS = operator.attrgetter("shape", "dtype", "size", "shard", "offset")
 _STEP_SUFFIX = re.compile(r"-(\d+)$")
 _LITTLE_ENDIAN = np.little_endian
 
@@ -191,31 +167,7 @@ class Checkpoint(Artifact):
             entries = self._entries
             values = list(map(list, zip(*map(_STORAGE_FIELDS, entries.values()))))
             return {"name": list(entries), **dict(zip(_STORAGE_COLUMNS, values or _empty(7)))}
-        index = self._index
-        entries = index.entries
-        names = list(entries)
-        values = list(map(list, zip(*map(_ENTRY_FIELDS, entries.values()))))
-        shape, dtype, nbytes, shard, offset = values or _empty(5)
-        size = list(map(math.prod, shape))  # BundleEntry.num_elements
-        partitions = [1] * len(names)
-        if index.slice_entries:  # a partitioned variable: its pieces' bytes, no single offset
-            for position, name in enumerate(names):
-                pieces = index.slice_entries.get(name)
-                if pieces:
-                    nbytes[position] = sum(entry.size for _, entry in pieces)
-                    shard[position] = pieces[0][1].shard
-                    offset[position] = None
-                    partitions[position] = len(pieces)
-        return {
-            "name": names,
-            "shape": shape,
-            "dtype": dtype,
-            "size": size,
-            "nbytes": nbytes,
-            "shard": shard,
-            "offset": offset,
-            "partitions": partitions,
-        }
+        return index_columns(self._index)
 
     @functools.cached_property
     def _shapes(self) -> dict[str, tuple[int, ...]]:
@@ -272,33 +224,7 @@ class Checkpoint(Artifact):
         (``"Adam m"``), ``slot_of``, ``optimizer``, ``object_path`` (TF2), ``aliases`` (other
         TF2 paths to the same variable), ``full_name`` (the variable's own name, TF2).
         """
-        import pandas as pd
-
-        columns: dict[str, Any] = dict(self._storage_columns)
-        names = columns["name"]
-        if not names:
-            table = pd.DataFrame([], columns=VARIABLE_COLUMNS)
-            for column in ("nbytes", "shard", "offset"):
-                table[column] = table[column].astype("Int64")
-            return table
-        # one list per column, gathered in C (zip over the KeyInfo tuples, in key order)
-        info = self._info
-        keys = info.values() if list(info) == names else map(info.__getitem__, names)
-        key_columns = dict(zip(naming.KeyInfo._fields, map(list, zip(*keys))))
-        columns.update((column, key_columns[column]) for column in _KEY_COLUMNS)
-        # each column made with the dtype pandas would infer from its list (inferring costs
-        # more than the rest of the table): see _text_column, _object_column, _int_column
-        count = len(names)
-        text = _string_dtype()
-        for column in _TEXT_COLUMNS:
-            columns[column] = _text_column(columns[column], count, text)
-        for column in ("shape", "aliases"):
-            columns[column] = _object_column(columns[column], count)
-        for column in ("size", "partitions"):  # element and piece counts fit in int64
-            columns[column] = np.array(columns[column], dtype=np.int64)
-        for column in ("nbytes", "shard", "offset"):
-            columns[column] = _int_column(columns[column], count)
-        return pd.DataFrame(columns, columns=VARIABLE_COLUMNS, copy=False)
+        return variables_table(self._storage_columns, self._info)
 
     @functools.cached_property
     def style(self) -> str:
@@ -626,32 +552,7 @@ class Checkpoint(Artifact):
 
             >>> run.open(10).diff(run.open(30)).query("status == 'changed'")   # doctest: +SKIP
         """
-        import pandas as pd
-
-        from ...stats import compare, progress_bar
-
-        other = _as_checkpoint(other)
-        old, new = self._entries, other._entries
-        names = [n for n in old if self._info[n].role != "object_graph"]
-        names += [n for n in new if n not in old and other._info[n].role != "object_graph"]
-        both = [n for n in names if n in old and n in new]
-        bar = progress_bar(sum(int(old[n]["nbytes"] or 0) for n in both) * 2, progress, "diff")
-        rows = []
-        try:
-            for name in names:
-                row = _diff_row(name, old.get(name), new.get(name))
-                row["role"] = (self._info.get(name) or other._info[name]).role
-                if row["status"] == "compare":
-                    result = compare(self._read_key(name), other._read_key(name))
-                    row.update({k: result[k] for k in DIFF_COLUMNS if k in result})
-                    row["status"] = "unchanged" if result["equal"] else "changed"
-                    if bar is not None:
-                        bar.update(2 * int(old[name]["nbytes"] or 0))
-                rows.append(row)
-        finally:
-            if bar is not None:
-                bar.close()
-        return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+        return diff_table(self, _as_checkpoint(other), progress)
 
     # -- presentation ----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

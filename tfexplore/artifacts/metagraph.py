@@ -124,7 +124,8 @@ class MetaGraph(GraphShortcuts, Artifact):
             path,
             protos().meta_graph_pb2.MetaGraphDef,
             "MetaGraphDef (.meta)",
-            hint="re-copy the .meta file; or re-export it with tf.compat.v1.train.export_meta_graph",
+            hint="re-copy the .meta file; or re-export it with "
+            "tf.compat.v1.train.export_meta_graph",
         )
         if not (proto.graph_def.node or proto.collection_def or proto.HasField("meta_info_def")):
             raise CorruptArtifactError(

@@ -504,8 +504,8 @@ class KerasFile(Artifact):
     @contextlib.contextmanager
     def _open_h5(self) -> Iterator[Any]:
         """The HDF5 file (or the zip's ``model.weights.h5``), opened read-only, once the child
-        process of :mod:`tfexplore.artifacts.keras.probe` has made the same reads without hanging, crashing
-        or exhausting memory (once per file version)."""
+        process of :mod:`tfexplore.artifacts.keras.probe` has made the same reads without
+        hanging, crashing or exhausting memory (once per file version)."""
         import h5py
 
         if not self._probed:

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-# -- reading: which slot of which weight each tensor is -------------------------------------------------------------------------
+# -- reading: which slot of which weight each tensor is --------------------------------------------
 #: Per-variable slots of each optimizer, in the order Keras 3 creates them (interleaved:
 #: ``kernel_momentum, kernel_velocity, bias_momentum, ...``).
 _KERAS3_SLOTS = {
@@ -185,7 +185,7 @@ def _rename_keras3_state(state: list[Weight]) -> None:
             )
 
 
-# -- matching: which variable of a built optimizer each tensor fills ---------------------------
+# -- matching: which variable of a built optimizer each tensor fills -------------------------------
 #: Keras 1/2 and tf.keras 2.x slot names -> Keras 3's, per optimizer (lower-case class name).
 SLOT_ALIASES = {
     "adam": {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"},

@@ -163,7 +163,8 @@ def _walk_everything(h5py, np, keras_file, weight_paths, report, failed) -> dict
                     try:
                         link = node.get(name, getlink=True)
                         if not isinstance(link, h5py.HardLink):
-                            continue  # soft links reach objects walked anyway; external: other files
+                            # soft links reach objects walked anyway; external: other files
+                            continue
                         child = node[name]
                         info = h5py.h5o.get_info(child.id)
                         if info.fileno != home or info.addr in seen:

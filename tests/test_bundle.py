@@ -10,13 +10,13 @@ import pytest
 from fuzz.sstable import write_table
 
 from tfexplore.artifacts.checkpoint import bundle as _bundle
-from tfexplore.artifacts.checkpoint.bundle import (
-    check_entry_bytes,
-    decode_slice_key,
-    masked_crc32c,
-    parse_bundle_index,
-    read_bundle_index,
-)
+from tfexplore.artifacts.checkpoint import entry_proto as _entry_proto
+from tfexplore.artifacts.checkpoint import slice_key as _slice_key
+from tfexplore.artifacts.checkpoint import sstable as _table
+from tfexplore.artifacts.checkpoint.bundle import parse_bundle_index, read_bundle_index
+from tfexplore.artifacts.checkpoint.shard import check_entry_bytes
+from tfexplore.artifacts.checkpoint.slice_key import decode_slice_key
+from tfexplore.artifacts.checkpoint.sstable import masked_crc32c
 from tfexplore.errors import CorruptArtifactError
 
 
@@ -83,24 +83,24 @@ def test_ordered_code_slice_key():
         + b"\x7f"  # 0x424242, -1
     )
     assert decode_slice_key(key) == ("a\x00b", ((0, 3), (0x424242, -1)))
-    assert _bundle._read_ordered_signed(b"\x38\x00", 0) == (-0x800, 2)
+    assert _slice_key._read_ordered_signed(b"\x38\x00", 0) == (-0x800, 2)
     assert decode_slice_key(b"layer1/W") is None
     assert decode_slice_key(b"\x00broken") is None
 
 
 def test_crc32c():
-    assert _bundle._crc32c(b"123456789") == 0xE3069283
+    assert _table._crc32c(b"123456789") == 0xE3069283
     # a writable buffer (a tensor read in place) gives the same value as its bytes
     array = np.arange(3_000_000, dtype=np.float32)
     view = memoryview(array).cast("B")
-    assert _bundle._crc32c(view) == _bundle._crc32c(bytes(view))
-    assert _bundle._crc32c(bytearray(b"123456789")) == 0xE3069283
+    assert _table._crc32c(view) == _table._crc32c(bytes(view))
+    assert _table._crc32c(bytearray(b"123456789")) == 0xE3069283
     assert masked_crc32c(b"") == ((0 >> 15 | 0 << 17) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"short", b"\x00" * 48, b"x" * 100 + struct.pack("<Q", _bundle.TABLE_MAGIC)],
+    [b"", b"short", b"\x00" * 48, b"x" * 100 + struct.pack("<Q", _table.TABLE_MAGIC)],
 )
 def test_garbage_is_corrupt(data, tmp_path):
     with pytest.raises(CorruptArtifactError) as info:
@@ -132,11 +132,11 @@ def test_every_bit_flip_is_caught_or_harmless(demo_run, tmp_path):
 def test_snappy_block_is_refused(demo_run, tmp_path):
     raw = bytearray((demo_run / "model.ckpt-10.index").read_bytes())
     footer = raw[-48:]
-    (index_offset, index_size), _ = _bundle._block_handle(
-        bytes(footer), _bundle._block_handle(bytes(footer), 0, "x")[1], "x"
+    (index_offset, index_size), _ = _table._block_handle(
+        bytes(footer), _table._block_handle(bytes(footer), 0, "x")[1], "x"
     )
     # rewrite the index block's compression byte and its checksum
-    raw[index_offset + index_size] = _bundle.SNAPPY_COMPRESSION
+    raw[index_offset + index_size] = _table.SNAPPY_COMPRESSION
     crc = masked_crc32c(bytes(raw[index_offset : index_offset + index_size + 1]))
     raw[index_offset + index_size + 1 : index_offset + index_size + 5] = struct.pack("<I", crc)
     with pytest.raises(CorruptArtifactError, match="snappy"):
@@ -233,8 +233,8 @@ def test_fast_decoder_agrees_with_protobuf():
     values = [_random_entry(rng, proto_cls).SerializeToString() for _ in range(3000)]
     taken = with_slices = 0
     for value in values + [_mutate(rng, rng.choice(values), values) for _ in range(6000)]:
-        fields = _bundle._decode_entry(value)
-        general = _bundle._decode_fields(value)  # the path for fields in any order
+        fields = _entry_proto._decode_entry(value)
+        general = _entry_proto._decode_fields(value)  # the path for fields in any order
         proto = proto_cls()
         try:
             proto.ParseFromString(value)
@@ -257,9 +257,9 @@ def test_real_indexes_take_the_fast_path_and_agree(
     is the index parsed with protobuf alone."""
     for prefix in (demo_run / "model.ckpt-30", partitioned_checkpoint, sharded_checkpoint):
         raw = Path(f"{prefix}.index").read_bytes()
-        for key, value in _bundle.iter_table(raw, prefix):
+        for key, value in _table.iter_table(raw, prefix):
             if key:
-                assert _bundle._decode_entry(value) is not None, key
+                assert _entry_proto._decode_entry(value) is not None, key
         fast = parse_bundle_index(raw, tmp_path / "m.index")
         with monkeypatch.context() as patch:
             patch.setattr(_bundle, "_decode_entry", lambda value: None)

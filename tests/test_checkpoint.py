@@ -11,7 +11,7 @@ from fixtures.checkpoints import assert_agrees_with_tensorflow
 from fixtures.common import fingerprint
 
 import tfexplore
-from tfexplore.artifacts.checkpoint.checkpoint import Checkpoint
+from tfexplore.artifacts.checkpoint import Checkpoint
 from tfexplore.errors import (
     CorruptArtifactError,
     IncompleteCheckpointError,

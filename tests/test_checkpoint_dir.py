@@ -7,7 +7,7 @@ import pytest
 from fixtures.common import fingerprint
 
 import tfexplore
-from tfexplore.artifacts.checkpoint.checkpoint import Checkpoint, CheckpointDir
+from tfexplore.artifacts.checkpoint import Checkpoint, CheckpointDir
 from tfexplore.errors import ArtifactNotFoundError, TensorNotFoundError
 
 

@@ -17,7 +17,8 @@ from fuzz.sstable import read_entries, write_table
 from hostile import attack, fingerprint, refused
 
 import tfexplore
-from tfexplore.artifacts.checkpoint.bundle import masked_crc32c, read_bundle_index
+from tfexplore.artifacts.checkpoint.bundle import read_bundle_index
+from tfexplore.artifacts.checkpoint.sstable import masked_crc32c
 
 
 # -- 5. string length bomb in a TF2 checkpoint ------------------------------------------------

@@ -38,6 +38,11 @@ __all__ = [
     "prefix_text",
     "prefix_of",
     "prefix_parts",
+    "DATA_SHARD",
+    "shard_file",
+    "shard_suffix",
+    "is_checkpoint_suffix",
+    "checkpoint_files",
 ]
 
 #: how every Git LFS pointer file begins (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
@@ -45,8 +50,17 @@ LFS_SIGNATURE = b"version https://git-lfs.github.com/spec/"
 #: pointer files are small: the spec says under 1024 bytes
 LFS_POINTER_MAX = 1024
 
+#: A data shard's suffix (``data-00000-of-00001``). TensorFlow names shards with printf's
+#: ``%05d`` (tensor_bundle.cc, ``DataFilename``: ``"%s.data-%05d-of-%05d"``, shard and count
+#: int32): at least five digits, more from the 100000th shard on. So ``\d{5,}``: ``\d{5}``
+#: would miss such shards, ``\d+`` would take ``data-0-of-1``, which TensorFlow never writes.
+_SHARD_SUFFIX = r"data-(?P<shard>\d{5,})-of-(?P<count>\d{5,})"
+#: a data shard's whole file name: ``model.ckpt-10.data-00000-of-00001``
+DATA_SHARD = re.compile(rf"^(?P<prefix>.*)\.{_SHARD_SUFFIX}$")
 #: what a checkpoint file adds to its prefix (a meta graph exported as text may end in .pbtxt)
-CHECKPOINT_SUFFIX = re.compile(r"\.(?:index|meta(?:\.pbtxt|\.txt)?|data-\d{5}-of-\d{5})$")
+CHECKPOINT_SUFFIX = re.compile(rf"\.(?:index|meta(?:\.pbtxt|\.txt)?|{_SHARD_SUFFIX})$")
+#: the suffixes (after ``PREFIX.``) of the files a Saver writes for one prefix
+_SAVER_SUFFIX = re.compile(rf"index|meta|{_SHARD_SUFFIX}")
 #: the names of a meta graph file: binary ``.meta`` or ``export_meta_graph(as_text=True)``'s
 META_SUFFIXES = (".meta", ".meta.pbtxt", ".meta.txt")
 
@@ -324,6 +338,36 @@ def prefix_of(path: str | os.PathLike) -> Path | None:
         return None
     stem = path.name[: match.start()]
     return path.with_name(stem) if stem else path.parent
+
+
+def shard_suffix(shard: int, num_shards: int) -> str:
+    """What data shard ``shard`` of ``num_shards`` adds to its prefix, as TensorFlow writes it:
+    ``shard_suffix(0, 2)`` -> ``.data-00000-of-00002``."""
+    return f".data-{shard:05d}-of-{num_shards:05d}"
+
+
+def shard_file(prefix: str | os.PathLike, shard: int, num_shards: int) -> Path:
+    """``shard_file("m.ckpt", 0, 2)`` -> ``m.ckpt.data-00000-of-00002``."""
+    return prefix_file(prefix, shard_suffix(shard, num_shards))
+
+
+def is_checkpoint_suffix(suffix: str) -> bool:
+    """Whether ``suffix`` (what follows ``PREFIX.``) names a file a Saver writes for a prefix:
+    ``index``, ``meta`` or a data shard."""
+    return _SAVER_SUFFIX.fullmatch(suffix) is not None
+
+
+def checkpoint_files(folder: Path, stem: str) -> list[Path]:
+    """The files in ``folder`` of the checkpoint named ``stem`` (``stem.index``, its data
+    shards, ``stem.meta``), sorted; ``[]`` when ``folder`` is not a folder."""
+    if not _is_dir(folder):
+        return []
+    start = stem + "."
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(start) and is_checkpoint_suffix(p.name[len(start) :])
+    )
 
 
 def human_bytes(size: float) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
-from tfexplore.artifacts.checkpoint.bundle import FOOTER_SIZE, TABLE_MAGIC, masked_crc32c
+from tfexplore.artifacts.checkpoint.sstable import FOOTER_SIZE, TABLE_MAGIC, masked_crc32c
 
 __all__ = ["write_table", "read_entries"]
 
@@ -76,6 +76,6 @@ def write_table(entries: Iterable[tuple[bytes, bytes]], *, sort: bool = True) ->
 
 def read_entries(data: bytes, path="index") -> list[tuple[bytes, bytes]]:
     """Every ``(key, value)`` of the SSTable ``data`` (checksums verified)."""
-    from tfexplore.artifacts.checkpoint.bundle import iter_table
+    from tfexplore.artifacts.checkpoint.sstable import iter_table
 
     return list(iter_table(data, path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -10,7 +11,7 @@ from typing import Any, ClassVar
 
 from .._files import human_bytes
 
-__all__ = ["Artifact", "Explanation", "human_bytes", "safe_markdown"]
+__all__ = ["Artifact", "Explanation", "human_bytes", "itemsize", "safe_markdown", "size_and_bytes"]
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TABLE_CELL = re.compile(r"(?<!\\)\|")
@@ -180,3 +181,29 @@ def _escape_inline(text: str) -> str:
         out.append("&lt;" if char == "<" else char)
         i += 1
     return "".join(out)
+
+
+def size_and_bytes(dtype: str | None, shape) -> tuple[int | None, int | None]:
+    """Elements and bytes of a tensor of ``dtype`` and ``shape``; ``None`` for what is not
+    known (an unknown dimension, a dtype without a fixed size)."""
+    if shape is None or any(d is None or d < 0 for d in shape):
+        return None, None
+    size = 1
+    for d in shape:
+        size *= d
+    if dtype is None:
+        return size, None
+    return size, size * itemsize(dtype) if itemsize(dtype) else None
+
+
+@functools.cache
+def itemsize(dtype: str) -> int | None:
+    """Bytes per element of a dtype name (``None`` for strings, resources, variants)."""
+    from .._tf import tf
+
+    if dtype in ("string", "resource", "variant"):
+        return None
+    try:
+        return tf().dtypes.as_dtype(dtype).size
+    except (TypeError, ValueError):
+        return None

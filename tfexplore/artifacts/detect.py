@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .._files import META_SUFFIXES
+from .._files import DATA_SHARD, META_SUFFIXES
 from ..errors import ArtifactNotFoundError, TFExploreError, UnrecognizedArtifactError
 
 __all__ = ["detect_kind", "KINDS", "EXPECTED"]
@@ -26,7 +26,6 @@ KINDS = (
     "graph_def",
 )
 
-DATA_SHARD = re.compile(r"^(?P<prefix>.*)\.data-(?P<shard>\d{5})-of-(?P<count>\d{5})$")
 SSTABLE_MAGIC = bytes.fromhex("57fb808b247547db")  # 0xdb4775248b80fb57, little endian
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"

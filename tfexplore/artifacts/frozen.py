@@ -22,8 +22,8 @@ import numpy as np
 from .._tf import protos
 from ..errors import CorruptArtifactError, TensorNotFoundError, suggest
 from ..graph.model import Graph, GraphShortcuts, dtype_name, shape_tuple, split_tensor_name
-from .base import Artifact, Explanation, human_bytes
-from .metagraph import itemsize, read_proto_file
+from .base import Artifact, Explanation, human_bytes, itemsize
+from .protofile import read_proto_file
 
 __all__ = ["GraphDefArtifact"]
 

@@ -4,8 +4,8 @@
 per epoch: ``weights.01-4.3169.weights.h5``, ``weights.02-3.9021.weights.h5``... (or
 ``ckpt_{epoch}.keras``, ``model.{epoch:02d}.h5``, Keras 2's ``weights.{epoch:02d}.hdf5``).
 :class:`KerasRun` is such a folder: its checkpoints are those files in epoch order, each a
-:class:`~tfexplore.artifacts.keras.KerasFile`, with ``history`` (statistics of weights across epochs) and
-``diff`` (how the weights moved between two epochs), like a
+:class:`~tfexplore.artifacts.keras.KerasFile`, with ``history`` (statistics of weights across
+epochs) and ``diff`` (how the weights moved between two epochs), like a
 :class:`~tfexplore.artifacts.checkpoint.CheckpointDir` of TensorFlow checkpoints.
 
 The epoch of a file is read from its name: the numbers in the names of the folder's Keras
@@ -127,7 +127,8 @@ class KerasRun(Artifact):
         return self._file(self._latest_row["path"])
 
     def open(self, epoch_or_name: int | str | os.PathLike):
-        """The :class:`~tfexplore.artifacts.keras.KerasFile` of an epoch (``run.open(3)``) or file name."""
+        """The :class:`~tfexplore.artifacts.keras.KerasFile` of an epoch (``run.open(3)``) or
+        file name."""
         if isinstance(epoch_or_name, int):
             found = [row for row in self._rows if row["epoch"] == epoch_or_name]
             choices = [str(row["epoch"]) for row in self._rows]
@@ -145,7 +146,8 @@ class KerasRun(Artifact):
         return self._file(found[-1]["path"])
 
     def _file(self, path: Path):
-        """One :class:`~tfexplore.artifacts.keras.KerasFile` per path, kept (its parsed weights too)."""
+        """One :class:`~tfexplore.artifacts.keras.KerasFile` per path, kept (its parsed weights
+        too)."""
         from .keras.file import KerasFile
 
         files = self.__dict__.setdefault("_files", {})

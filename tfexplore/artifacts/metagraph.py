@@ -16,13 +16,19 @@ Example::
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from pathlib import Path
 from typing import Any
 
-from .._files import META_SUFFIXES, prefix_file, prefix_parts, prefix_text, read_bytes
-from .._tf import parse_proto, protos
+from .._files import (
+    DATA_SHARD,
+    META_SUFFIXES,
+    checkpoint_files,
+    prefix_file,
+    prefix_parts,
+    prefix_text,
+)
+from .._tf import protos
 from ..errors import CorruptArtifactError
 from ..graph.model import (
     REF_VARIABLE_OPS,
@@ -32,7 +38,9 @@ from ..graph.model import (
     Node,
     split_tensor_name,
 )
-from .base import Artifact, Explanation
+from .base import Artifact, Explanation, size_and_bytes
+from .explain import explain_meta_graph
+from .protofile import read_proto_file
 
 __all__ = ["MetaGraph", "VARIABLE_COLLECTIONS", "read_proto_file"]
 
@@ -72,68 +80,6 @@ _VARIABLE_COLUMNS = [
     "checkpoint_key",
     "in_checkpoint",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading proto files (binary or text)
-# ---------------------------------------------------------------------------------------------
-def read_proto_file(path: str | os.PathLike, message_cls, what: str, *, hint: str | None = None):
-    """Read ``path`` as a ``message_cls`` proto, binary or text format (sniffed).
-
-    Returns ``(message, is_text)``. Damage becomes :class:`CorruptArtifactError` naming the
-    file; a text file that is not this proto in text format says that it holds text. A missing
-    or unreadable file raises ``ArtifactNotFoundError`` / ``UnreadableFileError``.
-    """
-    path = Path(path)
-    data = read_bytes(path, what=what, expected=f"a {what} file")
-    if not data:
-        raise CorruptArtifactError(
-            f"{str(path)!r} is empty (0 bytes).",
-            path=path,
-            expected=f"a {what} ({message_cls.DESCRIPTOR.full_name} protocol buffer)",
-            hint=hint or "the copy was probably interrupted; copy the file again",
-        )
-    text = _as_text(data)
-    if text is not None:
-        message, error = _parse_text(message_cls, text)
-        if message is not None:
-            return message, True
-        try:
-            return parse_proto(message_cls, data, path, what), False
-        except CorruptArtifactError as exc:
-            raise CorruptArtifactError(
-                f"{str(path)!r} holds text, not a binary {what}, and the text is not a "
-                f"{message_cls.DESCRIPTOR.name} in protobuf text format either ({error}).",
-                path=path,
-                expected=f"a binary {message_cls.DESCRIPTOR.full_name} protocol buffer "
-                "(or its text format)",
-                hint=hint or "check what wrote this file; it may be a different file renamed",
-            ) from exc
-    return parse_proto(message_cls, data, path, what, hint=hint), False
-
-
-def _as_text(data: bytes) -> str | None:
-    head = data[:4096]
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) or b >= 128 for b in head)
-    if printable / len(head) < 0.97:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _parse_text(message_cls, text: str):
-    from google.protobuf import text_format
-
-    message = message_cls()
-    try:
-        text_format.Parse(text, message, allow_unknown_extension=True)
-    except text_format.ParseError as exc:
-        return None, str(exc).splitlines()[0]
-    except Exception as exc:  # anything odd in the text: report it, never crash
-        return None, f"{type(exc).__name__}: {exc}"
-    return message, ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +124,8 @@ class MetaGraph(GraphShortcuts, Artifact):
             path,
             protos().meta_graph_pb2.MetaGraphDef,
             "MetaGraphDef (.meta)",
-            hint="re-copy the .meta file; or re-export it with tf.compat.v1.train.export_meta_graph",
+            hint="re-copy the .meta file; or re-export it with "
+            "tf.compat.v1.train.export_meta_graph",
         )
         if not (proto.graph_def.node or proto.collection_def or proto.HasField("meta_info_def")):
             raise CorruptArtifactError(
@@ -355,7 +302,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         attrs = graph.node_attrs(op_name) if op_name in graph else {}
         dtype = attrs.get("dtype")
         shape = attrs.get("shape")
-        size, nbytes = _size_and_bytes(dtype, shape)
+        size, nbytes = size_and_bytes(dtype, shape)
         slice_info = (
             vdef.save_slice_info_def
             if vdef is not None and vdef.HasField("save_slice_info_def")
@@ -529,7 +476,7 @@ class MetaGraph(GraphShortcuts, Artifact):
             return None
         if not (prefix_file(prefix, ".index").is_file() or prefix.is_file()):
             return None
-        from .checkpoint.checkpoint import Checkpoint
+        from .checkpoint.prefix import Checkpoint
 
         return Checkpoint(prefix)
 
@@ -540,9 +487,9 @@ class MetaGraph(GraphShortcuts, Artifact):
             index = prefix_file(prefix, ".index")
             if index.is_file():
                 rows.append((index, "checkpoint index (sibling)"))
-                folder, stem = prefix_parts(prefix)
-                for data in sorted(folder.glob(f"{glob.escape(stem)}.data-*")):
-                    rows.append((data, "checkpoint data (sibling)"))
+                for data in checkpoint_files(*prefix_parts(prefix)):
+                    if DATA_SHARD.match(data.name):
+                        rows.append((data, "checkpoint data (sibling)"))
             elif prefix.is_file():
                 rows.append((prefix, "checkpoint V1 file (sibling)"))
         return rows
@@ -602,7 +549,7 @@ class MetaGraph(GraphShortcuts, Artifact):
 
     def explain(self) -> Explanation:
         """What a MetaGraphDef holds, what this one holds, and what a restore needs."""
-        return Explanation(_explain(self))
+        return Explanation(explain_meta_graph(self))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,30 +575,6 @@ def _proto_class(module_name: str, class_name: str):
     return getattr(module, class_name)
 
 
-def _size_and_bytes(dtype: str | None, shape) -> tuple[int | None, int | None]:
-    if shape is None or any(d is None or d < 0 for d in shape):
-        return None, None
-    size = 1
-    for d in shape:
-        size *= d
-    if dtype is None:
-        return size, None
-    return size, size * itemsize(dtype) if itemsize(dtype) else None
-
-
-@functools.cache
-def itemsize(dtype: str) -> int | None:
-    """Bytes per element of a dtype name (``None`` for strings, resources, variants)."""
-    from .._tf import tf
-
-    if dtype in ("string", "resource", "variant"):
-        return None
-    try:
-        return tf().dtypes.as_dtype(dtype).size
-    except (TypeError, ValueError):
-        return None
-
-
 def _describe_slice(info) -> str:
     offsets = list(info.var_offset)
     shape = list(info.var_shape)
@@ -670,71 +593,3 @@ def _signature_tensor(info) -> str:
         names = [_signature_tensor(c) for c in info.composite_tensor.components]
         return "composite(" + ", ".join(names) + ")"
     return ""
-
-
-def _explain(meta: MetaGraph) -> str:
-    graph = meta.graph
-    summary = meta.summary()
-    lines = [
-        f"# `{meta.path.name}`: a MetaGraphDef",
-        "",
-        "A **MetaGraphDef** is the description of a TensorFlow graph that TF1's "
-        "`tf.compat.v1.train.Saver` writes next to each checkpoint (the `.meta` file), and that "
-        "each SavedModel stores for each of its tag sets. It holds:",
-        "",
-        "- the **GraphDef**: every op (*node*) with its type (`op`), its inputs, its attributes "
-        "(dtype, shape, ...) and the device it was placed on;",
-        "- **collections**: named lists (`train_op`, `variables`, `trainable_variables`, "
-        "`summaries`, ...) that let code find important ops again after loading;",
-        "- the **SaverDef**: which ops save and restore the variables. Restoring runs the op it "
-        "names, so it is worth checking that it is what you expect;",
-        "- **signatures** (SavedModels): the named inputs and outputs of each entry point;",
-        "- meta info: the TensorFlow version that wrote it and the signatures of the ops used.",
-        "",
-        "Tensor names are `op_name:output_index`: `layer1/MatMul:0` is the first output of the op "
-        "`layer1/MatMul`. In graphs written by TF 2.x (resource variables), a variable's op is a "
-        "`VarHandleOp` and `W:0` is a *handle*; its value comes from a `ReadVariableOp` "
-        "(`W/Read/ReadVariableOp:0`). In older graphs (`VariableV2`, dtype `float32_ref`), `W:0` "
-        "is the variable itself and `W/read:0` an Identity of it.",
-        "",
-        "## This file",
-        "",
-        f"- written by TensorFlow {summary['tensorflow_version']}",
-        f"- {len(graph)} ops of {summary['op_types']} types; most common: "
-        + ", ".join(f"{op} ({n})" for op, n in graph.op_types().most_common(5)),
-        f"- {len(graph.functions)} library functions",
-        f"- collections: {', '.join(meta.collections) or 'none'}",
-        f"- {summary['variables']} variables",
-    ]
-    if meta.saver_def:
-        saver = meta.saver_def
-        lines.append(
-            f"- saver: format {saver['version']}, restore op `{saver['restore_op']}`"
-            + ("" if saver["restore_op_in_graph"] else " (**not in the graph**)")
-        )
-    if summary.get("signatures"):
-        lines.append(f"- signatures: {', '.join(summary['signatures'])}")
-    lines += ["", "## What a restore needs", ""]
-    prefix = meta.checkpoint_prefix
-    if prefix is not None:
-        stem = prefix_parts(prefix)[1]
-        lines.append(
-            f"This graph plus the checkpoint with prefix `{stem or prefix_text(prefix)}`: "
-            f"`{stem}.index` and its `{stem}.data-*` shards"
-            + (f" (or a single V1 file `{stem}`). " if stem else " (an empty prefix). ")
-            + (
-                "That checkpoint is here."
-                if meta.checkpoint is not None
-                else "**No such checkpoint is next to this file.**"
-            )
-        )
-    else:
-        lines.append(
-            "This graph plus the SavedModel's `variables/variables.index` and `.data-*` files."
-        )
-    from ..safety.gate import explain_lines
-
-    lines += explain_lines(meta.safety)
-    if meta.notes:
-        lines += ["", "## Notes", ""] + [f"- {note}" for note in meta.notes]
-    return "\n".join(lines)

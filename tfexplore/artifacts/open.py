@@ -36,11 +36,11 @@ def open(path: str | os.PathLike, **options) -> Artifact:  # noqa: A001 - mirror
     """
     kind, target = detect_kind(path)
     if kind == "checkpoint_dir":
-        from .checkpoint.checkpoint import CheckpointDir
+        from .checkpoint.folder import CheckpointDir
 
         return CheckpointDir(target, **options)
     if kind == "checkpoint":
-        from .checkpoint.checkpoint import Checkpoint
+        from .checkpoint.prefix import Checkpoint
 
         return Checkpoint(target, **options)
     if kind == "meta_graph":

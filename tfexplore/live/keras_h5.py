@@ -1,19 +1,19 @@
 """A legacy full-model ``.h5`` file in a session: loaded with ``compile=False``, compiled from
 its ``training_config``, and the file's ``optimizer_weights`` copied into the built optimizer
-(by name, else by order and shape)."""
+(by name, else by order and shape). Which file tensor fills which optimizer variable is decided
+in ``artifacts.keras.optimizer_state`` (no TensorFlow there); here the optimizer is built and
+the values assigned."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .._tf import _first_line
-from ..errors import (
-    TFExploreError,
-)
+from ..artifacts.keras.optimizer_state import file_owners, match_by_name, match_by_position
+from ..errors import TFExploreError
 
 
 def _h5_compile_args(path: Path, training_config: Mapping, warnings_: list[str]) -> dict:
@@ -213,10 +213,11 @@ def _copy_h5_optimizer_state(
         )
         return
     owners = _h5_file_owners(frame, model)
-    plan = _h5_match_by_name(state, targets, owners, type(optimizer).__name__.lower())
+    plan = match_by_name(state, targets, owners, type(optimizer).__name__.lower())
     how = "by name"
     if plan is None:
-        plan, layout = _h5_match_by_position(state, targets, owners, keras_file)
+        keras3 = str(keras_file.keras_version or "").startswith("3")
+        plan, layout = match_by_position(state, targets, owners, keras3)
         how = f"by order and shape, {layout}"
     if plan is None:
         warnings_.append(
@@ -273,124 +274,15 @@ def _h5_optimizer_targets(optimizer, model) -> dict | None:
 
 
 def _h5_file_owners(frame, model) -> dict[str, int]:
-    """The file's model weight names -> index in ``model.trainable_variables``, pairing the
-    file's layers with the model's the way Keras loads them (layers with weights, in order;
-    each layer's trainable then non-trainable weights)."""
+    """The file's model weight names -> index in ``model.trainable_variables`` (see
+    :func:`~tfexplore.artifacts.keras.optimizer_state.file_owners`)."""
     trainable = {id(v): i for i, v in enumerate(model.trainable_variables)}
     layers = [
-        layer for layer in model.layers if layer.trainable_weights + layer.non_trainable_weights
+        [trainable.get(id(v)) for v in layer.trainable_weights + layer.non_trainable_weights]
+        for layer in model.layers
+        if layer.trainable_weights + layer.non_trainable_weights
     ]
-    weights = frame[frame["role"] == "weight"]
-    file_layers = list(dict.fromkeys(weights["layer"]))
-    owners: dict[str, int] = {}
-    if len(file_layers) != len(layers):
-        return owners
-    for layer, file_layer in zip(layers, file_layers):
-        names = list(weights[weights["layer"] == file_layer]["name"])
-        variables = layer.trainable_weights + layer.non_trainable_weights
-        if len(names) != len(variables):
-            return {}
-        for name, variable in zip(names, variables):
-            if id(variable) in trainable:
-                owners[name] = -1 if name in owners else trainable[id(variable)]
-    return {name: index for name, index in owners.items() if index >= 0}
-
-
-def _h5_scalar_kind(name: str) -> str | None:
-    match = _H5_SCALAR.search(name)
-    if not match:
-        return None
-    what = match["what"]
-    return "learning_rate" if what in ("learning_rate", "lr") else "iterations"
-
-
-def _h5_match_by_name(state, targets: dict, owners: dict[str, int], optimizer: str):
-    """``{id(variable): (variable, file name)}`` from the names the file gives (``slot``/``slot_of`` as
-    KerasFile reads them), or ``None`` unless every slot and the step counter are found."""
-    aliases = _H5_SLOT_ALIASES.get(optimizer, {})
-    plan: dict = {}
-    for row in state.itertuples():
-        if not row.shape:
-            kind = _h5_scalar_kind(row.name)
-            if kind in targets and id(targets[kind]) not in plan:
-                plan[id(targets[kind])] = (targets[kind], row.name)
-            continue
-        if not isinstance(row.slot, str) or not isinstance(row.slot_of, str):
-            continue
-        if not re.search(rf"[/_]{re.escape(row.slot)}(:\d+)?$", row.name):
-            return None  # a slot KerasFile guessed from its position: not a name match
-        slot = row.slot if row.slot in targets["slots"] else aliases.get(row.slot, row.slot)
-        variable = targets.get((slot, owners.get(row.slot_of, -1)))
-        if variable is None or tuple(variable.shape) != tuple(row.shape) or id(variable) in plan:
-            return None
-        plan[id(variable)] = (variable, row.name)
-    return plan if _h5_complete(plan, targets) else None
-
-
-def _h5_complete(plan: dict, targets: dict) -> bool:
-    needed = [v for k, v in targets.items() if isinstance(k, tuple)] + [targets["iterations"]]
-    return all(id(v) in plan for v in needed)
-
-
-def _h5_match_by_position(state, targets: dict, owners: dict[str, int], keras_file):
-    """Unnamed or renamed state: scalars first (the step counter, maybe the learning rate),
-    then one tensor per (slot, trainable variable), interleaved (Keras 3, tf.keras 2.11+) or
-    one block per slot (Keras 1/2, tf.keras 2.x) in the model's order or sorted by the
-    weights' names (Keras 2.0 sorted them). The first layout whose every shape fits wins:
-    ``(plan, description)``, or ``(None, None)``."""
-    slots = targets["slots"]
-    count = max((k[1] for k in targets if isinstance(k, tuple)), default=-1) + 1
-    rows = list(state.itertuples())
-    header = [r for r in rows if not r.shape]
-    body = [r for r in rows if r.shape]
-    if len(body) != len(slots) * count or not header:
-        return None, None
-    scalars: dict = {}
-    for position, row in enumerate(header):
-        kind = _h5_scalar_kind(row.name) or ("iterations" if position == 0 else None)
-        if kind in targets and id(targets[kind]) not in scalars:
-            scalars[id(targets[kind])] = (targets[kind], row.name)
-    if id(targets["iterations"]) not in scalars:
-        return None, None
-    by_name = sorted(owners, key=lambda name: name)
-    sorted_order = [owners[name] for name in by_name] if len(by_name) == count else None
-    model_order = list(range(count))
-    keras3 = str(keras_file.keras_version or "").startswith("3")
-    layouts = [
-        ("interleaved", model_order, "one slot after another per variable"),
-        ("blocked", model_order, "one block per slot"),
-    ]
-    if not keras3:
-        layouts.reverse()
-    if sorted_order is not None:
-        layouts.append(("blocked", sorted_order, "one block per slot, sorted by weight name"))
-    for layout, order, description in layouts:
-        plan = dict(scalars)
-        for position, row in enumerate(body):
-            if layout == "interleaved":
-                index, slot = divmod(position, len(slots))
-            else:
-                slot, index = divmod(position, count)
-            variable = targets[(slots[slot], order[index])]
-            if tuple(variable.shape) != tuple(row.shape):
-                break
-            plan[id(variable)] = (variable, row.name)
-        else:
-            return plan, description
-    return None, None
-
-
-# -- legacy full-model .h5: architecture, compile from training_config, optimizer state --------
-#: Keras 1/2 and tf.keras 2.x slot names -> Keras 3's, per optimizer (lower-case class name).
-_H5_SLOT_ALIASES = {
-    "adam": {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"},
-    "adamw": {"m": "momentum", "v": "velocity", "vhat": "velocity_hat"},
-    "nadam": {"m": "momentum", "v": "velocity"},
-    "lamb": {"m": "momentum", "v": "velocity"},
-    "adamax": {"v": "u"},
-    "rmsprop": {"rms": "velocity", "mg": "average_gradient", "mom": "momentum"},
-    "adadelta": {"accum_grad": "accumulated_grad", "accum_var": "accumulated_delta_var"},
-}
+    return file_owners(frame, layers)
 
 
 #: Hyper-parameters of old optimizer configs that Keras 3 names otherwise.
@@ -399,9 +291,6 @@ _H5_OPTIMIZER_RENAMES = {"lr": "learning_rate"}
 
 #: Old optimizer settings Keras 3 has no use for; dropped without a note.
 _H5_OPTIMIZER_IGNORED = {"jit_compile", "is_legacy_optimizer"}
-
-
-_H5_SCALAR = re.compile(r"(^|/)(?P<what>iterations?|iter|learning_rate|lr)(_\d+)?(:\d+)?$")
 
 
 def _build_optimizer(optimizer, model) -> None:

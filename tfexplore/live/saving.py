@@ -34,7 +34,10 @@ import stat
 import uuid
 from pathlib import Path
 
+from .._files import checkpoint_files, is_checkpoint_suffix
 from .._tf import protos
+from ..artifacts.checkpoint.state import STATE_FILE
+from ..artifacts.checkpoint.state import read_state as parse_state_file
 
 TEMP_PREFIX = ".tfexplore-save-"
 BACKUP_TAG = "backup-"
@@ -103,19 +106,7 @@ def _marker(path: Path) -> dict | None:
 
 def files_of(prefix: Path) -> list[Path]:
     """The files of checkpoint ``prefix`` (``prefix.index``, ``prefix.data-*``, ``prefix.meta``)."""
-    parent = prefix.parent
-    if not parent.is_dir():
-        return []
-    start = prefix.name + "."
-    return sorted(
-        p
-        for p in parent.iterdir()
-        if p.name.startswith(start) and _is_checkpoint_suffix(p.name[len(start) :])
-    )
-
-
-def _is_checkpoint_suffix(suffix: str) -> bool:
-    return suffix in ("index", "meta") or re.fullmatch(r"data-\d+-of-\d+", suffix) is not None
+    return checkpoint_files(prefix.parent, prefix.name)
 
 
 def publish(temporary: Path, prefix: Path) -> None:
@@ -189,20 +180,13 @@ def _renamed(state, matches, new: str):
 
 def read_state(folder: Path):
     """The parsed ``folder/checkpoint`` state file, or ``None`` if absent or unreadable."""
-    from google.protobuf import text_format
-
-    from .._files import read_bytes
-
-    state_file = folder / "checkpoint"
+    state_file = folder / STATE_FILE
     if not state_file.is_file():
         return None
-    state = protos().checkpoint_state_pb2.CheckpointState()
-    try:  # a regular file of at most 16 MB (not a FIFO, not a link to /dev/zero)
-        text = read_bytes(state_file, what="checkpoint state", limit=16 << 20).decode("utf-8")
-        text_format.Parse(text, state)
+    try:
+        return parse_state_file(state_file)
     except Exception:  # noqa: BLE001 - a damaged state file is rewritten by the next save
         return None
-    return state
 
 
 def write_state(folder: Path, latest: str) -> None:
@@ -229,7 +213,7 @@ def _write(folder: Path, state) -> None:
 
     temporary = folder / f"{TEMP_PREFIX}state-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temporary.write_text(text_format.MessageToString(state))
-    os.replace(temporary, folder / "checkpoint")
+    os.replace(temporary, folder / STATE_FILE)
 
 
 def recover(folder: Path) -> None:
@@ -307,7 +291,7 @@ def _restore_backup(folder: Path, backup: Path, name: str, files: list[str]) -> 
     saved = [
         p for p in backup.iterdir()
         if p.name != MARKER and p.name.startswith(name + ".")
-        and _is_checkpoint_suffix(p.name[len(name) + 1 :]) and stat.S_ISREG(os.lstat(p).st_mode)
+        and is_checkpoint_suffix(p.name[len(name) + 1 :]) and stat.S_ISREG(os.lstat(p).st_mode)
     ]  # fmt: skip
     saved = _in_order(saved)
     if any(p.name.endswith(".index") for p in saved):

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
-from .checkpoint import Checkpoint, CheckpointDir
+from .folder import CheckpointDir
+from .prefix import Checkpoint
 
 __all__ = ["Checkpoint", "CheckpointDir"]

@@ -32,33 +32,48 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
-import json
 import os
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..._files import check_regular, open_regular
-from ..._tf import _first_line
+from ..._files import check_regular
 from ...errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
     TensorNotFoundError,
-    TFExploreError,
-    UnreadableFileError,
-    UnrecognizedArtifactError,
     suggest,
 )
 from ..base import Artifact, Explanation, human_bytes
 from . import probe as _h5probe
+from .config import (
+    _config_layers,
+    _find_classes,
+    _layer_name,
+    _layer_row,
+    _model_name,
+    _optimizer_config,
+    _walk_dicts,
+)
+from .container import (
+    _HINT_RECOPY,
+    _attribute,
+    _check_claimed_size,
+    _container_of,
+    _h5_format,
+    _open_member,
+    _parse_json,
+    _translated,
+    _unrecorded_version,
+)
+from .legacy import _LegacyReader
+from .optimizer_state import guess_optimizer_slots
+from .v3 import _V3Reader
+from .weight import Weight
 from .ziplimits import check_inflation, check_members, read_member
 
 __all__ = ["KerasFile", "FORMATS"]
@@ -71,8 +86,6 @@ FORMATS = {
     "h5_weights": "legacy Keras weights-only HDF5 (model.save_weights('x.h5'))",
 }
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ZIP_MAGIC = b"PK\x03\x04"
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
 WEIGHTS_MEMBER = "model.weights.h5"
@@ -81,39 +94,6 @@ WEIGHT_COLUMNS = [
     "h5_path",
 ]  # fmt: skip
 LAYER_COLUMNS = ["name", "class_name", "n_weights", "params", "trainable", "input_shape"]
-_HINT_RECOPY = "the file may be truncated or damaged; re-copy it and compare its size"
-
-
-@dataclass
-class _Weight:
-    """One tensor of the file and where it lives in the HDF5 tree."""
-
-    name: str
-    layer: str | None
-    h5_path: str
-    shape: tuple[int, ...]
-    dtype: str
-    trainable: bool | None
-    role: str  # "weight" or "optimizer"
-    slot: str | None = None
-    slot_of: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        size = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
-        itemsize = np.dtype(self.dtype).itemsize if self.dtype != "string" else 0
-        return {
-            "name": self.name,
-            "layer": self.layer,
-            "shape": self.shape,
-            "dtype": self.dtype,
-            "size": size,
-            "nbytes": size * itemsize,
-            "trainable": self.trainable,
-            "role": self.role,
-            "slot": self.slot,
-            "slot_of": self.slot_of,
-            "h5_path": self.h5_path,
-        }
 
 
 class KerasFile(Artifact):
@@ -258,13 +238,13 @@ class KerasFile(Artifact):
         )
 
     @functools.cached_property
-    def _weights(self) -> list[_Weight]:
+    def _weights(self) -> list[Weight]:
         with self._open_h5() as h5:
             if self.format in ("keras_v3", "weights_h5_v3"):
                 weights = _V3Reader(h5, self.config).weights()
             else:
                 weights = _LegacyReader(h5, self.config).weights()
-        _guess_optimizer_slots(weights, self.optimizer_class, self.format)
+        guess_optimizer_slots(weights, self.optimizer_class, self.format)
         return weights
 
     @functools.cached_property
@@ -407,7 +387,7 @@ class KerasFile(Artifact):
             other = KerasFile(other)
         return diff_keras(self, other, progress=progress)
 
-    def _weight(self, name: str) -> _Weight:
+    def _weight(self, name: str) -> Weight:
         for weight in self._weights:
             if name in (weight.name, weight.h5_path, weight.h5_path.lstrip("/")):
                 return weight
@@ -524,8 +504,8 @@ class KerasFile(Artifact):
     @contextlib.contextmanager
     def _open_h5(self) -> Iterator[Any]:
         """The HDF5 file (or the zip's ``model.weights.h5``), opened read-only, once the child
-        process of :mod:`tfexplore.artifacts.keras.probe` has made the same reads without hanging, crashing
-        or exhausting memory (once per file version)."""
+        process of :mod:`tfexplore.artifacts.keras.probe` has made the same reads without
+        hanging, crashing or exhausting memory (once per file version)."""
         import h5py
 
         if not self._probed:
@@ -540,651 +520,6 @@ class KerasFile(Artifact):
                 check_regular(self.path, what="Keras HDF5")
                 h5 = stack.enter_context(h5py.File(self.path, "r", locking=False))
             yield h5
-
-
-# -- containers ------------------------------------------------------------------------------
-def _container_of(path: Path) -> str:
-    """``zip`` or ``hdf5`` from the first bytes; anything else is not a Keras file."""
-    try:
-        with open_regular(path, what="Keras") as f:
-            head = f.read(8)
-    except OSError as exc:
-        raise UnreadableFileError(
-            f"The Keras file {str(path)!r} cannot be read: {exc.strerror or exc}.",
-            path=path,
-            expected="a readable .keras or .h5 file",
-            hint="check the file permissions (ls -l), or copy it somewhere readable",
-        ) from exc
-    if head.startswith(ZIP_MAGIC):
-        return "zip"
-    if head == HDF5_MAGIC or _has_hdf5_userblock(path):
-        return "hdf5"
-    from ..._files import check_lfs_pointer
-
-    check_lfs_pointer(path, what="Keras file")
-    raise UnrecognizedArtifactError(
-        f"{str(path)!r} is neither a Keras zip (.keras) nor an HDF5 file (.h5).",
-        path=path,
-        expected="a file starting with the zip signature PK\\x03\\x04 or the HDF5 signature",
-        hint="a SavedModel is a folder: open the folder; a TF checkpoint opens by its prefix",
-    )
-
-
-def _has_hdf5_userblock(path: Path) -> bool:
-    """HDF5 files may start after a user block of 512, 1024, 2048... bytes."""
-    offset = 512
-    size = path.stat().st_size
-    with open_regular(path, what="Keras") as f:
-        while offset + 8 <= size and offset <= 1 << 20:
-            f.seek(offset)
-            if f.read(8) == HDF5_MAGIC:
-                return True
-            offset *= 2
-    return False
-
-
-@contextlib.contextmanager
-def _open_member(path: Path, info: zipfile.ZipInfo) -> Iterator[io.RawIOBase]:
-    """A seekable file object for one zip member: a window on the archive for a stored
-    (uncompressed) member, which Keras writes, so nothing is copied; else the bytes in memory."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        with open_regular(path, what="Keras zip") as raw:
-            raw.seek(info.header_offset)
-            header = raw.read(30)
-            if len(header) < 30 or header[:4] != ZIP_MAGIC:
-                raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            start = info.header_offset + 30 + name_length + extra_length
-            yield _Window(raw, start, info.file_size)
-    else:
-        with zipfile.ZipFile(path) as archive:
-            yield io.BytesIO(read_member(archive, info, path))
-
-
-class _Window(io.RawIOBase):
-    """A read-only, seekable view of ``size`` bytes of ``file`` starting at ``start``."""
-
-    def __init__(self, file, start: int, size: int) -> None:
-        super().__init__()
-        self._file, self._start, self._size, self._position = file, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
-    def readinto(self, buffer) -> int:
-        count = max(0, min(len(buffer), self._size - self._position))
-        if count == 0:
-            return 0
-        self._file.seek(self._start + self._position)
-        data = self._file.read(count)
-        buffer[: len(data)] = data
-        self._position += len(data)
-        return len(data)
-
-
-@contextlib.contextmanager
-def _translated(path: Path, what: str) -> Iterator[None]:
-    """Turn h5py's and zipfile's errors about damaged bytes into ``CorruptArtifactError``."""
-    try:
-        yield
-    except TFExploreError:
-        raise
-    except (
-        OSError,
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        RuntimeError,
-        KeyError,
-        ValueError,
-        MemoryError,
-    ) as exc:  # h5py says "unable to open object" with KeyError, bad dataspaces with ValueError
-        raise CorruptArtifactError(
-            f"{str(path)!r} is damaged: the {what} cannot be read ({type(exc).__name__}: "
-            f"{_first_line(exc)}).",
-            path=path,
-            expected="an intact .keras zip or Keras HDF5 file",
-            hint=_HINT_RECOPY,
-        ) from exc
-
-
-def _check_claimed_size(dataset, name: str, path: Path) -> None:
-    """Refuse a dataset whose shape claims more bytes than the file stores for it (an HDF5
-    dataset can declare terabytes and store nothing: reading it would allocate them all)."""
-    claimed = int(dataset.size) * dataset.dtype.itemsize
-    stored = dataset.id.get_storage_size()
-    allowed = stored * (1024 if dataset.compression else 1)
-    if claimed > allowed and claimed > 64 << 20:
-        raise CorruptArtifactError(
-            f"Tensor {name!r} of {str(path)!r} claims shape {dataset.shape} "
-            f"({human_bytes(claimed)}) but the file stores {human_bytes(stored)} for it; "
-            "tfexplore refuses to allocate it.",
-            path=path,
-            expected="a weight whose stored bytes match its shape and dtype",
-            hint="the file is damaged or hostile; re-copy it from a source you trust",
-        )
-
-
-def _unrecorded_version(file_format: str) -> str:
-    return "not recorded (Keras 1)" if file_format.startswith("h5_") else "not recorded"
-
-
-def _parse_json(data: bytes | str, path: Path, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError, TypeError) as exc:  # [[[[..., 5
-        raise CorruptArtifactError(
-            f"The {what} of {str(path)!r} is not valid JSON.",
-            path=path,
-            expected=f"{what} as JSON text",
-            hint=_HINT_RECOPY,
-        ) from exc
-    return value if isinstance(value, dict) else {"value": value}
-
-
-def _attribute(attrs, key: str) -> Any:
-    """An HDF5 attribute as plain Python: bytes decoded, arrays of names as lists of str."""
-    value = attrs.get(key)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray):
-        if value.size == 0:  # Keras 1 writes empty name lists as float64 arrays
-            return []
-        return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in value]
-    return value
-
-
-def _h5_format(h5, path: Path) -> str:
-    attrs = h5.attrs
-    if "model_config" in attrs or "model_weights" in h5:
-        return "h5_model"
-    if "layer_names" in attrs:
-        return "h5_weights"
-    if "layers" in h5 or "vars" in h5 or "optimizer" in h5:
-        return "weights_h5_v3"
-    raise UnrecognizedArtifactError(
-        f"{str(path)!r} is an HDF5 file but not one Keras wrote (top level: {sorted(h5)[:8]}).",
-        path=path,
-        expected="an HDF5 file with a model_config or layer_names attribute, or layers/ groups",
-        hint="open it with h5py directly to see what it holds",
-    )
-
-
-# -- Keras 3 weights -------------------------------------------------------------------------
-_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def _snake_case(name: str) -> str:
-    return _SNAKE.sub("_", name).lower()
-
-
-def _variable_layout(class_name: str | None, config: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The variables a Keras layer class creates, in creation order: ``(name, trainable)``.
-    Empty when the class is not one tfexplore knows."""
-    bias = [("bias", True)] if config.get("use_bias", True) else []
-    if class_name in {
-        "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-        "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "Convolution2D",
-    }:  # fmt: skip
-        return [("kernel", True), *bias]
-    if class_name in {"SeparableConv1D", "SeparableConv2D"}:
-        return [("depthwise_kernel", True), ("pointwise_kernel", True), *bias]
-    if class_name in {"LSTMCell", "GRUCell", "SimpleRNNCell"}:
-        return [("kernel", True), ("recurrent_kernel", True), *bias]
-    if class_name == "Embedding":
-        return [("embeddings", True)]
-    if class_name == "PReLU":
-        return [("alpha", True)]
-    if class_name in {"BatchNormalization", "LayerNormalization", "GroupNormalization"}:
-        scaled = [("gamma", True)] if config.get("scale", True) else []
-        centered = [("beta", True)] if config.get("center", True) else []
-        moving = [("moving_mean", False), ("moving_variance", False)]
-        return scaled + centered + (moving if class_name == "BatchNormalization" else [])
-    if class_name == "Normalization":
-        return [("mean", False), ("variance", False), ("count", False)]
-    return []
-
-
-_KNOWN_CLASSES = {
-    _snake_case(c): c
-    for c in (
-        "Dense Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose "
-        "DepthwiseConv1D DepthwiseConv2D SeparableConv1D SeparableConv2D LSTMCell GRUCell "
-        "SimpleRNNCell Embedding PReLU BatchNormalization LayerNormalization "
-        "GroupNormalization Normalization"
-    ).split()
-}
-_KNOWN_CLASSES.update({"conv1d": "Conv1D", "conv2d": "Conv2D", "conv3d": "Conv3D"})
-
-
-class _V3Reader:
-    """Lists the tensors of a Keras 3 weights HDF5 tree (``layers/<x>/vars/<i>``)."""
-
-    def __init__(self, h5, config: dict[str, Any] | None) -> None:
-        import h5py
-
-        self._h5py = h5py
-        self.h5 = h5
-        self.layer_configs = {
-            name: node for name, node in _find_classes(config, None) if name is not None
-        }
-        self.order = [_layer_name(layer) for layer in _config_layers(config)]
-
-    def weights(self) -> list[_Weight]:
-        found: list[_Weight] = []
-        for key in _natural_sorted(self.h5):
-            item = self.h5[key]
-            if key == "vars" and isinstance(item, self._h5py.Group):
-                found += self._own_variables(self.h5, [], None, "weight")
-            elif isinstance(item, self._h5py.Group):
-                role = "optimizer" if key == "optimizer" else "weight"
-                found += self._saveables(item, key, [], role, top=None)
-        model = [w for w in found if w.role == "weight"]
-        model.sort(key=self._layer_rank(model))  # stable: keeps each layer's variable order
-        return model + [w for w in found if w.role != "weight"]
-
-    def _layer_rank(self, model: list[_Weight]):
-        """Layers in model order: the config's, else the order Keras wrote them to the file
-        (the byte offset of their first tensor), since group names sort alphabetically."""
-        rank = {name: i for i, name in enumerate(self.order)}
-        first_offset: dict[str | None, float] = {}
-        for weight in model:
-            offset = self.h5[weight.h5_path].id.get_offset()
-            offset = float("inf") if offset is None else offset
-            first_offset[weight.layer] = min(first_offset.get(weight.layer, offset), offset)
-        return lambda w: (rank.get(w.layer, len(rank)), first_offset[w.layer])
-
-    def _saveables(self, group, key: str, names: list[str], role: str, top: str | None):
-        """A group is a saveable when it has ``vars``; others (``layers``) are containers."""
-        found: list[_Weight] = []
-        if "vars" in group:
-            name = _attribute(group["vars"].attrs, "name") or key
-            names = [*names, str(name)] if role == "weight" else [str(name)]
-            top = top or names[0]
-            found += self._own_variables(group, names, top, role, group_key=key)
-        for child in _natural_sorted(group):
-            item = group[child]
-            if child != "vars" and isinstance(item, self._h5py.Group):
-                found += self._saveables(item, child, names, role, top)
-        return found
-
-    def _own_variables(self, group, names, top, role, group_key: str = "") -> list[_Weight]:
-        variables = group["vars"]
-        keys = sorted(
-            (k for k in variables if isinstance(variables[k], self._h5py.Dataset)),
-            key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k),
-        )
-        if not keys:
-            return []
-        own_name = names[-1] if names else _attribute(variables.attrs, "name") or "model"
-        layer_config = self.layer_configs.get(own_name, {})
-        class_name = layer_config.get("class_name") or _guess_class(own_name, group_key)
-        inner = layer_config.get("config") if isinstance(layer_config.get("config"), dict) else {}
-        layout = _variable_layout(class_name, inner) if role == "weight" else []
-        layer_trainable = inner.get("trainable") if inner else None
-        if len(layout) != len(keys):
-            layout = [(f"vars/{k}", layer_trainable) for k in keys]
-        prefix = "/".join(names) if names else own_name
-        weights = []
-        for key, (var_name, trainable) in zip(keys, layout):
-            dataset = variables[key]
-            if layer_trainable is False:
-                trainable = False
-            weights.append(
-                _Weight(
-                    name=f"{prefix}/{var_name}",
-                    layer=top if role == "weight" else None,
-                    h5_path=dataset.name,
-                    shape=tuple(int(d) for d in dataset.shape),
-                    dtype=_dtype_name(dataset.dtype),
-                    trainable=trainable if role == "weight" else False,
-                    role=role,
-                )
-            )
-        return weights
-
-
-def _guess_class(display_name: str, group_key: str) -> str | None:
-    for candidate in (display_name, group_key):
-        base = re.sub(r"_\d+$", "", candidate or "")
-        if base in _KNOWN_CLASSES:
-            return _KNOWN_CLASSES[base]
-    return None
-
-
-# -- legacy HDF5 -----------------------------------------------------------------------------
-class _LegacyReader:
-    """Lists the tensors of a Keras 1/2 (or Keras 3 legacy) HDF5 file."""
-
-    def __init__(self, h5, config: dict[str, Any] | None) -> None:
-        import h5py
-
-        self._h5py = h5py
-        self.h5 = h5
-        self.layer_configs = {
-            name: node for name, node in _find_classes(config, None) if name is not None
-        }
-
-    def weights(self) -> list[_Weight]:
-        root = self.h5["model_weights"] if "model_weights" in self.h5 else self.h5
-        layer_names = _attribute(root.attrs, "layer_names")
-        if not isinstance(layer_names, list):
-            layer_names = [
-                k for k in _natural_sorted(root) if isinstance(root[k], self._h5py.Group)
-            ]
-        extra = [k for k in ("top_level_model_weights",) if k in root and k not in layer_names]
-        weights: list[_Weight] = []
-        for layer in [*layer_names, *extra]:
-            if layer in root and isinstance(root[layer], self._h5py.Group):
-                weights += self._layer_weights(root[layer], layer)
-        if "optimizer_weights" in self.h5:
-            weights += self._optimizer_weights(self.h5["optimizer_weights"])
-        return weights
-
-    def _layer_weights(self, group, layer: str) -> list[_Weight]:
-        inner = self.layer_configs.get(layer, {}).get("config")
-        layer_trainable = inner.get("trainable") if isinstance(inner, dict) else None
-        weights = []
-        for name, dataset in self._named_datasets(group):
-            trainable = layer_trainable
-            if re.search(r"moving_(mean|variance)|running_(mean|std)", name):
-                trainable = False
-            weights.append(_weight_from(dataset, name, layer, "weight", trainable))
-        return weights
-
-    def _optimizer_weights(self, group) -> list[_Weight]:
-        return [
-            _weight_from(dataset, name, None, "optimizer", False)
-            for name, dataset in self._named_datasets(group)
-        ]
-
-    def _named_datasets(self, group) -> list[tuple[str, Any]]:
-        """``(weight name, dataset)`` in the order of the ``weight_names`` attribute, or of the
-        tree when the attribute is missing."""
-        names = _attribute(group.attrs, "weight_names")
-        if isinstance(names, list):
-            return [(n, group[n]) for n in names if n in group]
-        found: list[tuple[str, Any]] = []
-        group.visititems(
-            lambda key, item: (
-                found.append((key, item)) if isinstance(item, self._h5py.Dataset) else None
-            )
-        )
-        return found
-
-
-def _weight_from(dataset, name: str, layer, role: str, trainable) -> _Weight:
-    return _Weight(
-        name=name,
-        layer=layer,
-        h5_path=dataset.name,
-        shape=tuple(int(d) for d in dataset.shape),
-        dtype=_dtype_name(dataset.dtype),
-        trainable=trainable,
-        role=role,
-    )
-
-
-def _dtype_name(dtype) -> str:
-    if dtype.kind in "OSU":
-        return "string"
-    return dtype.name
-
-
-def _natural_sorted(group) -> list[str]:
-    return sorted(
-        group.keys(), key=lambda k: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", k)]
-    )
-
-
-# -- optimizer slots -------------------------------------------------------------------------
-#: Per-variable slots of each optimizer, in the order Keras 3 creates them (interleaved:
-#: ``kernel_momentum, kernel_velocity, bias_momentum, ...``).
-_KERAS3_SLOTS = {
-    "adam": ["momentum", "velocity"], "adamw": ["momentum", "velocity"],
-    "adamax": ["m", "u"], "nadam": ["momentum", "velocity"], "lamb": ["momentum", "velocity"],
-    "sgd": ["momentum"], "lion": ["momentum"], "adagrad": ["accumulator"],
-    "rmsprop": ["velocity", "momentum", "average_gradient"],
-    "adadelta": ["accumulated_grad", "accumulated_delta_var"], "ftrl": ["accumulator", "linear"],
-}  # fmt: skip
-#: Keras 1/2.0-2.2 optimizers kept one list per slot (blocked: ``[iterations] + ms + vs``).
-_KERAS2_SLOTS = {
-    "adam": ["m", "v"], "adamax": ["m", "u"], "nadam": ["m", "v"], "sgd": ["momentum"],
-    "rmsprop": ["accumulator"], "adagrad": ["accumulator"],
-    "adadelta": ["accumulator", "delta_accumulator"],
-}  # fmt: skip
-_NAMED_SLOT = re.compile(
-    r"^(?P<var>.*?)[/_](?P<slot>momentum|velocity_hat|velocity|vhat|accumulator|m|v|u|"
-    r"average_gradient|accumulated_grad|accumulated_delta_var|linear|rms|mom|mg)(:\d+)?$"
-)
-_SCALAR_STATE = re.compile(
-    r"(^|/)(?P<what>iterations?|iter|learning_rate|lr|decay|beta_\d_power)(_\d+)?(:\d+)?$"
-)
-_SCALAR_NAMES = {"iteration": "iterations", "iter": "iterations", "lr": "learning_rate"}
-_HEADER_NAMES = ["iteration", "learning_rate", "state"]
-
-
-def _guess_optimizer_slots(weights: list[_Weight], optimizer: str | None, file_format: str) -> None:
-    """Fill ``slot``/``slot_of`` of the optimizer's tensors in place.
-
-    From their names when they say it (``adam/dense_kernel_momentum``, ``Adam/dense/kernel/m``);
-    else from their position (Keras 3 ``.keras`` files and Keras 2.0 files store them
-    unnamed), checked against the shapes of the trainable weights; else by shape alone.
-    Positional Keras 3 names (``adam/vars/2``) are then renamed the way Keras names them
-    (``adam/dense_kernel_momentum``).
-    """
-    state = [w for w in weights if w.role == "optimizer"]
-    if not state:
-        return
-    trainable = [w for w in weights if w.role == "weight" and w.trainable is not False]
-    if _slots_from_names(state, trainable):
-        return
-    keras3 = file_format in ("keras_v3", "weights_h5_v3")
-    if len(state) <= len(_HEADER_NAMES) and not any(w.shape for w in state):
-        for weight, name in zip(state, _HEADER_NAMES):  # plain SGD: no per-variable slots
-            weight.slot = _SCALAR_NAMES.get(name, name)
-        if keras3:
-            _rename_keras3_state(state)
-        return
-    key = (optimizer or "").lower()
-    candidates = [(_KERAS3_SLOTS.get(key) or [], True), (_KERAS2_SLOTS.get(key) or [], False)]
-    candidates += [
-        ([f"slot_{i}" for i in range(n)], layout) for n in (2, 1, 3) for layout in (True, False)
-    ]
-    if not keras3:
-        candidates[:2] = candidates[1::-1]
-    for slots, interleaved in candidates:
-        for count in range(len(slots), 0, -1):
-            if _slots_by_position(state, trainable, slots[:count], interleaved):
-                if keras3:
-                    _rename_keras3_state(state)
-                return
-    for slots, _ in candidates[:2]:
-        if slots and _slots_by_shape(state, trainable, slots):
-            return
-
-
-def _slots_from_names(state: list[_Weight], trainable: list[_Weight]) -> bool:
-    owners = {}
-    for weight in trainable:
-        bare = weight.name.split(":")[0]
-        owners[bare] = owners[bare.replace("/", "_")] = weight.name
-    named = 0
-    for weight in state:
-        scalar = _SCALAR_STATE.search(weight.name)
-        if scalar and not weight.shape:
-            weight.slot = _SCALAR_NAMES.get(scalar["what"], scalar["what"])
-            named += 1
-            continue
-        match = _NAMED_SLOT.match(weight.name.split(":")[0])
-        if match:
-            weight.slot, weight.slot_of = match["slot"], _owner_of(match["var"], owners)
-            named += 1
-    return named == len(state) and any(w.slot_of for w in state)
-
-
-def _owner_of(variable: str, owners: dict[str, str]) -> str | None:
-    """The trainable weight ``variable`` ends with (``adam/hidden_kernel`` -> ``hidden/kernel``)."""
-    matches = [
-        key for key in owners if variable == key or variable.endswith(("/" + key, "_" + key))
-    ]
-    return owners[max(matches, key=len)] if matches else None
-
-
-def _slots_by_position(
-    state: list[_Weight], trainable: list[_Weight], slots: list[str], interleaved: bool
-) -> bool:
-    header = len(state) - len(slots) * len(trainable)
-    if not trainable or not 0 <= header <= 3 or any(w.shape for w in state[:header]):
-        return False
-    assignment = []
-    for index, weight in enumerate(state[header:]):
-        if interleaved:
-            variable, slot = divmod(index, len(slots))
-        else:
-            slot, variable = divmod(index, len(trainable))
-        if weight.shape != trainable[variable].shape:
-            return False
-        assignment.append((weight, slots[slot], trainable[variable].name))
-    for weight, name in zip(state[:header], _HEADER_NAMES):
-        weight.slot = weight.slot or _SCALAR_NAMES.get(name, name)
-    for weight, slot, owner in assignment:
-        weight.slot, weight.slot_of = slot, owner
-    return True
-
-
-def _slots_by_shape(state: list[_Weight], trainable: list[_Weight], slots: list[str]) -> bool:
-    """Blocked layout in an order other than the weights' (Keras 2.0 functional models): each
-    block holds one slot for every trainable weight. The owner is named only when its shape is
-    unique."""
-    from collections import Counter
-
-    header = len(state) - len(slots) * len(trainable)
-    if not trainable or not 0 <= header <= 3 or any(w.shape for w in state[:header]):
-        return False
-    wanted = Counter(w.shape for w in trainable)
-    blocks = [
-        state[header + i * len(trainable) : header + (i + 1) * len(trainable)]
-        for i in range(len(slots))
-    ]
-    if any(Counter(w.shape for w in block) != wanted for block in blocks):
-        return False
-    unique = {w.shape: w.name for w in trainable if wanted[w.shape] == 1}
-    for weight, name in zip(state[:header], _HEADER_NAMES):
-        weight.slot = weight.slot or _SCALAR_NAMES.get(name, name)
-    for slot, block in zip(slots, blocks):
-        for weight in block:
-            weight.slot, weight.slot_of = slot, unique.get(weight.shape)
-    return True
-
-
-def _rename_keras3_state(state: list[_Weight]) -> None:
-    """``adam/vars/2`` -> ``adam/hidden_kernel_momentum``, as Keras 3 names the variable."""
-    for weight in state:
-        optimizer = weight.name.split("/")[0]
-        if weight.slot_of:
-            weight.name = f"{optimizer}/{weight.slot_of.replace('/', '_')}_{weight.slot}"
-        elif weight.slot:
-            weight.name = (
-                f"{optimizer}/{'iteration' if weight.slot == 'iterations' else weight.slot}"
-            )
-
-
-# -- config helpers --------------------------------------------------------------------------
-def _walk_dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for child in value.values():
-            yield from _walk_dicts(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _walk_dicts(child)
-
-
-def _find_classes(config: Any, classes: set[str] | None) -> list[tuple[str | None, dict]]:
-    """``(layer name, node)`` of every serialized object in ``config`` with a ``class_name``
-    in ``classes`` (all layer-like objects when ``classes`` is None)."""
-    found = []
-    for node in _walk_dicts(config):
-        class_name = node.get("class_name")
-        if not isinstance(class_name, str) or not isinstance(node.get("config"), (dict, list)):
-            continue
-        if classes is None or class_name in classes:
-            found.append((_layer_name(node), node))
-    return found
-
-
-def _config_layers(config: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The top-level layers of a Sequential or functional model config."""
-    if not config:
-        return []
-    inner = config.get("config")
-    if isinstance(inner, list):  # Keras 1 / early Keras 2 Sequential
-        return [layer for layer in inner if isinstance(layer, dict)]
-    if isinstance(inner, dict) and isinstance(inner.get("layers"), list):
-        return [layer for layer in inner["layers"] if isinstance(layer, dict)]
-    return []
-
-
-def _layer_name(layer: dict[str, Any]) -> str | None:
-    inner = layer.get("config")
-    name = layer.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
-    return str(name) if name is not None else None
-
-
-def _model_name(config: dict[str, Any]) -> str | None:
-    inner = config.get("config")
-    return inner.get("name") if isinstance(inner, dict) else None
-
-
-def _layer_row(name: str | None, layer: dict[str, Any] | None, weights: list[_Weight]) -> dict:
-    inner = (layer or {}).get("config")
-    inner = inner if isinstance(inner, dict) else {}
-    own = [w for w in weights if w.layer == name]
-    input_shape = (
-        inner.get("batch_input_shape")
-        or inner.get("batch_shape")
-        or ((layer or {}).get("build_config") or {}).get("input_shape")
-    )
-    return {
-        "name": name,
-        "class_name": (layer or {}).get("class_name"),
-        "n_weights": len(own),
-        "params": int(sum(w.row()["size"] for w in own)),
-        "trainable": inner.get("trainable"),
-        "input_shape": _shape_tuple(input_shape),
-    }
-
-
-def _shape_tuple(shape: Any) -> tuple | None:
-    if not isinstance(shape, list):
-        return None
-    if shape and all(isinstance(s, list) for s in shape):  # several inputs
-        return tuple(_shape_tuple(s) for s in shape)
-    return tuple(shape)
-
-
-def _optimizer_config(training_config: dict[str, Any] | None) -> dict[str, Any]:
-    """``{"class_name": ..., "config": {...}}`` of the optimizer, or ``{}``."""
-    if not training_config:
-        return {}
-    optimizer = training_config.get("optimizer_config") or training_config.get("optimizer")
-    if isinstance(optimizer, str):
-        return {"class_name": optimizer, "config": {}}
-    if isinstance(optimizer, dict):
-        return {"class_name": optimizer.get("class_name"), "config": optimizer.get("config", {})}
-    return {}
 
 
 # -- prose -----------------------------------------------------------------------------------
@@ -1274,7 +609,7 @@ def diff_keras(old, new, progress: bool | None = None):
     import pandas as pd
 
     from ...stats import compare, progress_bar
-    from ..checkpoint.checkpoint import DIFF_COLUMNS, _diff_row
+    from ..checkpoint.columns import DIFF_COLUMNS, _diff_row
 
     old_rows = {row["name"]: row for row in old.weights.to_dict("records")}
     new_rows = {row["name"]: row for row in new.weights.to_dict("records")}

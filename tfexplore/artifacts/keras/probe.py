@@ -5,8 +5,8 @@ libhdf5 has no defence against some damaged metadata: a zeroed attribute message
 loop for minutes (``H5Aread`` never returns) or allocate gigabytes for one attribute or chunk.
 Neither raises, so a ``try`` in the user's process cannot help. Before the first in-process h5py
 access to a Keras file, :func:`check` runs, in a child Python (``python -I -S``: no ``.pth``
-files, no TensorFlow), exactly the reads :class:`tfexplore.artifacts.keras.KerasFile` will make in the
-user's process:
+files, no TensorFlow), exactly the reads :class:`tfexplore.artifacts.keras.KerasFile` will make
+in the user's process:
 
 - ``format``, the root attributes, the stored optimizer name and the weight listing (the same
   code, ``KerasFile`` itself, runs in the child);

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import probe
-from .file import KerasFile, _check_claimed_size
+from .container import _check_claimed_size
+from .file import KerasFile
 from .probe import _MEMORY_MESSAGES, _STEPS, WHOLE_READ_BYTES
 
 
@@ -162,7 +163,8 @@ def _walk_everything(h5py, np, keras_file, weight_paths, report, failed) -> dict
                     try:
                         link = node.get(name, getlink=True)
                         if not isinstance(link, h5py.HardLink):
-                            continue  # soft links reach objects walked anyway; external: other files
+                            # soft links reach objects walked anyway; external: other files
+                            continue
                         child = node[name]
                         info = h5py.h5o.get_info(child.id)
                         if info.fileno != home or info.addr in seen:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import TensorNotFoundError, suggest
+from .ops import CALL_OPS, REF_VARIABLE_OPS, VARIABLE_OPS
 
 __all__ = [
     "Graph",
@@ -45,11 +46,6 @@ __all__ = [
     "REF_VARIABLE_OPS",
 ]
 
-#: Ops that create a variable (reference variables and resource variables).
-REF_VARIABLE_OPS = frozenset({"Variable", "VariableV2"})
-VARIABLE_OPS = REF_VARIABLE_OPS | {"VarHandleOp"}
-#: Ops that call a function of the library named by their ``f`` attribute.
-CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall", "TPUPartitionedCall"})
 #: Ops whose ``shape`` attribute is the shape of their (single) output.
 _SHAPE_ATTR_OPS = frozenset(
     {"Placeholder", "PlaceholderV2", "PlaceholderWithDefault", *REF_VARIABLE_OPS}

@@ -42,6 +42,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import TensorNotFoundError, TFExploreError
+from ..graph.ops import VARIABLE_ROLE_OPS
 
 __all__ = [
     "Hierarchy",
@@ -62,10 +63,6 @@ CONTROL_FLOW_OPS = frozenset(
     "Switch RefSwitch Merge RefMerge Enter RefEnter Exit RefExit NextIteration "
     "RefNextIteration LoopCond If StatelessIf While StatelessWhile Case StatelessCase "
     "ControlTrigger".split()
-)
-VARIABLE_OPS = frozenset(
-    "VariableV2 Variable VarHandleOp AutoReloadVariable ReadVariableOp AssignVariableOp "
-    "Assign AssignAdd AssignSub VarIsInitializedOp IsVariableInitialized".split()
 )
 PLACEHOLDER_OPS = frozenset(["Placeholder", "PlaceholderWithDefault"])
 _OPTIMIZER_WORDS = re.compile(
@@ -104,7 +101,7 @@ def op_role(name: str, op_type: str) -> str:
         name
     ):
         return "optimizer"
-    if op_type in VARIABLE_OPS:
+    if op_type in VARIABLE_ROLE_OPS:
         return "variable"
     return "compute"
 

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
+from ..graph.ops import VARIABLE_OPS
 from ..scene.hierarchy import Hierarchy, VisibleGraph, _gc_paused, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
 from ..scene.palette import Palette
 
 __all__ = ["GraphExplorer", "resolve_graph"]
 
-VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 COLOR_BY = ("op", "device", "role")
 #: the margin (px) the widget keeps around what it brings into view (sent in the scene's params)
 VIEW_MARGIN = 16

@@ -22,7 +22,6 @@ index (``layer1/W``) means output 0.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import functools
 import gc
 import re
@@ -33,6 +32,7 @@ from typing import Any, NamedTuple
 
 from ..errors import TensorNotFoundError, suggest
 from .ops import CALL_OPS, REF_VARIABLE_OPS, VARIABLE_OPS
+from .query import parse_query
 
 __all__ = [
     "Graph",
@@ -467,48 +467,6 @@ def _attrs_text(node_attr, limit: int = 160) -> str:
         parts.append(f"{key}={value}")
     text = ", ".join(parts)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# ---------------------------------------------------------------------------------------------
-# Name matching
-# ---------------------------------------------------------------------------------------------
-def _matcher(pattern: str | re.Pattern) -> tuple[Callable[[str], bool], str | None]:
-    """A predicate on names and, for plain substrings, the lowercase needle (for ranking)."""
-    if isinstance(pattern, re.Pattern):
-        return (lambda name: pattern.search(name) is not None), None
-    if pattern.startswith("re:"):
-        compiled = re.compile(pattern[3:], re.IGNORECASE)
-        return (lambda name: compiled.search(name) is not None), None
-    if any(ch in pattern for ch in "*?["):
-        glob = pattern.lower()
-        match_last = "/" not in glob
-
-        def globbed(name: str) -> bool:
-            lowered = name.lower()
-            return fnmatch.fnmatchcase(lowered, glob) or (
-                match_last and fnmatch.fnmatchcase(lowered.rpartition("/")[2], glob)
-            )
-
-        return globbed, None
-    needle = pattern.lower()
-    return (lambda name: needle in name.lower()), needle
-
-
-def _relevance(name: str, needle: str | None) -> tuple[int, int]:
-    """Smaller is better: exact name, exact last component, prefix, anywhere; then shorter."""
-    lowered = name.lower()
-    last = lowered.rpartition("/")[2]
-    if needle is None:
-        return (0, len(name))
-    if lowered == needle:
-        rank = 0
-    elif last == needle:
-        rank = 1
-    elif last.startswith(needle) or lowered.startswith(needle):
-        rank = 2
-    else:
-        rank = 3
-    return (rank, len(name))
 
 
 @contextlib.contextmanager
@@ -1144,16 +1102,17 @@ class Graph:
     def find(self, pattern: str | re.Pattern, *, op: str | None = None, limit: int | None = None):
         """Ops whose name matches ``pattern``, most relevant first, as rows of :attr:`nodes`.
 
-        ``pattern`` is a case-insensitive substring (``"adam"``), a glob when it holds ``*?[``
-        (``"layer*/W"``; without ``/`` it may match the last name component), or a regular
-        expression with the ``re:`` prefix or as a compiled pattern. ``op`` keeps only ops of
-        that type (case-insensitive).
+        ``pattern`` is a query in tfexplore's one search syntax (:mod:`tfexplore.graph.query`):
+        words that must all appear (``"layer1 adam"``), globs (``"layer*/W"``), op types
+        (``"op:MatMul"``), a regular expression after ``re:``, or a compiled pattern; case
+        never matters. ``op`` keeps only ops of that type (case-insensitive), as ``op:`` does.
 
         Example::
 
             >>> graph.find("W")[["name", "op"]].head(3)        # doctest: +SKIP
             >>> graph.find("re:^layer[12]/W$")                  # doctest: +SKIP
             >>> graph.find("*", op="VarHandleOp")               # doctest: +SKIP
+            >>> graph.find("op:VarHandleOp layer1")             # doctest: +SKIP
         """
         indices = self._matching(pattern, op=op)
         if limit is not None:
@@ -1161,14 +1120,15 @@ class Graph:
         return self.node_frame(rows=indices)
 
     def _matching(self, pattern: str | re.Pattern, *, op: str | None = None) -> list[int]:
-        predicate, needle = _matcher(pattern)
+        query = parse_query(pattern)
         op_lower = op.lower() if op else None
         found = [
             i
             for i, name in enumerate(self._names)
-            if (op_lower is None or self._ops[i].lower() == op_lower) and predicate(name)
+            if (op_lower is None or self._ops[i].lower() == op_lower)
+            and query.matches(name, self._ops[i])
         ]
-        found.sort(key=lambda i: (*_relevance(self._names[i], needle), i))
+        found.sort(key=lambda i: (*query.rank(self._names[i]), i))
         return found
 
     # -- scopes -----------------------------------------------------------------------------

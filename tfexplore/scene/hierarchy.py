@@ -43,6 +43,7 @@ import numpy as np
 
 from ..errors import TensorNotFoundError, TFExploreError
 from ..graph.ops import VARIABLE_ROLE_OPS
+from ..graph.query import parse_query
 
 __all__ = [
     "Hierarchy",
@@ -816,37 +817,28 @@ class Hierarchy:
 
     # -- search and trace --------------------------------------------------------------
     def search(self, text: str, limit: int = 50) -> list[str]:
-        """Op names matching ``text`` (case-insensitive substring), best first: the exact name,
-        then names whose last part equals it, starts with it, then any other match.
+        """Op names matching ``text``, a query in tfexplore's one search syntax
+        (:mod:`tfexplore.graph.query`: words, globs, ``op:TYPE``, ``re:``), best first: the
+        exact name, then names whose last part equals the first word, starts with it, then
+        any other match (fewer scopes first). A blank ``text`` finds nothing.
 
-        ``text`` may also be ``op:TYPE`` to find ops of a type (``op:MatMul``).
+        Example::
+
+            >>> hierarchy.search("relu")                      # doctest: +SKIP
+            >>> hierarchy.search("op:MatMul encoder")          # doctest: +SKIP
         """
-        text = text.strip()
-        if not text:
+        if not text.strip():
             return []
-        if text.lower().startswith("op:"):
-            wanted = text[3:].strip().lower()
-            return [n for n, t in zip(self.op_names, self.op_types) if t.lower() == wanted][:limit]
-        needle = text.lower()
-        if not hasattr(self, "_lower_names"):
-            self._lower_names = [name.lower() for name in self.op_names]
-        lowered = self._lower_names
-        ranked = []
-        for i in [i for i, lower in enumerate(lowered) if needle in lower]:
-            lower, name = lowered[i], self.op_names[i]
-            last = lower.rsplit("/", 1)[-1]
-            rank = (
-                0
-                if lower == needle
-                else 1
-                if last == needle
-                else 2
-                if last.startswith(needle)
-                else 3
-            )
-            ranked.append((rank, name.count("/"), i))
-        ranked.sort()
-        return [self.op_names[i] for _, _, i in ranked[:limit]]
+        query = parse_query(text)
+        found = [
+            i
+            for i, (name, op_type) in enumerate(zip(self.op_names, self.op_types))
+            if query.matches(name, op_type)
+        ]
+        if query.needle is not None:
+            names = self.op_names
+            found.sort(key=lambda i: (query.rank(names[i])[0], names[i].count("/"), i))
+        return [self.op_names[i] for i in found[:limit]]
 
     def trace(self, name: str, direction: Literal["inputs", "outputs"] = "inputs") -> set[str]:
         """The ops ``name`` depends on (``"inputs"``), or that depend on it (``"outputs"``),

@@ -29,11 +29,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import TensorNotFoundError, TFExploreError
+from ..graph.query import parse_query
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "TensorEntry",
@@ -203,26 +207,22 @@ class TensorIndex:
             ) from None
 
     def search(self, text: str, limit: int = 50) -> list[TensorEntry]:
-        """Entries whose name holds every word of ``text`` (case-insensitive), best first:
-        exact name, then names starting with it, then last component starting with it, then
-        shorter names; variables before graph tensors. A word ``op:MatMul`` keeps tensors made
-        by that op type. An empty ``text`` lists the first ``limit`` entries.
+        """Entries matching ``text``, a query in tfexplore's one search syntax
+        (:mod:`tfexplore.graph.query`: words that must all appear, globs, ``op:MatMul`` for
+        tensors made by that op type, ``re:``), case-insensitive, best first: exact name, then
+        names starting with the first word, then last component starting with it, then
+        shorter names; variables before graph tensors. An empty ``text`` lists the first
+        ``limit`` entries.
 
         Example::
 
             >>> index.search("layer1 adam", limit=2)           # doctest: +SKIP
+            >>> index.search("op:MatMul layer*")                # doctest: +SKIP
         """
-        words = text.lower().split()
-        op_types = [w[3:] for w in words if w.startswith("op:") and len(w) > 3]
-        words = [w for w in words if not w.startswith("op:")]
-        found = [
-            entry
-            for entry in self.entries
-            if all(w in entry.name.lower() for w in words)
-            and all(entry.op_type.lower() == t for t in op_types)
-        ]
-        if words:
-            found.sort(key=lambda entry: _rank(entry, words[0]))
+        query = parse_query(text)
+        found = [entry for entry in self.entries if query.matches(entry.name, entry.op_type)]
+        if query.needle is not None:
+            found.sort(key=lambda entry: _rank(entry, query.needle))
         return found[:limit]
 
     # -- values ------------------------------------------------------------------------------
@@ -894,23 +894,28 @@ class ExploreModel:
         return frame_html(frame, max_rows=max_rows, columns=columns, what="variables", text=text)
 
 
-def filter_frame(frame: Any, text: str, column: str = "name") -> Any:
-    """Rows whose ``column`` holds every word of ``text`` (case-insensitive).
+def filter_frame(frame: pd.DataFrame, text: str, column: str = "name") -> pd.DataFrame:
+    """Rows whose ``column`` matches ``text``, a query in tfexplore's one search syntax
+    (:mod:`tfexplore.graph.query`: words that must all appear, globs, ``re:``;
+    case-insensitive). ``op:`` terms need an ``op`` column and are ignored without one.
 
     Example::
 
         >>> import pandas as pd
         >>> filter_frame(pd.DataFrame({"name": ["a/W", "a/b", "c/W"]}), "w a")["name"].tolist()
         ['a/W']
+        >>> filter_frame(pd.DataFrame({"name": ["a/W", "a/b", "c/W"]}), "*/w")["name"].tolist()
+        ['a/W', 'c/W']
     """
-    words = text.lower().split()
-    if not words or column not in frame:
+    query = parse_query(text)
+    if column not in frame or (query.empty and not query.op_types):
         return frame
-    names = frame[column].astype(str).str.lower()
-    keep = np.ones(len(frame), dtype=bool)
-    for word in words:
-        keep &= names.str.contains(word, regex=False).to_numpy()
-    return frame[keep]
+    types = frame["op"] if query.op_types and "op" in frame else [None] * len(frame)
+    keep = [
+        query.matches_name(str(name)) and (op_type is None or query.matches_type(str(op_type)))
+        for name, op_type in zip(frame[column], types)
+    ]
+    return frame[np.asarray(keep, dtype=bool)]
 
 
 def frame_html(

@@ -11,7 +11,7 @@ import pytest
 
 import tfexplore.graph.query as query_module
 from tfexplore.graph.query import parse_query
-from tfexplore.ui.panels import filter_frame
+from tfexplore.ui.explore import filter_frame
 
 NAMES = [
     ("layer1/W", "VariableV2"),

@@ -22,7 +22,7 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import TFExploreError
-from ..ui.panels import checkpoint_choices, report_html
+from ..ui.restore import checkpoint_choices, report_html
 from ._common import STYLE, error_html, status_html, with_html_fallback
 
 __all__ = ["RestorePanel"]

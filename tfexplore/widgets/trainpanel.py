@@ -34,7 +34,7 @@ import traitlets
 
 from ..errors import TFExploreError
 from ..ui import plots
-from ..ui.panels import FeedCursor, LossCurve, Throttle, batch_size
+from ..ui.training import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 from .lossplot import LossPlot
 
@@ -356,7 +356,7 @@ class TrainPanel(w.VBox):
     # -- plot ------------------------------------------------------------------------------
     def redraw(self) -> None:
         """Send the loss curve of the session's history to the browser now (the history is
-        read incrementally, :class:`~tfexplore.ui.panels.LossCurve`; at most ``max_points``
+        read incrementally, :class:`~tfexplore.ui.training.LossCurve`; at most ``max_points``
         points are sent, each run of steps keeping its lowest and highest loss)."""
         started = time.perf_counter()
         rows = getattr(self.session, "_history_rows", None)

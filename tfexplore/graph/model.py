@@ -984,7 +984,10 @@ class Graph:
         listed = self._output_list(i)
         if listed:
             message = f"{name!r} is an op, not a tensor; its outputs: {listed}."
-            hint = f"ask for a tensor by its output index, e.g. graph.tensor('{name}:0'), or use graph.node({name!r})"
+            hint = (
+                f"ask for a tensor by its output index, e.g. graph.tensor('{name}:0'), "
+                f"or use graph.node({name!r})"
+            )
         else:
             message = (
                 f"{name!r} is an op, not a tensor, and it has no outputs "
@@ -1034,10 +1037,11 @@ class Graph:
         if what == "tensor":
             suggestions = [self._tensor_suggestion(s) for s in suggestions]
         label = self.name or "the graph"
+        article = "an" if what[0] in "aeiou" else "a"
         return TensorNotFoundError(
             f"No {what} named {name!r} in {label} ({len(self._names)} ops).",
             suggestions=suggestions,
-            expected=f"{'an' if what[0] in 'aeiou' else 'a'} {what} name such as {self._example_name(what)!r}",
+            expected=f"{article} {what} name such as {self._example_name(what)!r}",
             hint=None if suggestions else "use graph.find('part of the name') to search",
         )
 

@@ -49,9 +49,9 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
     """``(graph, meta_graph, checkpoint)`` for anything that holds a graph.
 
     ``source`` may be a path (opened with :func:`tfexplore.open`), a checkpoint folder (its
-    latest checkpoint), a :class:`~tfexplore.artifacts.checkpoint.Checkpoint` (its ``.meta`` graph, and
-    its values for variables), a :class:`~tfexplore.artifacts.metagraph.MetaGraph`, a SavedModel, a
-    :class:`~tfexplore.graph.Graph`, a ``tf.Graph`` or a ``GraphDef`` proto.
+    latest checkpoint), a :class:`~tfexplore.artifacts.checkpoint.Checkpoint` (its ``.meta``
+    graph, and its values for variables), a :class:`~tfexplore.artifacts.metagraph.MetaGraph`,
+    a SavedModel, a :class:`~tfexplore.graph.Graph`, a ``tf.Graph`` or a ``GraphDef`` proto.
     """
     if isinstance(source, (str, os.PathLike)):
         from ..artifacts.open import open as open_artifact

@@ -26,8 +26,8 @@ def checkpoint_choices(folder: Any) -> list[tuple[str, str]]:
     """``(label, prefix)`` for each checkpoint present in a folder, newest first; labels read
     ``step 30 · 2024-05-01 12:00:01 · latest``.
 
-    ``folder``: a :class:`~tfexplore.artifacts.checkpoint.CheckpointDir`, a folder path, or a checkpoint
-    prefix (one choice).
+    ``folder``: a :class:`~tfexplore.artifacts.checkpoint.CheckpointDir`, a folder path, or a
+    checkpoint prefix (one choice).
     """
     from ..artifacts.checkpoint.checkpoint import Checkpoint, CheckpointDir
 
@@ -104,7 +104,8 @@ def report_html(report: Any, *, max_rows: int = 200, collapse_when_ok: bool = Tr
     )
     rows = _report_rows(report, max_rows)
     if report.ok and collapse_when_ok:
-        rows = f"<details class='tfx-report-details'><summary>the {len(report.frame)} rows</summary>{rows}</details>"
+        summary = f"<summary>the {len(report.frame)} rows</summary>"
+        rows = f"<details class='tfx-report-details'>{summary}{rows}</details>"
     return head + rows + _proposal_html(report)
 
 

@@ -12,7 +12,8 @@ your model, or a ``.weights.h5`` loaded into it. Otherwise the tab says what to 
 Example::
 
     >>> import tfexplore
-    >>> view = tfexplore.explore("runs/mnist", feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
+    >>> feed = {"inputs/x": x, "inputs/y": y}               # doctest: +SKIP
+    >>> view = tfexplore.explore("runs/mnist", feed=feed)   # doctest: +SKIP
     >>> view                                                 # doctest: +SKIP
     >>> view.start_session(); view.train_panel.run(20)      # doctest: +SKIP
     >>> tfexplore.explore("runs/tf2", model=make_model(), feed=dataset)   # doctest: +SKIP

@@ -12,8 +12,8 @@ Example::
 
     >>> from tfexplore.widgets import TrainPanel
     >>> panel = TrainPanel(session, feed={"inputs/x": x, "inputs/y": y})   # doctest: +SKIP
-    >>> panel                                       # steps field, Run / Stop, plot  # doctest: +SKIP
-    >>> panel.run(50)                               # a DataFrame: step, global_step, loss  # doctest: +SKIP
+    >>> panel                         # steps field, Run / Stop, plot   # doctest: +SKIP
+    >>> panel.run(50)                 # a DataFrame: step, global_step, loss  # doctest: +SKIP
     >>> panel.snapshot(); panel.run(500); panel.rollback()                   # doctest: +SKIP
     >>> panel.save("runs/resumed")                                          # doctest: +SKIP
 """

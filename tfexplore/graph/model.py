@@ -28,11 +28,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import TensorNotFoundError, suggest
 from .ops import CALL_OPS, REF_VARIABLE_OPS, VARIABLE_OPS
 from .query import parse_query
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Graph",
@@ -193,7 +196,7 @@ class GraphShortcuts:
         """Shortcut for ``self.graph.node(name)``."""
         return self.graph.node(name)
 
-    def find(self, pattern, **options):
+    def find(self, pattern: str | re.Pattern, **options: Any) -> pd.DataFrame:
         """Shortcut for ``self.graph.find(pattern)``."""
         return self.graph.find(pattern, **options)
 
@@ -723,7 +726,7 @@ class Graph:
         return result
 
     @functools.cached_property
-    def edges(self):
+    def edges(self) -> pd.DataFrame:
         """Every edge: ``src``, ``src_output``, ``dst``, ``dst_input``, ``tensor``, ``control``.
 
         Control edges have ``src_output`` and ``dst_input`` -1 and ``tensor`` ``'^src'``.
@@ -784,7 +787,7 @@ class Graph:
         return Counter(self._ops)
 
     @functools.cached_property
-    def nodes(self):
+    def nodes(self) -> pd.DataFrame:
         """One row per op: ``name``, ``op``, ``device``, ``scope``, ``inputs`` (tensor names),
         ``control_inputs`` (op names), ``attrs`` (short text), ``output_dtypes``,
         ``output_shapes``, ``num_outputs`` (``None`` for ops unknown to this TensorFlow and to
@@ -820,7 +823,9 @@ class Graph:
         signature = function_def.signature
         return len(function_def.node_def) + len(signature.input_arg) + len(signature.output_arg)
 
-    def node_frame(self, columns: Sequence[str] | None = None, rows: Sequence[int] | None = None):
+    def node_frame(
+        self, columns: Sequence[str] | None = None, rows: Sequence[int] | None = None
+    ) -> pd.DataFrame:
         """A DataFrame of the columns of :attr:`nodes` you ask for (all by default), for the
         ops at positions ``rows`` (all by default). Structural columns
         (:data:`STRUCTURE_COLUMNS`) cost about a microsecond per op.
@@ -1076,7 +1081,7 @@ class Graph:
             )
         return info
 
-    def tensors(self, pattern: str | re.Pattern | None = None):
+    def tensors(self, pattern: str | re.Pattern | None = None) -> pd.DataFrame:
         """Every tensor (or those whose name matches ``pattern``, as in :meth:`find`):
         ``name``, ``op``, ``op_type``, ``output_index``, ``dtype``, ``shape``, ``consumers``
         (how many data inputs use it)."""
@@ -1103,7 +1108,9 @@ class Graph:
         return pd.DataFrame(rows, columns=columns)
 
     # -- search --------------------------------------------------------------------------------
-    def find(self, pattern: str | re.Pattern, *, op: str | None = None, limit: int | None = None):
+    def find(
+        self, pattern: str | re.Pattern, *, op: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
         """Ops whose name matches ``pattern``, most relevant first, as rows of :attr:`nodes`.
 
         ``pattern`` is a query in tfexplore's one search syntax (:mod:`tfexplore.graph.query`):
@@ -1167,7 +1174,7 @@ class Graph:
             )
         return scope
 
-    def op_counts(self, depth: int = 1):
+    def op_counts(self, depth: int = 1) -> pd.DataFrame:
         """How many ops each scope at ``depth`` holds (descendants included): ``scope``,
         ``op_count``, ``top_op_types``. Ops in shallower scopes are counted in a row for their
         own scope (the root is ``''``). Rows are sorted by ``op_count``, largest first; the

@@ -37,13 +37,16 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import TensorNotFoundError, TFExploreError
 from ..graph.ops import VARIABLE_ROLE_OPS
 from ..graph.query import parse_query
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Hierarchy",
@@ -255,7 +258,7 @@ class Hierarchy:
             self._group_number: dict[str, int] = {}
 
     @property
-    def nodes(self):
+    def nodes(self) -> pd.DataFrame:
         """The graph's structural columns (``name``, ``op``, ``device``, ``inputs``,
         ``control_inputs``), built when first asked for."""
         if not hasattr(self, "_nodes"):

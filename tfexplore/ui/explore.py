@@ -283,7 +283,7 @@ class ExploreModel:
         return self.artifact._repr_html_() + markdown_html(str(self.artifact.explain()))
 
     @property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """The variables DataFrame (a folder's latest checkpoint's)."""
         import pandas as pd
 
@@ -327,7 +327,7 @@ def filter_frame(frame: pd.DataFrame, text: str, column: str = "name") -> pd.Dat
 
 
 def frame_html(
-    frame: Any,
+    frame: pd.DataFrame,
     max_rows: int = 500,
     columns: list[str] | None = None,
     *,

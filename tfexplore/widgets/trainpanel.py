@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import numpy as np
@@ -37,6 +37,9 @@ from ..ui import plots
 from ..ui.training import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 from .lossplot import LossPlot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TrainPanel"]
 
@@ -203,7 +206,7 @@ class TrainPanel(w.VBox):
         self.save_button.on_click(lambda _: self._guarded(self.save))
 
     # -- training --------------------------------------------------------------------------
-    def run(self, steps: int | None = None):
+    def run(self, steps: int | None = None) -> pd.DataFrame:
         """Train ``steps`` steps (the steps field by default) now, blocking; return the
         session's rows for them. Stops between steps on :meth:`stop` or a kernel interrupt.
         Errors are shown in the panel and raised."""

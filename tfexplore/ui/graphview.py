@@ -30,7 +30,8 @@ from typing import Any, Literal
 
 from ..errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
 from ..graph.ops import VARIABLE_OPS
-from ..scene.hierarchy import Hierarchy, VisibleGraph, _gc_paused, _split_tensor, op_role, scope_id
+from ..graph.protos import gc_paused as _gc_paused
+from ..scene.hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
 from ..scene.palette import Palette
 

@@ -299,3 +299,16 @@ def test_large_graph_model_and_scope_tree():
     assert graph.scopes.op_count == 20000
     assert len(graph.scopes.children) == 20
     assert len(graph.edges) == 2 * (20000 - 2)
+
+
+def test_the_variable_op_sets_are_registered_ops_and_nested():
+    from tensorflow.python.framework import op_def_registry
+
+    from tfexplore.graph import ops
+    from tfexplore.scene.hierarchy import op_role
+
+    assert ops.VARIABLE_OPS == ops.REF_VARIABLE_OPS | ops.RESOURCE_VARIABLE_OPS
+    assert ops.VARIABLE_ROLE_OPS == ops.VARIABLE_OPS | ops.VARIABLE_ACCESS_OPS
+    unknown = [op for op in ops.VARIABLE_ROLE_OPS | ops.CALL_OPS if op_def_registry.get(op) is None]
+    assert unknown == []
+    assert {op_role("a/v", op) for op in ops.VARIABLE_ROLE_OPS} == {"variable"}

@@ -229,7 +229,7 @@ def test_a_search_without_match_says_so(demo_run):
 
 
 def test_no_count_sits_where_several_edges_run_together(demo_run):
-    from tfexplore.scene.layout import _is_shared, _shared_lines
+    from tfexplore.scene.boxes import _is_shared, _shared_lines
 
     explorer = _everything_open(demo_run)
     explorer.set_viewport(1200, 500)  # wrapped: edges into later bands share the gaps

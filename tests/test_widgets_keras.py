@@ -17,7 +17,8 @@ pytest.importorskip("matplotlib")
 import tensorflow as tf  # noqa: E402
 
 from tfexplore.demo import regression_data
-from tfexplore.ui.panels import ExploreModel, LossCurve
+from tfexplore.ui.explore import ExploreModel
+from tfexplore.ui.training import LossCurve
 from tfexplore.widgets import explore
 
 X, Y = regression_data()
@@ -233,7 +234,7 @@ def test_loss_curve_reads_only_new_rows():
 
 
 def test_a_slow_redraw_waits_longer_but_not_forever():
-    from tfexplore.ui.panels import Throttle
+    from tfexplore.ui.training import Throttle
 
     capped = Throttle(0.25, clock=lambda: 0.0, budget=0.03, max_wait=5.0)
     capped.spent(0.04)  # a 40 ms redraw: ~1.3 s until the next one (3% of the time)

@@ -19,14 +19,10 @@ import tensorflow as tf  # noqa: E402
 
 from tfexplore import session
 from tfexplore.demo import regression_data
-from tfexplore.ui.panels import (
-    ExploreModel,
-    FeedCursor,
-    TensorIndex,
-    Throttle,
-    batch_size,
-    checkpoint_choices,
-)
+from tfexplore.ui.explore import ExploreModel
+from tfexplore.ui.restore import checkpoint_choices
+from tfexplore.ui.tensors import TensorIndex
+from tfexplore.ui.training import FeedCursor, Throttle, batch_size
 from tfexplore.widgets import RestorePanel, TensorPicker, TrainPanel, explore
 
 v1 = tf.compat.v1

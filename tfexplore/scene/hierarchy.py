@@ -21,6 +21,9 @@ container's name, a slash and its label; labels hold ``[`` or a space, which no 
 so a group never shares a name with an op or a scope. Groups depend only on the graph, never
 on what is expanded.
 
+Grouping lives in ``groups`` (a mixin of :class:`Hierarchy`), what is visible as plain data
+in ``visible``, op roles in ``roles``; their names stay importable from here.
+
 Example::
 
     >>> hierarchy = Hierarchy(graph)                              # doctest: +SKIP
@@ -33,15 +36,21 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import TensorNotFoundError, TFExploreError
+from ..graph.protos import gc_paused as _gc_paused
+from ..graph.query import parse_query
+from .groups import MAX_CHILDREN, GroupingMixin
+from .roles import ROLES, op_role
+from .visible import Entry, Group, VisibleEdge, VisibleGraph, VisibleItem, scope_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Hierarchy",
@@ -56,170 +65,9 @@ __all__ = [
 ]
 
 ROOT = ""
-#: The roles an op may play, in the order they are tested (the first that fits wins).
-ROLES = ("placeholder", "control flow", "gradient", "optimizer", "variable", "compute")
-CONTROL_FLOW_OPS = frozenset(
-    "Switch RefSwitch Merge RefMerge Enter RefEnter Exit RefExit NextIteration "
-    "RefNextIteration LoopCond If StatelessIf While StatelessWhile Case StatelessCase "
-    "ControlTrigger".split()
-)
-VARIABLE_OPS = frozenset(
-    "VariableV2 Variable VarHandleOp AutoReloadVariable ReadVariableOp AssignVariableOp "
-    "Assign AssignAdd AssignSub VarIsInitializedOp IsVariableInitialized".split()
-)
-PLACEHOLDER_OPS = frozenset(["Placeholder", "PlaceholderWithDefault"])
-_OPTIMIZER_WORDS = re.compile(
-    r"(^|/)(Adam|Adam_\d+|Adagrad\w*|Adadelta|RMSProp\w*|Momentum\w*|GradientDescent|Ftrl\w*|"
-    r"beta[12]_power\w*|SGD|Nadam|Adamax|Lamb)(/|$)"
-)
-_GRADIENT_WORDS = re.compile(r"(^|/)gradients(_\d+)?(/|$)")
-#: a scope with more direct children than this shows them in groups (series, then chunks)
-MAX_CHILDREN = 200
-#: the fewest like-named siblings that make a series group (TensorBoard's ``seriesNodeMinSize``)
-SERIES_MIN = 5
-_SERIES_SPLIT = re.compile(r"^(.+?)(?:_(\d+))?$", re.MULTILINE)  # "Add_12" -> ("Add", "12")
-Entry = tuple[str, Any]  # ("scope", scope index) | ("op", op index) | ("group", group name)
 
 
-def scope_id(scope: str) -> str:
-    """The item id of a scope: its name and a trailing slash (``"layer1"`` -> ``"layer1/"``)."""
-    return scope + "/"
-
-
-def op_role(name: str, op_type: str) -> str:
-    """What an op is for, from its type and name: one of :data:`ROLES`.
-
-    >>> op_role("inputs/x", "Placeholder"), op_role("train/gradients/loss/mse_grad/Mul", "Mul")
-    ('placeholder', 'gradient')
-    >>> op_role("train/Adam/update_layer1/W/ApplyAdam", "ApplyAdam"), op_role("a/W", "VariableV2")
-    ('optimizer', 'variable')
-    """
-    if op_type in PLACEHOLDER_OPS:
-        return "placeholder"
-    if op_type in CONTROL_FLOW_OPS:
-        return "control flow"
-    if _GRADIENT_WORDS.search(name):
-        return "gradient"
-    if op_type.startswith(("Apply", "ResourceApply", "SparseApply")) or _OPTIMIZER_WORDS.search(
-        name
-    ):
-        return "optimizer"
-    if op_type in VARIABLE_OPS:
-        return "variable"
-    return "compute"
-
-
-@dataclass(frozen=True)
-class VisibleItem:
-    """One box on screen: an op, a collapsed scope or group (one box standing for all its
-    ops) or an expanded scope or group (a frame around its visible children).
-
-    ``container`` is the id of the expanded scope it is drawn in (``"/"`` for the top level).
-    """
-
-    id: str
-    kind: Literal["op", "scope", "group"]
-    name: str
-    label: str
-    container: str
-    depth: int
-    expanded: bool = False
-    op_count: int = 1
-    op_type: str = ""
-
-
-@dataclass(frozen=True)
-class Group:
-    """A synthetic box standing for some children of a large scope: a ``series`` of
-    like-named siblings or a ``chunk`` of consecutive ones (see the module docstring).
-
-    ``parent`` is the name of the scope or group it is drawn in (``""``: the top level);
-    ``entries`` its children (``("scope", i)``, ``("op", i)``, ``("group", name)``); ``ops``
-    the hierarchy indices of every op below it, at any depth.
-    """
-
-    name: str
-    label: str
-    kind: Literal["series", "chunk"]
-    parent: str
-    entries: list[Entry] = field(repr=False)
-    ops: np.ndarray = field(repr=False)
-    op_type: str = ""
-
-    @property
-    def op_count(self) -> int:
-        return len(self.ops)
-
-
-@dataclass(frozen=True)
-class VisibleEdge:
-    """Tensors (or control dependencies) flowing from one visible item to another.
-
-    ``count`` is the number of distinct tensors it bundles (for a control edge: of distinct
-    source ops); ``edges`` is the number of underlying graph edges (a tensor consumed twice in
-    the destination counts twice there).
-    """
-
-    src: str
-    dst: str
-    control: bool
-    count: int
-    edges: int
-    index: int
-
-
-@dataclass
-class VisibleGraph:
-    """What is on screen for one set of expanded scopes. Built by :meth:`Hierarchy.visible`.
-
-    ``items`` lists every visible box in hierarchy order (a container before its children);
-    ``children[container_id]`` lists the ids drawn directly inside a container (``"/"`` is the
-    top level); ``edges`` are the bundled edges between visible items.
-    """
-
-    hierarchy: Hierarchy
-    expanded: frozenset[str]
-    items: list[VisibleItem]
-    children: dict[str, list[str]]
-    edges: list[VisibleEdge]
-    #: for every underlying graph edge, the index of the visible edge carrying it (-1: hidden
-    #: inside one collapsed box).
-    edge_bundle: np.ndarray = field(repr=False)
-    #: for every op (in hierarchy op order), the index into ``items`` of the box showing it.
-    op_item: np.ndarray = field(repr=False)
-
-    def item(self, item_id: str) -> VisibleItem:
-        """The visible item with this id."""
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise TensorNotFoundError(f"No visible item {item_id!r}.", expected="a visible item id")
-
-    def tensors(self, edge: VisibleEdge | int) -> list[str]:
-        """The tensor names (``op:0``; ``^op`` for control inputs) one visible edge bundles."""
-        index = edge.index if isinstance(edge, VisibleEdge) else int(edge)
-        return self.hierarchy.edge_tensors(np.flatnonzero(self.edge_bundle == index))
-
-    def item_of(self, op_name: str) -> str:
-        """The id of the visible box that shows op ``op_name`` (itself, or a collapsed scope)."""
-        return self.items[int(self.op_item[self.hierarchy.op_index(op_name)])].id
-
-    def items_of(self, op_names: Iterable[str]) -> list[str]:
-        """The ids of the visible boxes showing any of ``op_names``, in item order."""
-        ops = self.hierarchy.op_indices(op_names)
-        return [self.items[i].id for i in np.unique(self.op_item[ops])]
-
-    def edges_within(self, op_names: Iterable[str]) -> list[int]:
-        """Indices of the visible edges carrying a graph edge whose two ends are both in
-        ``op_names``: the edges to light up for a trace."""
-        inside = np.zeros(len(self.hierarchy.op_names), dtype=bool)
-        inside[self.hierarchy.op_indices(op_names)] = True
-        h = self.hierarchy
-        mask = inside[h.edge_src] & inside[h.edge_dst] & (self.edge_bundle >= 0)
-        return sorted(int(i) for i in np.unique(self.edge_bundle[mask]))
-
-
-class Hierarchy:
+class Hierarchy(GroupingMixin):
     """The scope tree of a graph, with its edges as arrays, built once from ``graph.nodes``.
 
     ``graph`` is anything with a ``nodes`` DataFrame (a :class:`tfexplore.graph.Graph`), or the
@@ -257,7 +105,7 @@ class Hierarchy:
             self._group_number: dict[str, int] = {}
 
     @property
-    def nodes(self):
+    def nodes(self) -> pd.DataFrame:
         """The graph's structural columns (``name``, ``op``, ``device``, ``inputs``,
         ``control_inputs``), built when first asked for."""
         if not hasattr(self, "_nodes"):
@@ -490,175 +338,6 @@ class Hierarchy:
             suggestions=close,
         )
 
-    # -- groups ------------------------------------------------------------------------
-    def _entries(self, container: str) -> list[Entry]:
-        """The children of a scope or group, grouped when the scope has too many."""
-        group = self._groups.get(container)
-        if group is not None:
-            return group.entries
-        i = self._scope(container)
-        if i not in self._arranged:
-            scopes, j = [], i + 1
-            while j < self.scope_end[i]:
-                scopes.append(("scope", j))
-                j = int(self.scope_end[j])
-            first, stop = int(self.scope_op_start[i]), int(self.scope_op_start[i + 1])
-            if len(scopes) + stop - first <= self.max_children:
-                entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
-            else:
-                with _gc_paused():
-                    entries = self._crowded(scopes, first, stop, container)
-            self._arranged[i] = entries
-        return self._arranged[i]
-
-    def _crowded(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
-        """The children of a scope with too many: series groups; then, when still too many,
-        chunks of the remaining single ops (labelled by their positions among the scope's
-        ops, in graph order) next to the scopes and series; or chunks of everything."""
-        entries = self._series(scopes, first, stop, container)
-        if len(entries) <= self.max_children:
-            return entries
-        kept = [e for e in entries if e[0] != "op"]
-        singles = [e for e in entries if e[0] == "op"]
-        size = self.max_children
-        while -(-len(singles) // size) > self.max_children:
-            size *= self.max_children
-        if len(kept) + -(-len(singles) // size) > self.max_children:
-            return self._chunk(entries, container, 0)
-        chunks = self._chunk(singles, container, 0, positions=first, force=True)
-        return kept + chunks
-
-    def _series(self, scopes: list[Entry], first: int, stop: int, container: str) -> list[Entry]:
-        """Like-named siblings of one kind (``Add``, ``Add_1``, ...: ops of one type; or
-        scopes) become one series group, placed where its first member was."""
-        entries: list[Entry] = scopes + [("op", k) for k in range(first, stop)]
-        names = [self.scope_names[j] for _, j in scopes] + self.op_names[first:stop]
-        kinds = ["/"] * len(scopes) + self.op_types[first:stop]
-        # (prefix, number) of every last name part, by one regex over all of them at once
-        lasts = "\n".join(name.rpartition("/")[2] for name in names)
-        split = _SERIES_SPLIT.findall(lasts)
-        if len(split) != len(names):  # a damaged graph (an empty or multi-line name): one by one
-            lasts_list = [name.rpartition("/")[2] for name in names]
-            split = [
-                (m[1], m[2] or "") if (m := _SERIES_SPLIT.fullmatch(x)) else (x, "")
-                for x in lasts_list
-            ]
-        numbers = [int(number) if number else 0 for _, number in split]
-        keyed: dict[str, list[int]] = {}
-        for position, key in enumerate([f"{p}\x00{k}" for (p, _), k in zip(split, kinds)]):
-            keyed.setdefault(key, []).append(position)
-        replace: dict[int, Entry] = {}
-        grouped = np.zeros(len(entries), dtype=bool)
-        taken: set[str] = set()
-        for key, members in keyed.items():
-            if len(members) < SERIES_MIN:
-                continue
-            prefix, kind = key.split("\x00")
-            members.sort(key=numbers.__getitem__)  # by number: Add_2 before Add_10
-            member_numbers = [numbers[p] for p in members]
-            if len(set(member_numbers)) < len(members):
-                continue
-            label = f"{prefix}_[{member_numbers[0]}-{member_numbers[-1]}]"
-            if label in taken:
-                label += " (scopes)" if kind == "/" else f" ({kind})"
-            taken.add(label)
-            name = f"{container}/{label}" if container else label
-            inner = [entries[p] for p in members]
-            op_type = "" if kind == "/" else kind
-            group = self._add_group(name, label, "series", container, inner, op_type)
-            if len(inner) > self.max_children:  # chunks named by number: Add_[0-199], ...
-                group.entries[:] = self._chunk(inner, name, 0, (prefix, member_numbers))
-                self._adopt(group)
-            replace[min(members)] = ("group", name)
-            grouped[members] = True
-        return [
-            replace.get(p, entry)
-            for p, entry in enumerate(entries)
-            if p in replace or not grouped[p]
-        ]
-
-    def _chunk(
-        self,
-        entries: list[Entry],
-        container: str,
-        offset: int,
-        series: tuple[str, list[int]] | None = None,
-        positions: int | None = None,
-        force: bool = False,
-    ) -> list[Entry]:
-        """Too many entries: consecutive chunks of ``max_children`` (chunks of chunks when
-        even those are too many), labelled by the op positions they cover (in a series: by
-        the numbers of their members, ``Add_[200-399]``; for single ops of a scope whose
-        first op is ``positions``: by their positions among its ops)."""
-        if len(entries) <= self.max_children and not force:
-            return entries
-        size = self.max_children
-        while -(-len(entries) // size) > self.max_children:
-            size *= self.max_children
-        counts = np.cumsum([0] + [self._entry_op_count(e) for e in entries])
-        result: list[Entry] = []
-        for start in range(0, len(entries), size):
-            piece = entries[start : start + size]
-            first_op = offset + int(counts[start])
-            stop_op = offset + int(counts[min(start + size, len(entries))])
-            if series is not None:
-                numbers = series[1][start : start + size]
-                label = f"{series[0]}_[{numbers[0]}-{numbers[-1]}]"
-                inner = (series[0], numbers)
-            elif positions is not None:
-                low, high = piece[0][1] - positions + 1, piece[-1][1] - positions + 1
-                label, inner = _range_label(low, high), None
-            else:
-                label, inner = _range_label(first_op + 1, stop_op), None
-            name = f"{container}/{label}" if container else label
-            group = self._add_group(name, label, "chunk", container, piece, "")
-            if len(piece) > self.max_children:
-                group.entries[:] = self._chunk(piece, name, first_op, inner, positions)
-                self._adopt(group)
-            result.append(("group", name))
-        return result
-
-    def _entry_op_count(self, entry: Entry) -> int:
-        kind, ref = entry
-        if kind == "op":
-            return 1
-        if kind == "scope":
-            return int(self.scope_op_count[ref])
-        return self._groups[ref].op_count
-
-    def _add_group(self, name, label, kind, parent, entries, op_type) -> Group:
-        singles = np.array([ref for k, ref in entries if k == "op"], dtype=np.int64)
-        parts = [singles]
-        for entry_kind, ref in entries:
-            if entry_kind == "scope":
-                start, stop = self.scope_op_start[ref], self.scope_op_start[self.scope_end[ref]]
-                parts.append(np.arange(start, stop))
-            elif entry_kind == "group":
-                parts.append(self._groups[ref].ops)
-        ops = np.sort(np.concatenate(parts)) if len(parts) > 1 else singles
-        group = Group(name, label, kind, parent, list(entries), ops, op_type)
-        self._groups[name] = group
-        self._group_number[name] = len(self._group_list)
-        self._group_list.append(group)
-        self._adopt(group, singles)
-        return group
-
-    def _adopt(self, group: Group, singles: np.ndarray | None = None) -> None:
-        """Record ``group`` as the innermost group of its entries."""
-        if singles is None:
-            singles = np.array([ref for k, ref in group.entries if k == "op"], dtype=np.int64)
-        self._op_group[singles] = self._group_number[group.name]
-        for entry in group.entries:
-            if entry[0] != "op":
-                self._entry_group[entry] = group.name
-
-    def _group_of(self, entry: Entry) -> str | None:
-        """The innermost group holding a scope, op or group entry, or ``None``."""
-        if entry[0] == "op":
-            g = int(self._op_group[entry[1]])
-            return self._group_list[g].name if g >= 0 else None
-        return self._entry_group.get(entry)
-
     # -- what is visible ---------------------------------------------------------------
     def visible(self, expanded: Iterable[str] = ()) -> VisibleGraph:
         """The boxes and bundled edges on screen when the scopes in ``expanded`` are open.
@@ -819,37 +498,28 @@ class Hierarchy:
 
     # -- search and trace --------------------------------------------------------------
     def search(self, text: str, limit: int = 50) -> list[str]:
-        """Op names matching ``text`` (case-insensitive substring), best first: the exact name,
-        then names whose last part equals it, starts with it, then any other match.
+        """Op names matching ``text``, a query in tfexplore's one search syntax
+        (:mod:`tfexplore.graph.query`: words, globs, ``op:TYPE``, ``re:``), best first: the
+        exact name, then names whose last part equals the first word, starts with it, then
+        any other match (fewer scopes first). A blank ``text`` finds nothing.
 
-        ``text`` may also be ``op:TYPE`` to find ops of a type (``op:MatMul``).
+        Example::
+
+            >>> hierarchy.search("relu")                      # doctest: +SKIP
+            >>> hierarchy.search("op:MatMul encoder")          # doctest: +SKIP
         """
-        text = text.strip()
-        if not text:
+        if not text.strip():
             return []
-        if text.lower().startswith("op:"):
-            wanted = text[3:].strip().lower()
-            return [n for n, t in zip(self.op_names, self.op_types) if t.lower() == wanted][:limit]
-        needle = text.lower()
-        if not hasattr(self, "_lower_names"):
-            self._lower_names = [name.lower() for name in self.op_names]
-        lowered = self._lower_names
-        ranked = []
-        for i in [i for i, lower in enumerate(lowered) if needle in lower]:
-            lower, name = lowered[i], self.op_names[i]
-            last = lower.rsplit("/", 1)[-1]
-            rank = (
-                0
-                if lower == needle
-                else 1
-                if last == needle
-                else 2
-                if last.startswith(needle)
-                else 3
-            )
-            ranked.append((rank, name.count("/"), i))
-        ranked.sort()
-        return [self.op_names[i] for _, _, i in ranked[:limit]]
+        query = parse_query(text)
+        found = [
+            i
+            for i, (name, op_type) in enumerate(zip(self.op_names, self.op_types))
+            if query.matches(name, op_type)
+        ]
+        if query.needle is not None:
+            names = self.op_names
+            found.sort(key=lambda i: (query.rank(names[i])[0], names[i].count("/"), i))
+        return [self.op_names[i] for i in found[:limit]]
 
     def trace(self, name: str, direction: Literal["inputs", "outputs"] = "inputs") -> set[str]:
         """The ops ``name`` depends on (``"inputs"``), or that depend on it (``"outputs"``),
@@ -895,11 +565,6 @@ class Hierarchy:
         return self._adjacency[direction]
 
 
-def _range_label(low: int, high: int) -> str:
-    """``ops 1–200``; ``op 7`` for one."""
-    return f"op {low:,}" if low == high else f"ops {low:,}–{high:,}"
-
-
 def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
     """``(names, op types, inputs as (op, output) pairs, control input names)`` per op.
 
@@ -919,12 +584,6 @@ def _structure(graph: Any) -> tuple[list[str], list[str], list, list]:
         inputs,
         frame["control_inputs"].tolist(),
     )
-
-
-def _gc_paused():
-    from ..graph.model import gc_paused as paused
-
-    return paused()
 
 
 def _split_tensor(tensor: str) -> tuple[str, int]:

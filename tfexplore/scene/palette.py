@@ -122,7 +122,8 @@ class Palette:
         return styles
 
     def legend(self, limit: int = 12) -> list[dict[str, Any]]:
-        """``[{'label', 'color', 'color_dark', 'count'}]``: the first ``limit - 1`` categories and "other"."""
+        """``[{'label', 'color', 'color_dark', 'count'}]``: the first ``limit - 1`` categories
+        and "other"."""
         rows = [
             {"label": label, "color": color, "color_dark": dark_twin(color), "count": int(count)}
             for label, color, count in zip(self.labels, self.colors, self.counts)

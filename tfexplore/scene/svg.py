@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .layout import Box, EdgePath, Layout, LayoutParams, box_text, edge_count_positions, fit_label
+from .boxes import Box, EdgePath, Layout, box_text, edge_count_positions, fit_label
+from .params import LayoutParams
 
 __all__ = ["to_svg", "edge_path_data", "fit_label"]
 

@@ -1,9 +1,14 @@
-"""The logic behind each widget, testable without a browser and without ipywidgets.
+"""The logic behind each widget, testable without a browser and without ipywidgets (one
+module per widget of :mod:`tfexplore.widgets`, same name where it pairs with one).
 
-- ``graphview``: :class:`GraphExplorer`, everything behind ``GraphView``
-- ``panels``: tensor search, restore reports as HTML, the explore model, training feeds and
-  redraw throttles
+- ``graphview``: :class:`GraphExplorer`, everything behind ``widgets.graphview.GraphView``
+- ``tensors``: :class:`TensorIndex`, the searchable tensor names behind ``TensorPicker``
+- ``restore``: checkpoint choices and restore reports (one line, HTML) behind ``RestorePanel``
+- ``training``: redraw throttle, step batches, feeds and the loss curve behind ``TrainPanel``
+- ``explore``: :class:`ExploreModel` (tabs, Overview, Variables) and its HTML, behind
+  ``explore()``
 - ``plots``: histograms, heatmaps and loss curves drawn on a caller's matplotlib axes
+- ``panels``: the names above, kept for imports older than the split
 """
 
 from __future__ import annotations

@@ -29,13 +29,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ..errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
-from ..scene.hierarchy import Hierarchy, VisibleGraph, _gc_paused, _split_tensor, op_role, scope_id
+from ..graph.ops import VARIABLE_OPS
+from ..graph.protos import gc_paused as _gc_paused
+from ..scene.hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
 from ..scene.palette import Palette
 
 __all__ = ["GraphExplorer", "resolve_graph"]
 
-VARIABLE_OPS = frozenset({"Variable", "VariableV2", "VarHandleOp", "AutoReloadVariable"})
 COLOR_BY = ("op", "device", "role")
 #: the margin (px) the widget keeps around what it brings into view (sent in the scene's params)
 VIEW_MARGIN = 16
@@ -49,9 +50,9 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
     """``(graph, meta_graph, checkpoint)`` for anything that holds a graph.
 
     ``source`` may be a path (opened with :func:`tfexplore.open`), a checkpoint folder (its
-    latest checkpoint), a :class:`~tfexplore.artifacts.checkpoint.Checkpoint` (its ``.meta`` graph, and
-    its values for variables), a :class:`~tfexplore.artifacts.metagraph.MetaGraph`, a SavedModel, a
-    :class:`~tfexplore.graph.Graph`, a ``tf.Graph`` or a ``GraphDef`` proto.
+    latest checkpoint), a :class:`~tfexplore.artifacts.checkpoint.Checkpoint` (its ``.meta``
+    graph, and its values for variables), a :class:`~tfexplore.artifacts.metagraph.MetaGraph`,
+    a SavedModel, a :class:`~tfexplore.graph.Graph`, a ``tf.Graph`` or a ``GraphDef`` proto.
     """
     if isinstance(source, (str, os.PathLike)):
         from ..artifacts.open import open as open_artifact

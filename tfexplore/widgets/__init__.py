@@ -5,7 +5,8 @@ Example::
     >>> from tfexplore.widgets import GraphView, TensorPicker, RestorePanel, TrainPanel, explore
     >>> GraphView("runs/mnist")                          # doctest: +SKIP
     >>> explore("runs/mnist")                            # doctest: +SKIP
-    >>> TrainPanel(tfexplore.session("runs/mnist"), feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
+    >>> session = tfexplore.session("runs/mnist")        # doctest: +SKIP
+    >>> TrainPanel(session, feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def error_html(exc: BaseException) -> str:
     """One of our errors as a red box (its message keeps the expected/hint lines)."""
     return (
         "<pre class='tfx-error' style='color:#b42318;background:#fef3f2;white-space:pre-wrap;"
-        f"padding:6px;margin:2px 0'>{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</pre>"
+        f"padding:6px;margin:2px 0'>{html.escape(type(exc).__name__)}: "
+        f"{html.escape(str(exc))}</pre>"
     )
 
 

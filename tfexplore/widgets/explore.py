@@ -12,7 +12,8 @@ your model, or a ``.weights.h5`` loaded into it. Otherwise the tab says what to 
 Example::
 
     >>> import tfexplore
-    >>> view = tfexplore.explore("runs/mnist", feed={"inputs/x": x, "inputs/y": y})  # doctest: +SKIP
+    >>> feed = {"inputs/x": x, "inputs/y": y}               # doctest: +SKIP
+    >>> view = tfexplore.explore("runs/mnist", feed=feed)   # doctest: +SKIP
     >>> view                                                 # doctest: +SKIP
     >>> view.start_session(); view.train_panel.run(20)      # doctest: +SKIP
     >>> tfexplore.explore("runs/tf2", model=make_model(), feed=dataset)   # doctest: +SKIP
@@ -28,7 +29,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import TFExploreError
-from ..ui.panels import ExploreModel
+from ..ui.explore import ExploreModel
 from ._common import STYLE, error_html, status_html, with_html_fallback
 
 __all__ = ["explore", "Explorer"]
@@ -50,7 +51,7 @@ def explore(
 
 class Explorer(w.VBox):
     """The widget :func:`explore` returns. ``model`` (an
-    :class:`~tfexplore.ui.panels.ExploreModel`) decides the tabs; ``session`` is ``None`` until
+    :class:`~tfexplore.ui.explore.ExploreModel`) decides the tabs; ``session`` is ``None`` until
     :meth:`start_session` (the *Start session* button)."""
 
     def __init__(
@@ -221,7 +222,7 @@ class Explorer(w.VBox):
     def _restored_line(self) -> str:
         """``✓ restored 15 of 15 variables from model.ckpt-30 · global_step 30`` (or where
         the weights came from), as one line of HTML."""
-        from ..ui.panels import STATUS_TEXT, report_summary
+        from ..ui.restore import STATUS_TEXT, report_summary
 
         report = getattr(self.session, "last_restore", None)
         step = getattr(self.session, "_global_step_seen", None)

@@ -22,7 +22,7 @@ import ipywidgets as w
 import traitlets
 
 from ..errors import TFExploreError
-from ..ui.panels import checkpoint_choices, report_html
+from ..ui.restore import checkpoint_choices, report_html
 from ._common import STYLE, error_html, status_html, with_html_fallback
 
 __all__ = ["RestorePanel"]
@@ -123,7 +123,8 @@ class RestorePanel(w.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)
-        static = f"<div class='tfx-restore-static'>{STYLE}{self.status.value}{self.report_box.value}</div>"
+        shown = f"{STYLE}{self.status.value}{self.report_box.value}"
+        static = f"<div class='tfx-restore-static'>{shown}</div>"
         return with_html_fallback(bundle, static)
 
     # -- internals -----------------------------------------------------------------------

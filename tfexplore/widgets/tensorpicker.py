@@ -3,7 +3,7 @@
 Typing in the search field lists the matching names with dtype, shape and producer op; picking
 one shows its value for the current ``feed``: numbers when small, else a histogram or a heatmap
 drawn on the picker's own matplotlib ``Figure``. All the logic lives in
-:class:`tfexplore.ui.panels.TensorIndex` and :mod:`tfexplore.ui.plots`.
+:class:`tfexplore.ui.tensors.TensorIndex` and :mod:`tfexplore.ui.plots`.
 
 Example::
 
@@ -27,7 +27,7 @@ import traitlets
 
 from ..errors import TFExploreError
 from ..ui import plots
-from ..ui.panels import TensorIndex
+from ..ui.tensors import TensorIndex
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 
 __all__ = ["TensorPicker"]

@@ -12,8 +12,8 @@ Example::
 
     >>> from tfexplore.widgets import TrainPanel
     >>> panel = TrainPanel(session, feed={"inputs/x": x, "inputs/y": y})   # doctest: +SKIP
-    >>> panel                                       # steps field, Run / Stop, plot  # doctest: +SKIP
-    >>> panel.run(50)                               # a DataFrame: step, global_step, loss  # doctest: +SKIP
+    >>> panel                         # steps field, Run / Stop, plot   # doctest: +SKIP
+    >>> panel.run(50)                 # a DataFrame: step, global_step, loss  # doctest: +SKIP
     >>> panel.snapshot(); panel.run(500); panel.rollback()                   # doctest: +SKIP
     >>> panel.save("runs/resumed")                                          # doctest: +SKIP
 """
@@ -26,7 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import numpy as np
@@ -34,9 +34,12 @@ import traitlets
 
 from ..errors import TFExploreError
 from ..ui import plots
-from ..ui.panels import FeedCursor, LossCurve, Throttle, batch_size
+from ..ui.training import FeedCursor, LossCurve, Throttle, batch_size
 from ._common import STYLE, error_html, png_img, status_html, with_html_fallback
 from .lossplot import LossPlot
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TrainPanel"]
 
@@ -203,7 +206,7 @@ class TrainPanel(w.VBox):
         self.save_button.on_click(lambda _: self._guarded(self.save))
 
     # -- training --------------------------------------------------------------------------
-    def run(self, steps: int | None = None):
+    def run(self, steps: int | None = None) -> pd.DataFrame:
         """Train ``steps`` steps (the steps field by default) now, blocking; return the
         session's rows for them. Stops between steps on :meth:`stop` or a kernel interrupt.
         Errors are shown in the panel and raised."""
@@ -356,7 +359,7 @@ class TrainPanel(w.VBox):
     # -- plot ------------------------------------------------------------------------------
     def redraw(self) -> None:
         """Send the loss curve of the session's history to the browser now (the history is
-        read incrementally, :class:`~tfexplore.ui.panels.LossCurve`; at most ``max_points``
+        read incrementally, :class:`~tfexplore.ui.training.LossCurve`; at most ``max_points``
         points are sent, each run of steps keeping its lowest and highest loss)."""
         started = time.perf_counter()
         rows = getattr(self.session, "_history_rows", None)

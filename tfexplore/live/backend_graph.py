@@ -189,7 +189,9 @@ class _GraphBackend:
         It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
         with arrays converted to each placeholder's dtype; where that cannot be made (an
         unusual fetch), ``session.run`` with a feed dict."""
-        self.guard(_flatten(fetches), list(feed_list))
+        if not isinstance(fetches, list):  # a bare tensor would make a scalar, not a list
+            raise TypeError(f"fetches must be a list, not {type(fetches).__name__}")
+        self.guard(fetches, list(feed_list))
         function = self._fast_callable(fetches, feed_list)
         if function is None:
 
@@ -211,19 +213,18 @@ class _GraphBackend:
 
         options = config_pb2.CallableOptions()
         outputs: list[bool] = []  # per fetch: has a value (a tensor) or not (an op)
+        for fetch in fetches:
+            if isinstance(fetch, tensorflow.Operation):
+                options.target.append(fetch.name)
+                outputs.append(False)
+            else:
+                options.fetch.append(fetch.name)
+                outputs.append(True)
+        options.feed.extend(t.name for t in feed_list)
+        dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
         try:
-            for fetch in fetches:
-                if isinstance(fetch, tensorflow.Operation):
-                    options.target.append(fetch.name)
-                    outputs.append(False)
-                else:
-                    options.fetch.append(fetch.name)
-                    outputs.append(True)
-            options.feed.extend(t.name for t in feed_list)
-            dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
-            with self.translate_run_errors():
-                function = make(options)
-        except (AttributeError, TypeError, ValueError, TFExploreError):
+            function = make(options)
+        except tensorflow.errors.OpError:  # options TF cannot make: session.run says why
             return None
 
         def run(*values):
@@ -443,7 +444,7 @@ class _StepCounter:
 
     def __init__(self, backend: _GraphBackend, name: str) -> None:
         read = backend.read_tensor(name)
-        self._read = backend.callable(read, [])
+        self._read = backend.callable([read], [])
         self._value: int | None = None
         self._counting = False
         self._since_check = 0
@@ -454,7 +455,7 @@ class _StepCounter:
         self._counting = False
 
     def read(self) -> int:
-        self._value = int(self._read())
+        self._value = int(self._read()[0])
         self._since_check = 0
         return self._value
 

@@ -53,10 +53,9 @@ from .restore import (
     _glob_escape,
     _plan,
     _propose,
-    _reader,
+    _read_values,
     _require_data,
     _resolve_prefix,
-    _translate_read,
 )
 from .steps import _feed_source, _flatten, _interrupts_as, _map_structure, _numpy, _plain
 
@@ -288,10 +287,8 @@ class Session:
             ) from exc.__cause__
 
     def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
-        reader = _reader(prefix)
-        with _translate_read(prefix):
-            values = {name: reader.get_tensor(key) for key, name in pairs.items()}
-        self._backend.assign(values)
+        values = _read_values(prefix, pairs)
+        self._backend.assign({name: values[key] for key, name in pairs.items()})
 
     def _resolve_checkpoint(self, checkpoint) -> str:
         if self.frozen:

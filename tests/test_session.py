@@ -677,7 +677,7 @@ def test_the_step_counter_reads_through_the_fast_callable():
     """``_StepCounter`` once passed a bare tensor where ``callable`` takes a list: making the
     fast callable failed with a TypeError that a broad ``except`` turned into the slow
     ``session.run`` path. A list now makes the fast callable; a bare tensor is refused."""
-    from tfexplore.live.backend_graph import _StepCounter
+    from tfexplore.live.steps import _StepCounter
 
     graph = tf.Graph()
     with graph.as_default():

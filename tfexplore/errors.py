@@ -34,6 +34,16 @@ __all__ = [
     "CheckpointExistsError",
     "NativeCrashError",
     "TooLargeError",
+    "SessionError",
+    "SessionClosedError",
+    "NothingToRestoreError",
+    "NothingToTrainError",
+    "TrainOpNotFoundError",
+    "NotInitializedError",
+    "GraphRunError",
+    "BatchMismatchError",
+    "NoSnapshotError",
+    "SourceLoadError",
     "suggest",
 ]
 
@@ -192,3 +202,51 @@ class TooLargeError(TFExploreError, MemoryError):
     """A value the file declares would take more memory than tfexplore allows one read (a
     single stored value broadcast to a huge shape, a zip member that inflates to gigabytes);
     nothing was allocated for it."""
+
+
+# -- a live session's errors (tfexplore.live) --------------------------------------------------
+class SessionError(TFExploreError):
+    """Base of the errors a :class:`tfexplore.live.Session` raises about itself (not about a
+    file's bytes): closed, nothing to restore or train, a variable without a value..."""
+
+
+class SessionClosedError(SessionError, RuntimeError):
+    """The session was closed (``session.close()``, or the end of its ``with`` block)."""
+
+
+class NothingToRestoreError(SessionError, ValueError):
+    """The session has no variables a checkpoint could fill (a frozen graph's weights are
+    constants)."""
+
+
+class NothingToTrainError(SessionError, ValueError):
+    """The session has nothing to train: a frozen graph (no variables), or TF2 objects without
+    a Keras model (a SavedModel keeps traced functions, not the training step)."""
+
+
+class TrainOpNotFoundError(SessionError, LookupError):
+    """The training step is not known: no ``train_op`` collection in the graph (name it with
+    ``train(..., train_op=...)``), or a Keras model that is not compiled and no ``loss=``."""
+
+
+class NotInitializedError(SessionError, RuntimeError):
+    """A variable was read before it had a value: restore a checkpoint first."""
+
+
+class GraphRunError(SessionError, RuntimeError):
+    """TensorFlow failed while running the graph (usually a feed of the wrong shape or dtype);
+    ``__cause__`` is TensorFlow's error."""
+
+
+class BatchMismatchError(SessionError, ValueError):
+    """A batch (a dataset element, a tuple) does not match the graph's placeholders."""
+
+
+class NoSnapshotError(SessionError, LookupError):
+    """``rollback`` was called before any ``snapshot``."""
+
+
+class SourceLoadError(SessionError, ValueError):
+    """TensorFlow or Keras could not load a source into a session (import a GraphDef, load a
+    Keras file or a SavedModel); ``__cause__`` is their error. ``tfexplore.open`` may still
+    show the file, since looking runs none of it."""

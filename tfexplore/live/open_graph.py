@@ -9,6 +9,8 @@ from .._tf import _first_line, protos, tf
 from ..errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
+    NothingToRestoreError,
+    SourceLoadError,
     TFExploreError,
 )
 from ..safety import gate as safety
@@ -129,7 +131,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
     from ..artifacts.frozen import GraphDefArtifact
 
     if checkpoint is not None:
-        raise TFExploreError(
+        raise NothingToRestoreError(
             f"{str(path)!r} is a GraphDef: "
             + _FROZEN_NOTE.split(":")[0]
             + ", so no checkpoint can be restored into it.",
@@ -151,7 +153,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
         try:
             tensorflow.graph_util.import_graph_def(graph_def, name=import_scope or "")
         except (ValueError, KeyError, TypeError, tensorflow.errors.OpError) as exc:
-            raise TFExploreError(
+            raise SourceLoadError(
                 f"TensorFlow could not import the GraphDef: {_first_line(exc)}",
                 path=path,
                 expected="a GraphDef written by this or an older TensorFlow",
@@ -244,12 +246,3 @@ def _open_meta_graph(
         checkpoint=prefix,
         devices_cleared=devices if clear_devices else (),
     )
-
-
-def _initialize(opened: Session) -> None:
-    """No checkpoint: run the graph's variable initializers (after the safety check)."""
-    backend: _GraphBackend = opened._backend
-    with backend.graph.as_default():
-        init = tf().compat.v1.global_variables_initializer()
-    backend.check([init], {})
-    backend.run(init)

@@ -9,7 +9,7 @@ from pathlib import Path
 from .._tf import _first_line, tf
 from ..errors import (
     ArtifactNotFoundError,
-    TFExploreError,
+    SourceLoadError,
     UnsafeArtifactError,
 )
 from .backend_objects import _ObjectBackend
@@ -89,8 +89,8 @@ def _refuse_keras_code(path: Path) -> None:
         )
 
 
-def _keras_load_error(path: Path, exc: BaseException) -> TFExploreError:
-    return TFExploreError(
+def _keras_load_error(path: Path, exc: BaseException) -> SourceLoadError:
+    return SourceLoadError(
         f"Keras could not load {str(path)!r}: {type(exc).__name__}: {_first_line(exc)}",
         path=path,
         expected="a Keras 3 model file whose layers this Keras knows",

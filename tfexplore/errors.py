@@ -6,7 +6,8 @@ what was expected and what to try, so that a message read in a notebook is enoug
     >>> import tfexplore
     >>> tfexplore.open("no/such/model.ckpt")          # doctest: +SKIP
     ArtifactNotFoundError: No file or folder at 'no/such/model.ckpt'.
-      expected: a checkpoint folder or prefix, a SavedModel folder, a .keras/.h5 file or a .pb/.pbtxt GraphDef
+      expected: a checkpoint folder or prefix, a SavedModel folder, a .keras/.h5 file or a
+      .pb/.pbtxt GraphDef
       try: check the path; relative paths are resolved from '/home/me/notebooks'
 
 TensorFlow's own errors (``OpError``, ``DecodeError``, ``UnicodeDecodeError``, ...) are

@@ -52,7 +52,8 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
                 f"The checkpoint {prefix!r} has no .meta file, so there is no graph to import.",
                 path=prefix,
                 expected=f"{prefix}.meta (written by tf.compat.v1.train.Saver.save)",
-                hint="rebuild the graph in Python and pass your session: tfexplore.session(sess, checkpoint)",
+                hint="rebuild the graph in Python and pass your session: "
+                "tfexplore.session(sess, checkpoint)",
             )
         meta = metas[-1]
     return meta, prefix
@@ -225,7 +226,8 @@ def _open_meta_graph(
             tensorflow.errors.OpError,
         ) as exc:  # damaged VariableDefs end in any of these
             raise CorruptArtifactError(
-                f"TensorFlow could not import the meta graph: {_first_line(exc) or type(exc).__name__}",
+                "TensorFlow could not import the meta graph: "
+                f"{_first_line(exc) or type(exc).__name__}",
                 path=meta,
                 expected="a MetaGraphDef written by this or an older TensorFlow",
                 hint="open it with tfexplore.open(path) to inspect it without importing",

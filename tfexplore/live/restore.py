@@ -9,11 +9,12 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..errors import (
-    ArtifactNotFoundError,
-    TFExploreError,
-)
+from ..errors import ArtifactNotFoundError, TFExploreError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUSES = (
     "restored",
@@ -56,7 +57,7 @@ class RestoreReport:
 
     def __init__(
         self,
-        frame,
+        frame: pd.DataFrame,
         *,
         checkpoint: str,
         proposed_mapping: dict[str, str] | None = None,
@@ -79,7 +80,7 @@ class RestoreReport:
         return self.problems.empty
 
     @property
-    def problems(self):
+    def problems(self) -> pd.DataFrame:
         """The rows that block a full restore."""
         return self.frame[self.frame["status"].isin(PROBLEMS)]
 
@@ -118,9 +119,10 @@ class RestoreReport:
         )
 
     def _headline(self) -> str:
+        planned = not self.applied
         counts = (
             ", ".join(
-                f"{n} {'would be restored' if status == 'restored' and not self.applied else status}"
+                f"{n} {'would be restored' if status == 'restored' and planned else status}"
                 for status, n in self.counts.items()
             )
             or "empty"
@@ -162,12 +164,13 @@ class RestoreReport:
         import html
 
         notes = "".join(f"<div>{html.escape(n)}</div>" for n in self._notes())
-        return f"<div><strong>{html.escape(self._headline())}</strong>{notes}{self.frame.to_html(index=False)}</div>"
+        headline = f"<strong>{html.escape(self._headline())}</strong>"
+        return f"<div>{headline}{notes}{self.frame.to_html(index=False)}</div>"
 
     def __len__(self) -> int:
         return len(self.frame)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key) -> Any:
         return self.frame[key]
 
 
@@ -345,7 +348,7 @@ def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
     return dict(sorted(found.items()))
 
 
-def _read_values(prefix: str, keys) -> dict[str, object]:
+def _read_values(prefix: str, keys) -> dict[str, Any]:
     """``{key: numpy value}``: each tensor read by the checked reader (bytes within the shard,
     CRC32C checked, string lengths checked) before any reaches a variable."""
     checkpoint = _checked_checkpoint(prefix)

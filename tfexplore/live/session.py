@@ -7,12 +7,13 @@ methods is called, and the ops a file brings are checked by :mod:`tfexplore.safe
 Example (the seed workflow)::
 
     >>> import tfexplore
-    >>> s = tfexplore.session("runs/mnist")            # latest .meta + its checkpoint  # doctest: +SKIP
-    >>> s.eval("global_step")                                                       # doctest: +SKIP
+    >>> s = tfexplore.session("runs/mnist")  # latest .meta + its checkpoint   # doctest: +SKIP
+    >>> s.eval("global_step")                                                 # doctest: +SKIP
     30
-    >>> s.train(5, feed={"inputs/x": x, "inputs/y": y})  # DataFrame: step, global_step, loss  # doctest: +SKIP
-    >>> s.snapshot("before"); s.train(100, feed=...); s.rollback("before")         # doctest: +SKIP
-    >>> s.save("runs/mnist")                             # runs/mnist/model.ckpt-35   # doctest: +SKIP
+    >>> s.train(5, feed={"inputs/x": x, "inputs/y": y})  # step, global_step, loss  # doctest: +SKIP
+    >>> s.snapshot("before"); s.train(100, feed=...)                         # doctest: +SKIP
+    >>> s.rollback("before")                                                  # doctest: +SKIP
+    >>> s.save("runs/mnist")                 # runs/mnist/model.ckpt-35       # doctest: +SKIP
 
 Sources: a ``.meta`` file, a checkpoint folder or prefix with its ``.meta`` (TF1 graphs); your
 own ``tf.compat.v1.Session`` or ``tf.Graph``; a Keras model, a ``.keras`` file, a
@@ -220,7 +221,8 @@ class Session:
 
         Example::
 
-            >>> report = s.restore("old/model.ckpt-30", prefix_rewrite={"old/": "new/"})  # doctest: +SKIP
+            >>> report = s.restore(                                    # doctest: +SKIP
+            ...     "old/model.ckpt-30", prefix_rewrite={"old/": "new/"})
         """
         report = self.plan_restore(checkpoint, mapping=mapping, prefix_rewrite=prefix_rewrite)
         if not report.ok and not partial:
@@ -313,7 +315,7 @@ class Session:
         return self._backend.global_step_name()
 
     # -- eval --------------------------------------------------------------------------------
-    def eval(self, names, feed: Mapping[Any, Any] | None = None):
+    def eval(self, names, feed: Mapping[Any, Any] | None = None) -> Any:
         """Evaluate tensors, ops or variables by name.
 
         ``names``: one name (``"loss/mse:0"``, ``"loss/mse"`` for its first output, a variable
@@ -343,7 +345,7 @@ class Session:
         loss=None,
         record: Iterable[str] = (),
         callback: Callable[[dict], Any] | None = None,
-    ):
+    ) -> pd.DataFrame:
         """Run ``steps`` training steps and return one DataFrame row per step.
 
         TF1 graphs: the train op is the ``train_op`` collection's (or ``train_op=`` names it),

@@ -88,3 +88,24 @@ def test_a_damaged_index_fails_restore_as_it_fails_inspection(tmp_path):
         if looked != "ok":  # what the index itself says is wrong, in inspection's words
             assert restored == looked, name
     assert outcome["value"]["offset-past-the-end"][0] == "ok"  # .variables reads the index only
+
+
+def test_the_file_saver_restore_reports_damaged_bytes_as_a_read_does(demo_run, copy_of):
+    """A bit flipped in a data shard passes the size checks; the file's own restore op finds
+    the CRC32C wrong. Its error is that of reading the checkpoint (``_tf.translate_errors``):
+    a ``CorruptArtifactError`` naming the prefix, as ``Checkpoint.read`` gives for the same."""
+    import tfexplore
+    from tfexplore.errors import CorruptArtifactError
+
+    run = copy_of(demo_run)
+    prefix = str(run / "model.ckpt-30")
+    data = Path(prefix + ".data-00000-of-00001")
+    with tfexplore.session(run) as live:  # restored from the intact files
+        assert live._backend.file_saver is not None  # a restore runs the file's own op
+        damaged = bytearray(data.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        data.write_bytes(bytes(damaged))
+        with pytest.raises(CorruptArtifactError, match="checkpoint") as caught:
+            live.restore(prefix)
+    assert prefix in caught.value.path
+    assert "stats()" in caught.value.hint

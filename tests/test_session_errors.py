@@ -40,7 +40,8 @@ def _texts(node) -> list[str]:
 
 
 def live_hints() -> list[tuple[str, int, str]]:
-    """``(file, line, text)`` of every ``hint=`` argument and ``hint = ...`` in live/."""
+    """``(file, line, text)`` of every ``hint=`` argument, ``hint = ...`` and ``..._HINT = ...``
+    in live/."""
     found = []
     for path in sorted(LIVE.glob("*.py")):
         if path.name in OTHERS:
@@ -51,7 +52,8 @@ def live_hints() -> list[tuple[str, int, str]]:
                 values = [k.value for k in node.keywords if k.arg == "hint"]
             elif isinstance(node, (ast.Assign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Name) and t.id == "hint" for t in targets):
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if any(n == "hint" or n.endswith("_HINT") for n in names):
                     values = [node.value]
             found += [(path.name, node.lineno, t) for v in values for t in _texts(v)]
     return found

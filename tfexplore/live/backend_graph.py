@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tf import _first_line, tf
+from .._tf import _first_line, tf, translate_errors
 from ..errors import (
     ArtifactNotFoundError,
     BatchMismatchError,
@@ -25,6 +25,9 @@ from ..safety import gate as safety
 from .backend import StepRunner
 from .restore import _FEED_HINT
 from .steps import _flatten, _map_structure, _numpy, _plain, graph_step_runner
+
+#: what to try when the restore op finds the checkpoint's bytes damaged
+_DAMAGED_HINT = "tfexplore.open(prefix).stats() reads every tensor and names a damaged one"
 
 
 # == backends: a TF1 graph, or TF2 objects ===================================================
@@ -91,18 +94,13 @@ class _GraphBackend:
         self.run(init)
 
     def restore_file(self, prefix: str) -> None:
-        """Run the file's own SaverDef restore op (it passed the safety check, or is trusted)."""
+        """Run the file's own SaverDef restore op (it passed the safety check, or is trusted);
+        its errors are those of reading the checkpoint (``_tf.translate_errors``)."""
         saver_def = self.file_saver.saver_def
-        try:
-            self.run(saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix},
-                     saver_def=saver_def)  # fmt: skip
-        except GraphRunError as exc:  # the cause line is TensorFlow's; the hint is about files
-            raise GraphRunError(
-                exc.message.replace("running the graph", f"restoring {prefix!r}"),
-                path=prefix,
-                expected="an intact checkpoint, as its Saver wrote it",
-                hint="tfexplore.open(prefix).stats() reads every tensor and names a damaged one",
-            ) from exc.__cause__
+        self.run(
+            saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix},
+            saver_def=saver_def, reading=(prefix, f"checkpoint {prefix!r}"),
+        )  # fmt: skip
 
     def default_key(self, name: str) -> str:
         """The checkpoint key of a variable: the one the file's Saver uses for it, else its
@@ -177,12 +175,18 @@ class _GraphBackend:
         return self._assign_ops[name]
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, fetches, feed=None, *, saver_def=None, assets=()):
+    def run(self, fetches, feed=None, *, saver_def=None, assets=(), reading=None):
         """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
         save with its filename tensor fed with the prefix the user chose; ``assets`` only for
-        a SavedModel's init op, with asset tensors fed with paths checked inside assets/."""
+        a SavedModel's init op, with asset tensors fed with paths checked inside assets/.
+        ``reading=(path, what)``: the run reads that file (a restore op), so its errors are
+        those of a read (``_tf.translate_errors``), not of a computation."""
         self.guard(_flatten(fetches), feed or {}, saver_def, assets)
-        with self.translate_run_errors():
+        if reading is None:
+            translating = self.translate_run_errors()
+        else:
+            translating = translate_errors(*reading, hint=_DAMAGED_HINT)
+        with translating:
             return self.session.run(fetches, feed)
 
     def guard(
@@ -269,6 +273,8 @@ class _GraphBackend:
 
     @contextlib.contextmanager
     def translate_run_errors(self) -> Iterator[None]:
+        """TensorFlow's errors while computing (not reading a file: ``_tf.translate_errors``)."""
+        # its own translator: a run's errors mean an uninitialized variable or a bad feed
         tensorflow = tf()
         try:
             yield
@@ -547,6 +553,7 @@ class _GraphBackend:
 
     @contextlib.contextmanager
     def _translate(self, what: str) -> Iterator[None]:
+        # its own translator: a failed write is not a damaged file (_tf.translate_errors)
         try:
             yield
         except tf().errors.OpError as exc:

@@ -154,6 +154,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
         try:
             tensorflow.graph_util.import_graph_def(graph_def, name=import_scope or "")
         except (ValueError, KeyError, TypeError, tensorflow.errors.OpError) as exc:
+            # not _tf.translate_errors: an import of bytes already read, not a read
             raise SourceLoadError(
                 f"TensorFlow could not import the GraphDef: {_first_line(exc)}",
                 path=path,
@@ -225,6 +226,7 @@ def _open_meta_graph(
             AttributeError,
             tensorflow.errors.OpError,
         ) as exc:  # damaged VariableDefs end in any of these
+            # not _tf.translate_errors: an import of bytes already read, not a read
             raise CorruptArtifactError(
                 "TensorFlow could not import the meta graph: "
                 f"{_first_line(exc) or type(exc).__name__}",

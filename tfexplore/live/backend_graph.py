@@ -1,5 +1,11 @@
 """The TF1 backend of a session: a ``tf.Graph`` and its ``tf.compat.v1.Session``; every op a
-file brings is checked by :mod:`tfexplore.safety` before it runs."""
+file brings is checked by :mod:`tfexplore.safety` before it runs.
+
+About 600 lines, kept as one module on purpose: it is one class, :class:`_GraphBackend`, whose
+sections are the operations of the :class:`~tfexplore.live.backend.Backend` protocol (variables,
+running behind the safety gate, names, eval and training, saving); they share the guard cache,
+the fetch resolution and the error translation, so splitting them would scatter one object's
+state over several files. The training loop itself is in :mod:`.steps`."""
 
 from __future__ import annotations
 

@@ -678,3 +678,24 @@ def test_a_damaged_variable_def_is_a_tfexplore_error(tmp_path):
     with pytest.raises(CorruptArtifactError, match="could not import the meta graph") as caught:
         session(tmp_path)
     assert caught.value.path == str(meta_path)
+
+
+def test_the_step_counter_reads_through_the_fast_callable():
+    """``_StepCounter`` once passed a bare tensor where ``callable`` takes a list: making the
+    fast callable failed with a TypeError that a broad ``except`` turned into the slow
+    ``session.run`` path. A list now makes the fast callable; a bare tensor is refused."""
+    from tfexplore.live.steps import _StepCounter
+
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.train.create_global_step()
+    with session(graph) as s:
+        backend = s._backend
+        read = backend.read_tensor("global_step")
+        assert backend._fast_callable([read], []) is not None
+        with pytest.raises(TypeError, match="must be a list"):
+            backend.callable(read, [])
+        counter = _StepCounter(backend, "global_step")
+        assert counter.read() == 0
+        counter.before_step()
+        assert counter.finish() == 0

@@ -171,11 +171,14 @@ def _looks_like_text(data: bytes) -> bool:
 
 
 @contextlib.contextmanager
-def translate_errors(path, what: str) -> Iterator[None]:
-    """Turn TensorFlow's errors while reading ``path`` into tfexplore errors.
+def translate_errors(path, what: str, *, hint: str | None = None) -> Iterator[None]:
+    """Turn TensorFlow's errors while reading ``path`` into tfexplore errors: the one owner of
+    what a failed read of a file means, whoever reads it (inspection, a session's restore).
 
-    ``what`` names the thing being read ("checkpoint index", "tensor 'W'"), for the message.
+    ``what`` names the thing being read ("checkpoint index", "tensor 'W'"), for the message;
+    ``hint`` replaces the default one for damaged bytes.
     """
+    damaged_hint = hint or "the file may be truncated or damaged; re-copy it and compare sizes"
     tensorflow = tf()
     try:
         yield
@@ -200,7 +203,7 @@ def translate_errors(path, what: str) -> Iterator[None]:
             f"TensorFlow could not read the {what}: {_first_line(exc)}",
             path=path,
             expected="an intact checkpoint written by tf.train.Saver or tf.train.Checkpoint",
-            hint="the file may be truncated or damaged; re-copy it and compare sizes",
+            hint=damaged_hint,
         ) from exc
     except (
         IndexError,
@@ -214,7 +217,7 @@ def translate_errors(path, what: str) -> Iterator[None]:
             f"The {what} is damaged: {type(exc).__name__}: {_first_line(exc)}",
             path=path,
             expected="an intact checkpoint written by tf.train.Saver or tf.train.Checkpoint",
-            hint="the file may be truncated or damaged; re-copy it and compare sizes",
+            hint=damaged_hint,
         ) from exc
 
 

@@ -6,7 +6,8 @@ what was expected and what to try, so that a message read in a notebook is enoug
     >>> import tfexplore
     >>> tfexplore.open("no/such/model.ckpt")          # doctest: +SKIP
     ArtifactNotFoundError: No file or folder at 'no/such/model.ckpt'.
-      expected: a checkpoint folder or prefix, a SavedModel folder, a .keras/.h5 file or a .pb/.pbtxt GraphDef
+      expected: a checkpoint folder or prefix, a SavedModel folder, a .keras/.h5 file or a
+      .pb/.pbtxt GraphDef
       try: check the path; relative paths are resolved from '/home/me/notebooks'
 
 TensorFlow's own errors (``OpError``, ``DecodeError``, ``UnicodeDecodeError``, ...) are
@@ -34,6 +35,16 @@ __all__ = [
     "CheckpointExistsError",
     "NativeCrashError",
     "TooLargeError",
+    "SessionError",
+    "SessionClosedError",
+    "NothingToRestoreError",
+    "NothingToTrainError",
+    "TrainOpNotFoundError",
+    "NotInitializedError",
+    "GraphRunError",
+    "BatchMismatchError",
+    "NoSnapshotError",
+    "SourceLoadError",
     "suggest",
 ]
 
@@ -192,3 +203,51 @@ class TooLargeError(TFExploreError, MemoryError):
     """A value the file declares would take more memory than tfexplore allows one read (a
     single stored value broadcast to a huge shape, a zip member that inflates to gigabytes);
     nothing was allocated for it."""
+
+
+# -- a live session's errors (tfexplore.live) --------------------------------------------------
+class SessionError(TFExploreError):
+    """Base of the errors a :class:`tfexplore.live.Session` raises about itself (not about a
+    file's bytes): closed, nothing to restore or train, a variable without a value..."""
+
+
+class SessionClosedError(SessionError, RuntimeError):
+    """The session was closed (``session.close()``, or the end of its ``with`` block)."""
+
+
+class NothingToRestoreError(SessionError, ValueError):
+    """The session has no variables a checkpoint could fill (a frozen graph's weights are
+    constants)."""
+
+
+class NothingToTrainError(SessionError, ValueError):
+    """The session has nothing to train: a frozen graph (no variables), or TF2 objects without
+    a Keras model (a SavedModel keeps traced functions, not the training step)."""
+
+
+class TrainOpNotFoundError(SessionError, LookupError):
+    """The training step is not known: no ``train_op`` collection in the graph (name it with
+    ``train(..., train_op=...)``), or a Keras model that is not compiled and no ``loss=``."""
+
+
+class NotInitializedError(SessionError, RuntimeError):
+    """A variable was read before it had a value: restore a checkpoint first."""
+
+
+class GraphRunError(SessionError, RuntimeError):
+    """TensorFlow failed while running the graph (usually a feed of the wrong shape or dtype);
+    ``__cause__`` is TensorFlow's error."""
+
+
+class BatchMismatchError(SessionError, ValueError):
+    """A batch (a dataset element, a tuple) does not match the graph's placeholders."""
+
+
+class NoSnapshotError(SessionError, LookupError):
+    """``rollback`` was called before any ``snapshot``."""
+
+
+class SourceLoadError(SessionError, ValueError):
+    """TensorFlow or Keras could not load a source into a session (import a GraphDef, load a
+    Keras file or a SavedModel); ``__cause__`` is their error. ``tfexplore.open`` may still
+    show the file, since looking runs none of it."""

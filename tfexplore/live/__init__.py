@@ -4,8 +4,10 @@
   ``open_keras`` for each kind of source
 - ``session``: :class:`Session`: restore, eval, train, snapshot, rollback, save
 - ``restore``: matching variables to checkpoint keys, the :class:`RestoreReport`
-- ``backend_graph``, ``backend_objects``: a ``tf.compat.v1.Session`` graph, or Keras/TF2 objects
-- ``steps``: feeds, the global step counter, Ctrl-C as a stop between steps
+- ``backend``: the protocol a session asks of its backend; ``backend_graph``,
+  ``backend_objects``: a ``tf.compat.v1.Session`` graph, or Keras/TF2 objects
+- ``steps``: a training step of each backend, feeds, the global step counter, Ctrl-C as a stop
+  between steps
 - ``keras_h5``: a legacy ``.h5`` model compiled from its file, optimizer state put back
 - ``saving``: writes that leave nothing half-written; ``native``: crashes kept out of the kernel
 """

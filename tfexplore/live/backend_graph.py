@@ -1,5 +1,11 @@
 """The TF1 backend of a session: a ``tf.Graph`` and its ``tf.compat.v1.Session``; every op a
-file brings is checked by :mod:`tfexplore.safety` before it runs."""
+file brings is checked by :mod:`tfexplore.safety` before it runs.
+
+About 600 lines, kept as one module on purpose: it is one class, :class:`_GraphBackend`, whose
+sections are the operations of the :class:`~tfexplore.live.backend.Backend` protocol (variables,
+running behind the safety gate, names, eval and training, saving); they share the guard cache,
+the fetch resolution and the error translation, so splitting them would scatter one object's
+state over several files. The training loop itself is in :mod:`.steps`."""
 
 from __future__ import annotations
 
@@ -10,16 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from .._tf import _first_line, tf
+from .._tf import _first_line, tf, translate_errors
 from ..errors import (
     ArtifactNotFoundError,
+    BatchMismatchError,
+    GraphRunError,
     MissingFeedError,
+    NotInitializedError,
     TensorNotFoundError,
     TFExploreError,
+    TrainOpNotFoundError,
 )
 from ..safety import gate as safety
+from .backend import StepRunner
 from .restore import _FEED_HINT
-from .steps import _flatten
+from .steps import _flatten, _map_structure, _numpy, _plain, graph_step_runner
+
+#: what to try when the restore op finds the checkpoint's bytes damaged
+_DAMAGED_HINT = "tfexplore.open(prefix).stats() reads every tensor and names a damaged one"
 
 
 # == backends: a TF1 graph, or TF2 objects ===================================================
@@ -61,6 +75,10 @@ class _GraphBackend:
         self._checked: dict[tuple, list[str]] = {}  # (fetches, feeds) -> unfed placeholders
         self._guarded: dict[tuple, safety.SafetyReport] = {}  # (fetches, feeds) -> report
         self._saver_keys: dict[str, str] | None = None
+        self._feed_targets: dict[str, Any] = {}  # feed name -> tensor, resolved once
+        self._step_runners: dict[tuple, StepRunner] = {}  # (train_op, loss, record) -> runner
+        self._loss_cache: dict[str, list] = {}  # train op name -> losses.find_losses
+        self.loss_choice: str | None = None  # Session.loss, when set
 
     # -- variables ---------------------------------------------------------------------------
     def variables(self) -> dict[str, Any]:
@@ -70,6 +88,25 @@ class _GraphBackend:
 
     def hints(self, checkpoint_vars: Mapping[str, Any]) -> dict[str, str]:
         return {}
+
+    def initialize(self) -> None:
+        """No checkpoint: run the graph's variable initializers (after the safety check) when
+        this backend made its session; yours is left as it is."""
+        if not self.owns_session:
+            return
+        with self.graph.as_default():
+            init = tf().compat.v1.global_variables_initializer()
+        self.check([init], {})
+        self.run(init)
+
+    def restore_file(self, prefix: str) -> None:
+        """Run the file's own SaverDef restore op (it passed the safety check, or is trusted);
+        its errors are those of reading the checkpoint (``_tf.translate_errors``)."""
+        saver_def = self.file_saver.saver_def
+        self.run(
+            saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix},
+            saver_def=saver_def, reading=(prefix, f"checkpoint {prefix!r}"),
+        )  # fmt: skip
 
     def default_key(self, name: str) -> str:
         """The checkpoint key of a variable: the one the file's Saver uses for it, else its
@@ -144,12 +181,18 @@ class _GraphBackend:
         return self._assign_ops[name]
 
     # -- running -----------------------------------------------------------------------------
-    def run(self, fetches, feed=None, *, saver_def=None, assets=()):
+    def run(self, fetches, feed=None, *, saver_def=None, assets=(), reading=None):
         """``session.run`` after :meth:`guard`; ``saver_def`` only for a Saver's own restore or
         save with its filename tensor fed with the prefix the user chose; ``assets`` only for
-        a SavedModel's init op, with asset tensors fed with paths checked inside assets/."""
+        a SavedModel's init op, with asset tensors fed with paths checked inside assets/.
+        ``reading=(path, what)``: the run reads that file (a restore op), so its errors are
+        those of a read (``_tf.translate_errors``), not of a computation."""
         self.guard(_flatten(fetches), feed or {}, saver_def, assets)
-        with self.translate_run_errors():
+        if reading is None:
+            translating = self.translate_run_errors()
+        else:
+            translating = translate_errors(*reading, hint=_DAMAGED_HINT)
+        with translating:
             return self.session.run(fetches, feed)
 
     def guard(
@@ -189,7 +232,9 @@ class _GraphBackend:
         It is a callable made from ``CallableOptions`` (what Keras' TF1 backend used), fed
         with arrays converted to each placeholder's dtype; where that cannot be made (an
         unusual fetch), ``session.run`` with a feed dict."""
-        self.guard(_flatten(fetches), list(feed_list))
+        if not isinstance(fetches, list):  # a bare tensor would make a scalar, not a list
+            raise TypeError(f"fetches must be a list, not {type(fetches).__name__}")
+        self.guard(fetches, list(feed_list))
         function = self._fast_callable(fetches, feed_list)
         if function is None:
 
@@ -211,19 +256,18 @@ class _GraphBackend:
 
         options = config_pb2.CallableOptions()
         outputs: list[bool] = []  # per fetch: has a value (a tensor) or not (an op)
+        for fetch in fetches:
+            if isinstance(fetch, tensorflow.Operation):
+                options.target.append(fetch.name)
+                outputs.append(False)
+            else:
+                options.fetch.append(fetch.name)
+                outputs.append(True)
+        options.feed.extend(t.name for t in feed_list)
+        dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
         try:
-            for fetch in fetches:
-                if isinstance(fetch, tensorflow.Operation):
-                    options.target.append(fetch.name)
-                    outputs.append(False)
-                else:
-                    options.fetch.append(fetch.name)
-                    outputs.append(True)
-            options.feed.extend(t.name for t in feed_list)
-            dtypes = [t.dtype.as_numpy_dtype for t in feed_list]
-            with self.translate_run_errors():
-                function = make(options)
-        except (AttributeError, TypeError, ValueError, TFExploreError):
+            function = make(options)
+        except tensorflow.errors.OpError:  # options TF cannot make: session.run says why
             return None
 
         def run(*values):
@@ -235,11 +279,13 @@ class _GraphBackend:
 
     @contextlib.contextmanager
     def translate_run_errors(self) -> Iterator[None]:
+        """TensorFlow's errors while computing (not reading a file: ``_tf.translate_errors``)."""
+        # its own translator: a run's errors mean an uninitialized variable or a bad feed
         tensorflow = tf()
         try:
             yield
         except tensorflow.errors.FailedPreconditionError as exc:
-            raise TFExploreError(
+            raise NotInitializedError(
                 f"A variable has no value yet: {_first_line(exc)}",
                 path=self.path,
                 expected="variables restored from a checkpoint or initialized",
@@ -253,7 +299,7 @@ class _GraphBackend:
                 hint="copy the missing file next to the others, or restore another checkpoint",
             ) from exc
         except tensorflow.errors.OpError as exc:
-            raise TFExploreError(
+            raise GraphRunError(
                 f"TensorFlow failed while running the graph: {_first_line(exc)}",
                 path=self.path,
                 hint=_FEED_HINT,
@@ -353,6 +399,139 @@ class _GraphBackend:
                 return self.read_tensor(item.op.name)
         return item
 
+    # -- eval and training -------------------------------------------------------------------
+    def evaluate(self, names, feed: Mapping[Any, Any] | None):
+        fetches = _map_structure(names, self.resolve)
+        feed_dict = self.feed_dict(feed)
+        self.check(_flatten(fetches), feed_dict)
+        return _map_structure(self.run(fetches, feed_dict), _plain)
+
+    def feed_dict(self, feed) -> dict:
+        if not feed:
+            return {}
+        feed_dict = {}
+        targets = self._feed_targets
+        for key, value in feed.items():
+            if not isinstance(key, str):
+                feed_dict[key] = value
+                continue
+            target = targets.get(key)
+            if target is None:
+                target = targets[key] = self.resolve(key if ":" in key else key + ":0")
+            feed_dict[target] = value
+        return feed_dict
+
+    def batch_feed(self, batch) -> dict:
+        if batch is None:
+            return {}
+        if isinstance(batch, Mapping):
+            return self.feed_dict({k: _numpy(v) for k, v in batch.items()})
+        if isinstance(batch, (tuple, list)):
+            placeholders = self._placeholders_in_order()
+            if len(placeholders) != len(batch):
+                raise BatchMismatchError(
+                    f"A batch of {len(batch)} values cannot be matched to the graph's "
+                    f"{len(placeholders)} placeholders ({', '.join(placeholders)}).",
+                    expected="dataset elements as dicts {placeholder name: value}",
+                    hint="map the dataset: ds.map(lambda x, y: {'inputs/x': x, 'inputs/y': y})",
+                )
+            return self.feed_dict({p: _numpy(v) for p, v in zip(placeholders, batch)})
+        raise TypeError(f"cannot feed {type(batch).__name__}: expected a dict, a tuple or a list")
+
+    def _placeholders_in_order(self) -> list[str]:
+        return [
+            op.name
+            for op in self.graph.get_operations()
+            if op.type == "Placeholder" and not op.name.startswith("tfexplore_")
+        ]
+
+    def global_step_name(self) -> str | None:
+        with self.graph.as_default():
+            collected = tf().compat.v1.get_collection("global_step")
+        if collected:
+            return collected[0].op.name
+        names = [n for n in self.variables() if n.split("/")[-1] == "global_step"]
+        return names[0] if names else None
+
+    def training_op_types(self) -> set[str]:
+        return {op.type for op in self.graph.get_operations()}
+
+    def step_runner(self, train_op, loss, record: tuple, *, source: str) -> StepRunner:
+        """The training step of ``(train_op, loss, record)``, made once and reused."""
+        try:
+            run_step = self._step_runners.get((train_op, loss, record))
+        except TypeError:  # an unhashable train_op= or loss=: no reuse
+            return graph_step_runner(self, train_op, loss, record)
+        if run_step is None:
+            run_step = graph_step_runner(self, train_op, loss, record)
+            self._step_runners[(train_op, loss, record)] = run_step
+        return run_step
+
+    def find_train_op(self, train_op):
+        if train_op is not None:
+            found = self.resolve(train_op)
+            return found.op if hasattr(found, "op") and not isinstance(train_op, str) else found
+        with self.graph.as_default():
+            collected = tf().compat.v1.get_collection("train_op")
+        if not collected:
+            raise TrainOpNotFoundError(
+                "The graph has no 'train_op' collection, so the training op is unknown.",
+                path=self.path,
+                expected="a train_op collection (tf.compat.v1.add_to_collection('train_op', op))",
+                hint="name it: session.train(steps, train_op='train/Adam')",
+            )
+        item = collected[0]
+        return item if isinstance(item, tf().Operation) else item.op
+
+    def find_loss(self, loss, train_op=None):
+        if loss is None:
+            loss = self.loss_choice
+        if loss is not None:
+            return self.resolve(loss)
+        with self.graph.as_default():
+            v1 = tf().compat.v1
+            collected = v1.get_collection("loss") or v1.get_collection("losses")
+        if collected:
+            return collected[0]
+        found = self._losses_of(train_op)
+        return self.resolve(found[0].tensor) if found else None
+
+    def _losses_of(self, train_op) -> list:
+        """The losses ``train_op`` minimizes, found from its gradients
+        (:mod:`tfexplore.graph.losses`)."""
+        from ..graph.losses import find_losses
+        from ..graph.model import Graph
+
+        name = getattr(train_op, "name", train_op)  # None: every loss of the graph
+        if name not in self._loss_cache:
+            self._loss_cache[name] = find_losses(Graph(self.graph_def()), name)
+        return self._loss_cache[name]
+
+    def loss_candidates(self) -> list:
+        try:
+            return list(self._losses_of(self.find_train_op(None)))
+        except TrainOpNotFoundError:  # no train_op collection: every loss with a gradient
+            return list(self._losses_of(None))
+
+    def loss_name(self) -> str | None:
+        if self.loss_choice is not None:
+            return self.loss_choice
+        try:
+            train_op = self.find_train_op(None)
+        except TrainOpNotFoundError:  # no train_op collection: the losses of every train op
+            train_op = None
+        try:
+            found = self.find_loss(None, train_op)
+        except TFExploreError:
+            return None
+        return getattr(found, "name", None)
+
+    def choose_loss(self, name: str | None) -> None:
+        if name is not None:
+            self.resolve(name)  # an unknown name fails now, with suggestions
+        self.loss_choice = name
+        self._step_runners.clear()
+
     # -- saving ------------------------------------------------------------------------------
     def write(self, prefix: str) -> None:
         """Write every variable (under its original name) to ``prefix`` (+ ``.meta``)."""
@@ -380,10 +559,11 @@ class _GraphBackend:
 
     @contextlib.contextmanager
     def _translate(self, what: str) -> Iterator[None]:
+        # its own translator: a failed write is not a damaged file (_tf.translate_errors)
         try:
             yield
         except tf().errors.OpError as exc:
-            raise TFExploreError(
+            raise GraphRunError(
                 f"TensorFlow failed to {what}: {_first_line(exc)}", path=self.path
             ) from exc
 
@@ -427,55 +607,3 @@ def _assigned_variable(tensor, depth: int = 4) -> str | None:
 
 def _graph_name(item) -> str:
     return getattr(item, "name", item)
-
-
-class _StepCounter:
-    """``global_step`` during a training loop without a second ``session.run`` per step.
-
-    The first step is read before and after. If the train op adds exactly 1 (what
-    ``Optimizer.minimize(global_step=...)`` does), later steps count on locally and the value
-    is read again every ``verify_every`` steps and when the loop ends (:meth:`finish`); a
-    mismatch switches back to reading after every step. A train op that does not add 1 is read
-    after every step from the start.
-    """
-
-    verify_every = 200
-
-    def __init__(self, backend: _GraphBackend, name: str) -> None:
-        read = backend.read_tensor(name)
-        self._read = backend.callable(read, [])
-        self._value: int | None = None
-        self._counting = False
-        self._since_check = 0
-
-    def reset(self) -> None:
-        """Forget the count (other ops may have run since the last loop): read it again."""
-        self._value = None
-        self._counting = False
-
-    def read(self) -> int:
-        self._value = int(self._read())
-        self._since_check = 0
-        return self._value
-
-    def before_step(self) -> None:
-        if self._value is None:
-            self.read()
-
-    def after_step(self) -> int:
-        if self._counting and self._since_check < self.verify_every:
-            self._value += 1
-            self._since_check += 1
-            return self._value
-        expected = self._value + 1
-        actual = self.read()
-        self._counting = actual == expected
-        return actual
-
-    def finish(self) -> int:
-        """Read the true value (and stop counting if it differs from the count)."""
-        counted = self._value
-        actual = self.read()
-        if actual != counted:
-            self._counting = False
-        return actual

@@ -10,17 +10,20 @@ from typing import Any
 import numpy as np
 
 from .._tf import tf
-from ..errors import (
-    TensorNotFoundError,
-)
+from ..errors import TensorNotFoundError
+from .backend import StepRunner
 from .backend_graph import _suggest
 from .restore import TF2_VALUE_SUFFIX
+from .steps import _map_structure, keras_step_runner
 
 
 class _ObjectBackend:
     """TF2 trackable objects (a Keras model and its optimizer, a ``tf.train.Checkpoint``)."""
 
     kind = "tf2 objects"
+    graph = None  # no tf.Graph, no tf.compat.v1.Session, no Saver of a file: eager objects
+    session = None
+    file_saver = None
 
     def __init__(self, root, *, model=None, optimizer=None, path=None) -> None:
         self.root = root
@@ -29,6 +32,7 @@ class _ObjectBackend:
         self.path = path
         self._variables: dict[str, Any] | None = None
         self._keys: dict[str, str] = {}
+        self.loss_choice: str | None = None  # kept for Session.loss; train takes loss=
 
     def variables(self) -> dict[str, Any]:
         if self._variables is None:
@@ -105,6 +109,40 @@ class _ObjectBackend:
             if len(keys) == 1:
                 hints[self.name_of(variable)] = keys[0]
         return hints
+
+    def initialize(self) -> None:
+        """Nothing to do: TF2 variables get their values when they are made."""
+
+    def initialize_uninitialized(self, names: Iterable[str]) -> list[str]:
+        return []  # every TF2 variable has a value
+
+    def restore_file(self, prefix: str) -> None:
+        raise NotImplementedError("TF2 objects have no Saver of their own (file_saver is None)")
+
+    # -- eval and training -------------------------------------------------------------------
+    def evaluate(self, names, feed: Mapping[Any, Any] | None):
+        return _map_structure(names, lambda n: np.array(self.resolve(n).numpy()))
+
+    def global_step_name(self) -> str | None:
+        iterations = getattr(self.optimizer, "iterations", None)
+        return self.name_of(iterations) if iterations is not None else None
+
+    def training_op_types(self) -> set[str]:
+        from .native import keras_training_op_types
+
+        return keras_training_op_types(self.model) if self.model is not None else set()
+
+    def step_runner(self, train_op, loss, record: tuple, *, source: str) -> StepRunner:
+        return keras_step_runner(self, loss, record, source=source)
+
+    def loss_candidates(self) -> list:
+        return []
+
+    def loss_name(self) -> str | None:
+        return self.loss_choice
+
+    def choose_loss(self, name: str | None) -> None:
+        self.loss_choice = name
 
     def close(self) -> None:
         pass

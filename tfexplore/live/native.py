@@ -53,6 +53,7 @@ __all__ = [
     "active_risks",
     "cpu_flags",
     "keras_training_op_types",
+    "guard_first_step",
     "onednn_enabled",
     "rehearse",
     "run_child",
@@ -147,6 +148,60 @@ def keras_training_op_types(model) -> set[str]:
             if cls.__name__ in _KERAS_LAYER_OPS:
                 found.add(_KERAS_LAYER_OPS[cls.__name__])
     return found
+
+
+# -- before the first training step of a session ----------------------------------------------
+def guard_first_step(session, batch, train_op, loss) -> None:
+    """Before the first step of ``session.train``: if it would run a kernel known to crash
+    this machine's process, run it once in a child process first; raise
+    :class:`NativeCrashError` if that child dies, so this kernel never does."""
+    from ..errors import NativeCrashError
+
+    key = (
+        (train_op, loss) if all(x is None or isinstance(x, str) for x in (train_op, loss)) else None
+    )
+    if session.rehearse is False or key in session._rehearsed or os.environ.get(IN_REHEARSAL):
+        return
+    risks = active_risks(session._backend.training_op_types())
+    if not risks and not session.rehearse:
+        return
+    if key is not None:
+        session._rehearsed.add(key)
+    what = "; ".join(r.cause for r in risks) or "you asked for it (session.rehearse = True)"
+    result = None
+    if session._reopen is not None and key is not None:
+        result = rehearse(session._reopen, batch, train={"train_op": train_op, "loss": loss})
+    if result is None:
+        session.notes.append(
+            f"The first training step was not rehearsed in a separate process ({what}): "
+            "this session was not opened from a file, or its feed or train_op is not "
+            "plain data. A crash in TensorFlow's native code would end this process."
+        )
+        return
+    if result.crashed:
+        risk = risks[0] if risks else None
+        error = NativeCrashError(
+            f"The first training step of {session.source} crashed TensorFlow's native code "
+            f"({result.signal_name}) when tfexplore rehearsed it in a separate process; it "
+            "was not run here, and this kernel is unharmed.",
+            path=session.source if session._reopen else None,
+            expected=f"a step that runs on this machine; known cause: {what}"
+            if risk
+            else "a step that runs on this machine",
+            hint=risk.avoid
+            if risk
+            else (
+                "run the same step in a plain Python process to see TensorFlow's message; "
+                "on x86 CPUs try TF_ENABLE_ONEDNN_OPTS=0 set before TensorFlow is imported"
+            ),
+        )
+        error.risk = risk.name if risk else None
+        error.signal = result.signal_name
+        raise error
+    session.notes.append(
+        f"The first training step was rehearsed in a separate process first ({what}); "
+        "it ran without crashing, so training goes on here."
+    )
 
 
 # -- running a step in a child process ----------------------------------------------------------

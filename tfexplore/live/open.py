@@ -13,7 +13,6 @@ from .backend_graph import _GraphBackend
 from .open_graph import (
     _config,
     _find_meta,
-    _initialize,
     _is_graph_def,
     _maybe_prefix,
     _open_graph_def,
@@ -86,8 +85,8 @@ def session(
         return opened
     if opened.checkpoint is not None:
         opened.restore()
-    elif isinstance(opened._backend, _GraphBackend) and opened._backend.owns_session:
-        _initialize(opened)
+    else:
+        opened._backend.initialize()  # a session it made itself gets initial values
     return opened
 
 

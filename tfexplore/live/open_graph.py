@@ -9,6 +9,8 @@ from .._tf import _first_line, protos, tf
 from ..errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
+    NothingToRestoreError,
+    SourceLoadError,
     TFExploreError,
 )
 from ..safety import gate as safety
@@ -50,7 +52,8 @@ def _find_meta(path: Path) -> tuple[Path, str | None]:
                 f"The checkpoint {prefix!r} has no .meta file, so there is no graph to import.",
                 path=prefix,
                 expected=f"{prefix}.meta (written by tf.compat.v1.train.Saver.save)",
-                hint="rebuild the graph in Python and pass your session: tfexplore.session(sess, checkpoint)",
+                hint="rebuild the graph in Python and pass your session: "
+                "tfexplore.session(sess, checkpoint)",
             )
         meta = metas[-1]
     return meta, prefix
@@ -129,7 +132,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
     from ..artifacts.frozen import GraphDefArtifact
 
     if checkpoint is not None:
-        raise TFExploreError(
+        raise NothingToRestoreError(
             f"{str(path)!r} is a GraphDef: "
             + _FROZEN_NOTE.split(":")[0]
             + ", so no checkpoint can be restored into it.",
@@ -151,7 +154,8 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
         try:
             tensorflow.graph_util.import_graph_def(graph_def, name=import_scope or "")
         except (ValueError, KeyError, TypeError, tensorflow.errors.OpError) as exc:
-            raise TFExploreError(
+            # not _tf.translate_errors: an import of bytes already read, not a read
+            raise SourceLoadError(
                 f"TensorFlow could not import the GraphDef: {_first_line(exc)}",
                 path=path,
                 expected="a GraphDef written by this or an older TensorFlow",
@@ -222,8 +226,10 @@ def _open_meta_graph(
             AttributeError,
             tensorflow.errors.OpError,
         ) as exc:  # damaged VariableDefs end in any of these
+            # not _tf.translate_errors: an import of bytes already read, not a read
             raise CorruptArtifactError(
-                f"TensorFlow could not import the meta graph: {_first_line(exc) or type(exc).__name__}",
+                "TensorFlow could not import the meta graph: "
+                f"{_first_line(exc) or type(exc).__name__}",
                 path=meta,
                 expected="a MetaGraphDef written by this or an older TensorFlow",
                 hint="open it with tfexplore.open(path) to inspect it without importing",
@@ -244,12 +250,3 @@ def _open_meta_graph(
         checkpoint=prefix,
         devices_cleared=devices if clear_devices else (),
     )
-
-
-def _initialize(opened: Session) -> None:
-    """No checkpoint: run the graph's variable initializers (after the safety check)."""
-    backend: _GraphBackend = opened._backend
-    with backend.graph.as_default():
-        init = tf().compat.v1.global_variables_initializer()
-    backend.check([init], {})
-    backend.run(init)

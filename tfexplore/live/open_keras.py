@@ -9,7 +9,7 @@ from pathlib import Path
 from .._tf import _first_line, tf
 from ..errors import (
     ArtifactNotFoundError,
-    TFExploreError,
+    SourceLoadError,
     UnsafeArtifactError,
 )
 from .backend_objects import _ObjectBackend
@@ -89,8 +89,8 @@ def _refuse_keras_code(path: Path) -> None:
         )
 
 
-def _keras_load_error(path: Path, exc: BaseException) -> TFExploreError:
-    return TFExploreError(
+def _keras_load_error(path: Path, exc: BaseException) -> SourceLoadError:
+    return SourceLoadError(
         f"Keras could not load {str(path)!r}: {type(exc).__name__}: {_first_line(exc)}",
         path=path,
         expected="a Keras 3 model file whose layers this Keras knows",
@@ -153,8 +153,8 @@ def _open_legacy_h5(path: Path, keras_file, checkpoint, *, trust: bool) -> Sessi
     variables on the first step and cannot rebuild string losses ("mse"). So: the architecture
     and weights are loaded with ``compile=False``; the model is compiled from the file's
     ``training_config``; the optimizer is built on the trainable variables and its state is
-    copied from ``optimizer_weights`` (read with :class:`tfexplore.artifacts.keras.KerasFile`, matched
-    by name, else by order and shape). State that cannot be matched is not guessed: the
+    copied from ``optimizer_weights`` (read with :class:`tfexplore.artifacts.keras.KerasFile`,
+    matched by name, else by order and shape). State that cannot be matched is not guessed: the
     optimizer then starts fresh and ``session.warning`` says so.
     """
     model = _load_keras_model(path, trust=trust, compile=False)

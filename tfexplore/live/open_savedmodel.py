@@ -8,13 +8,14 @@ from pathlib import Path
 
 from .._tf import _first_line, tf
 from ..errors import (
+    SourceLoadError,
     TensorNotFoundError,
     TFExploreError,
     UnsafeArtifactError,
 )
 from ..safety import gate as safety
 from .backend_objects import _ObjectBackend
-from .open_graph import _initialize, _maybe_prefix, _open_meta_graph
+from .open_graph import _maybe_prefix, _open_meta_graph
 from .session import Session
 
 
@@ -92,7 +93,7 @@ def _open_tf1_saved_model(
     if prefix is not None:
         opened.restore()
     else:
-        _initialize(opened)
+        opened._backend.initialize()
     if init_ops:
         scope = f"{import_scope}/" if import_scope else ""
         feeds = {scope + name: value for name, value in asset_feeds.items()}
@@ -200,7 +201,7 @@ def _open_tf2_as_tf1(model, checkpoint, *, tags, trust, load_error: Exception) -
     saver_def = model._main.saver_def
     restore_entry = model.safety.entry_points.get("restore", [])
     if not (model._main.HasField("saver_def") and saver_def.restore_op_name):
-        raise TFExploreError(
+        raise SourceLoadError(
             f"TensorFlow could not load the SavedModel ({reason}), and its meta graph has no "
             "Saver to restore its variables the TF1 way.",
             path=model.path,
@@ -221,7 +222,7 @@ def _open_tf2_as_tf1(model, checkpoint, *, tags, trust, load_error: Exception) -
     except UnsafeArtifactError:
         raise
     except TFExploreError as exc:
-        raise TFExploreError(
+        raise SourceLoadError(
             f"TensorFlow could not load the SavedModel ({reason}), nor import its meta graph "
             f"the TF1 way ({exc.message})",
             path=model.path,

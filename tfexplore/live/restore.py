@@ -4,18 +4,17 @@ wrong shape, and the checkpoint reads a restore makes."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .._tf import tf
-from ..errors import (
-    ArtifactNotFoundError,
-    TFExploreError,
-)
+from ..errors import ArtifactNotFoundError, TFExploreError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATUSES = (
     "restored",
@@ -58,7 +57,7 @@ class RestoreReport:
 
     def __init__(
         self,
-        frame,
+        frame: pd.DataFrame,
         *,
         checkpoint: str,
         proposed_mapping: dict[str, str] | None = None,
@@ -81,7 +80,7 @@ class RestoreReport:
         return self.problems.empty
 
     @property
-    def problems(self):
+    def problems(self) -> pd.DataFrame:
         """The rows that block a full restore."""
         return self.frame[self.frame["status"].isin(PROBLEMS)]
 
@@ -120,9 +119,10 @@ class RestoreReport:
         )
 
     def _headline(self) -> str:
+        planned = not self.applied
         counts = (
             ", ".join(
-                f"{n} {'would be restored' if status == 'restored' and not self.applied else status}"
+                f"{n} {'would be restored' if status == 'restored' and planned else status}"
                 for status, n in self.counts.items()
             )
             or "empty"
@@ -164,12 +164,13 @@ class RestoreReport:
         import html
 
         notes = "".join(f"<div>{html.escape(n)}</div>" for n in self._notes())
-        return f"<div><strong>{html.escape(self._headline())}</strong>{notes}{self.frame.to_html(index=False)}</div>"
+        headline = f"<strong>{html.escape(self._headline())}</strong>"
+        return f"<div>{headline}{notes}{self.frame.to_html(index=False)}</div>"
 
     def __len__(self) -> int:
         return len(self.frame)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key) -> Any:
         return self.frame[key]
 
 
@@ -321,35 +322,37 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-@contextlib.contextmanager
-def _translate_read(prefix) -> Iterator[None]:
-    from .._tf import translate_errors
+def _checked_checkpoint(prefix: str):
+    """``prefix`` opened as inspection opens it (:class:`~tfexplore.artifacts.checkpoint.
+    Checkpoint`): its ``.index`` read and checked in Python, and every entry's bytes checked
+    against its shard, before TensorFlow's reader or a restore op touches the files."""
+    from ..artifacts.checkpoint.checkpoint import Checkpoint, check_checkpoint_files
 
-    with translate_errors(prefix, "checkpoint"):
-        yield
-
-
-def _reader(prefix: str):
-    from ..artifacts.checkpoint.checkpoint import check_checkpoint_files
-
-    check_checkpoint_files(prefix, contents=True)  # before TensorFlow sizes anything from it
-    with _translate_read(prefix):
-        return tf().train.load_checkpoint(prefix)
+    checkpoint = Checkpoint(prefix)
+    _ = checkpoint.variables  # the .index parsed and checked, as inspection does
+    check_checkpoint_files(prefix, contents=True)  # what a restore op will read, checked first
+    return checkpoint
 
 
 def _checkpoint_variables(prefix: str) -> dict[str, tuple[tuple, str]]:
     """``{key: (shape, dtype)}`` of a checkpoint, without its object-graph entry and, for TF2
-    checkpoints, only variable values."""
-    reader = _reader(prefix)
-    with _translate_read(prefix):
-        shapes = reader.get_variable_to_shape_map()
-        dtypes = reader.get_variable_to_dtype_map()
-    tf2 = OBJECT_GRAPH_KEY in shapes
-    return {
-        key: (tuple(shapes[key]), dtypes[key].name)
-        for key in sorted(shapes)
+    checkpoints, only variable values: read from its ``.index`` by the checked reader."""
+    table = _checked_checkpoint(prefix).variables
+    names = table["name"].tolist()
+    tf2 = OBJECT_GRAPH_KEY in names
+    found = {
+        key: (tuple(int(d) for d in shape), str(dtype))
+        for key, shape, dtype in zip(names, table["shape"], table["dtype"])
         if key != OBJECT_GRAPH_KEY and (not tf2 or key.endswith(TF2_VALUE_SUFFIX))
     }
+    return dict(sorted(found.items()))
+
+
+def _read_values(prefix: str, keys) -> dict[str, Any]:
+    """``{key: numpy value}``: each tensor read by the checked reader (bytes within the shard,
+    CRC32C checked, string lengths checked) before any reaches a variable."""
+    checkpoint = _checked_checkpoint(prefix)
+    return {key: checkpoint.read(key) for key in keys}
 
 
 def _require_data(prefix: str) -> None:

@@ -18,10 +18,10 @@ import pytest
 from fixtures.common import fingerprint
 
 import tfexplore
+from tfexplore import safety
 from tfexplore.cli import EXIT_RISKY, main
 from tfexplore.errors import UnsafeArtifactError
 from tfexplore.safety import allowlist as _op_allowlist
-from tfexplore.safety import gate as safety
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1

@@ -471,7 +471,7 @@ def test_dataset_from_graph_fan_out_is_scanned_once_per_distinct_graph(tmp_path)
     assert outcome["seconds"] < 30 and outcome["rss_growth_mb"] < 300, outcome
     value = outcome["value"]
     # every distinct graph once (the main graph, then MAX_NESTING nested levels)
-    from tfexplore.safety.gate import MAX_NESTING
+    from tfexplore.safety.scan import MAX_NESTING
 
     assert value["scanned"]["nested graphs"] == MAX_NESTING, value
     assert "DatasetFromGraph" in value["ops"]
@@ -479,7 +479,7 @@ def test_dataset_from_graph_fan_out_is_scanned_once_per_distinct_graph(tmp_path)
 
 
 def test_fan_out_still_reports_what_the_innermost_graph_does(tmp_path):
-    from tfexplore.safety.gate import MAX_NESTING
+    from tfexplore.safety.scan import MAX_NESTING
 
     path = _fan_out_pb(tmp_path, per_level=3, levels=MAX_NESTING)
     report = tfexplore.open(path).safety

@@ -73,7 +73,7 @@ def explain_meta_graph(meta) -> str:
         lines.append(
             "This graph plus the SavedModel's `variables/variables.index` and `.data-*` files."
         )
-    from ..safety.gate import explain_lines
+    from ..safety.scan import explain_lines
 
     lines += explain_lines(meta.safety)
     if meta.notes:
@@ -181,7 +181,7 @@ def explain_saved_model(model) -> str:
     )
     for note in model.notes:
         lines.append(f"- Note: {note}.")
-    from ..safety.gate import explain_lines
+    from ..safety.scan import explain_lines
 
     lines += explain_lines(model.safety)
     return "\n".join(lines)

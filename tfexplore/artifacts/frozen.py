@@ -190,7 +190,7 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
     def safety(self):
         """A :class:`tfexplore.safety.ScanReport` of every op (and function, and nested dataset
         graph) that touches files, the network or Python, or is a custom op."""
-        from ..safety.gate import scan
+        from ..safety.scan import scan
 
         return scan(self.proto, path=self.path)
 
@@ -249,7 +249,7 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
                 "checkpoint saved from the same graph (`.index` + `.data-*`), and its Const nodes "
                 "are only constants and initial values.",
             ]
-        from ..safety.gate import explain_lines
+        from ..safety.scan import explain_lines
 
         lines += explain_lines(self.safety)
         return Explanation("\n".join(lines))

@@ -222,7 +222,7 @@ class KerasRun(Artifact):
     @property
     def safety(self):
         """The :class:`tfexplore.safety.ScanReport` of every file of the run."""
-        from ..safety.gate import ScanReport
+        from ..safety.scan import ScanReport
 
         return ScanReport.merge([keras_file.safety for keras_file in self], path=self.folder)
 

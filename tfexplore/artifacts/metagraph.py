@@ -440,7 +440,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         """A :class:`tfexplore.safety.ScanReport`: every op of the graph, its functions and
         nested dataset graphs that touches files, the network or Python (or is a custom op),
         and whether the restore op, the train op or a signature would run it."""
-        from ..safety.gate import scan
+        from ..safety.scan import scan
 
         return scan(self.proto, path=self.path, meta_graph=",".join(self.meta_info["tags"]) or None)
 

@@ -358,7 +358,7 @@ class SavedModel(Artifact):
         """A :class:`tfexplore.safety.ScanReport` over every meta graph: each op (in the graph,
         its functions or nested dataset graphs) that touches files, the network or Python,
         and whether the restore op, a signature or an init op would run it."""
-        from ..safety.gate import ScanReport, scan
+        from ..safety.scan import ScanReport, scan
 
         reports = [
             scan(mg, path=self.proto_path, meta_graph=",".join(mg.meta_info_def.tags) or None)

@@ -33,7 +33,7 @@ def scan_path(path: str | os.PathLike):
         >>> report = tfexplore.scan("runs/mnist")           # doctest: +SKIP
         >>> report.files, report.ok                          # doctest: +SKIP
     """
-    from ..safety.gate import ScanReport
+    from ..safety.scan import ScanReport
     from .open import open as open_artifact
 
     path = Path(path)
@@ -58,7 +58,7 @@ def scan_path(path: str | os.PathLike):
 
 
 def _safety_of(artifact, path: Path):
-    from ..safety.gate import ScanReport
+    from ..safety.scan import ScanReport
 
     report = getattr(artifact, "safety", None)
     if report is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import safety
 from .._tf import _first_line, tf
 from ..errors import (
     SourceLoadError,
@@ -13,7 +14,6 @@ from ..errors import (
     TFExploreError,
     UnsafeArtifactError,
 )
-from ..safety import gate as safety
 from .backend_objects import _ObjectBackend
 from .open_graph import _maybe_prefix, _open_meta_graph
 from .session import Session

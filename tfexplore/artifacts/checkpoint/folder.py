@@ -305,7 +305,7 @@ class CheckpointDir(Artifact):
     @property
     def safety(self):
         """The :class:`tfexplore.safety.ScanReport` of every ``.meta`` graph in the folder."""
-        from ...safety.gate import ScanReport
+        from ...safety.scan import ScanReport
 
         return ScanReport.merge([c.safety for c in self], path=self.folder)
 

@@ -298,7 +298,7 @@ class Checkpoint(Artifact):
         """The :class:`tfexplore.safety.ScanReport` of the ``.meta`` graph saved with it (an
         empty report when there is none: a checkpoint alone holds values, no ops)."""
         if self.meta_graph is None:
-            from ...safety.gate import ScanReport
+            from ...safety.scan import ScanReport
 
             return ScanReport(path=str(self.prefix))
         return self.meta_graph.safety

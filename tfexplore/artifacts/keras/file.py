@@ -228,7 +228,7 @@ class KerasFile(Artifact):
     def safety(self):
         """A :class:`tfexplore.safety.ScanReport` of the Python a load would run: each
         ``Lambda`` layer and each custom class (read from the config, never executed)."""
-        from ...safety.gate import scan_keras_config
+        from ...safety.scan import scan_keras_config
 
         return scan_keras_config(
             self.config,

@@ -138,6 +138,7 @@ def test_a_session_raises_its_own_errors():
     with graph.as_default():
         v1.get_variable("w", initializer=1.0)
     live = tfexplore.session(graph)
+    assert live.model is None and live.graph is graph  # the protocol's attributes, no switch
     with pytest.raises(errors.NoSnapshotError, match="no snapshot"):
         live.rollback()
     with pytest.raises(errors.TrainOpNotFoundError, match="train_op"):

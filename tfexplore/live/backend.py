@@ -35,6 +35,7 @@ class Backend(Protocol):
     graph: Any  # the tf.Graph (TF1), else None
     session: Any  # the tf.compat.v1.Session (TF1), else None
     file_saver: Any  # the file's own tf.compat.v1.train.Saver (TF1 .meta), else None
+    model: Any  # the Keras model (TF2), else None
 
     # -- variables: what restore plans with, snapshot copies, rollback puts back
     def variables(self) -> dict[str, Any]: ...

@@ -49,6 +49,7 @@ class _GraphBackend:
     """A ``tf.Graph`` and the ``tf.compat.v1.Session`` that runs it."""
 
     kind = "tf1 graph"
+    model = None  # no Keras model: the graph is the model
 
     def __init__(
         self,

@@ -164,7 +164,7 @@ def _open_legacy_h5(path: Path, keras_file, checkpoint, *, trust: bool) -> Sessi
     if not training_config:
         notes.append(
             f"{path.name} was saved without a training_config (not compiled): compile the "
-            "model (session._backend.model) or train with loss=..."
+            "model (session.model) or train with loss=..."
         )
     else:
         model.compile(**_h5_compile_args(path, training_config, warnings_))

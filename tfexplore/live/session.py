@@ -125,6 +125,12 @@ class Session:
         return self._backend.session
 
     @property
+    def model(self) -> Any:
+        """The Keras model (TF2 sessions of a model or a ``.keras``/``.h5`` file), else
+        ``None``."""
+        return self._backend.model
+
+    @property
     def variables(self) -> pd.DataFrame:
         """A DataFrame: ``name``, ``checkpoint_key``, ``shape``, ``dtype``."""
         import pandas as pd

@@ -136,7 +136,7 @@ def _scene_texts(scene) -> list[str]:
     """The texts graphview.js draws for a scene: each box's ``text`` and op count, each
     edge's count where ``count_at`` places it."""
     texts = [b["text"] for b in scene["boxes"]]
-    texts += [f"{b['op_count']} ops" for b in scene["boxes"] if b["kind"] != "op"]
+    texts += [b["count_text"] for b in scene["boxes"] if b["count_text"] is not None]
     texts += [str(e["count"]) for e in scene["edges"] if e["count_at"]]
     return sorted(texts)
 
@@ -148,6 +148,34 @@ def test_the_widget_and_the_picture_draw_the_same_texts(everything_open, demo_ru
     js = JS.read_text()
     assert "CHAR_WIDTH" not in js and "fitLabel" not in js  # no second label cutter
     assert "box.text" in js and "edge.count_at" in js
+    assert "box.text_at" in js and "box.count_text" in js  # places and counts from Python
+
+
+def test_the_scene_sent_to_the_browser_carries_the_texts_their_places_and_char_width(
+    everything_open,
+):
+    """What graphview.js draws is decided in Python: the scene holds each text as drawn, where
+    it goes, and the sizes (char width, fonts) the layout planned with; the static SVG writes
+    the same texts at the same places."""
+    scene = everything_open.scene()
+    params = everything_open.params
+    assert scene["params"]["char_width"] == params.char_width
+    assert scene["params"]["font_size"] == params.font_size
+    by_id = {box.id: box for box in everything_open.layout.boxes}
+    svg_places = {
+        (t.text, float(t.get("x")), float(t.get("y")))
+        for t in ElementTree.fromstring(everything_open.to_svg()).iter(
+            "{http://www.w3.org/2000/svg}text"
+        )
+    }
+    for sent in scene["boxes"]:
+        assert sent["text"] == box_text(by_id[sent["id"]], params)
+        assert (sent["text"], *map(float, sent["text_at"])) in svg_places
+        if sent["kind"] == "op" and not sent["expanded"]:
+            assert sent["count_text"] is None
+        else:
+            assert sent["count_text"] == f"{sent['op_count']} ops"
+            assert (sent["count_text"], *map(float, sent["count_text_at"])) in svg_places
 
 
 def test_labels_are_cut_to_their_box_keeping_the_end(everything_open):

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from .params import LayoutParams, Point
 from .ranks import _LayeredGraph, _LocalLayout
 
-__all__ = ["_bands"]
+# internal to scene.layout (which imports what it uses): nothing public here
+__all__: list[str] = []
 
 
 # -- a tall top level wrapped into side-by-side bands ---------------------------------------

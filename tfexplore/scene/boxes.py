@@ -22,6 +22,7 @@ __all__ = [
     "label_of",
     "box_text",
     "edge_count_positions",
+    "text_places",
     "FRAME_COUNT_ROOM",
 ]
 
@@ -105,7 +106,9 @@ class Layout:
         return {
             "width": self.width,
             "height": self.height,
-            "boxes": [{**vars(b), "text": box_text(b, self.params)} for b in self.boxes],
+            "boxes": [
+                {**vars(b), "text": box_text(b, self.params), **text_places(b)} for b in self.boxes
+            ],
             "edges": [
                 {
                     **vars(e),
@@ -168,6 +171,49 @@ def box_text(box: Box, params: LayoutParams) -> str:
         name = full[: len(full) - len(suffix)]
         return fit_label(name, box.width - 10 - len(suffix) * cw, cw) + suffix
     return CLOSED_MARK + fit_label(full, box.width - 10 - 2 * cw, cw)
+
+
+#: where a box's texts sit, in px from its top-left corner: a frame's header (its label left,
+#: its op count right, ``TEXT_INSET`` in) and a collapsed scope's label on the first baseline,
+#: a collapsed scope's op count on the second; an op's label on its middle line, shifted down
+TEXT_INSET, FIRST_BASELINE, SECOND_BASELINE, OP_BASELINE_SHIFT = 8.0, 14.0, 26.0, 4.0
+
+
+def text_places(box: Box) -> dict[str, Any]:
+    """Where the widget and :mod:`tfexplore.scene.svg` write a box's texts: its label
+    (``text_at``, ``text_anchor``) and, for a scope or group, its op count (``count_text``,
+    ``count_text_at``, ``count_anchor``; ``None`` for an op).
+
+    >>> box = Box("a/", "scope", "a", "a", "/", 1, False, 12, "MatMul", 0, 0, 90, 36)
+    >>> text_places(box)["count_text"], text_places(box)["count_text_at"]
+    ('12 ops', [45.0, 26.0])
+    """
+    x, y, width, height = box.x, box.y, box.width, box.height
+    if box.kind == "op" and not box.expanded:
+        middle = [x + width / 2, y + height / 2 + OP_BASELINE_SHIFT]
+        return {
+            "text_at": middle,
+            "text_anchor": "middle",
+            "count_text": None,
+            "count_text_at": None,
+            "count_anchor": None,
+        }
+    count = f"{box.op_count} ops"
+    if box.expanded:
+        return {
+            "text_at": [x + TEXT_INSET, y + FIRST_BASELINE],
+            "text_anchor": "start",
+            "count_text": count,
+            "count_text_at": [x + width - TEXT_INSET, y + FIRST_BASELINE],
+            "count_anchor": "end",
+        }
+    return {
+        "text_at": [x + width / 2, y + FIRST_BASELINE],
+        "text_anchor": "middle",
+        "count_text": count,
+        "count_text_at": [x + width / 2, y + SECOND_BASELINE],
+        "count_anchor": "middle",
+    }
 
 
 def edge_count_positions(result: Layout) -> dict[int, Point]:

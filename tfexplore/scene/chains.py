@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from .params import LayoutParams, Point
 
-__all__ = ["CHAIN_BLOCK", "_chain_runs", "_side_inputs", "_fold_chain"]
+# internal to scene.layout (which imports what it uses): nothing public here
+__all__: list[str] = []
 
 # -- folded chains ---------------------------------------------------------------------
 CHAIN_BLOCK = "\x00chain:"  # block node ids: no item id starts with a NUL

@@ -12,15 +12,8 @@ import numpy as np
 
 from .params import LayoutParams, Point
 
-__all__ = [
-    "_LocalLayout",
-    "_back_edges",
-    "_rank",
-    "_LayeredGraph",
-    "_order",
-    "_place_x",
-    "_place_y",
-]
+# internal to scene.layout (which imports what it uses): nothing public here
+__all__: list[str] = []
 
 
 @dataclass

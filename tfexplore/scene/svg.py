@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .boxes import Box, EdgePath, Layout, box_text, edge_count_positions, fit_label
+from .boxes import Box, EdgePath, Layout, box_text, edge_count_positions, fit_label, text_places
 from .params import LayoutParams
 
 __all__ = ["to_svg", "edge_path_data", "fit_label"]
@@ -94,12 +94,14 @@ def _frame(box: Box, params: LayoutParams, lit: bool) -> str:
     stroke = HIGHLIGHT if lit else FRAME_STROKE
     label = escape(box_text(box, params))
     dash = GROUP_DASH if box.kind == "group" else ""
+    places = text_places(box)
+    (x, y), (count_x, count_y) = places["text_at"], places["count_text_at"]
     return (
         f"<g class='tfx-frame'><rect x='{box.x}' y='{box.y}' width='{box.width}' "
         f"height='{box.height}' rx='6' fill='{FRAME_FILL}' stroke='{stroke}'{dash}/>"
-        f"<text x='{box.x + 8}' y='{box.y + 14}' font-weight='600'>{label}</text>"
-        f"<text x='{box.x + box.width - 8}' y='{box.y + 14}' text-anchor='end' "
-        f"font-size='{params.small_font_size:g}'>{box.op_count} ops</text></g>"
+        f"<text x='{x}' y='{y}' font-weight='600'>{label}</text>"
+        f"<text x='{count_x}' y='{count_y}' text-anchor='{places['count_anchor']}' "
+        f"font-size='{params.small_font_size:g}'>{places['count_text']}</text></g>"
     )
 
 
@@ -125,7 +127,6 @@ def _leaf(box: Box, style: Mapping[str, Any], params: LayoutParams, lit: bool, c
     stroke = HIGHLIGHT if lit or chosen else OP_STROKE
     stroke_width = 3 if chosen else 2 if lit else 1
     radius = box.height / 2 if box.kind == "op" else 3
-    cx = box.x + box.width / 2
     dash = GROUP_DASH if box.kind == "group" else ""
     parts = []
     if box.kind != "op":  # a scope or group is drawn as a stack: a second box behind it
@@ -139,16 +140,16 @@ def _leaf(box: Box, style: Mapping[str, Any], params: LayoutParams, lit: bool, c
         f"fill='{fill}' stroke='{stroke}' stroke-width='{stroke_width}'{dash}/>"
     )
     label = escape(box_text(box, params))
+    places = text_places(box)
     if box.kind != "op":
         parts.append(_mix_stripe(box, style.get("mix", [])))
-        parts.append(f"<text x='{cx}' y='{box.y + 14}' text-anchor='middle'>{label}</text>")
+    x, y = places["text_at"]
+    parts.append(f"<text x='{x}' y='{y}' text-anchor='{places['text_anchor']}'>{label}</text>")
+    if places["count_text"] is not None:
+        count_x, count_y = places["count_text_at"]
         parts.append(
-            f"<text x='{cx}' y='{box.y + 26}' text-anchor='middle' "
-            f"font-size='{params.small_font_size:g}'>{box.op_count} ops</text>"
-        )
-    else:
-        parts.append(
-            f"<text x='{cx}' y='{box.y + box.height / 2 + 4}' text-anchor='middle'>{label}</text>"
+            f"<text x='{count_x}' y='{count_y}' text-anchor='{places['count_anchor']}' "
+            f"font-size='{params.small_font_size:g}'>{places['count_text']}</text>"
         )
     kind = f"tfx-{box.kind}"
     return f"<g class='{kind}'><title>{escape(box.name)}</title>{''.join(parts)}</g>"

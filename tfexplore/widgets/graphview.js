@@ -2,9 +2,11 @@
 // Pan by dragging, zoom with the wheel, click a scope (or group) to open/close it, click an op
 // to select it; a call op's detail leads into its function's body, the breadcrumb leads back.
 // All graph logic lives in Python (tfexplore.ui.graphview); this module only draws and forwards.
-// Python owns the texts and their sizes: each box comes with its label as drawn (`text`), each
-// edge with where its count goes (`count_at`), the scene with `params` (font sizes, the
-// smallest zoom the view's own moves may leave, `min_scale`).
+// Python owns the texts, their places and their sizes: each box comes with its label as drawn
+// (`text`) and where it goes (`text_at`, `text_anchor`), a scope's op count as drawn
+// (`count_text`, `count_text_at`, `count_anchor`), each edge with where its count goes
+// (`count_at`), the scene with `params` (font sizes, char width, the smallest zoom the view's
+// own moves may leave, `min_scale`). Nothing here measures or cuts a text.
 
 const SVG = "http://www.w3.org/2000/svg";
 const MINIMAP = { width: 160, height: 110 };
@@ -79,10 +81,10 @@ function drawScene(layer, scene, state) {
     if (box.kind === "group") g.classList.add("tfx-group-frame");
     if (lit.has(box.id)) g.classList.add("tfx-lit");
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }, g);
-    const title = svgElement("text", { x: box.x + 8, y: box.y + 14, class: "tfx-frame-label" }, g);
+    const title = svgElement("text", { x: box.text_at[0], y: box.text_at[1], class: "tfx-frame-label", "text-anchor": box.text_anchor }, g);
     title.textContent = box.text;
-    const count = svgElement("text", { x: box.x + box.width - 8, y: box.y + 14, class: "tfx-count", "text-anchor": "end" }, g);
-    count.textContent = `${box.op_count} ops`;
+    const count = svgElement("text", { x: box.count_text_at[0], y: box.count_text_at[1], class: "tfx-count", "text-anchor": box.count_anchor }, g);
+    count.textContent = box.count_text;
   }
   for (const edge of scene.edges) {
     const g = svgElement("g", { class: "tfx-edge" }, layer);
@@ -108,7 +110,6 @@ function drawScene(layer, scene, state) {
       svgElement("path", { d: stackPath(box), fill, class: "tfx-stack" }, g);
     }
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: radius, fill, class: "tfx-box" }, g);
-    const cx = box.x + box.width / 2;
     if (box.kind !== "op") {
       let x = box.x + 4;
       for (const [color, fraction, colorDark] of box.mix || []) {
@@ -116,10 +117,10 @@ function drawScene(layer, scene, state) {
         svgElement("rect", { x, y: box.y + box.height - 5, width: w, height: 3, fill: dark ? colorDark : color, class: "tfx-mix" }, g);
         x += w;
       }
-      svgElement("text", { x: cx, y: box.y + 14, "text-anchor": "middle" }, g).textContent = box.text;
-      svgElement("text", { x: cx, y: box.y + 26, "text-anchor": "middle", class: "tfx-count" }, g).textContent = `${box.op_count} ops`;
-    } else {
-      svgElement("text", { x: cx, y: box.y + box.height / 2 + 4, "text-anchor": "middle" }, g).textContent = box.text;
+    }
+    svgElement("text", { x: box.text_at[0], y: box.text_at[1], "text-anchor": box.text_anchor }, g).textContent = box.text;
+    if (box.count_text !== null && box.count_text !== undefined) {
+      svgElement("text", { x: box.count_text_at[0], y: box.count_text_at[1], "text-anchor": box.count_anchor, class: "tfx-count" }, g).textContent = box.count_text;
     }
     svgElement("title", {}, g).textContent = box.kind === "op" ? `${box.name} (${box.op_type})` : `${box.name}/ : ${box.kind === "group" ? "a group of" : "a scope of"} ${box.op_count} ops — click to open`;
   }

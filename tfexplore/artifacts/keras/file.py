@@ -37,7 +37,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,6 +75,9 @@ from .optimizer_state import guess_optimizer_slots
 from .v3 import _V3Reader
 from .weight import Weight
 from .ziplimits import check_inflation, check_members, read_member
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["KerasFile", "FORMATS"]
 
@@ -248,7 +251,7 @@ class KerasFile(Artifact):
         return weights
 
     @functools.cached_property
-    def weights(self):
+    def weights(self) -> pd.DataFrame:
         """Every tensor in the file, model weights first, then the optimizer's: ``name``,
         ``layer``, ``shape`` (tuple), ``dtype``, ``size``, ``nbytes``, ``trainable``, ``role``
         (``weight`` or ``optimizer``), ``slot`` and ``slot_of`` (an optimizer slot's meaning and
@@ -258,12 +261,12 @@ class KerasFile(Artifact):
         return pd.DataFrame([w.row() for w in self._weights], columns=WEIGHT_COLUMNS)
 
     @property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """Alias of :attr:`weights` (the name every tfexplore artifact shares)."""
         return self.weights
 
     @functools.cached_property
-    def layers(self):
+    def layers(self) -> pd.DataFrame:
         """One row per top-level layer: ``name``, ``class_name``, ``n_weights``, ``params``
         (elements in its weights), ``trainable``, ``input_shape`` (from the config, when
         recorded). Weights-only files list the layers their weights belong to."""
@@ -308,7 +311,7 @@ class KerasFile(Artifact):
         }
 
     @functools.cached_property
-    def members(self):
+    def members(self) -> pd.DataFrame:
         """The members of a ``.keras`` zip (``name``, ``size``, ``compressed_size``); empty for
         an HDF5 file."""
         import pandas as pd
@@ -360,7 +363,7 @@ class KerasFile(Artifact):
             _check_claimed_size(dataset, weight.name, self.path)
             return np.asarray(dataset[()])
 
-    def stats(self, names: list[str] | None = None, progress: bool | None = None):
+    def stats(self, names: list[str] | None = None, progress: bool | None = None) -> pd.DataFrame:
         """min, max, mean, std, L2, zero/NaN/Inf counts of each tensor (all, or ``names``),
         reading one tensor at a time."""
         from ...stats import stream_stats
@@ -379,7 +382,9 @@ class KerasFile(Artifact):
             description=self.path.name,
         )
 
-    def diff(self, other: KerasFile | str | os.PathLike, progress: bool | None = None):
+    def diff(
+        self, other: KerasFile | str | os.PathLike, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Compare with another Keras file of the same model (``other`` is the *new* one),
         weight by weight: the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
 
@@ -603,7 +608,7 @@ def _explain(keras_file: KerasFile) -> str:
     return "\n".join(lines)
 
 
-def diff_keras(old, new, progress: bool | None = None):
+def diff_keras(old, new, progress: bool | None = None) -> pd.DataFrame:
     """Compare the weights of two Keras files (``new`` is the later one), one tensor at a time,
     by weight name: the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
     import pandas as pd

@@ -7,9 +7,12 @@ import html
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._files import human_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Artifact", "Explanation", "human_bytes", "itemsize", "safe_markdown", "size_and_bytes"]
 
@@ -67,7 +70,7 @@ class Artifact:
 
     # -- shared ------------------------------------------------------------------------
     @property
-    def files(self):
+    def files(self) -> pd.DataFrame:
         """The files this artifact is made of: ``path``, ``role``, ``size`` (bytes), ``exists``."""
         import pandas as pd
 

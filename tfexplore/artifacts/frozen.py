@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..errors import CorruptArtifactError, TensorNotFoundError, suggest
 from ..graph.model import Graph, GraphShortcuts, dtype_name, shape_tuple, split_tensor_name
 from .base import Artifact, Explanation, human_bytes, itemsize
 from .protofile import read_proto_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GraphDefArtifact"]
 
@@ -104,7 +107,7 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
         }
 
     @functools.cached_property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """The weights: one row per ``Const`` node, ``name``, ``dtype``, ``shape``, ``size``
         (elements), ``nbytes`` (decoded size), computed without decoding the values."""
         import pandas as pd
@@ -144,7 +147,9 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
             expected="the name of a Const op (see .variables)",
         )
 
-    def stats(self, names: Iterable[str] | None = None, progress: bool | None = None):
+    def stats(
+        self, names: Iterable[str] | None = None, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Statistics of each weight (or of ``names``), one tensor in memory at a time."""
         from ..stats import stream_stats
 

@@ -26,12 +26,15 @@ import functools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactNotFoundError, TensorNotFoundError, suggest
 from .base import Artifact, Explanation, human_bytes
 from .detect import _stem, keras_files
 from .keras.file import diff_keras
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["KerasRun", "keras_files", "diff_keras"]
 
@@ -79,7 +82,7 @@ class KerasRun(Artifact):
 
     # -- the checkpoints -------------------------------------------------------------------
     @functools.cached_property
-    def checkpoints(self):
+    def checkpoints(self) -> pd.DataFrame:
         """One row per file, in epoch order: ``path``, ``epoch``, ``metric`` (the decimal
         number in the name, the monitored value when the template has one), ``format`` (the
         file's ending), ``modified``, ``size``, ``is_latest``."""
@@ -156,7 +159,9 @@ class KerasRun(Artifact):
         return files[path]
 
     # -- across epochs -----------------------------------------------------------------------
-    def history(self, names: Iterable[str] | None = None, progress: bool | None = None):
+    def history(
+        self, names: Iterable[str] | None = None, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Statistics of weights across every epoch, oldest first: one row per (epoch, weight)
         with ``epoch``, ``path``, ``name`` and the stats columns. ``names`` defaults to the
         model weights of the latest file; a name a file lacks is skipped there."""
@@ -196,7 +201,7 @@ class KerasRun(Artifact):
         old: int | str | None = None,
         new: int | str | None = None,
         progress: bool | None = None,
-    ):
+    ) -> pd.DataFrame:
         """How the weights moved from epoch ``old`` (default: the first) to ``new`` (default:
         the latest): the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
         first = self._file(self._rows[0]["path"]) if old is None else self.open(old)

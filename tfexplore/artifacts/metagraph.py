@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._files import (
     DATA_SHARD,
@@ -41,6 +41,9 @@ from ..graph.model import (
 from .base import Artifact, Explanation, size_and_bytes
 from .explain import explain_meta_graph
 from .protofile import read_proto_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MetaGraph", "VARIABLE_COLLECTIONS", "read_proto_file"]
 
@@ -221,7 +224,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         return result
 
     @property
-    def collections_table(self):
+    def collections_table(self) -> pd.DataFrame:
         """One row per collection member: ``collection``, ``member``, ``node`` (the op it
         names, if in the graph), ``kind`` (``op``, ``tensor``, ``variable``, ``int64``,
         ``float``, ``while_context``, ``bytes`` ...)."""
@@ -268,7 +271,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         return result
 
     @functools.cached_property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """The variables: ``name`` (op name), ``op`` (its type), ``dtype``, ``shape``,
         ``size``, ``nbytes``, ``resource``, ``trainable``, ``snapshot`` (the tensor that reads
         its value), ``initializer``, ``initial_value``, ``collections``, ``partition_of`` and
@@ -386,7 +389,7 @@ class MetaGraph(GraphShortcuts, Artifact):
         }
 
     @functools.cached_property
-    def signatures(self):
+    def signatures(self) -> pd.DataFrame:
         """Signatures (SavedModel meta graphs): ``signature``, ``method``, ``direction``
         (``input``/``output``), ``key``, ``tensor``, ``dtype``, ``shape``."""
         import pandas as pd

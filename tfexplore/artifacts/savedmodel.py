@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ArtifactNotFoundError,
@@ -48,6 +48,9 @@ from .objectgraph import (
     _signature_functions,
     _tf1_variable_facts,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SavedModel", "WRITERS"]
 
@@ -201,7 +204,7 @@ class SavedModel(Artifact):
 
     # -- signatures ------------------------------------------------------------------------
     @functools.cached_property
-    def signatures(self):
+    def signatures(self) -> pd.DataFrame:
         """Every signature input and output of every meta graph: ``tags``, ``signature``,
         ``method``, ``direction`` (input/output), ``key``, ``tensor`` (graph tensor name),
         ``dtype``, ``shape`` and, for TF2 SavedModels, ``function`` (the concrete function the
@@ -237,7 +240,7 @@ class SavedModel(Artifact):
         return Checkpoint(self.variables_prefix)
 
     @functools.cached_property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """The checkpoint's variables (``name``, ``shape``, ``dtype``, ``size``, ``nbytes``...)
         with, where the SavedModel says it, ``object_id`` and ``object_path`` (the TF2 object
         graph node holding the variable), ``variable_name`` (its name in the graph) and
@@ -280,7 +283,7 @@ class SavedModel(Artifact):
         """
         return self._require_checkpoint(name).read(self._checkpoint_key(name))
 
-    def stats(self, names: list[str] | None = None, progress: bool | None = None):
+    def stats(self, names: list[str] | None = None, progress: bool | None = None) -> pd.DataFrame:
         """Statistics of each variable (all, or ``names``), streamed from the checkpoint."""
         checkpoint = self._require_checkpoint(names[0] if names else None)
         keys = [self._checkpoint_key(n) for n in names] if names is not None else None
@@ -313,7 +316,7 @@ class SavedModel(Artifact):
         return _object_rows(self._main.object_graph_def)
 
     @functools.cached_property
-    def object_graph(self):
+    def object_graph(self) -> pd.DataFrame:
         """The TF2 ``SavedObjectGraph``: one row per node with ``node_id``, ``path`` (the
         shortest from the root), ``kind`` (``user_object``, ``variable``, ``function``,
         ``bare_concrete_function``, ``constant``, ``resource``, ``asset``...), ``identifier``
@@ -328,7 +331,7 @@ class SavedModel(Artifact):
         )
 
     @functools.cached_property
-    def functions(self):
+    def functions(self) -> pd.DataFrame:
         """The function library of each meta graph: ``name``, ``tags``, ``n_nodes``,
         ``n_inputs``, ``n_outputs``, ``object_path`` (the object graph node that holds it as a
         concrete function) and ``signature`` (the signature that calls it)."""
@@ -368,7 +371,7 @@ class SavedModel(Artifact):
 
     # -- other files -----------------------------------------------------------------------
     @functools.cached_property
-    def assets(self):
+    def assets(self) -> pd.DataFrame:
         """Asset files: those the graph names (``asset_file_def``: ``tensor``, ``filename``)
         and those in ``assets/`` and ``assets.extra/`` (``path``, ``size``, ``exists``)."""
         import pandas as pd

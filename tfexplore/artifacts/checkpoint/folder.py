@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from .explain import _explain_dir
 from .files import _is_v1_file
 from .prefix import Checkpoint, _step_from_name
 from .state import STATE_FILE, StateFileError, listed_paths, read_state
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CheckpointDir"]
 
@@ -207,7 +210,7 @@ class CheckpointDir(Artifact):
         return given, False, _prefix_exists(given)
 
     @functools.cached_property
-    def checkpoints(self):
+    def checkpoints(self) -> pd.DataFrame:
         """The checkpoints of the folder, oldest first: ``prefix``, ``step``, ``modified``,
         ``size`` (bytes of all its files), ``has_meta``, ``is_latest``, ``listed`` (in the
         state file), ``missing`` (listed but absent), ``relocated`` (listed with a path from
@@ -259,7 +262,7 @@ class CheckpointDir(Artifact):
         return [p.name for p in sorted(self.folder.iterdir()) if is_lfs_pointer(p)]
 
     @functools.cached_property
-    def graphs(self):
+    def graphs(self) -> pd.DataFrame:
         """The ``.meta`` graphs in the folder, oldest first: ``path``, ``prefix``, ``step``,
         ``has_checkpoint`` (its ``.index`` or V1 file is here), ``has_data`` (its data files
         too), ``size``. A folder may hold graphs whose tensors were never copied."""
@@ -363,7 +366,9 @@ class CheckpointDir(Artifact):
             )
         return Checkpoint(found[-1]["_path"])
 
-    def history(self, names: Iterable[str] | None = None, progress: bool | None = None):
+    def history(
+        self, names: Iterable[str] | None = None, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Statistics of tensors across every checkpoint, oldest first: one row per (checkpoint,
         tensor) with ``step``, ``prefix``, ``name`` and the stats columns. ``names`` defaults to
         the model variables of the latest checkpoint; names a checkpoint lacks are skipped.

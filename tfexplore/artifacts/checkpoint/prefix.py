@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,6 +70,9 @@ from .columns import (
 from .explain import _explain_checkpoint
 from .files import _is_v1_file, _no_checkpoint_error, check_checkpoint_files
 from .shard import check_entry_bytes, read_numeric_entry, read_string_entry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Checkpoint"]
 
@@ -215,7 +218,7 @@ class Checkpoint(Artifact):
 
     # -- public properties -----------------------------------------------------------------
     @functools.cached_property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """Every tensor in the checkpoint, one row each (reads the index only).
 
         Columns: ``name`` (the key), ``role`` (variable, slot, optimizer_state, step,
@@ -247,7 +250,7 @@ class Checkpoint(Artifact):
         return _step_from_name(prefix_parts(self.prefix)[1])
 
     @property
-    def slots(self):
+    def slots(self) -> pd.DataFrame:
         """Optimizer slots, one row each: ``variable``, ``slot``, ``optimizer``, ``name`` (the
         slot's key), ``shape``."""
         table = self.variables
@@ -258,7 +261,7 @@ class Checkpoint(Artifact):
         return result.sort_values(["variable", "slot"], kind="stable").reset_index(drop=True)
 
     @functools.cached_property
-    def object_graph(self):
+    def object_graph(self) -> pd.DataFrame | None:
         """TF2 only: the object graph, one row per node: ``id``, ``path`` (shortest), ``kind``
         (root, variable, optimizer, list, object), ``aliases``, ``attributes`` (checkpoint
         keys), ``children`` (local names), ``slot_variables``. ``None`` for TF1 checkpoints."""
@@ -504,7 +507,9 @@ class Checkpoint(Artifact):
             )
 
     # -- statistics and comparison ---------------------------------------------------------------
-    def stats(self, names: Iterable[str] | None = None, progress: bool | None = None):
+    def stats(
+        self, names: Iterable[str] | None = None, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Statistics of each tensor (min, max, mean, std, l2, zeros, nans, infs), reading one
         tensor at a time. ``names`` defaults to every tensor but the object graph; a progress
         bar shows for large checkpoints (or ``progress=True``).
@@ -541,7 +546,9 @@ class Checkpoint(Artifact):
             names = [names]
         return [self.resolve(name) for name in names]
 
-    def diff(self, other: Checkpoint | str | os.PathLike, progress: bool | None = None):
+    def diff(
+        self, other: Checkpoint | str | os.PathLike, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Compare with another checkpoint (``other`` is the *new* one), one tensor at a time.
 
         Columns: ``name``, ``role``, ``status`` (added, removed, shape_changed, dtype_changed,

@@ -29,6 +29,13 @@ from ...errors import (
 from ..base import human_bytes
 from .ziplimits import read_member
 
+#: What ``KerasFile.format`` can be, with a description.
+FORMATS = {
+    "keras_v3": "Keras 3 .keras zip (config.json + model.weights.h5)",
+    "weights_h5_v3": "Keras 3 weights-only .weights.h5 (model.save_weights)",
+    "h5_model": "legacy Keras full-model HDF5 (model.save('x.h5'))",
+    "h5_weights": "legacy Keras weights-only HDF5 (model.save_weights('x.h5'))",
+}
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
 _HINT_RECOPY = "the file may be truncated or damaged; re-copy it and compare its size"

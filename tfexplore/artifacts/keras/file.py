@@ -37,7 +37,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +61,7 @@ from .config import (
 )
 from .container import (
     _HINT_RECOPY,
+    FORMATS,
     _attribute,
     _check_claimed_size,
     _container_of,
@@ -70,21 +71,18 @@ from .container import (
     _translated,
     _unrecorded_version,
 )
+from .explain import explain_keras_file
 from .legacy import _LegacyReader
 from .optimizer_state import guess_optimizer_slots
 from .v3 import _V3Reader
 from .weight import Weight
 from .ziplimits import check_inflation, check_members, read_member
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["KerasFile", "FORMATS"]
 
-#: What ``KerasFile.format`` can be, with a description.
-FORMATS = {
-    "keras_v3": "Keras 3 .keras zip (config.json + model.weights.h5)",
-    "weights_h5_v3": "Keras 3 weights-only .weights.h5 (model.save_weights)",
-    "h5_model": "legacy Keras full-model HDF5 (model.save('x.h5'))",
-    "h5_weights": "legacy Keras weights-only HDF5 (model.save_weights('x.h5'))",
-}
 
 CONFIG_MEMBER = "config.json"
 METADATA_MEMBER = "metadata.json"
@@ -248,7 +246,7 @@ class KerasFile(Artifact):
         return weights
 
     @functools.cached_property
-    def weights(self):
+    def weights(self) -> pd.DataFrame:
         """Every tensor in the file, model weights first, then the optimizer's: ``name``,
         ``layer``, ``shape`` (tuple), ``dtype``, ``size``, ``nbytes``, ``trainable``, ``role``
         (``weight`` or ``optimizer``), ``slot`` and ``slot_of`` (an optimizer slot's meaning and
@@ -258,12 +256,12 @@ class KerasFile(Artifact):
         return pd.DataFrame([w.row() for w in self._weights], columns=WEIGHT_COLUMNS)
 
     @property
-    def variables(self):
+    def variables(self) -> pd.DataFrame:
         """Alias of :attr:`weights` (the name every tfexplore artifact shares)."""
         return self.weights
 
     @functools.cached_property
-    def layers(self):
+    def layers(self) -> pd.DataFrame:
         """One row per top-level layer: ``name``, ``class_name``, ``n_weights``, ``params``
         (elements in its weights), ``trainable``, ``input_shape`` (from the config, when
         recorded). Weights-only files list the layers their weights belong to."""
@@ -308,7 +306,7 @@ class KerasFile(Artifact):
         }
 
     @functools.cached_property
-    def members(self):
+    def members(self) -> pd.DataFrame:
         """The members of a ``.keras`` zip (``name``, ``size``, ``compressed_size``); empty for
         an HDF5 file."""
         import pandas as pd
@@ -360,7 +358,7 @@ class KerasFile(Artifact):
             _check_claimed_size(dataset, weight.name, self.path)
             return np.asarray(dataset[()])
 
-    def stats(self, names: list[str] | None = None, progress: bool | None = None):
+    def stats(self, names: list[str] | None = None, progress: bool | None = None) -> pd.DataFrame:
         """min, max, mean, std, L2, zero/NaN/Inf counts of each tensor (all, or ``names``),
         reading one tensor at a time."""
         from ...stats import stream_stats
@@ -379,7 +377,9 @@ class KerasFile(Artifact):
             description=self.path.name,
         )
 
-    def diff(self, other: KerasFile | str | os.PathLike, progress: bool | None = None):
+    def diff(
+        self, other: KerasFile | str | os.PathLike, progress: bool | None = None
+    ) -> pd.DataFrame:
         """Compare with another Keras file of the same model (``other`` is the *new* one),
         weight by weight: the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
 
@@ -437,7 +437,7 @@ class KerasFile(Artifact):
 
     def explain(self) -> Explanation:
         """What the file holds and what loading it needs, in Markdown."""
-        return Explanation(_explain(self))
+        return Explanation(explain_keras_file(self))
 
     def _file_rows(self) -> list[tuple[Path, str]]:
         return [(self.path, f"Keras {self.format}")]
@@ -522,88 +522,7 @@ class KerasFile(Artifact):
             yield h5
 
 
-# -- prose -----------------------------------------------------------------------------------
-def _explain(keras_file: KerasFile) -> str:
-    facts = keras_file.summary()
-    lines = [f"# `{keras_file.path.name}`: {FORMATS[keras_file.format]}", ""]
-    if keras_file.format == "keras_v3":
-        lines += [
-            "A `.keras` file is a zip archive with three members:",
-            "",
-            "- `metadata.json`: the Keras version that saved it and the date;",
-            "- `config.json`: the **architecture** as JSON: every layer's class and settings "
-            "and how layers connect, plus `compile_config` (loss, metrics, optimizer settings);",
-            "- `model.weights.h5`: the **weights** in HDF5, one group per layer "
-            "(`layers/<layer>/vars/0`, `vars/1`... in the order the layer created them) and the "
-            "**optimizer state** under `optimizer/vars`.",
-        ]
-    elif keras_file.format == "weights_h5_v3":
-        lines += [
-            "A Keras 3 `.weights.h5` (from `model.save_weights`) holds only **weights**, one HDF5 "
-            "group per layer (`layers/<layer>/vars/<i>`), and the optimizer state if the model "
-            "was trained (`optimizer/vars`). It has **no architecture**.",
-        ]
-    elif keras_file.format == "h5_model":
-        lines += [
-            "A legacy Keras HDF5 model file holds the **architecture** (root attribute "
-            "`model_config`, JSON), how it was compiled (`training_config`), the **weights** "
-            "(`model_weights/<layer>/...`, listed by the attributes `layer_names` and "
-            "`weight_names`) and, if saved after training, the **optimizer state** "
-            "(`optimizer_weights`).",
-        ]
-    else:
-        lines += [
-            "A legacy Keras weights file (from `save_weights`) holds only the **weights**: one "
-            "HDF5 group per layer, named by the root attribute `layer_names`, each listing its "
-            "tensors in `weight_names`. It has **no architecture**.",
-        ]
-    lines += [
-        "",
-        f"This one has {facts['layers']} layers and {facts['weights']} weight tensors "
-        f"({facts['params']:,} parameters)"
-        + (f"; optimizer: {facts['optimizer']}" if "optimizer" in facts else "")
-        + ".",
-        "",
-        "## What loading it needs",
-        "",
-    ]
-    if keras_file.config is None:
-        lines.append(
-            "- The **same architecture built in code** first, then `model.load_weights(path)`: "
-            "layer order and shapes must match what `.layers` and `.weights` show."
-        )
-    else:
-        lines.append(
-            "- `keras.models.load_model(path)` rebuilds the model from the config; every class "
-            "in it must be importable."
-        )
-    if keras_file.custom_classes:
-        lines.append(
-            f"- Custom classes {keras_file.custom_classes}: pass them as `custom_objects=` or "
-            "register them with `@keras.saving.register_keras_serializable`."
-        )
-    if keras_file.lambda_layers:
-        lines.append(
-            f"- `Lambda` layers {keras_file.lambda_layers} store Python bytecode. Keras refuses "
-            "to deserialize them unless `safe_mode=False`, which runs that code: only do it for "
-            "files you trust. tfexplore read the config as JSON and ran nothing."
-        )
-    if keras_file.format in ("h5_model", "h5_weights") and keras_file.keras_version is None:
-        lines.append(
-            "- It was written by Keras 1: its weight names (`dense_1_W`) and layouts predate "
-            "Keras 2; Keras 3 cannot load it directly, but the arrays can be read here and "
-            "assigned with `layer.set_weights`."
-        )
-    if keras_file.optimizer is not None:
-        lines.append(
-            "- To resume training with the saved optimizer state, compile with the same "
-            "optimizer; the state is matched to variables by position."
-        )
-    lines += ["", "Nothing was run to produce this: the file was read with zipfile, json and h5py."]
-    return "\n".join(lines)
-
-
-def diff_keras(old, new, progress: bool | None = None):
+def diff_keras(old, new, progress: bool | None = None) -> pd.DataFrame:
     """Compare the weights of two Keras files (``new`` is the later one), one tensor at a time,
     by weight name: the columns of :meth:`tfexplore.artifacts.checkpoint.Checkpoint.diff`."""
     import pandas as pd

@@ -526,8 +526,8 @@ def _assert_no_tag(where: str, text: str) -> None:
 
 
 def test_names_with_html_never_become_html(tmp_path):
+    from tfexplore.ui.explore import ExploreModel
     from tfexplore.ui.graphview import GraphExplorer
-    from tfexplore.ui.panels import ExploreModel
 
     artifact = tfexplore.open(_injection_pb(tmp_path))
     assert PAYLOAD in set(artifact.variables["name"])
@@ -547,7 +547,7 @@ def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
     import keras
     import tensorflow as tf
 
-    from tfexplore.ui.panels import ExploreModel
+    from tfexplore.ui.explore import ExploreModel
 
     checkpoint = tf.train.Checkpoint(**{PAYLOAD: tf.Variable([1.0])})
     prefix = checkpoint.write(str(tmp_path / "ckpt"))
@@ -567,7 +567,7 @@ def test_checkpoint_variable_and_keras_layer_names_with_html(tmp_path):
 
 
 def test_markdown_renderer_passes_no_raw_html():
-    from tfexplore.ui.panels import markdown_html
+    from tfexplore.ui.explore import markdown_html
 
     _assert_no_tag("markdown_html", markdown_html(f"text {PAYLOAD}\n\n| a |\n|---|\n| {PAYLOAD} |"))
 

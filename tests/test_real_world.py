@@ -650,7 +650,7 @@ def test_keras_run_neighbours(tmp_path):
     """Two callbacks in one folder (weights and full models), save_best_only with gaps, Keras 2
     style .hdf5 names (Keras 3 writes .h5; the same bytes under the old name), and the explore
     model of such a folder."""
-    from tfexplore.ui.panels import ExploreModel
+    from tfexplore.ui.explore import ExploreModel
 
     mixed = tmp_path / "mixed"
     _fit_with_checkpoints(mixed, "w.{epoch:02d}.weights.h5", 2, save_weights_only=True)

@@ -20,7 +20,7 @@ from fixtures.common import CORPUS
 
 import tfexplore
 from tfexplore.errors import NativeCrashError, TFExploreError, UnsafeArtifactError
-from tfexplore.ui.panels import ExploreModel
+from tfexplore.ui.explore import ExploreModel
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(32, 4)).astype("float32")

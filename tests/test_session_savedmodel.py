@@ -155,7 +155,7 @@ def test_tf2_saved_model_with_file_ops_is_refused_without_trust(tmp_path):
 
 
 def test_explore_offers_a_session_for_saved_models(tf1_saved_model, tf2_saved_model):
-    from tfexplore.ui.panels import ExploreModel
+    from tfexplore.ui.explore import ExploreModel
 
     for folder, kind in ((tf1_saved_model, "tf1 graph"), (tf2_saved_model, "tf2 objects")):
         model = ExploreModel(folder)

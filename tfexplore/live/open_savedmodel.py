@@ -168,7 +168,7 @@ def _open_tf2_saved_model(model, checkpoint, *, tags, trust):
     if tags is not None:
         load_tags = [tags] if isinstance(tags, str) else list(tags)
     if model.checkpoint is not None:  # tf.saved_model.load reads variables/ right away
-        from ..artifacts.checkpoint.checkpoint import check_checkpoint_files
+        from ..artifacts.checkpoint.files import check_checkpoint_files
 
         check_checkpoint_files(model.variables_prefix, contents=True)
     try:

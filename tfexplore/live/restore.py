@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._files import CHECKPOINT_SUFFIX
 from ..errors import ArtifactNotFoundError, TFExploreError
 
 if TYPE_CHECKING:
@@ -326,7 +327,8 @@ def _checked_checkpoint(prefix: str):
     """``prefix`` opened as inspection opens it (:class:`~tfexplore.artifacts.checkpoint.
     Checkpoint`): its ``.index`` read and checked in Python, and every entry's bytes checked
     against its shard, before TensorFlow's reader or a restore op touches the files."""
-    from ..artifacts.checkpoint.checkpoint import Checkpoint, check_checkpoint_files
+    from ..artifacts.checkpoint import Checkpoint
+    from ..artifacts.checkpoint.files import check_checkpoint_files
 
     checkpoint = Checkpoint(prefix)
     _ = checkpoint.variables  # the .index parsed and checked, as inspection does
@@ -358,7 +360,7 @@ def _read_values(prefix: str, keys) -> dict[str, Any]:
 def _require_data(prefix: str) -> None:
     """Raise :class:`IncompleteCheckpointError` naming the data files of ``prefix`` that are
     missing (the index lists its shards), before a restore op or reader touches them."""
-    from ..artifacts.checkpoint.checkpoint import Checkpoint
+    from ..artifacts.checkpoint import Checkpoint
 
     try:
         checkpoint = Checkpoint(prefix)
@@ -383,12 +385,7 @@ def _resolve_prefix(checkpoint) -> str:
                 else "pass the prefix of a checkpoint, e.g. runs/x/model.ckpt-30",
             )
         return latest
-    text = str(path)
-    for suffix in (".index", ".meta.pbtxt", ".meta.txt", ".meta"):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
-            break
-    text = re.sub(r"\.data-\d{5}-of-\d{5}$", "", text)
+    text = CHECKPOINT_SUFFIX.sub("", str(path))  # .index, .meta(.pbtxt), .data-NNNNN-of-MMMMM
     if not Path(text + ".index").exists():
         raise ArtifactNotFoundError(
             f"No checkpoint with prefix {text!r} ({text}.index is missing).",
@@ -404,7 +401,7 @@ def _latest_in(folder: Path) -> str | None:
     finds it: a state file written on another machine (absolute paths) or naming deleted
     checkpoints is resolved to the files actually beside it; ``None`` when there is none."""
     from .._files import prefix_text
-    from ..artifacts.checkpoint.checkpoint import CheckpointDir
+    from ..artifacts.checkpoint import CheckpointDir
 
     try:
         return prefix_text(CheckpointDir(folder).latest.prefix)

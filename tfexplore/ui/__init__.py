@@ -8,7 +8,6 @@ module per widget of :mod:`tfexplore.widgets`, same name where it pairs with one
 - ``explore``: :class:`ExploreModel` (tabs, Overview, Variables) and its HTML, behind
   ``explore()``
 - ``plots``: histograms, heatmaps and loss curves drawn on a caller's matplotlib axes
-- ``panels``: the names above, kept for imports older than the split
 """
 
 from __future__ import annotations

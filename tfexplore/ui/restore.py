@@ -29,7 +29,7 @@ def checkpoint_choices(folder: Any) -> list[tuple[str, str]]:
     ``folder``: a :class:`~tfexplore.artifacts.checkpoint.CheckpointDir`, a folder path, or a
     checkpoint prefix (one choice).
     """
-    from ..artifacts.checkpoint.checkpoint import Checkpoint, CheckpointDir
+    from ..artifacts.checkpoint import Checkpoint, CheckpointDir
 
     if isinstance(folder, Checkpoint):
         return [(_checkpoint_label(folder.step, None, True, folder.path.name), str(folder.path))]

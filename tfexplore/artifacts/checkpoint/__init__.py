@@ -14,7 +14,6 @@
 - ``slice_key``: the ``OrderedCode`` keys of a partitioned variable's slices
 - ``shard``: a tensor's bytes in a data shard, checked, and read (numbers, strings)
 - ``naming``: what a key means: optimizer slots, TF2 object paths, partitions
-- ``checkpoint``: the import path of before the split (``ui`` and ``live`` still use it)
 
 A checkpoint's file names (the data-shard pattern, a prefix's files) are
 ``tfexplore._files``'s.

@@ -175,3 +175,26 @@ def test_the_package_holds_only_sources():
     ]
     odd = [p for p in shipped if not p.endswith((".py", ".js", ".css")) and p != "py.typed"]
     assert odd == []
+
+
+def test_docs_architecture_has_a_line_for_every_module():
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    missing = [
+        p.relative_to(PACKAGE).as_posix()
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if f"- `{p.relative_to(PACKAGE).as_posix()}`: " not in text
+    ]
+    assert missing == [], "add a line for each to docs/architecture.md"
+
+
+def test_long_modules_say_why_at_their_top():
+    """No module over ~600 lines without a reason written at its top (a docstring paragraph
+    that says why it stays one module)."""
+    unexplained = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        lines = path.read_text().count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        reasons = ("one module", "long because", "over 600 lines")
+        if lines > 650 and not any(reason in doc for reason in reasons):
+            unexplained.append(f"{path.relative_to(PACKAGE)} ({lines} lines)")
+    assert unexplained == []

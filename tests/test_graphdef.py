@@ -8,18 +8,18 @@ import pytest
 from fixtures.common import fingerprint
 
 import tfexplore
-from tfexplore.artifacts.frozen import GraphDefArtifact
+from tfexplore.artifacts.frozen import FrozenGraph
 from tfexplore.errors import CorruptArtifactError, TensorNotFoundError
 
 
 @pytest.fixture(scope="module")
-def frozen(graph_files) -> GraphDefArtifact:
-    return GraphDefArtifact.from_file(graph_files["frozen_pb"])
+def frozen(graph_files) -> FrozenGraph:
+    return FrozenGraph.from_file(graph_files["frozen_pb"])
 
 
 def test_binary_and_text_give_the_same_graph(graph_files, frozen):
     text = tfexplore.open(graph_files["frozen_pbtxt"])
-    assert isinstance(text, GraphDefArtifact) and text.kind == "graph_def"
+    assert isinstance(text, FrozenGraph) and text.kind == "graph_def"
     assert text.is_text and not frozen.is_text
     assert list(text.graph.nodes["name"]) == list(frozen.graph.nodes["name"])
     assert len(frozen.graph) == len(frozen.proto.node)
@@ -73,13 +73,13 @@ def test_damaged_pb(graph_files, tmp_path):
         path = tmp_path / name
         path.write_bytes(content)
         with pytest.raises(CorruptArtifactError) as info:
-            GraphDefArtifact.from_file(path)
+            FrozenGraph.from_file(path)
         assert str(path) in str(info.value), name
 
 
 def test_reading_changes_nothing(graph_files, frozen):
     before = fingerprint(graph_files["frozen_pb"])
-    artifact = GraphDefArtifact.from_file(graph_files["frozen_pb"])
+    artifact = FrozenGraph.from_file(graph_files["frozen_pb"])
     artifact.summary(), artifact.explain(), artifact.stats(), artifact.graph.edges, artifact.files
     assert fingerprint(graph_files["frozen_pb"]) == before
 

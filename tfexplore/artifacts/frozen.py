@@ -28,13 +28,13 @@ from .protofile import read_proto_file
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["GraphDefArtifact"]
+__all__ = ["FrozenGraph"]
 
 _VARIABLE_COLUMNS = ["name", "dtype", "shape", "size", "nbytes"]
 _UNUSED_OK = frozenset({"Const", "NoOp", "Placeholder"})
 
 
-class GraphDefArtifact(GraphShortcuts, Artifact):
+class FrozenGraph(GraphShortcuts, Artifact):
     """A ``GraphDef`` file. Its ``Const`` nodes are its weights: ``variables`` lists them,
     ``read(name)`` decodes one (no op runs), ``stats()`` streams statistics.
 
@@ -52,7 +52,7 @@ class GraphDefArtifact(GraphShortcuts, Artifact):
         self.is_text = is_text
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> GraphDefArtifact:
+    def from_file(cls, path: str | os.PathLike) -> FrozenGraph:
         """Read a binary ``.pb`` or text ``.pbtxt`` GraphDef (the format is sniffed).
 
         Raises:

@@ -60,7 +60,7 @@ def open(path: str | os.PathLike, **options) -> Artifact:  # noqa: A001 - mirror
 
         return KerasRun(target, **options)
     if kind == "graph_def":
-        from .frozen import GraphDefArtifact
+        from .frozen import FrozenGraph
 
-        return GraphDefArtifact.from_file(target, **options)
+        return FrozenGraph.from_file(target, **options)
     raise AssertionError(kind)  # pragma: no cover

@@ -129,7 +129,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
     """A session over a GraphDef (``.pb``/``.pbtxt``, usually frozen): read as inspection reads
     it, checked for custom ops, imported (importing runs nothing); every evaluation is checked
     by :mod:`tfexplore.safety` before it runs, as for any graph. Nothing is restored."""
-    from ..artifacts.frozen import GraphDefArtifact
+    from ..artifacts.frozen import FrozenGraph
 
     if checkpoint is not None:
         raise NothingToRestoreError(
@@ -141,7 +141,7 @@ def _open_graph_def(path: Path, checkpoint, *, clear_devices, import_scope, trus
             hint="to restore a checkpoint, open its .meta graph (or its folder) instead; "
             "tfexplore.open(path) shows the constants as the graph's weights",
         )
-    graph_def = GraphDefArtifact.from_file(path).proto
+    graph_def = FrozenGraph.from_file(path).proto
     _refuse_custom_ops(graph_def, path, trust)
     devices = sorted({node.device for node in graph_def.node if node.device})
     if clear_devices and devices:

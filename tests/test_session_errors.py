@@ -1,10 +1,12 @@
 """A session's errors: its own subclasses of ``TFExploreError`` (caught as before by ``except
-TFExploreError``), and every ``hint=`` in ``tfexplore/live`` names things that exist: the session
-methods, their arguments, the ``tfexplore`` functions and attributes a hint tells a user to call."""
+TFExploreError``), and every ``hint=`` in ``tfexplore`` names things that exist: the session
+methods, their arguments, the ``tfexplore`` functions and attributes a hint tells a user to call,
+the arguments of the objects a hint names (``GraphView``, ``LayoutParams``, ``safety.check``)."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 from pathlib import Path
@@ -14,12 +16,18 @@ import pytest
 import tfexplore
 from tfexplore import errors
 from tfexplore.artifacts.checkpoint import Checkpoint
+from tfexplore.artifacts.keras import KerasFile
+from tfexplore.artifacts.metagraph import MetaGraph
 from tfexplore.live import RestoreReport, Session
+from tfexplore.safety import check
+from tfexplore.scene import LayoutParams
+from tfexplore.widgets import GraphView
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
-LIVE = Path(tfexplore.__file__).parent / "live"
-OTHERS = {"keras_h5.py", "saving.py"}  # not this test's: their hints are their owner's
+PACKAGE = Path(tfexplore.__file__).parent
+#: arguments of other programs a hint may tell a user to pass (Keras's ``model.save``)
+FOREIGN_ARGUMENTS = {"weights_format"}
 
 
 def _texts(node) -> list[str]:
@@ -39,13 +47,11 @@ def _texts(node) -> list[str]:
     return ["{}"]
 
 
-def live_hints() -> list[tuple[str, int, str]]:
+def package_hints() -> list[tuple[str, int, str]]:
     """``(file, line, text)`` of every ``hint=`` argument, ``hint = ...`` and ``..._HINT = ...``
-    in live/."""
+    in the package."""
     found = []
-    for path in sorted(LIVE.glob("*.py")):
-        if path.name in OTHERS:
-            continue
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             values = []
             if isinstance(node, ast.Call):
@@ -55,7 +61,8 @@ def live_hints() -> list[tuple[str, int, str]]:
                 names = [t.id for t in targets if isinstance(t, ast.Name)]
                 if any(n == "hint" or n.endswith("_HINT") for n in names):
                     values = [node.value]
-            found += [(path.name, node.lineno, t) for v in values for t in _texts(v)]
+            where = path.relative_to(PACKAGE).as_posix()
+            found += [(where, node.lineno, t) for v in values for t in _texts(v)]
     return found
 
 
@@ -70,10 +77,12 @@ def _public(cls) -> dict:
 def _problems(text: str) -> list[str]:
     report = RestoreReport(__import__("pandas").DataFrame(), checkpoint="x")
     session_api = _public(Session)
-    arguments = _parameters(tfexplore.session)
+    arguments = _parameters(tfexplore.session) | _parameters(tfexplore.open) | FOREIGN_ARGUMENTS
     for member in session_api.values():
         if callable(member):
             arguments |= _parameters(member)
+    arguments |= _parameters(check) | {f.name for f in dataclasses.fields(LayoutParams)}
+    arguments |= _parameters(GraphView.__init__) | set(GraphView.class_trait_names())
     problems = []
     for owner, name, args in re.findall(r"\b(session|tfexplore)\.(\w+)(\([^()]*\))?", text):
         where = session_api if owner == "session" else vars(tfexplore)
@@ -84,14 +93,14 @@ def _problems(text: str) -> list[str]:
             given = set(re.findall(r"(\w+)=", args))
             if not given <= _parameters(where[name]):
                 problems.append(f"{owner}.{name} takes no {sorted(given)}")
-    for name in re.findall(r"(?<![\w.])([a-z_]+)=", text):
+    for name in re.findall(r"(?<![\w.=-])([a-z_]+)=(?!=)", text):
         if name not in arguments:
             problems.append(f"no session function takes {name}=")
     for name in re.findall(r"err\.report\.(\w+)", text):
         if not hasattr(report, name):
             problems.append(f"RestoreReport has no {name}")
     for chained in re.findall(r"tfexplore\.open\([^()]*\)\.(\w+)", text):
-        if not hasattr(Checkpoint, chained):
+        if not any(hasattr(kind, chained) for kind in (Checkpoint, KerasFile, MetaGraph)):
             problems.append(f"an opened artifact has no {chained}")
     for name in re.findall(r"\btf\.([\w.]+)\(", text):
         if not hasattr(tf, name.split(".")[0]):
@@ -99,9 +108,9 @@ def _problems(text: str) -> list[str]:
     return problems
 
 
-def test_every_hint_in_live_names_what_exists():
-    hints = live_hints()
-    assert len(hints) > 30  # the walk sees them
+def test_every_hint_names_what_exists():
+    hints = package_hints()
+    assert len(hints) > 100  # the walk sees them
     wrong = [f"{file}:{line}: {text!r}: {p}" for file, line, text in hints for p in _problems(text)]
     assert wrong == []
 

@@ -440,8 +440,9 @@ def _unsafe_error(report: SafetyReport, path) -> UnsafeArtifactError:
         path=path,
         expected="a graph whose ops only compute (checkpoint I/O only through the Saver's own "
         "filename tensor, fed by tfexplore)",
-        hint="inspect the graph with tfexplore.open(...) first; if you trust the file, pass "
-        "trust=True (or allow=[op types] for the ones you expect)",
+        hint="inspect the graph with tfexplore.scan(path) first; if you trust the file, pass "
+        "trust=True to tfexplore.session (safety.check takes allow=[op types] for the ones "
+        "you expect)",
     )
 
 

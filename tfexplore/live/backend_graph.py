@@ -106,7 +106,7 @@ class _GraphBackend:
         saver_def = self.file_saver.saver_def
         self.run(
             saver_def.restore_op_name, {saver_def.filename_tensor_name: prefix},
-            saver_def=saver_def, reading=(prefix, f"checkpoint {prefix!r}"),
+            saver_def=saver_def, reading=(prefix, f"checkpoint {prefix!r} while restoring it"),
         )  # fmt: skip
 
     def default_key(self, name: str) -> str:

@@ -16,8 +16,12 @@ import io
 import os
 import re
 import stat as stat_module
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from ._fs import RemotePath, as_path, remote_error
+from ._fs import _record as record
 from .errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
@@ -28,6 +32,8 @@ from .errors import (
 
 __all__ = [
     "read_bytes",
+    "read_range",
+    "read_ranges",
     "open_regular",
     "check_regular",
     "MAX_WHOLE_FILE",
@@ -131,6 +137,11 @@ def check_regular(
 
     For paths handed to a library that opens them itself; tfexplore's own reads use
     :func:`open_regular`, which checks the open descriptor."""
+    if isinstance(path, RemotePath):
+        return os.stat_result(
+            (stat_module.S_IFREG | 0o444, 0, 0, 1, 0, 0, _remote_size(path, what, expected))
+            + (0,) * 3
+        )
     path = Path(path)
     try:
         result = os.stat(path)
@@ -145,7 +156,11 @@ def open_regular(
     path: str | os.PathLike, *, what: str, expected: str | None = None
 ) -> io.BufferedReader:
     """``path`` opened for binary reading, after checking (on the open descriptor) that it is a
-    regular file. Opening never blocks: a FIFO is opened non-blocking and then refused."""
+    regular file. Opening never blocks: a FIFO is opened non-blocking and then refused.
+    A :class:`~tfexplore._fs.RemotePath` opens as a seekable reader that fetches blocks on
+    demand."""
+    if isinstance(path, RemotePath):
+        return path.open("rb", size=_remote_size(path, what, expected))
     path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -182,6 +197,8 @@ def read_bytes(
 
         >>> read_bytes("model.ckpt.meta", what="meta graph")   # doctest: +SKIP
     """
+    if isinstance(path, RemotePath):
+        return _read_remote(path, what, expected, limit)
     path = Path(path)
     with open_regular(path, what=what, expected=expected) as handle:
         size = os.fstat(handle.fileno()).st_size
@@ -214,6 +231,94 @@ def read_bytes(
     return data
 
 
+def _remote_size(path: RemotePath, what: str, expected: str | None) -> int:
+    """The size of the remote file ``path``, or a tfexplore error naming its URL (missing,
+    a folder, no permission, unreachable)."""
+    try:
+        info = path.fs.info(path.fs_path)
+    except Exception as exc:  # noqa: BLE001 - any backend's error, translated
+        error = remote_error(path, what, exc)
+        if expected and isinstance(error, ArtifactNotFoundError):
+            error.expected = expected
+        raise error from exc
+    if info.get("type") != "file":
+        raise UnreadableFileError(
+            f"The {what} {path.url!r} is a folder, not a file.",
+            path=path.url,
+            expected=expected or f"a {what} file",
+            hint="point at a file inside it, or open the folder itself",
+        )
+    return int(info.get("size") or 0)
+
+
+def _read_remote(path: RemotePath, what: str, expected: str | None, limit: int) -> bytes:
+    size = _remote_size(path, what, expected)
+    if size > limit:
+        raise CorruptArtifactError(
+            f"The {what} file {path.url!r} has {size} bytes, more than the {limit} bytes "
+            f"tfexplore reads whole into memory.",
+            path=path.url,
+            expected=expected or f"a {what} file of at most {limit} bytes",
+            hint="a file this large is damaged or not what its name says",
+        )
+    data = path.read_range(0, size, what=what)
+    if len(data) != size:
+        raise UnreadableFileError(
+            f"The {what} file {path.url!r} changed while it was read ({len(data)} of {size} "
+            "bytes came back).",
+            path=path.url,
+            expected=expected or f"a {what} file that no program is writing",
+            hint="wait until the upload has finished, then open it again",
+        )
+    if len(data) <= LFS_POINTER_MAX:
+        check_lfs_pointer(path, what=what, head=data)
+    return data
+
+
+def read_range(
+    path: str | os.PathLike, offset: int, size: int, *, what: str, expected: str | None = None
+) -> bytes:
+    """``size`` bytes of ``path`` from ``offset`` (fewer at its end: callers check), local or
+    remote (one ranged request)."""
+    if isinstance(path, RemotePath):
+        return path.read_range(offset, size, what=what)
+    with open_regular(path, what=what, expected=expected) as handle:
+        handle.seek(offset)
+        return handle.read(size)
+
+
+def read_ranges(requests: Sequence[tuple[Any, int, int]], *, what: str = "file") -> list[bytes]:
+    """The bytes of many ``(path, offset, size)`` ranges, in order. Ranges of remote files are
+    fetched in one round of concurrent requests per file system; local files are read in turn.
+    A range past the end of its file comes back short: callers check lengths."""
+    results: list[bytes | None] = [None] * len(requests)
+    remote: dict[int, list[int]] = {}
+    for i, (path, offset, size) in enumerate(requests):
+        if isinstance(path, RemotePath) and size > 0:
+            remote.setdefault(id(path.fs), []).append(i)
+        elif size <= 0:
+            results[i] = b""
+        else:
+            with open_regular(path, what=what) as handle:
+                handle.seek(offset)
+                results[i] = handle.read(size)
+    for indices in remote.values():
+        first = requests[indices[0]][0]
+        paths = [requests[i][0].fs_path for i in indices]
+        starts = [requests[i][1] for i in indices]
+        ends = [requests[i][1] + requests[i][2] for i in indices]
+        try:
+            datas = first.fs.cat_ranges(paths, starts, ends, on_error="return")
+        except Exception as exc:  # noqa: BLE001
+            raise remote_error(first, what, exc) from exc
+        for i, data in zip(indices, datas):
+            if isinstance(data, BaseException):
+                raise remote_error(requests[i][0], what, data) from data
+            record(requests[i][0].url, len(data))
+            results[i] = data
+    return results  # type: ignore[return-value]
+
+
 def is_lfs_pointer(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a Git LFS pointer file (see :func:`check_lfs_pointer`)."""
     try:
@@ -229,6 +334,14 @@ def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None 
     place that recognises them: every reader calls it (``read_bytes`` does for whole-file reads;
     data shards and Keras files are checked before they are opened). ``head``: the file's first
     bytes when already read."""
+    if head is None and isinstance(path, RemotePath):
+        try:
+            size = path.stat().st_size
+            if size > LFS_POINTER_MAX or not path.is_file():
+                return
+            head = path.read_range(0, size)
+        except (OSError, TFExploreError):
+            return
     if head is None:
         try:
             with open_regular(path, what=what) as file:  # never blocks on a FIFO
@@ -277,16 +390,18 @@ def check_lfs_pointer(path: str | os.PathLike, *, what: str, head: bytes | None 
 def _is_dir(path: Path) -> bool:
     try:
         return path.is_dir()
-    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+    except (OSError, ValueError, TFExploreError):  # a name the OS refuses; an unreachable URL
         return False
 
 
 def prefix_file(prefix: str | os.PathLike, suffix: str) -> Path:
     """The file ``prefix`` + ``suffix``: ``model.ckpt-10.index``; for the empty prefix of a
     folder (held as the folder), the file inside it: ``run/.index``."""
-    path = Path(prefix)
+    path = as_path(prefix)
     if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
         return path / suffix
+    if isinstance(path, RemotePath):
+        return path.with_name(path.name + suffix)
     return Path(f"{os.fspath(prefix)}{suffix}")
 
 
@@ -307,7 +422,7 @@ def meta_file(prefix: str | os.PathLike) -> Path:
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
-    except (OSError, ValueError):  # a name the OS refuses (state files may hold any text)
+    except (OSError, ValueError, TFExploreError):  # a name the OS refuses; an unreachable URL
         return False
 
 
@@ -315,7 +430,7 @@ def prefix_text(prefix: str | os.PathLike) -> str:
     """A prefix as TensorFlow takes it: ``run/`` (with its slash) for the empty prefix of the
     folder ``run``, else the prefix itself."""
     text = os.fspath(prefix)
-    if text.endswith(("/", os.sep)) or not _is_dir(Path(text)):
+    if text.endswith(("/", os.sep)) or not _is_dir(as_path(prefix)):
         return text
     return text + os.sep
 
@@ -323,7 +438,7 @@ def prefix_text(prefix: str | os.PathLike) -> str:
 def prefix_parts(prefix: str | os.PathLike) -> tuple[Path, str]:
     """``(folder, name)`` of a prefix: ``(runs, "model.ckpt-10")``; ``(run, "")`` for the empty
     prefix of the folder ``run``."""
-    path = Path(prefix)
+    path = as_path(prefix)
     if _is_dir(path) or os.fspath(prefix).endswith(("/", os.sep)):
         return path, ""
     return path.parent, path.name
@@ -332,7 +447,7 @@ def prefix_parts(prefix: str | os.PathLike) -> tuple[Path, str]:
 def prefix_of(path: str | os.PathLike) -> Path | None:
     """The prefix a checkpoint file belongs to (``model.ckpt-10.index`` -> ``model.ckpt-10``;
     ``run/.index`` -> ``run``, the empty prefix), or ``None`` for another file name."""
-    path = Path(path)
+    path = as_path(path)
     match = CHECKPOINT_SUFFIX.search(path.name)
     if match is None:
         return None

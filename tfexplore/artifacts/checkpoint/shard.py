@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,6 @@ def check_entry_bytes(entry: BundleEntry, shard_file: Path, shard_size: int, pat
     whose shape claims more elements than its byte size holds, or that TensorFlow's reader
     cannot hand over without risk to the process (variant tensors, which decode arbitrary
     TensorFlow objects; more than ``MAX_READ_DIMS`` dimensions), before anything is allocated."""
-    from ..._tf import tf
-
     if entry.dtype_enum == DT_VARIANT or len(entry.shape) > MAX_READ_DIMS:
         reason = (
             "is a variant tensor (serialized TensorFlow objects, which tfexplore does not decode)"
@@ -47,10 +46,7 @@ def check_entry_bytes(entry: BundleEntry, shard_file: Path, shard_size: int, pat
             expected=f"a data shard of at least {entry.offset + entry.size} bytes",
             hint="the data file is truncated or belongs to another checkpoint; re-copy it",
         )
-    try:
-        itemsize = tf().dtypes.as_dtype(entry.dtype_enum).size
-    except TypeError:
-        itemsize = 0
+    itemsize = ITEMSIZE.get(entry.dtype, 0)
     count = entry.num_elements
     if entry.dtype == "string":
         too_big = count > entry.size  # each string needs at least a length byte
@@ -77,14 +73,17 @@ def read_string_entry(entry: BundleEntry, shard_file: Path, path) -> np.ndarray:
     against the file by :func:`check_entry_bytes`) before anything is allocated for it, then
     both checksums. Raises ``CorruptArtifactError`` naming the tensor.
     """
+    from ..._files import read_range
+
+    data = read_range(shard_file, entry.offset, entry.size, what="checkpoint data")
+    return decode_string_entry(entry, data, shard_file)
+
+
+def decode_string_entry(entry: BundleEntry, data: bytes, shard_file) -> np.ndarray:
+    """:func:`read_string_entry` on bytes already fetched (``data``: the entry's bytes)."""
     import numpy as np
 
-    from ..._files import open_regular
-
     count = entry.num_elements
-    with open_regular(shard_file, what="checkpoint data") as handle:
-        handle.seek(entry.offset)
-        data = handle.read(entry.size)
 
     def damaged(problem: str) -> CorruptArtifactError:
         return CorruptArtifactError(
@@ -143,6 +142,31 @@ DIRECT_DTYPES = frozenset(
     "float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool "
     "complex64 complex128".split()
 )
+#: bytes per element of each fixed-size dtype a checkpoint holds (TensorFlow's names)
+ITEMSIZE = {
+    "float16": 2,
+    "float32": 4,
+    "float64": 8,
+    "int8": 1,
+    "int16": 2,
+    "int32": 4,
+    "int64": 8,
+    "uint8": 1,
+    "uint16": 2,
+    "uint32": 4,
+    "uint64": 8,
+    "complex64": 8,
+    "complex128": 16,
+    "bool": 1,
+    "bfloat16": 2,
+    "qint8": 1,
+    "quint8": 1,
+    "qint16": 2,
+    "quint16": 2,
+    "qint32": 4,
+    "float8_e5m2": 1,
+    "float8_e4m3fn": 1,
+}
 
 
 def read_numeric_entry(entry: BundleEntry, shard_file: Path, index_path) -> np.ndarray | None:
@@ -153,24 +177,53 @@ def read_numeric_entry(entry: BundleEntry, shard_file: Path, index_path) -> np.n
     match the shape."""
     import numpy as np
 
-    if entry.slices or entry.dtype not in DIRECT_DTYPES:
-        return None
-    array = np.empty(entry.num_elements, dtype=entry.dtype)
-    if entry.size != array.nbytes:
-        return None
-    buffer = memoryview(array).cast("B")
-    from ..._files import open_regular
+    from ..._files import open_regular, read_range
+    from ..._fs import RemotePath
 
+    if not is_direct(entry):
+        return None
+    if isinstance(shard_file, RemotePath):  # one ranged request; a writable copy
+        data = bytearray(read_range(shard_file, entry.offset, entry.size, what="checkpoint data"))
+        return decode_numeric_entry(entry, data, shard_file, index_path)
+    array = np.empty(entry.num_elements, dtype=entry.dtype)
+    buffer = memoryview(array).cast("B")
     with open_regular(shard_file, what="checkpoint data") as data:
         data.seek(entry.offset)
         read = data.readinto(buffer)
-    if read != entry.size or masked_crc32c(buffer) != entry.crc32c:
+    _check_numeric(entry, buffer[:read], shard_file, index_path)
+    return array.reshape(entry.shape)
+
+
+def is_direct(entry: BundleEntry) -> bool:
+    """Whether ``entry``'s bytes are numpy's raw layout of its dtype and shape (what
+    :func:`decode_numeric_entry` takes)."""
+    return (
+        not entry.slices
+        and entry.dtype in DIRECT_DTYPES
+        and entry.size == entry.num_elements * ITEMSIZE[entry.dtype]
+    )
+
+
+def decode_numeric_entry(entry: BundleEntry, data: bytes, shard_file, index_path) -> np.ndarray:
+    """The array of a numeric entry (see :func:`is_direct`) from its bytes ``data``, checked
+    against its length and CRC32C: a ``CorruptArtifactError`` naming the tensor and file if
+    they do not match. Needs numpy only (Dask workers call it). Read-only when ``data`` is
+    ``bytes``."""
+    import numpy as np
+
+    _check_numeric(entry, data, shard_file, index_path)
+    return np.frombuffer(data, dtype=np.dtype(entry.dtype).newbyteorder("<")).reshape(entry.shape)
+
+
+def _check_numeric(entry: BundleEntry, data, shard_file, index_path) -> None:
+    read = len(data)
+    if read != entry.size or masked_crc32c(data) != entry.crc32c:
         problem = "is cut short" if read != entry.size else "fails its checksum"
         raise CorruptArtifactError(
             f"Tensor {entry.key!r} in {str(shard_file)!r} {problem} (bytes {entry.offset} to "
             f"{entry.offset + entry.size}): the data file is damaged.",
             path=shard_file,
-            expected=f"{entry.size} bytes whose CRC32C matches the one in {Path(index_path).name}",
+            expected=f"{entry.size} bytes whose CRC32C matches the one in "
+            f"{os.fspath(index_path).rpartition('/')[2]}",
             hint="re-copy the checkpoint; the other tensors may still read",
         )
-    return array.reshape(entry.shape)

@@ -3,7 +3,8 @@ inside functions included, since they run too), with no cycles between modules.
 
 Layers, lowest first (docs/architecture.md draws them):
 
-- base: ``errors``, ``_tf``, ``_fs``, ``_files``, ``stats``: no tfexplore imports beyond base
+- base: ``errors``, ``_tf``, ``_wire``, ``_fs``, ``_files``, ``stats``: no tfexplore imports
+  beyond base
 - graph: one GraphDef as data
 - safety: what may run (the op allowlist, the gate)
 - artifacts: looking: files -> objects and DataFrames
@@ -21,7 +22,14 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tfexplore"
 
-BASE = {"tfexplore.errors", "tfexplore._tf", "tfexplore._fs", "tfexplore._files", "tfexplore.stats"}
+BASE = {
+    "tfexplore.errors",
+    "tfexplore._tf",
+    "tfexplore._wire",
+    "tfexplore._fs",
+    "tfexplore._files",
+    "tfexplore.stats",
+}
 TOP = {"tfexplore", "tfexplore.__main__", "tfexplore.cli", "tfexplore.demo", "tfexplore._rehearse"}
 LAYERS = ["base", "graph", "safety", "artifacts", "scene", "live", "ui", "widgets", "top"]
 MAY_IMPORT = {

@@ -132,42 +132,21 @@ def protos():
     )
 
 
-@functools.cache
 def dtype_name(enum_value: int) -> str:
-    """``types_pb2.DT_FLOAT`` (1) -> ``"float32"``; reference dtypes keep their ``_ref``."""
-    tensorflow = tf()
-    try:
-        return tensorflow.dtypes.as_dtype(enum_value).name
-    except TypeError:
-        return f"dtype({enum_value})"
+    """``types_pb2.DT_FLOAT`` (1) -> ``"float32"``; reference dtypes keep their ``_ref``
+    (:func:`tfexplore._wire.dtype_name`: the same names, without importing TensorFlow)."""
+    from ._wire import dtype_name as wire_dtype_name
+
+    return wire_dtype_name(enum_value)
 
 
 def parse_proto(message_cls, data: bytes, path, what: str, hint: str | None = None):
     """Parse binary protobuf ``data`` into a new ``message_cls``; damage becomes
-    :class:`CorruptArtifactError` naming ``path`` (never a raw ``DecodeError`` or
-    ``UnicodeDecodeError``)."""
-    message = message_cls()
-    try:
-        message.ParseFromString(data)
-    except Exception as exc:  # DecodeError, UnicodeDecodeError, RuntimeWarning-as-error...
-        looks_text = _looks_like_text(data)
-        raise CorruptArtifactError(
-            f"{os.fspath(path)!r} is not a readable {what}"
-            + (" (it holds text)" if looks_text else " (its bytes are damaged or truncated)")
-            + ".",
-            path=path,
-            expected=f"a binary {message_cls.DESCRIPTOR.full_name} protocol buffer",
-            hint=hint or "re-export or re-copy the file; compare its size with the original",
-        ) from exc
-    return message
+    :class:`CorruptArtifactError` naming ``path`` (:func:`tfexplore._wire.parse_proto`, for
+    TensorFlow's messages and for ``_wire``'s alike)."""
+    from ._wire import parse_proto as wire_parse_proto
 
-
-def _looks_like_text(data: bytes) -> bool:
-    head = data[:512]
-    if not head:
-        return False
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
-    return printable / len(head) > 0.95
+    return wire_parse_proto(message_cls, data, path, what, hint)
 
 
 @contextlib.contextmanager

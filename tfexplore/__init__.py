@@ -13,6 +13,7 @@ The API in five lines::
 
 from __future__ import annotations
 
+from ._fs import Fetched, RemotePath, count_fetches
 from .artifacts.base import Artifact, Explanation
 from .artifacts.open import KINDS, detect_kind, open
 from .artifacts.scan import scan_path as scan
@@ -51,6 +52,9 @@ __all__ = [
     "open",
     "detect_kind",
     "KINDS",
+    "count_fetches",
+    "Fetched",
+    "RemotePath",
     "Artifact",
     "Explanation",
     "TFExploreError",

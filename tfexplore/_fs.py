@@ -318,6 +318,25 @@ class RemotePath:
             if name and name != own:
                 yield self._child_url(name)
 
+    def glob(self, pattern: str) -> Iterator[RemotePath]:
+        """The entries of this folder whose names match ``pattern`` (one level, fnmatch)."""
+        import fnmatch
+
+        return (p for p in self.iterdir() if fnmatch.fnmatchcase(p.name, pattern))
+
+    def rglob(self, pattern: str) -> Iterator[RemotePath]:
+        """Every file under this folder (any depth) whose name matches ``pattern``."""
+        import fnmatch
+
+        try:
+            found = self.fs.find(self.fs_path, withdirs=True)
+        except Exception as exc:  # noqa: BLE001
+            raise remote_error(self, "folder", exc) from exc
+        for name in sorted(found):
+            name = name.rstrip("/")
+            if name != self.fs_path and fnmatch.fnmatchcase(name.rpartition("/")[2], pattern):
+                yield self._child_url(name)
+
     def stat(self) -> os.stat_result:
         """An ``os.stat_result`` with the size and the kind (file or folder) filled in."""
         try:
@@ -327,7 +346,8 @@ class RemotePath:
         regular = info.get("type") == "file"
         mode = (stat_module.S_IFREG | 0o444) if regular else (stat_module.S_IFDIR | 0o555)
         size = int(info.get("size") or 0) if regular else 0
-        return os.stat_result((mode, 0, 0, 1, 0, 0, size, 0, 0, 0))
+        mtime = _mtime(info)
+        return os.stat_result((mode, 0, 0, 1, 0, 0, size, mtime, mtime, mtime))
 
     # -- reading ---------------------------------------------------------------------------
     def read_range(self, offset: int, size: int, *, what: str = "file") -> bytes:
@@ -350,6 +370,27 @@ class RemotePath:
             raise ValueError("tfexplore opens remote files for reading only ('rb')")
         size = self.stat().st_size if size is None else size
         return io.BufferedReader(RemoteFile(self, size, block_size), 1 << 16)
+
+
+def _mtime(info: dict) -> float:
+    """Seconds since the epoch when the object was last written, from whichever key the
+    backend uses (s3fs ``LastModified``, gcsfs ``updated``, local ``mtime``...); 0 if none."""
+    import datetime
+
+    for key in ("LastModified", "last_modified", "updated", "mtime", "modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, datetime.datetime):
+            return value.timestamp()
+        try:
+            text = str(value).replace("Z", "+00:00")
+            return datetime.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            continue
+    return 0.0
 
 
 def _rebuild(url: str, storage_options: dict, fs) -> RemotePath:

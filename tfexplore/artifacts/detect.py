@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import DATA_SHARD, META_SUFFIXES
+from .._fs import as_path
 from ..errors import ArtifactNotFoundError, TFExploreError, UnrecognizedArtifactError
 
 __all__ = ["detect_kind", "KINDS", "EXPECTED"]
@@ -42,7 +43,7 @@ def detect_kind(path: str | os.PathLike) -> tuple[str, Path]:
     For a checkpoint the second item is its prefix; for a SavedModel, its folder.
     """
     raw = os.fspath(path)
-    p = Path(raw).expanduser()
+    p = as_path(path)
     if not p.exists():
         return _detect_missing(p, raw)
     if p.is_dir():
@@ -54,7 +55,7 @@ def detect_kind(path: str | os.PathLike) -> tuple[str, Path]:
 
 
 def _detect_missing(p: Path, raw: str) -> tuple[str, Path]:
-    if Path(str(p) + ".index").is_file():
+    if p.name and p.with_name(p.name + ".index").is_file():
         return "checkpoint", p
     siblings = []
     if p.parent.is_dir():
@@ -213,7 +214,7 @@ def keras_files(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """The Keras files of ``folder`` whose names carry an epoch number, with ``epoch`` and
     ``metric`` read from the names (``path``, ``epoch``, ``metric``, ``series``: the name with
     its numbers replaced by ``#``); empty when there are none."""
-    folder = Path(folder)
+    folder = as_path(folder)
     found = []
     for entry in sorted(folder.iterdir()):
         stem = _stem(entry.name)

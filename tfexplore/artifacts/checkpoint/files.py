@@ -13,6 +13,7 @@ from ..._files import (
     check_regular,
     prefix_file,
 )
+from ..._fs import as_path
 from ...errors import (
     ArtifactNotFoundError,
     TFExploreError,
@@ -32,7 +33,7 @@ def check_checkpoint_files(prefix: str | os.PathLike, *, contents: bool = False)
     session hands the checkpoint to TensorFlow, which reads every tensor) every V2 entry's
     bytes within its shard and every string tensor's declared lengths within its bytes
     (:func:`read_string_entry`). Raises a tfexplore error naming the file."""
-    prefix = Path(os.fspath(prefix))
+    prefix = as_path(prefix)
     index_path = prefix_file(prefix, ".index")  # the empty prefix "run/" is held as its folder
     if not index_path.exists():
         if prefix.exists() and not prefix.is_dir():

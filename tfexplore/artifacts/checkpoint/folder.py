@@ -8,7 +8,7 @@ import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..._files import (
     prefix_parts,
     prefix_text,
 )
+from ..._fs import RemotePath, as_path, is_url
 from ...errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
@@ -77,7 +78,7 @@ class CheckpointDir(Artifact):
     kind = "checkpoint_dir"
 
     def __init__(self, folder: str | os.PathLike) -> None:
-        folder = Path(os.fspath(folder)).expanduser()
+        folder = as_path(folder)
         if folder.is_file() and folder.name == STATE_FILE:
             folder = folder.parent
         super().__init__(folder)
@@ -187,6 +188,8 @@ class CheckpointDir(Artifact):
         ``\\\\server\\share\\...``) is read with Windows rules, and a path ending in a slash is
         the empty prefix of that folder (``saver.save(sess, "run/")`` writes ``run/.index``).
         """
+        if isinstance(self.folder, RemotePath) or is_url(raw):
+            return self._locate_elsewhere(raw)
         given = Path(raw)
         empty = raw.endswith(("/", "\\"))
         if _is_windows_path(raw) and not _prefix_exists(self.folder / raw):
@@ -208,6 +211,30 @@ class CheckpointDir(Artifact):
         if _prefix_exists(beside):
             return beside, True, True
         return given, False, _prefix_exists(given)
+
+    def _locate_elsewhere(self, raw: str) -> tuple[Path | RemotePath, bool, bool]:
+        """:meth:`_locate` for a folder on object storage, or a state file that names a URL
+        (TensorFlow writes ``gs://...`` paths when it saves there). A relative path is in the
+        folder; a URL to this folder is used as it is; any other absolute path (the training
+        machine's own disk) is looked for beside the state file only, never on this machine."""
+        empty = raw.endswith(("/", "\\"))
+        folder = self.folder
+        if is_url(raw):
+            name = raw.rstrip("/").rpartition("/")[2]
+            if isinstance(folder, RemotePath) and raw.split("://")[0] == folder.url.split("://")[0]:
+                given = as_path(raw, folder.storage_options)
+                if (given if empty else given.parent) == folder:
+                    return given, False, _prefix_exists(given)
+        else:
+            pure = PureWindowsPath(raw) if _is_windows_path(raw) else PurePosixPath(raw)
+            if not pure.is_absolute():
+                candidate = folder.joinpath(*pure.parts) if pure.parts else folder
+                return candidate, False, _prefix_exists(candidate)
+            name = pure.name
+        beside = folder if empty else folder / name
+        if _prefix_exists(beside):
+            return beside, True, True
+        return beside, False, False
 
     @functools.cached_property
     def checkpoints(self) -> pd.DataFrame:
@@ -324,7 +351,16 @@ class CheckpointDir(Artifact):
 
     @property
     def latest(self) -> Checkpoint:
-        """The latest checkpoint (named by the state file, else the newest present)."""
+        """The latest checkpoint (named by the state file, else the newest present).
+
+        When the state file names one that is there, only the state file is read (a remote
+        run of many checkpoints costs one small fetch, not one per checkpoint)."""
+        if "_scan" not in self.__dict__:
+            latest_raw = self._state[0]
+            if latest_raw is not None:
+                path, _, exists = self._locate(latest_raw)
+                if exists:
+                    return Checkpoint(path)
         for row in self._scan[0]:
             if row["is_latest"]:
                 return Checkpoint(row["_path"])
@@ -418,8 +454,8 @@ class CheckpointDir(Artifact):
             rows += checkpoint._file_rows()
         listed = {file for file, _ in rows}
         for path in self.graphs["path"]:
-            if Path(path) not in listed:
-                rows.append((Path(path), "meta graph (the TF1 graph; its tensors are missing)"))
+            if as_path(path) not in listed:
+                rows.append((as_path(path), "meta graph (the TF1 graph; its tensors are missing)"))
         return rows
 
     def summary(self) -> dict[str, Any]:
@@ -489,7 +525,7 @@ def _is_file(path: Path) -> bool:
     may hold any text."""
     try:
         return path.is_file()
-    except OSError:
+    except (OSError, TFExploreError):
         return False
 
 

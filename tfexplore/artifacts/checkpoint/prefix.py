@@ -48,12 +48,14 @@ from ..._files import (
     prefix_parts,
     prefix_text,
 )
+from ..._fs import RemotePath, as_path
 from ...errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
     IncompleteCheckpointError,
     TensorNotFoundError,
     TFExploreError,
+    UnreadableFileError,
     UnrecognizedArtifactError,
     suggest,
 )
@@ -69,7 +71,13 @@ from .columns import (
 )
 from .explain import _explain_checkpoint
 from .files import _is_v1_file, _no_checkpoint_error, check_checkpoint_files
-from .shard import check_entry_bytes, read_numeric_entry, read_string_entry
+from .shard import (
+    check_entry_bytes,
+    is_direct,
+    numpy_dtype,
+    read_numeric_entry,
+    read_string_entry,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +106,7 @@ class Checkpoint(Artifact):
     kind = "checkpoint"
 
     def __init__(self, prefix: str | os.PathLike) -> None:
-        prefix = Path(os.fspath(prefix)).expanduser()
+        prefix = as_path(prefix)
         if prefix.name.endswith(".index"):
             prefix = prefix_of(prefix)
         super().__init__(prefix)
@@ -426,12 +434,30 @@ class Checkpoint(Artifact):
         from ..._tf import translate_errors
 
         target = self._check_data(key)
-        direct = self._read_direct(key, target)
-        if direct is not None:
-            return direct
-        strings = self._read_strings(key)
-        if strings is not None:
-            return strings
+        try:
+            direct = self._read_direct(key, target)
+            if direct is not None:
+                return direct
+            strings = self._read_strings(key)
+            if strings is not None:
+                return strings
+            pieces = self._read_partitioned(key)
+            if pieces is not None:
+                return pieces
+        except CorruptArtifactError:  # a data file that is a Git LFS pointer says so
+            if check_regular(target, what="checkpoint data").st_size <= LFS_POINTER_MAX:
+                check_lfs_pointer(target, what="checkpoint data file")
+            raise
+        if isinstance(target, RemotePath):
+            raise UnreadableFileError(
+                f"Tensor {key!r} of {str(self.prefix)!r} is read through TensorFlow's checkpoint "
+                f"reader (a {self._entries[key]['dtype']} tensor of a "
+                f"{'V1' if self.format == 'v1' else 'big-endian'} checkpoint), which cannot "
+                "read from object storage.",
+                path=target,
+                expected="a V2, little-endian checkpoint of numeric or string tensors",
+                hint="copy the checkpoint's files to a local folder and open that",
+            )
         with translate_errors(target, f"tensor {key!r}"):
             value = self._reader.get_tensor(key)
         if isinstance(value, np.ndarray):
@@ -452,6 +478,31 @@ class Checkpoint(Artifact):
             return None
         values = [read_string_entry(e, index.shard_file(e.shard), self.index_path) for e in pieces]
         return values[0] if len(pieces) == 1 and not pieces[0].slices else None
+
+    def _read_partitioned(self, key: str) -> np.ndarray | None:
+        """A partitioned numeric variable of a V2 little-endian bundle, put together from its
+        pieces (each read and checked like one tensor). ``None`` for anything else."""
+        if self.format != "v2" or self._index.endianness != "little" or not _LITTLE_ENDIAN:
+            return None
+        index = self._index
+        if key not in index.slice_entries:
+            return None
+        whole = index.entries.get(key)
+        pieces = index.slice_entries[key]
+        dtype = numpy_dtype(pieces[0][1].dtype) if pieces else None
+        if whole is None or dtype is None or not all(is_direct(e) for _, e in pieces):
+            return None
+        array = np.zeros(whole.shape, dtype=dtype)
+        for spec, entry in pieces:
+            where = tuple(
+                slice(None) if length == -1 else slice(start, start + length)
+                for start, length in spec
+            )
+            part = read_numeric_entry(entry, index.shard_file(entry.shard), self.index_path)
+            if part is None or array[where].shape != part.shape:
+                return None
+            array[where] = part
+        return array
 
     def _read_direct(self, key: str, shard_file: Path) -> np.ndarray | None:
         """A numeric tensor of a V2 bundle, read straight from its bytes and checked against
@@ -485,7 +536,7 @@ class Checkpoint(Artifact):
                     hint="copy the .data-* files of this checkpoint next to its .index file; "
                     "names, shapes and dtypes (.variables) work without them",
                 ) from exc
-            if shard_size <= LFS_POINTER_MAX:
+            if shard_size <= LFS_POINTER_MAX and entry.offset + entry.size > shard_size:
                 check_lfs_pointer(shard_file, what="checkpoint data file")
             check_entry_bytes(entry, shard_file, shard_size, self.index_path)
         return shard_file

@@ -185,8 +185,8 @@ def read_numeric_entry(entry: BundleEntry, shard_file: Path, index_path) -> np.n
     if isinstance(shard_file, RemotePath):  # one ranged request; a writable copy
         data = bytearray(read_range(shard_file, entry.offset, entry.size, what="checkpoint data"))
         return decode_numeric_entry(entry, data, shard_file, index_path)
-    array = np.empty(entry.num_elements, dtype=entry.dtype)
-    buffer = memoryview(array).cast("B")
+    array = np.empty(entry.num_elements, dtype=numpy_dtype(entry.dtype))
+    buffer = memoryview(array.view(np.uint8)).cast("B")
     with open_regular(shard_file, what="checkpoint data") as data:
         data.seek(entry.offset)
         read = data.readinto(buffer)
@@ -199,9 +199,26 @@ def is_direct(entry: BundleEntry) -> bool:
     :func:`decode_numeric_entry` takes)."""
     return (
         not entry.slices
-        and entry.dtype in DIRECT_DTYPES
+        and numpy_dtype(entry.dtype) is not None
         and entry.size == entry.num_elements * ITEMSIZE[entry.dtype]
     )
+
+
+def numpy_dtype(name: str):
+    """The numpy dtype of TensorFlow dtype ``name`` whose raw bytes are a bundle's (little
+    endian), or ``None``: numpy's own dtypes, and ``bfloat16`` from ``ml_dtypes`` (the type
+    TensorFlow itself hands out) when it is installed."""
+    import numpy as np
+
+    if name in DIRECT_DTYPES:
+        return np.dtype(name).newbyteorder("<")
+    if name == "bfloat16":
+        try:
+            import ml_dtypes
+        except ImportError:
+            return None
+        return np.dtype(ml_dtypes.bfloat16)
+    return None
 
 
 def decode_numeric_entry(entry: BundleEntry, data: bytes, shard_file, index_path) -> np.ndarray:
@@ -212,7 +229,7 @@ def decode_numeric_entry(entry: BundleEntry, data: bytes, shard_file, index_path
     import numpy as np
 
     _check_numeric(entry, data, shard_file, index_path)
-    return np.frombuffer(data, dtype=np.dtype(entry.dtype).newbyteorder("<")).reshape(entry.shape)
+    return np.frombuffer(data, dtype=numpy_dtype(entry.dtype)).reshape(entry.shape)
 
 
 def _check_numeric(entry: BundleEntry, data, shard_file, index_path) -> None:

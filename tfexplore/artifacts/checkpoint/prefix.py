@@ -115,11 +115,11 @@ class Checkpoint(Artifact):
             raise _no_checkpoint_error(prefix)
 
     # -- files ------------------------------------------------------------------------------
-    @property
+    @functools.cached_property  # found once: on object storage each look is a request
     def index_path(self) -> Path:
         return prefix_file(self.prefix, ".index")
 
-    @property
+    @functools.cached_property
     def meta_path(self) -> Path:
         return meta_file(self.prefix)
 

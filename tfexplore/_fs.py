@@ -162,7 +162,14 @@ def _filesystem(url: str, storage_options: dict | None):
     try:
         return fsspec.core.url_to_fs(url, **(storage_options or {}))
     except ImportError as exc:
-        package = _PACKAGES.get(scheme, f"the fsspec backend for {scheme}://")
+        package = _PACKAGES.get(scheme)
+        if package is None:  # fsspec's own words: "pyarrow and local java libraries required..."
+            raise UnreadableFileError(
+                f"Reading {url!r} needs what fsspec's {scheme}:// backend needs: {exc}.",
+                path=url,
+                expected=f"the packages of fsspec's {scheme}:// backend",
+                hint="install them, or copy the files to a local folder and open that",
+            ) from exc
         raise _missing_package(url, package) from exc
     except ValueError as exc:  # fsspec: "Protocol not known"
         raise UnreadableFileError(
@@ -198,14 +205,14 @@ class RemotePath:
     __slots__ = ("url", "fs", "fs_path", "storage_options", "_scheme")
 
     def __init__(self, url: str, storage_options: dict | None = None, *, _fs=None) -> None:
-        url = url.rstrip("/") if url.count("/") > 2 else url
-        self.url = url
         self.storage_options = dict(storage_options or {})
         self._scheme = url.split("://", 1)[0]
         if _fs is None:
             _fs, _ = _filesystem(url, self.storage_options)
         self.fs = _fs
-        self.fs_path = self.fs._strip_protocol(url).rstrip("/")
+        self.fs_path = self.fs._strip_protocol(url).rstrip("/") or "/"
+        # one spelling per object (memory:///x and memory://x are the same), for == and hash
+        self.url = f"{self._scheme}://{self.fs_path.lstrip('/')}"
 
     # -- names -----------------------------------------------------------------------------
     def __fspath__(self) -> str:
@@ -247,7 +254,7 @@ class RemotePath:
     @property
     def parent(self) -> RemotePath:
         head, _, _ = self.fs_path.rstrip("/").rpartition("/")
-        if not head:  # the bucket is its own parent
+        if not head.strip("/"):  # the bucket is its own parent
             return self
         return self._child_url(head)
 
@@ -294,7 +301,7 @@ class RemotePath:
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - any backend's error, translated
-            raise remote_error(self, "file", exc) from exc
+            raise remote_error(self, "path", exc) from exc
 
     def exists(self) -> bool:
         return self._info() is not None
@@ -453,7 +460,7 @@ class RemoteFile(io.RawIOBase):
 
 
 def _bucket(path: RemotePath) -> str:
-    return path.fs_path.split("/", 1)[0]
+    return path.fs_path.lstrip("/").split("/", 1)[0]
 
 
 def remote_error(path: RemotePath, what: str, exc: BaseException) -> TFExploreError:

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STATS_COLUMNS", "tensor_stats", "compare", "stream_stats", "progress_bar"]
+__all__ = [
+    "STATS_COLUMNS",
+    "tensor_stats",
+    "compare",
+    "stream_stats",
+    "stats_frame",
+    "progress_bar",
+]
 
 STATS_COLUMNS = ["min", "max", "mean", "std", "l2", "zeros", "nans", "infs"]
 #: Above this many bytes, ``progress=None`` shows a progress bar.
@@ -202,8 +209,6 @@ def stream_stats(
     ``row`` holds the identifying columns (``name``, ``shape``, ``dtype`` ...), ``load()`` reads
     the tensor. Each tensor is dropped before the next is read.
     """
-    import pandas as pd
-
     bar = progress_bar(total_bytes, progress, description)
     rows = []
     try:
@@ -216,5 +221,13 @@ def stream_stats(
     finally:
         if bar is not None:
             bar.close()
+    return stats_frame(rows)
+
+
+def stats_frame(rows: list[dict[str, Any]]):
+    """The DataFrame of ``stream_stats`` from its rows (each: the identifying columns, then
+    ``STATS_COLUMNS``), for passes that compute the rows elsewhere (a Dask cluster)."""
+    import pandas as pd
+
     columns = list(rows[0].keys()) if rows else ["name", *STATS_COLUMNS]
     return pd.DataFrame(rows, columns=columns)

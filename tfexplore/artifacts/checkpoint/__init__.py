@@ -7,6 +7,7 @@
 - ``state``: the ``checkpoint`` state file, read (the one reader, for ``live.saving`` too)
 - ``files``: a checkpoint's files checked before TensorFlow opens them; legacy V1 files
 - ``columns``: the tables of a checkpoint (variables, diff) built column by column
+- ``engine``: where ``stats``, ``diff`` and ``history`` run: here, or on a Dask cluster
 - ``explain``: the prose of ``Checkpoint.explain()`` and ``CheckpointDir.explain()``
 - ``bundle``: the ``.index`` of ``BundleEntryProto`` entries, each checked
 - ``sstable``: the LevelDB table under the ``.index``, and CRC32C

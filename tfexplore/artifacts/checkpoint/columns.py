@@ -164,33 +164,56 @@ def variables_table(storage_columns: dict[str, list], info: dict) -> pd.DataFram
     return pd.DataFrame(columns, columns=VARIABLE_COLUMNS, copy=False)
 
 
-def diff_table(old_checkpoint, new_checkpoint, progress: bool | None = None) -> pd.DataFrame:
-    """``Checkpoint.diff``: ``old_checkpoint`` against ``new_checkpoint``, one tensor at a time."""
+def diff_table(
+    old_checkpoint, new_checkpoint, progress: bool | None = None, *, engine=None
+) -> pd.DataFrame:
+    """``Checkpoint.diff``: ``old_checkpoint`` against ``new_checkpoint``, one pair of tensors
+    at a time, here or on a Dask cluster (``engine``: see :func:`~.engine.resolve_engine`).
+    The progress bar counts both tensors' bytes of each pair compared."""
     import pandas as pd
 
     from ...stats import compare, progress_bar
+    from .engine import cluster_compare, resolve_engine
 
+    client = resolve_engine(engine)
     old, new = old_checkpoint._entries, new_checkpoint._entries
     names = [n for n in old if old_checkpoint._info[n].role != "object_graph"]
     names += [n for n in new if n not in old and new_checkpoint._info[n].role != "object_graph"]
-    both = [n for n in names if n in old and n in new]
-    bar = progress_bar(sum(int(old[n]["nbytes"] or 0) for n in both) * 2, progress, "diff")
     rows = []
+    pairs = []  # (row position, name, bytes the bar counts for it)
+    for name in names:
+        row = _diff_row(name, old.get(name), new.get(name))
+        row["role"] = (old_checkpoint._info.get(name) or new_checkpoint._info[name]).role
+        if row["status"] == "compare":
+            pairs.append((len(rows), name, 2 * int(old[name]["nbytes"] or 0)))
+        rows.append(row)
+    if client is not None:
+        found = cluster_compare(
+            [(old_checkpoint, new_checkpoint, name, nbytes) for _, name, nbytes in pairs],
+            client,
+            progress=progress,
+            description="diff",
+        )
+        for (position, _, _), result in zip(pairs, found):
+            _add_comparison(rows[position], result)
+        return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+    bar = progress_bar(sum(nbytes for _, _, nbytes in pairs), progress, "diff")
     try:
-        for name in names:
-            row = _diff_row(name, old.get(name), new.get(name))
-            row["role"] = (old_checkpoint._info.get(name) or new_checkpoint._info[name]).role
-            if row["status"] == "compare":
-                result = compare(old_checkpoint._read_key(name), new_checkpoint._read_key(name))
-                row.update({k: result[k] for k in DIFF_COLUMNS if k in result})
-                row["status"] = "unchanged" if result["equal"] else "changed"
-                if bar is not None:
-                    bar.update(2 * int(old[name]["nbytes"] or 0))
-            rows.append(row)
+        for position, name, nbytes in pairs:
+            result = compare(old_checkpoint._read_key(name), new_checkpoint._read_key(name))
+            _add_comparison(rows[position], result)
+            if bar is not None:
+                bar.update(nbytes)
     finally:
         if bar is not None:
             bar.close()
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def _add_comparison(row: dict[str, Any], result: dict[str, Any]) -> None:
+    """The row of a pair of tensors completed with what ``compare`` found."""
+    row.update({k: result[k] for k in DIFF_COLUMNS if k in result})
+    row["status"] = "unchanged" if result["equal"] else "changed"
 
 
 def index_columns(index) -> dict[str, list]:

@@ -559,21 +559,53 @@ class Checkpoint(Artifact):
 
     # -- statistics and comparison ---------------------------------------------------------------
     def stats(
-        self, names: Iterable[str] | None = None, progress: bool | None = None
+        self,
+        names: Iterable[str] | None = None,
+        progress: bool | None = None,
+        *,
+        engine: Any = None,
     ) -> pd.DataFrame:
         """Statistics of each tensor (min, max, mean, std, l2, zeros, nans, infs), reading one
         tensor at a time. ``names`` defaults to every tensor but the object graph; a progress
         bar shows for large checkpoints (or ``progress=True``).
 
+        ``engine``: ``None`` (or ``"serial"``) reads and computes here, one tensor at a time;
+        ``"dask"`` (the current ``distributed`` client) or a ``distributed.Client`` computes
+        each tensor on a worker of the cluster, which reads its bytes itself (see
+        :mod:`~.engine`): the same table, row for row. Needs ``pip install 'tfexplore[dask]'``.
+
         Example::
 
             >>> checkpoint.stats(["layer1/W"])[["name", "mean", "std"]]   # doctest: +SKIP
+            >>> from distributed import Client                            # doctest: +SKIP
+            >>> checkpoint.stats(engine=Client("tcp://scheduler:8786"))  # doctest: +SKIP
         """
-        from ...stats import stream_stats
+        from ...stats import stats_frame, stream_stats
+        from .engine import cluster_stats, resolve_engine
 
+        client = resolve_engine(engine)
         keys = self._select(names)
         columns = ["name", "role", "shape", "dtype", "nbytes"]
         facts = {row[0]: row for row in self.variables[columns].itertuples(index=False)}
+        if client is not None:
+            found = cluster_stats(
+                [(self, key, _count(facts[key][4])) for key in keys],
+                client,
+                progress=progress,
+                description="stats",
+            )
+            return stats_frame(
+                [
+                    {
+                        "name": key,
+                        "role": facts[key][1],
+                        "shape": facts[key][2],
+                        "dtype": facts[key][3],
+                        **result,
+                    }
+                    for key, result in zip(keys, found)
+                ]
+            )
         items = (
             (
                 {
@@ -598,7 +630,11 @@ class Checkpoint(Artifact):
         return [self.resolve(name) for name in names]
 
     def diff(
-        self, other: Checkpoint | str | os.PathLike, progress: bool | None = None
+        self,
+        other: Checkpoint | str | os.PathLike,
+        progress: bool | None = None,
+        *,
+        engine: Any = None,
     ) -> pd.DataFrame:
         """Compare with another checkpoint (``other`` is the *new* one), one tensor at a time.
 
@@ -606,11 +642,16 @@ class Checkpoint(Artifact):
         changed, unchanged), ``old_shape``, ``new_shape``, ``old_dtype``, ``new_dtype``,
         ``max_abs_change``, ``mean_abs_change``, ``rel_l2_change`` (``|new - old| / |old|``).
 
+        ``engine``: ``None`` (or ``"serial"``) compares here; ``"dask"`` or a
+        ``distributed.Client`` compares each pair of tensors on a worker of the cluster (see
+        :meth:`stats`): the same table.
+
         Example::
 
             >>> run.open(10).diff(run.open(30)).query("status == 'changed'")   # doctest: +SKIP
+            >>> run.open(10).diff(run.open(30), engine="dask")               # doctest: +SKIP
         """
-        return diff_table(self, _as_checkpoint(other), progress)
+        return diff_table(self, _as_checkpoint(other), progress, engine=engine)
 
     # -- presentation ----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -1,0 +1,439 @@
+"""Where the heavy passes over checkpoints run: ``stats``, ``diff`` and ``history`` in this
+process, one tensor at a time (``engine=None``, the default), or on a Dask cluster
+(``engine="dask"`` or a ``distributed.Client``).
+
+On a cluster the work is split by tensor: each tensor (each pair of tensors for ``diff``, each
+(checkpoint, tensor) for ``history``) becomes a small, picklable :class:`TensorSpec`: its index
+entries (the pieces of a partitioned variable), the data shard each piece is in (a local
+``Path`` or a :class:`~tfexplore._fs.RemotePath`) and the ``.index`` to name in errors. A worker
+reads those byte ranges itself, checks and decodes them with numpy alone (``shard.py``'s
+``decode_numeric_entry`` and ``decode_string_entry``), computes ``tensor_stats`` or
+``compare``, and sends back a dict of a few numbers: no array crosses the network and no worker
+imports TensorFlow. Tasks go out ordered by (shard, offset), so that a worker's reads run along
+a shard, in waves of at most ``4 x`` the cluster's threads, so that the scheduler and this
+process hold a bounded number of them; the progress bar counts the bytes of each finished task.
+
+A worker holds one tensor at a time per thread (a ``diff`` task: the two it compares; a
+partitioned variable: the whole plus at most ``_PIECE_BATCH_BYTES`` of pieces), plus its
+imports. Tensors that need TensorFlow's reader (V1 checkpoints, big-endian bundles, dtypes
+numpy does not hold, partitioned strings: see :func:`tensor_spec`) are computed here, in this
+process, while the cluster works. The results equal the serial ones exactly: the same code
+computes them from the same bytes.
+
+Local paths must be visible to the workers at the same path (a ``LocalCluster``, or a shared
+file system); on a real cluster, open the checkpoint from object storage
+(``tfexplore.open("s3://...", storage_options=...)``): each worker fetches its own ranges.
+
+Example::
+
+    >>> from distributed import Client                                   # doctest: +SKIP
+    >>> client = Client("tcp://scheduler:8786")                          # doctest: +SKIP
+    >>> run = tfexplore.open("s3://bucket/runs/bert")                    # doctest: +SKIP
+    >>> run.history(engine=client)                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from ..._files import read_range, read_ranges
+from ..._fs import RemotePath
+from ...errors import TFExploreError, UnreadableFileError
+from .bundle import BundleEntry
+from .shard import decode_numeric_entry, decode_string_entry, is_direct, numpy_dtype
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "TensorSpec",
+    "Piece",
+    "resolve_engine",
+    "tensor_spec",
+    "read_tensor",
+    "stats_task",
+    "compare_task",
+    "cluster_stats",
+    "cluster_compare",
+]
+
+#: Tasks in flight per thread of the cluster: enough to keep every worker busy, few enough
+#: that the scheduler and this process hold a bounded number of tasks and results.
+TASKS_PER_THREAD = 4
+#: The pieces of a partitioned variable are fetched in rounds of at most this many bytes (or
+#: one piece): a worker holds the whole tensor plus one round.
+_PIECE_BATCH_BYTES = 64 * 1024 * 1024
+_INSTALL_HINT = "pip install 'tfexplore[dask]'"
+_ENGINES = (
+    "None or 'serial' (this process), 'dask' (the current Dask client) or a distributed.Client"
+)
+
+
+class Piece(NamedTuple):
+    """One stored entry of a tensor: its index entry, the data shard holding its bytes, and
+    where it goes in the whole (``(start, length)`` per dimension; ``None``: it is the whole)."""
+
+    entry: BundleEntry
+    shard_file: Path | RemotePath
+    where: tuple[tuple[int, int], ...] | None
+
+
+class TensorSpec(NamedTuple):
+    """What a worker needs to read one tensor by itself (small and picklable: no array).
+
+    ``kind``: ``"numeric"`` (one entry, numpy's raw layout), ``"string"`` (one string entry) or
+    ``"partitioned"`` (numeric pieces put together into ``shape``)."""
+
+    key: str
+    kind: str
+    dtype: str
+    shape: tuple[int, ...]
+    pieces: tuple[Piece, ...]
+    index_path: Path | RemotePath
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """(shard, offset) of its first piece: tasks are submitted in this order."""
+        first = self.pieces[0].entry
+        return first.shard, first.offset
+
+
+# -- which engine -------------------------------------------------------------------------------
+def resolve_engine(engine: Any) -> Client | None:
+    """The Dask client ``engine`` names, or ``None`` to run in this process.
+
+    ``None`` or ``"serial"``: this process. ``"dask"``: the current client
+    (``distributed.get_client()``). A ``distributed.Client``: that client. Raises
+    :class:`TFExploreError` when Dask is not installed or no client was started, and
+    ``ValueError`` for anything else."""
+    if engine is None or (isinstance(engine, str) and engine == "serial"):
+        return None
+    if isinstance(engine, str) and engine == "dask":
+        distributed = _import_distributed()
+        try:
+            return distributed.get_client()
+        except ValueError as exc:  # "No global client found and no address provided"
+            raise TFExploreError(
+                "engine='dask' runs on the current Dask client, and none was started in "
+                "this process.",
+                expected="a distributed.Client created before the call",
+                hint="start one first: `from distributed import Client; client = Client()` "
+                "(a local cluster) or `Client('tcp://scheduler:8786')` (a running scheduler); "
+                "or pass engine=client",
+            ) from exc
+    if not isinstance(engine, str) and type(engine).__module__.startswith("distributed"):
+        distributed = _import_distributed()
+        if isinstance(engine, distributed.Client):
+            return engine
+    raise ValueError(f"engine must be {_ENGINES}. Received: engine={engine!r}")
+
+
+def _import_distributed():
+    import importlib.util
+
+    try:
+        import distributed
+    except ImportError as exc:
+        has_dask = importlib.util.find_spec("dask") is not None
+        raise TFExploreError(
+            (
+                "Running on a Dask cluster needs dask's `distributed` scheduler; dask is "
+                "installed without it."
+                if has_dask
+                else "Running on a Dask cluster needs dask and its `distributed` scheduler, "
+                "which are not installed."
+            ),
+            expected="dask[distributed] installed",
+            hint=f"{_INSTALL_HINT} (or pip install 'dask[distributed]'); engine=None runs "
+            "in this process without Dask",
+        ) from exc
+    return distributed
+
+
+# -- specs: what a worker reads ------------------------------------------------------------------
+def tensor_spec(checkpoint, key: str) -> TensorSpec | None:
+    """The :class:`TensorSpec` of tensor ``key`` of ``checkpoint`` (a ``Checkpoint``), after
+    the checks a read makes first (``Checkpoint._check_data``: the shard is there and holds the
+    bytes the index claims); ``None`` when only ``Checkpoint._read_key`` can read it (V1
+    files, big-endian bundles, dtypes numpy does not hold as raw bytes, partitioned strings,
+    pieces that do not fit their slice): the same cases, in the same order, as ``_read_key``."""
+    if checkpoint.format != "v2" or not np.little_endian:
+        return None
+    index = checkpoint._index
+    if index.endianness != "little":
+        return None
+    pieces = index.pieces(key)
+    if not pieces:
+        return None
+    first = pieces[0]
+    if len(pieces) == 1 and is_direct(first):  # Checkpoint._read_direct
+        kind, where = "numeric", [None]
+    elif len(pieces) == 1 and first.dtype == "string" and not first.slices:  # _read_strings
+        kind, where = "string", [None]
+    else:  # Checkpoint._read_partitioned
+        where = _partition(index, key)
+        if where is None:
+            return None
+        kind = "partitioned"
+    checkpoint._check_data(key)
+    whole = index.entries.get(key, first)
+    return TensorSpec(
+        key=key,
+        kind=kind,
+        dtype=whole.dtype,
+        shape=tuple(whole.shape),
+        pieces=tuple(
+            Piece(entry, _absolute(index.shard_file(entry.shard)), spec)
+            for entry, spec in zip(pieces, where)
+        ),
+        index_path=_absolute(checkpoint.index_path),
+    )
+
+
+def _partition(index, key: str) -> list[tuple[tuple[int, int], ...]] | None:
+    """Where each piece of partitioned ``key`` goes, when every piece is numeric and exactly
+    fills its slice of the whole (what ``Checkpoint._read_partitioned`` puts together);
+    ``None`` otherwise."""
+    whole = index.entries.get(key)
+    slices = index.slice_entries.get(key)
+    if whole is None or not slices or numpy_dtype(slices[0][1].dtype) is None:
+        return None
+    if not all(is_direct(entry) for _, entry in slices):
+        return None
+    for spec, entry in slices:
+        if _slice_shape(spec, whole.shape) != tuple(entry.shape):
+            return None
+    return [tuple(map(tuple, spec)) for spec, _ in slices]
+
+
+def _slice_shape(spec, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape of ``array[where]`` for an array of ``shape`` (``None`` if they disagree on
+    the number of dimensions), as numpy's slicing gives it."""
+    if len(spec) != len(shape):
+        return None
+    return tuple(
+        len(range(size)[_slice(start, length)]) for (start, length), size in zip(spec, shape)
+    )
+
+
+def _slice(start: int, length: int) -> slice:
+    return slice(None) if length == -1 else slice(start, start + length)
+
+
+def _absolute(path):
+    """A local path as the workers must see it (they may have another working folder)."""
+    return path if isinstance(path, RemotePath) else Path(path).absolute()
+
+
+# -- what a worker runs (module-level, small arguments, small results) ----------------------------
+def read_tensor(spec: TensorSpec) -> np.ndarray:
+    """The value of the tensor ``spec`` describes, read from its byte ranges and checked
+    (length and CRC32C of every piece) with numpy alone."""
+    what = "checkpoint data"
+    if spec.kind != "partitioned":
+        entry, shard_file, _ = spec.pieces[0]
+        data = read_range(shard_file, entry.offset, entry.size, what=what)
+        if spec.kind == "string":
+            return decode_string_entry(entry, data, shard_file)
+        return decode_numeric_entry(entry, data, shard_file, spec.index_path)
+    array = np.zeros(spec.shape, dtype=numpy_dtype(spec.pieces[0].entry.dtype))
+    for batch in _batches(spec.pieces):
+        datas = read_ranges(
+            [(p.shard_file, p.entry.offset, p.entry.size) for p in batch], what=what
+        )
+        for piece, data in zip(batch, datas):
+            part = decode_numeric_entry(piece.entry, data, piece.shard_file, spec.index_path)
+            array[tuple(_slice(start, length) for start, length in piece.where)] = part
+        del datas
+    return array
+
+
+def _batches(pieces: Sequence[Piece]):
+    """``pieces`` in rounds of at most ``_PIECE_BATCH_BYTES`` (or one piece each)."""
+    batch: list[Piece] = []
+    size = 0
+    for piece in pieces:
+        if batch and size + piece.entry.size > _PIECE_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(piece)
+        size += piece.entry.size
+    if batch:
+        yield batch
+
+
+def stats_task(spec: TensorSpec) -> dict[str, Any]:
+    """``tensor_stats`` of one tensor, read by the worker itself."""
+    from ...stats import tensor_stats
+
+    return tensor_stats(read_tensor(spec))
+
+
+def compare_task(old: TensorSpec, new: TensorSpec) -> dict[str, Any]:
+    """``compare`` of two tensors (``old``, then ``new``), read by the worker itself."""
+    from ...stats import compare
+
+    return compare(read_tensor(old), read_tensor(new))
+
+
+# -- the passes ---------------------------------------------------------------------------------
+class _Task(NamedTuple):
+    function: Callable[..., dict]  # stats_task or compare_task
+    specs: tuple[TensorSpec, ...] | None  # None: computed in this process
+    local: Callable[[], dict]  # the serial computation, in this process
+    nbytes: int
+    order: tuple
+
+
+def cluster_stats(
+    items: Sequence[tuple[Any, str, int]],
+    client: Client,
+    *,
+    progress: bool | None = None,
+    description: str = "stats",
+) -> list[dict[str, Any]]:
+    """``tensor_stats`` of each ``(checkpoint, key, nbytes)`` on ``client``'s cluster, in the
+    order of ``items``. Tasks go out by (checkpoint, shard, offset); tensors only TensorFlow's
+    reader can read are computed here."""
+    from ...stats import tensor_stats
+
+    positions: dict[int, int] = {}
+    tasks = []
+    for checkpoint, key, nbytes in items:
+        group = positions.setdefault(id(checkpoint), len(positions))
+        spec = tensor_spec(checkpoint, key)
+        tasks.append(
+            _Task(
+                stats_task,
+                None if spec is None else (spec,),
+                _local(tensor_stats, (checkpoint, key)),
+                nbytes,
+                (group, *spec.order) if spec is not None else (),
+            )
+        )
+    return _run(tasks, client, progress=progress, description=description)
+
+
+def cluster_compare(
+    items: Sequence[tuple[Any, Any, str, int]],
+    client: Client,
+    *,
+    progress: bool | None = None,
+    description: str = "diff",
+) -> list[dict[str, Any]]:
+    """``compare`` of each ``(old_checkpoint, new_checkpoint, key, nbytes)`` on ``client``'s
+    cluster, in the order of ``items`` (``nbytes``: what the progress bar counts for it).
+    Tasks go out by the old tensor's (shard, offset)."""
+    from ...stats import compare
+
+    tasks = []
+    for old, new, key, nbytes in items:
+        old_spec = tensor_spec(old, key)
+        new_spec = tensor_spec(new, key) if old_spec is not None else None
+        remote = old_spec is not None and new_spec is not None
+        tasks.append(
+            _Task(
+                compare_task,
+                (old_spec, new_spec) if remote else None,
+                _local(compare, (old, key), (new, key)),
+                nbytes,
+                old_spec.order if remote else (),
+            )
+        )
+    return _run(tasks, client, progress=progress, description=description)
+
+
+def _local(function: Callable[..., dict], *tensors: tuple[Any, str]) -> Callable[[], dict]:
+    """``function`` of tensors read in this process, as the serial pass reads them."""
+
+    def compute() -> dict:
+        return function(*(checkpoint._read_key(key) for checkpoint, key in tensors))
+
+    return compute
+
+
+def _run(
+    tasks: Sequence[_Task], client: Client, *, progress: bool | None, description: str
+) -> list[dict[str, Any]]:
+    """Each task's result, in the order of ``tasks``: those with specs on the cluster (at most
+    ``TASKS_PER_THREAD`` per thread in flight, submitted by ``order``), the others here while
+    the cluster works; the bar advances by a task's bytes when it is done."""
+    from distributed import as_completed
+
+    from ...stats import progress_bar
+
+    if not tasks:
+        return []
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
+    remote = sorted(
+        (i for i, task in enumerate(tasks) if task.specs is not None),
+        key=lambda i: tasks[i].order,
+    )
+    local = [i for i, task in enumerate(tasks) if task.specs is None]
+    threads = sum(client.nthreads().values())
+    limit = TASKS_PER_THREAD * threads if threads else 32
+    token = uuid.uuid4().hex
+    queue = iter(remote)
+    pending: dict[str, tuple[Any, int]] = {}  # key -> (future, position)
+    done = as_completed(loop=client.loop)
+
+    def submit(position: int) -> None:
+        task = tasks[position]
+        key = f"tfexplore-{description}-{token}-{position}"
+        future = client.submit(task.function, *task.specs, key=key)
+        pending[key] = future, position
+        done.add(future)
+
+    bar = progress_bar(sum(task.nbytes for task in tasks), progress, description)
+    try:
+        for position in itertools.islice(queue, limit):
+            submit(position)
+        for position in local:  # here, while the cluster works
+            results[position] = tasks[position].local()
+            if bar is not None:
+                bar.update(tasks[position].nbytes)
+        for future in done:
+            _, position = pending.pop(future.key)
+            results[position] = _result(future, tasks[position])
+            del future  # its result leaves the cluster's memory
+            following = next(queue, None)
+            if following is not None:
+                submit(following)
+            if bar is not None:
+                bar.update(tasks[position].nbytes)
+    except BaseException:
+        if pending:
+            client.cancel([future for future, _ in pending.values()], force=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return results  # type: ignore[return-value]
+
+
+def _result(future, task: _Task) -> dict[str, Any]:
+    """A finished future's result. A tfexplore error on the worker (a damaged tensor, a file
+    it cannot reach) is looked at again here, the serial way: a damaged tensor raises the
+    very error the serial pass raises; a file this process reads but the worker could not is
+    an error saying the workers must see the files."""
+    if future.status != "error":
+        return future.result()
+    error = future.exception()
+    if not isinstance(error, TFExploreError):
+        return future.result()  # raises it, with its traceback
+    task.local()  # raises the serial error for a damaged tensor
+    spec = task.specs[0]
+    raise UnreadableFileError(
+        f"A Dask worker could not read tensor {spec.key!r} ({error.message}), which this "
+        "process reads.",
+        path=error.path or spec.pieces[0].shard_file,
+        expected="every worker sees the checkpoint's files at the same path or URL",
+        hint="open the checkpoint from object storage (s3://, gs://, ...) or a file system "
+        "every worker mounts at the same path; or run without engine= (in this process)",
+    ) from error

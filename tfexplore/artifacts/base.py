@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._files import human_bytes
+from .._fs import RemotePath, as_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +54,7 @@ class Artifact:
     kind: ClassVar[str] = ""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
+        self.path: Path | RemotePath = as_path(path)  # a URL stays a URL (never Path(url))
 
     # -- to override -------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

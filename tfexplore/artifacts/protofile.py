@@ -5,11 +5,9 @@ damage turned into errors that name the file.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from .._files import (
-    read_bytes,
-)
+from .._files import read_bytes
+from .._fs import as_path
 from .._tf import parse_proto
 from ..errors import CorruptArtifactError
 
@@ -21,7 +19,7 @@ def read_proto_file(path: str | os.PathLike, message_cls, what: str, *, hint: st
     file; a text file that is not this proto in text format says that it holds text. A missing
     or unreadable file raises ``ArtifactNotFoundError`` / ``UnreadableFileError``.
     """
-    path = Path(path)
+    path = as_path(path)
     data = read_bytes(path, what=what, expected=f"a {what} file")
     if not data:
         raise CorruptArtifactError(

@@ -31,6 +31,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._fs import as_path
 from ..errors import (
     ArtifactNotFoundError,
     CorruptArtifactError,
@@ -90,11 +91,11 @@ class SavedModel(Artifact):
     kind = "saved_model"
 
     def __init__(self, folder: str | os.PathLike) -> None:
-        folder = Path(folder)
+        folder = as_path(folder)
         if folder.name in (PB_NAME, PBTXT_NAME) and folder.is_file():
             folder = folder.parent
         super().__init__(folder)
-        if not (self.path / PB_NAME).is_file() and not (self.path / PBTXT_NAME).is_file():
+        if not self._proto_names:
             raise ArtifactNotFoundError(
                 f"{str(self.path)!r} holds no {PB_NAME} (or {PBTXT_NAME}).",
                 path=self.path,
@@ -104,11 +105,19 @@ class SavedModel(Artifact):
             )
 
     # -- the proto -------------------------------------------------------------------------
+    @functools.cached_property
+    def _proto_names(self) -> list[str]:
+        """``[saved_model.pb]``, else ``[saved_model.pbtxt]`` when only the text form is there,
+        else ``[]`` (asked once: each question is a request when the folder is a URL)."""
+        for name in (PB_NAME, PBTXT_NAME):
+            if (self.path / name).is_file():
+                return [name]
+        return []
+
     @property
     def proto_path(self) -> Path:
         """``saved_model.pb``, or ``saved_model.pbtxt`` when only the text form exists."""
-        binary = self.path / PB_NAME
-        return binary if binary.is_file() else self.path / PBTXT_NAME
+        return self.path / (PB_NAME if PB_NAME in self._proto_names else PBTXT_NAME)
 
     @functools.cached_property
     def proto(self):
@@ -233,7 +242,8 @@ class SavedModel(Artifact):
     def checkpoint(self):
         """The weights as a :class:`~tfexplore.artifacts.checkpoint.Checkpoint`
         (``variables/variables``), or ``None`` when the SavedModel has none."""
-        if not Path(str(self.variables_prefix) + ".index").is_file():
+        prefix = self.variables_prefix
+        if not prefix.with_name(prefix.name + ".index").is_file():
             return None
         from .checkpoint.prefix import Checkpoint
 

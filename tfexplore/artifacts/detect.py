@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import DATA_SHARD, META_SUFFIXES
-from .._fs import as_path
+from .._fs import RemotePath, as_path
 from ..errors import ArtifactNotFoundError, TFExploreError, UnrecognizedArtifactError
 
 __all__ = ["detect_kind", "KINDS", "EXPECTED"]
@@ -55,13 +55,19 @@ def detect_kind(path: str | os.PathLike) -> tuple[str, Path]:
 
 
 def _detect_missing(p: Path, raw: str) -> tuple[str, Path]:
+    if isinstance(p, RemotePath):
+        _check_bucket(p, raw)
     if p.name and p.with_name(p.name + ".index").is_file():
         return "checkpoint", p
     siblings = []
     if p.parent.is_dir():
         stem = p.name.split(".")[0]
         siblings = sorted(x.name for x in p.parent.iterdir() if stem and x.name.startswith(stem))
-    hint = f"relative paths are resolved from {os.getcwd()!r}"
+    hint = (
+        "list the folder to see what is there"
+        if isinstance(p, RemotePath)
+        else f"relative paths are resolved from {os.getcwd()!r}"
+    )
     if siblings:
         hint = "files that do exist there: " + ", ".join(siblings[:8])
     elif not p.parent.exists():
@@ -72,6 +78,21 @@ def _detect_missing(p: Path, raw: str) -> tuple[str, Path]:
         expected=EXPECTED,
         hint=hint,
     )
+
+
+def _check_bucket(p: RemotePath, raw: str) -> None:
+    """Nothing at the URL ``p``: say so first when its bucket itself does not exist."""
+    bucket = p
+    while bucket.parent != bucket:
+        bucket = bucket.parent
+    if not bucket.exists():
+        raise ArtifactNotFoundError(
+            f"The bucket {bucket.name!r} of {raw!r} does not exist.",
+            path=raw,
+            expected=f"an existing bucket {bucket.name!r} holding {EXPECTED}",
+            hint="check the bucket's name, and the endpoint (storage_options or AWS_ENDPOINT_URL, "
+            "STORAGE_EMULATOR_HOST) and the account or project the credentials belong to",
+        )
 
 
 def _detect_dir(p: Path) -> tuple[str, Path]:
@@ -166,26 +187,21 @@ def _is_text_meta_graph(p: Path) -> bool:
 
 
 def _head(p: Path, size: int = 8) -> bytes:
-    from .._files import open_regular
+    from .._files import read_range
 
-    try:
-        with open_regular(p, what="artifact") as f:
-            return f.read(size)
+    try:  # a URL: one request for these bytes
+        return read_range(p, 0, size, what="artifact")
     except (OSError, TFExploreError):
         return b""
 
 
 def _is_v1_checkpoint(p: Path) -> bool:
     """A legacy V1 checkpoint is one SSTable file (``model.ckpt``), recognised by its footer."""
-    from .._files import open_regular
+    from .._files import check_regular, read_range
 
-    try:
-        with open_regular(p, what="checkpoint") as f:
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 48:
-                return False
-            f.seek(-8, os.SEEK_END)
-            return f.read(8) == SSTABLE_MAGIC
+    try:  # a URL: one request for the 8 bytes of the footer
+        size = check_regular(p, what="checkpoint").st_size
+        return size >= 48 and read_range(p, size - 8, 8, what="checkpoint") == SSTABLE_MAGIC
     except (OSError, TFExploreError):
         return False
 

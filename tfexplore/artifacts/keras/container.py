@@ -1,6 +1,8 @@
 """What holds a Keras file's bytes: a ``.keras`` zip (its members opened in place, through a
-window on the file) or an HDF5 file (with or without a user block); HDF5 and JSON errors
-turned into tfexplore errors; claimed dataset sizes checked before h5py allocates them.
+window on the file) or an HDF5 file (with or without a user block); where the bytes come from
+(:func:`byte_source`: the local file, or a URL read in blocks on demand, shared by every reader
+of the file); HDF5 and JSON errors turned into tfexplore errors; claimed dataset sizes checked
+before h5py allocates them.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import io
 import json
 import re
 import struct
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..._files import open_regular
+from ..._files import check_regular, open_regular
+from ..._fs import RemotePath
 from ..._tf import _first_line
 from ...errors import (
     CorruptArtifactError,
@@ -41,10 +46,132 @@ ZIP_MAGIC = b"PK\x03\x04"
 _HINT_RECOPY = "the file may be truncated or damaged; re-copy it and compare its size"
 
 
-def _container_of(path: Path) -> str:
+# -- where the bytes come from ----------------------------------------------------------------
+#: a remote Keras file is fetched in blocks of this size, kept in memory for every reader of it
+REMOTE_BLOCK = 64 << 10
+#: blocks kept per remote file (the least recently used go first): 16 MB
+REMOTE_KEEP = 256
+#: a read of at least this many bytes (a weight's data) is fetched as it is, in one request
+REMOTE_DIRECT = 4 * REMOTE_BLOCK
+#: ... or in requests of this many bytes, when larger (what a read holds twice at a time)
+REMOTE_PIECE = 64 << 20
+
+
+class LocalSource:
+    """A local Keras file: each reader is the file itself, opened read-only and checked
+    regular."""
+
+    remote = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def open(self) -> io.BufferedIOBase:
+        return open_regular(self.path, what="Keras")
+
+
+class RemoteSource:
+    """A Keras file at a URL, read without a copy on disk: readers (zipfile, h5py) share a cache
+    of :data:`REMOTE_BLOCK` blocks, so the zip directory and the HDF5 metadata they come back to
+    are fetched once; a large read (a weight's data) is fetched in one request of its own size.
+    Only what a call reads is fetched."""
+
+    remote = True
+
+    def __init__(self, path: RemotePath) -> None:
+        self.path = path
+        self.size = check_regular(path, what="Keras", expected=_EXPECTED_FILE).st_size
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def open(self) -> io.RawIOBase:
+        return _RemoteReader(self)
+
+    def block(self, number: int) -> bytes:
+        with self._lock:
+            block = self._blocks.get(number)
+            if block is not None:
+                self._blocks.move_to_end(number)
+                return block
+        start = number * REMOTE_BLOCK
+        block = self.fetch(start, min(REMOTE_BLOCK, self.size - start))
+        with self._lock:
+            self._blocks[number] = block
+            while len(self._blocks) > REMOTE_KEEP:
+                self._blocks.popitem(last=False)
+        return block
+
+    def fetch(self, offset: int, size: int) -> bytes:
+        data = self.path.read_range(offset, size, what="Keras file")
+        if len(data) != size:
+            raise UnreadableFileError(
+                f"The Keras file {self.path.url!r} changed while it was read: {len(data)} of "
+                f"the {size} bytes asked for at offset {offset} came back (it had "
+                f"{self.size} bytes when opened).",
+                path=self.path,
+                expected=_EXPECTED_FILE + " that no program is writing",
+                hint="wait until the upload has finished, then open it again",
+            )
+        return data
+
+
+class _RemoteReader(io.RawIOBase):
+    """One seekable reader of a :class:`RemoteSource` (its own position, the shared blocks)."""
+
+    def __init__(self, source: RemoteSource) -> None:
+        super().__init__()
+        self._source, self._position = source, 0
+        self.name = source.path.url
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._source.size}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        wanted = max(0, min(len(view), self._source.size - self._position))
+        done = 0
+        if wanted >= REMOTE_DIRECT:
+            while done < wanted:
+                take = min(REMOTE_PIECE, wanted - done)
+                view[done : done + take] = self._source.fetch(self._position, take)
+                done += take
+                self._position += take
+            return done
+        while done < wanted:
+            number, start = divmod(self._position, REMOTE_BLOCK)
+            block = self._source.block(number)
+            take = min(wanted - done, len(block) - start)
+            view[done : done + take] = block[start : start + take]
+            done += take
+            self._position += take
+        return done
+
+
+def byte_source(path: Path | RemotePath) -> LocalSource | RemoteSource:
+    """Where the bytes of the Keras file ``path`` come from (see :class:`RemoteSource`)."""
+    return RemoteSource(path) if isinstance(path, RemotePath) else LocalSource(path)
+
+
+_EXPECTED_FILE = "a .keras, .h5, .hdf5 or .weights.h5 file"
+
+
+# -- the container ----------------------------------------------------------------------------
+def _container_of(path: Path, source: LocalSource | RemoteSource | None = None) -> str:
     """``zip`` or ``hdf5`` from the first bytes; anything else is not a Keras file."""
+    source = source or byte_source(path)
     try:
-        with open_regular(path, what="Keras") as f:
+        with source.open() as f:
             head = f.read(8)
     except OSError as exc:
         raise UnreadableFileError(
@@ -55,7 +182,7 @@ def _container_of(path: Path) -> str:
         ) from exc
     if head.startswith(ZIP_MAGIC):
         return "zip"
-    if head == HDF5_MAGIC or _has_hdf5_userblock(path):
+    if head == HDF5_MAGIC or _has_hdf5_userblock(source):
         return "hdf5"
     from ..._files import check_lfs_pointer
 
@@ -68,11 +195,11 @@ def _container_of(path: Path) -> str:
     )
 
 
-def _has_hdf5_userblock(path: Path) -> bool:
+def _has_hdf5_userblock(source: LocalSource | RemoteSource) -> bool:
     """HDF5 files may start after a user block of 512, 1024, 2048... bytes."""
     offset = 512
-    size = path.stat().st_size
-    with open_regular(path, what="Keras") as f:
+    size = source.path.stat().st_size
+    with source.open() as f:
         while offset + 8 <= size and offset <= 1 << 20:
             f.seek(offset)
             if f.read(8) == HDF5_MAGIC:
@@ -82,11 +209,14 @@ def _has_hdf5_userblock(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _open_member(path: Path, info: zipfile.ZipInfo) -> Iterator[io.RawIOBase]:
+def _open_member(
+    path: Path, info: zipfile.ZipInfo, source: LocalSource | RemoteSource | None = None
+) -> Iterator[io.RawIOBase]:
     """A seekable file object for one zip member: a window on the archive for a stored
     (uncompressed) member, which Keras writes, so nothing is copied; else the bytes in memory."""
+    source = source or byte_source(path)
     if info.compress_type == zipfile.ZIP_STORED:
-        with open_regular(path, what="Keras zip") as raw:
+        with source.open() as raw:
             raw.seek(info.header_offset)
             header = raw.read(30)
             if len(header) < 30 or header[:4] != ZIP_MAGIC:
@@ -95,7 +225,7 @@ def _open_member(path: Path, info: zipfile.ZipInfo) -> Iterator[io.RawIOBase]:
             start = info.header_offset + 30 + name_length + extra_length
             yield _Window(raw, start, info.file_size)
     else:
-        with zipfile.ZipFile(path) as archive:
+        with source.open() as raw, zipfile.ZipFile(raw) as archive:
             yield io.BytesIO(read_member(archive, info, path))
 
 

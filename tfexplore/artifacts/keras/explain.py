@@ -89,4 +89,8 @@ def explain_keras_file(keras_file) -> str:
             "optimizer; the state is matched to variables by position."
         )
     lines += ["", "Nothing was run to produce this: the file was read with zipfile, json and h5py."]
+    if keras_file._source.remote:
+        from .probe import REMOTE_NOTE
+
+        lines += ["", f"**Note:** {REMOTE_NOTE[0].upper()}{REMOTE_NOTE[1:]}."]
     return "\n".join(lines)

@@ -70,6 +70,7 @@ from .container import (
     _parse_json,
     _translated,
     _unrecorded_version,
+    byte_source,
 )
 from .explain import explain_keras_file
 from .legacy import _LegacyReader
@@ -127,7 +128,8 @@ class KerasFile(Artifact):
                 hint="check the path; a SavedModel folder opens with tfexplore.open(folder)",
             )
         check_regular(self.path, what="Keras")
-        self._container = _container_of(self.path)
+        self._source = byte_source(self.path)  # a URL: fetched in blocks, as readers ask
+        self._container = _container_of(self.path, self._source)
         self._probed = False  # see _open_h5
 
     # -- the file's parts ------------------------------------------------------------------
@@ -335,6 +337,8 @@ class KerasFile(Artifact):
             )
         if self.custom_classes:
             notes.append(f"custom classes needed to load: {self.custom_classes}")
+        if self._source.remote:
+            notes.append(_h5probe.REMOTE_NOTE)
         unnamed = [w.name for w in self._weights if w.role == "weight" and "/vars/" in w.name]
         if unnamed:
             notes.append(
@@ -446,12 +450,12 @@ class KerasFile(Artifact):
     @functools.cached_property
     def _zip_members(self) -> dict[str, zipfile.ZipInfo]:
         with _translated(self.path, "Keras zip"):
-            with zipfile.ZipFile(self.path) as archive:
+            with self._source.open() as raw, zipfile.ZipFile(raw) as archive:
                 infos = archive.infolist()
         check_members(self.path, infos)
         with _translated(self.path, "Keras zip"):
             for info in infos:
-                check_inflation(self.path, info)
+                check_inflation(self.path, info, self._source)
         members = {info.filename: info for info in infos}
         if WEIGHTS_MEMBER not in members and CONFIG_MEMBER not in members:
             raise CorruptArtifactError(
@@ -483,7 +487,7 @@ class KerasFile(Artifact):
                 hint=_HINT_RECOPY,
             )
         with _translated(self.path, f"{member} in the Keras zip"):
-            with zipfile.ZipFile(self.path) as archive:
+            with self._source.open() as raw, zipfile.ZipFile(raw) as archive:
                 data = read_member(archive, self._zip_members[member], self.path)
         return _parse_json(data, self.path, member)
 
@@ -508,13 +512,16 @@ class KerasFile(Artifact):
         hanging, crashing or exhausting memory (once per file version)."""
         import h5py
 
-        if not self._probed:
+        if not self._probed and not self._source.remote:  # remote: see REMOTE_NOTE
             _h5probe.check(self.path)
             self._probed = True
         with _translated(self.path, "Keras weights (HDF5)"), contextlib.ExitStack() as stack:
             if self._container == "zip":
                 info = self._zip_members[WEIGHTS_MEMBER]
-                fileobj = stack.enter_context(_open_member(self.path, info))
+                fileobj = stack.enter_context(_open_member(self.path, info, self._source))
+                h5 = stack.enter_context(h5py.File(fileobj, "r"))
+            elif self._source.remote:  # h5py reads the file object: no copy on disk
+                fileobj = stack.enter_context(self._source.open())
                 h5 = stack.enter_context(h5py.File(fileobj, "r"))
             else:
                 check_regular(self.path, what="Keras HDF5")

@@ -32,6 +32,11 @@ imports). ``TFEXPLORE_H5_PROBE=0`` turns the probe off (reads run in the kernel 
 When no child Python can be started (an embedded interpreter), a warning says so and the reads
 run in the kernel.
 
+A Keras file at a URL (``s3://``, ``gs://``...) is not rehearsed: the child would fetch the whole
+file again (every weight, even to list their names) and inspection writes no local copy to share
+with it. Its reads run in the kernel with the in-process guards only (claimed sizes, zip
+limits), and ``KerasFile.notes`` and ``explain()`` say so (:data:`REMOTE_NOTE`).
+
 This module imports nothing heavy at the top: the child imports it to run :func:`_child_main`.
 """
 
@@ -48,6 +53,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..._fs import is_url
 from ...errors import CorruptArtifactError
 
 __all__ = ["check", "probe", "clear_cache", "timeout_for", "memory_budget_mb"]
@@ -71,6 +77,13 @@ _IN_CHILD = False  # set in the child: KerasFile must not probe from inside the 
 _cache: dict[tuple, dict[str, Any]] = {}
 _lock = threading.Lock()
 _warned: set[str] = set()
+#: what ``KerasFile.notes`` says of a Keras file read from a URL
+REMOTE_NOTE = (
+    "read from object storage: its HDF5 reads ran in this process without the child-process "
+    "rehearsal that guards local files against damaged HDF5 (libhdf5 can hang or exhaust memory "
+    "on some damaged metadata; rehearsing would fetch the whole file again); for a file you do "
+    "not trust, copy it to a local disk and open the copy"
+)
 _EXPECTED = "an intact Keras HDF5 file (.h5, .hdf5, .weights.h5, or model.weights.h5 in a .keras)"
 
 
@@ -113,7 +126,7 @@ def check(path: str | os.PathLike) -> None:
 
         >>> check("model.h5")      # doctest: +SKIP
     """
-    if _IN_CHILD or not _enabled():
+    if _IN_CHILD or not _enabled() or is_url(path):  # a URL: not rehearsed (the docstring)
         return
     path = Path(path)
     try:

@@ -90,14 +90,15 @@ def check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
             )
 
 
-def check_inflation(path: Path, info: zipfile.ZipInfo) -> None:
+def check_inflation(path: Path, info: zipfile.ZipInfo, source=None) -> None:
     """Inflate a deflated member in bounded steps (never more than ``_CHUNK`` bytes out at a
     time, nothing kept) and refuse it unless its stream ends at exactly its declared size.
 
     ``zipfile`` stops *returning* bytes at the declared size, but its ``read()`` asks zlib for
     up to 2 GB of output at once, so a member that declares 1 KB and inflates to 3 GB takes
     3 GB in whoever reads it (Keras's ``load_model`` does). After this check no reader can get
-    more than the declared size out of the member."""
+    more than the declared size out of the member. ``source``: where the bytes come from
+    (``container.byte_source``), when not the local file ``path``."""
     import struct
     import zlib
 
@@ -107,7 +108,7 @@ def check_inflation(path: Path, info: zipfile.ZipInfo) -> None:
         return
     inflater = zlib.decompressobj(-15)
     total = 0
-    with open_regular(path, what="Keras zip") as raw:
+    with source.open() if source is not None else open_regular(path, what="Keras zip") as raw:
         raw.seek(info.header_offset)
         header = raw.read(30)
         if len(header) < 30 or header[:4] != b"PK\x03\x04":

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._fs import as_path
 from ..errors import ArtifactNotFoundError, TensorNotFoundError, suggest
 from .base import Artifact, Explanation, human_bytes
 from .detect import _stem, keras_files
@@ -52,7 +53,7 @@ class KerasRun(Artifact):
     kind = "keras_run"
 
     def __init__(self, folder: str | os.PathLike) -> None:
-        folder = Path(os.fspath(folder)).expanduser()
+        folder = as_path(folder)  # a URL stays a URL
         super().__init__(folder)
         self.folder = folder
         if not folder.is_dir():
@@ -136,7 +137,7 @@ class KerasRun(Artifact):
             found = [row for row in self._rows if row["epoch"] == epoch_or_name]
             choices = [str(row["epoch"]) for row in self._rows]
         else:
-            name = Path(os.fspath(epoch_or_name)).name
+            name = as_path(epoch_or_name).name
             found = [row for row in self._rows if row["path"].name == name]
             choices = [row["path"].name for row in self._rows]
         if not found:

@@ -9,59 +9,112 @@
 
 Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
 when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
+
+Every path may be a URL of object storage (``s3://``, ``gs://``, ``az://``...; needs
+``pip install 'tfexplore[remote]'``); only what the command shows is fetched::
+
+    tfexplore inspect s3://bucket/runs/mnist
+    tfexplore scan gs://bucket/export/1 --storage-option token=anon
+    tfexplore explain s3://bucket/model.keras \
+        --storage-option client_kwargs.endpoint_url=http://localhost:9000
+
+``--storage-option KEY=VALUE`` (repeatable) goes to fsspec as ``storage_options``: ``VALUE`` is
+read as JSON when it parses (``anon=true``, ``default_block_size=1048576``), else kept as text;
+a dotted ``KEY`` (``client_kwargs.endpoint_url``) sets a nested option. Credentials and
+endpoints also come from the environment, as for any fsspec program (:data:`ENVIRONMENT`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from ._files import prefix_text
 from .errors import TFExploreError
 
-__all__ = ["main", "inspect_text", "scan_text", "EXIT_RISKY"]
+__all__ = ["main", "inspect_text", "scan_text", "parse_storage_options", "EXIT_RISKY"]
 
 #: ``tfexplore scan`` exit status when risky ops are found.
 EXIT_RISKY = 3
 
+#: where fsspec's backends find credentials and endpoints when no ``--storage-option`` says
+ENVIRONMENT = (
+    "URLs (s3://, gs://, az://...) take their credentials and endpoint from --storage-option, "
+    "else from the environment, as any fsspec program does: s3:// from AWS_PROFILE, "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL (MinIO, a local S3) and "
+    "~/.aws; gs:// from GOOGLE_APPLICATION_CREDENTIALS (or gcloud's login) and "
+    "STORAGE_EMULATOR_HOST (a local GCS emulator); az:// from AZURE_STORAGE_CONNECTION_STRING "
+    "or AZURE_STORAGE_ACCOUNT_NAME."
+)
+_PATH_HELP = (
+    "checkpoint folder or prefix, .meta, SavedModel, .keras/.h5, .pb; or its URL "
+    "(s3://bucket/run, gs://...)"
+)
+
 
 def main(argv: list[str] | None = None) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="storage_options",
+        help="an fsspec storage option for a URL (repeatable): VALUE is JSON when it parses, "
+        "else text; a dotted KEY sets a nested option (client_kwargs.endpoint_url=http://...)",
+    )
     parser = argparse.ArgumentParser(
         prog="tfexplore",
-        description="Explore TensorFlow checkpoints, graphs, SavedModels and Keras files.",
+        description="Explore TensorFlow checkpoints, graphs, SavedModels and Keras files, "
+        "on a local disk or on object storage.",
+        epilog=ENVIRONMENT,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    inspect = commands.add_parser("inspect", help="print what tfexplore.open finds")
-    inspect.add_argument(
-        "path", help="checkpoint folder or prefix, .meta, SavedModel, .keras/.h5, .pb"
+    inspect = commands.add_parser(
+        "inspect", help="print what tfexplore.open finds", parents=[common], epilog=ENVIRONMENT
     )
+    inspect.add_argument("path", help=_PATH_HELP)
     inspect.add_argument(
         "--rows", type=int, default=40, help="rows of each table to print (0: all; default 40)"
     )
-    explain = commands.add_parser("explain", help="print explain(): what the artifact is made of")
-    explain.add_argument("path")
+    explain = commands.add_parser(
+        "explain",
+        help="print explain(): what the artifact is made of",
+        parents=[common],
+        epilog=ENVIRONMENT,
+    )
+    explain.add_argument("path", help=_PATH_HELP)
     scan = commands.add_parser(
         "scan",
         help="list the ops that are not pure computation: files, network, Python, custom ops "
         "(exit 3 if any, 0 if none); a folder: every graph-bearing file in it",
+        parents=[common],
+        epilog=ENVIRONMENT,
     )
-    scan.add_argument("path")
+    scan.add_argument("path", help=_PATH_HELP + "; a folder: every graph-bearing file below it")
     scan.add_argument("--all", action="store_true", help="also list the Saver's expected I/O")
     args = parser.parse_args(argv)
+    try:
+        options = parse_storage_options(args.storage_options) or None
+    except ValueError as exc:
+        commands.choices[args.command].error(str(exc))
 
     import tfexplore
 
     try:
         status = 0
         if args.command == "scan":  # a folder: every graph-bearing file in it
-            report = tfexplore.scan(args.path)
+            report = tfexplore.scan(args.path, storage_options=options)
             text = scan_text(report, show_expected=args.all)
             status = 0 if report.ok else EXIT_RISKY
         elif args.command == "explain":  # a terminal is not HTML: the names' < come back
-            text = str(tfexplore.open(args.path).explain()).replace("&lt;", "<")
+            artifact = tfexplore.open(args.path, storage_options=options)
+            text = str(artifact.explain()).replace("&lt;", "<")
         else:
-            text = inspect_text(tfexplore.open(args.path), rows=args.rows)
+            artifact = tfexplore.open(args.path, storage_options=options)
+            text = inspect_text(artifact, rows=args.rows)
     except TFExploreError as exc:
         print(f"tfexplore: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -70,6 +123,40 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `tfexplore inspect x | head`
         sys.stderr.close()
     return status
+
+
+def parse_storage_options(items: list[str]) -> dict[str, Any]:
+    """``["anon=true", "client_kwargs.endpoint_url=http://localhost:9000"]`` ->
+    ``{"anon": True, "client_kwargs": {"endpoint_url": "http://localhost:9000"}}``: each value
+    read as JSON when it parses, else kept as text; a dotted key makes nested dicts.
+
+    Raises:
+        ValueError: an item without ``=``, an empty key, or a key both a value and a group.
+    """
+    options: dict[str, Any] = {}
+    for item in items:
+        key, equals, text = item.partition("=")
+        names = key.strip().split(".")
+        if not equals or not all(name.strip() for name in names):
+            raise ValueError(
+                f"--storage-option {item!r}: expected KEY=VALUE (e.g. anon=true, "
+                "client_kwargs.endpoint_url=http://localhost:9000)"
+            )
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        target = options
+        for depth, name in enumerate(names[:-1]):
+            target = target.setdefault(name.strip(), {})
+            if not isinstance(target, dict):
+                group = ".".join(names[: depth + 1])
+                raise ValueError(f"--storage-option {item!r}: {group!r} already has a value")
+        last = names[-1].strip()
+        if isinstance(target.get(last), dict) and not isinstance(value, dict):
+            raise ValueError(f"--storage-option {item!r}: {key.strip()!r} already holds options")
+        target[last] = value
+    return options
 
 
 def scan_text(report: Any, *, show_expected: bool = False) -> str:

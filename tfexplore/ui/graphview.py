@@ -46,10 +46,11 @@ CALL_ATTR_ORDER = {
 }
 
 
-def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
+def resolve_graph(source: Any, storage_options: dict | None = None) -> tuple[Any, Any, Any]:
     """``(graph, meta_graph, checkpoint)`` for anything that holds a graph.
 
-    ``source`` may be a path (opened with :func:`tfexplore.open`), a checkpoint folder (its
+    ``source`` may be a path or a URL (opened with :func:`tfexplore.open`, which is given
+    ``storage_options``), an artifact opened from either, a checkpoint folder (its
     latest checkpoint), a :class:`~tfexplore.artifacts.checkpoint.Checkpoint` (its ``.meta``
     graph, and its values for variables), a :class:`~tfexplore.artifacts.metagraph.MetaGraph`,
     a SavedModel, a :class:`~tfexplore.graph.Graph`, a ``tf.Graph`` or a ``GraphDef`` proto.
@@ -57,7 +58,7 @@ def resolve_graph(source: Any) -> tuple[Any, Any, Any]:
     if isinstance(source, (str, os.PathLike)):
         from ..artifacts.open import open as open_artifact
 
-        source = open_artifact(source)
+        source = open_artifact(source, storage_options=storage_options)
     kind = getattr(source, "kind", "")
     if kind == "checkpoint_dir":
         if len(source) == 0 and source.meta_graph is not None:  # graphs without tensors
@@ -112,10 +113,11 @@ class GraphExplorer:
     shown). Each graph keeps its own expanded scopes while another one is shown.
 
     Args:
-        source: what :func:`resolve_graph` accepts (a path, an artifact, a graph).
+        source: what :func:`resolve_graph` accepts (a path or URL, an artifact, a graph).
         expanded: scopes open at the start (default: none; a lone top scope opens by itself).
         params: layout sizes and spacing.
         color_by: ``"op"`` (op type), ``"device"`` or ``"role"``.
+        storage_options: for a URL ``source``: credentials and endpoint, given to fsspec.
     """
 
     def __init__(
@@ -125,8 +127,9 @@ class GraphExplorer:
         expanded: Iterable[str] | None = None,
         params: LayoutParams | None = None,
         color_by: str = "op",
+        storage_options: dict | None = None,
     ) -> None:
-        self.graph, self.meta_graph, self.checkpoint = resolve_graph(source)
+        self.graph, self.meta_graph, self.checkpoint = resolve_graph(source, storage_options)
         self.root_graph = self.graph
         self.params = params or LayoutParams()
         self.hierarchy = self._hierarchy(self.graph)

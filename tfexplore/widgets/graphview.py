@@ -60,11 +60,13 @@ class GraphView(anywidget.AnyWidget):
     the function library (a call node opens its function's body, a breadcrumb leads back).
 
     Args:
-        source: a path, an artifact (checkpoint, MetaGraph, SavedModel) or a graph.
+        source: a path or URL (``s3://bucket/run``), an artifact (checkpoint, MetaGraph,
+            SavedModel) or a graph.
         expanded: scopes to open at the start.
         color_by: ``"op"``, ``"device"`` or ``"role"``.
         height: height of the drawing area in pixels.
         params: :class:`~tfexplore.scene.layout.LayoutParams` for sizes and spacing.
+        storage_options: for a URL ``source``: credentials and endpoint, given to fsspec.
     """
 
     _esm = _HERE / "graphview.js"
@@ -109,9 +111,16 @@ class GraphView(anywidget.AnyWidget):
         color_by: str = "op",
         height: int = 560,
         params: LayoutParams | None = None,
+        storage_options: dict | None = None,
         **kwargs: Any,
     ) -> None:
-        self.explorer = GraphExplorer(source, expanded=expanded, params=params, color_by=color_by)
+        self.explorer = GraphExplorer(
+            source,
+            expanded=expanded,
+            params=params,
+            color_by=color_by,
+            storage_options=storage_options,
+        )
         super().__init__(color_by=color_by, height=height, **kwargs)
         self._static_key = self.model_id
         self.functions = self.explorer.functions()

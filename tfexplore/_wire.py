@@ -363,7 +363,19 @@ del _proto
 
 
 def _class(name: str):
-    return message_factory.GetMessageClass(POOL.FindMessageTypeByName(f"{PACKAGE}.{name}"))
+    message_cls = message_factory.GetMessageClass(POOL.FindMessageTypeByName(f"{PACKAGE}.{name}"))
+    _add_nested(message_cls)
+    return message_cls
+
+
+def _add_nested(message_cls) -> None:
+    """Nested messages as class attributes (``TensorShapeProto.Dim``), as in generated modules:
+    upb's classes come with them, those of the pure-Python implementation do not."""
+    for nested in message_cls.DESCRIPTOR.nested_types:
+        nested_cls = message_factory.GetMessageClass(nested)
+        if not hasattr(message_cls, nested.name):
+            setattr(message_cls, nested.name, nested_cls)
+        _add_nested(nested_cls)
 
 
 BundleHeaderProto = _class("BundleHeaderProto")

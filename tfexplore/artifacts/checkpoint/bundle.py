@@ -125,10 +125,9 @@ def parse_bundle_index(
     data: bytes, path: str | os.PathLike, *, verify_checksums: bool = True
 ) -> BundleIndex:
     """Parse the bytes ``data`` of the index file ``path`` (named in errors)."""
-    from ..._tf import dtype_name, protos
+    from ..._wire import BundleEntryProto, BundleHeaderProto, dtype_name
 
     path = Path(path)
-    bundle_pb2 = protos().tensor_bundle_pb2
     header = None
     entries: dict[str, BundleEntry] = {}
     pieces: dict[str, list[tuple[SliceSpec, BundleEntry]]] = {}
@@ -142,15 +141,13 @@ def parse_bundle_index(
         unusual): decoded by :func:`_decode_entry`, else by protobuf, and checked."""
         nonlocal header, max_shard
         if not raw_key:
-            header = _parse(bundle_pb2.BundleHeaderProto, value, path, "bundle header")
+            header = _parse(BundleHeaderProto, value, path, "bundle header")
             return
         # the common case without protobuf objects; anything unusual (unknown fields,
         # negative or oversized numbers, damage) goes through the real parser, which decides
         fields = decode(value)
         if fields is None:
-            fields = _fields_from_proto(
-                _parse(bundle_pb2.BundleEntryProto, value, path, "bundle entry")
-            )
+            fields = _fields_from_proto(_parse(BundleEntryProto, value, path, "bundle entry"))
         if raw_key[0] == 0 and (slice_key := decode_slice_key(raw_key)):
             name = slice_key[0]
             pieces.setdefault(name, []).append(
@@ -196,7 +193,7 @@ def parse_bundle_index(
                 raise _corrupt(
                     path, f"entry {entry.key!r} is in shard {entry.shard} of only {num_shards}"
                 )
-    endianness = bundle_pb2.BundleHeaderProto.Endianness.Name(header.endianness)
+    endianness = BundleHeaderProto.Endianness.Name(header.endianness)
     return BundleIndex(
         path=path,
         num_shards=num_shards,
@@ -509,10 +506,9 @@ def _storable_dtype(enum_value: int) -> bool:
     """A dtype a checkpoint can hold: a known ``DataType``, not ``DT_INVALID``, not a
     reference type (``_ref``, 100 and up), not a resource handle. (TensorFlow's reader aborts
     the process on an unknown or reference dtype.)"""
-    from ..._tf import protos
+    from ..._wire import DATA_TYPES
 
-    known = set(protos().types_pb2.DataType.values())
-    return enum_value in known and 0 < enum_value < 100 and enum_value != DT_RESOURCE
+    return enum_value in DATA_TYPES and 0 < enum_value < 100 and enum_value != DT_RESOURCE
 
 
 def _decode_name(raw_key: bytes, path) -> str:
@@ -523,7 +519,7 @@ def _decode_name(raw_key: bytes, path) -> str:
 
 
 def _parse(message_cls, value: bytes, path, what: str):
-    from ..._tf import parse_proto
+    from ..._wire import parse_proto
 
     return parse_proto(message_cls, value, path, f"{what} in a checkpoint index", hint=_HINT)
 

@@ -275,10 +275,10 @@ class ObjectGraph:
     @classmethod
     def from_bytes(cls, data: bytes, path) -> ObjectGraph:
         """Parse the serialized graph (the value of the object graph tensor) read from ``path``."""
-        from ..._tf import parse_proto, protos
+        from ..._wire import TrackableObjectGraph, parse_proto
 
         proto = parse_proto(
-            protos().trackable_object_graph_pb2.TrackableObjectGraph,
+            TrackableObjectGraph,
             data,
             path,
             "TF2 object graph (_CHECKPOINTABLE_OBJECT_GRAPH)",

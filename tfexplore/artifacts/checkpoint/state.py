@@ -32,16 +32,16 @@ def read_state(path: str | os.PathLike):
     """
     from google.protobuf import text_format
 
-    from ..._tf import protos
+    from ..._wire import CheckpointState, tf_names_in
 
     raw = read_bytes(  # a regular file (not a FIFO, not a link to /dev/zero)
         path, what="checkpoint state", expected="a CheckpointState", limit=MAX_STATE_BYTES
     )
-    state = protos().checkpoint_state_pb2.CheckpointState()
+    state = CheckpointState()
     try:
         text_format.Parse(raw.decode("utf-8", errors="replace"), state)
-    except text_format.ParseError as exc:
-        raise StateFileError(str(exc)) from exc
+    except text_format.ParseError as exc:  # named as TensorFlow names it, not as _wire does
+        raise StateFileError(tf_names_in(str(exc))) from exc
     return state
 
 

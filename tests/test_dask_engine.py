@@ -162,7 +162,11 @@ def test_workers_fetch_their_own_ranges_from_s3(
         ("partitioned", partitioned_checkpoint),
     ]:
         remote = tfexplore.open(f"{bucket}/{folder}/{prefix.name}", storage_options=options)
+        assert len(remote.variables)
+        s3_server.counter.reset()
         pd.testing.assert_frame_equal(remote.stats(engine=client), Checkpoint(prefix).stats())
+        heads = [r for r in s3_server.counter.requests if r.method == "HEAD" and ".data-" in r.path]
+        assert len(heads) <= len(remote.data_files)  # each shard's size asked for once
     _no_tensorflow_on_workers(client)
 
 

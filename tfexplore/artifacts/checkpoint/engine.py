@@ -46,7 +46,13 @@ from ..._files import read_range, read_ranges
 from ..._fs import RemotePath
 from ...errors import TFExploreError, UnreadableFileError
 from .bundle import BundleEntry
-from .shard import decode_numeric_entry, decode_string_entry, is_direct, numpy_dtype
+from .shard import (
+    decode_numeric_entry,
+    decode_string_entry,
+    is_direct,
+    numpy_dtype,
+    read_numeric_entry,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -70,6 +76,7 @@ TASKS_PER_THREAD = 4
 #: one piece): a worker holds the whole tensor plus one round.
 _PIECE_BATCH_BYTES = 64 * 1024 * 1024
 _INSTALL_HINT = "pip install 'tfexplore[dask]'"
+_WHAT = "checkpoint data"
 _ENGINES = (
     "None or 'serial' (this process), 'dask' (the current Dask client) or a distributed.Client"
 )
@@ -157,12 +164,13 @@ def _import_distributed():
 
 
 # -- specs: what a worker reads ------------------------------------------------------------------
-def tensor_spec(checkpoint, key: str) -> TensorSpec | None:
+def tensor_spec(checkpoint, key: str, sizes: dict[int, int] | None = None) -> TensorSpec | None:
     """The :class:`TensorSpec` of tensor ``key`` of ``checkpoint`` (a ``Checkpoint``), after
     the checks a read makes first (``Checkpoint._check_data``: the shard is there and holds the
-    bytes the index claims); ``None`` when only ``Checkpoint._read_key`` can read it (V1
-    files, big-endian bundles, dtypes numpy does not hold as raw bytes, partitioned strings,
-    pieces that do not fit their slice): the same cases, in the same order, as ``_read_key``."""
+    bytes the index claims; ``sizes`` keeps the shards' sizes between calls); ``None`` when
+    only ``Checkpoint._read_key`` can read it (V1 files, big-endian bundles, dtypes numpy does
+    not hold as raw bytes, partitioned strings, pieces that do not fit their slice): the same
+    cases, in the same order, as ``_read_key``."""
     if checkpoint.format != "v2" or not np.little_endian:
         return None
     index = checkpoint._index
@@ -181,7 +189,7 @@ def tensor_spec(checkpoint, key: str) -> TensorSpec | None:
         if where is None:
             return None
         kind = "partitioned"
-    checkpoint._check_data(key)
+    checkpoint._check_data(key, sizes)
     whole = index.entries.get(key, first)
     return TensorSpec(
         key=key,
@@ -234,24 +242,44 @@ def _absolute(path):
 # -- what a worker runs (module-level, small arguments, small results) ----------------------------
 def read_tensor(spec: TensorSpec) -> np.ndarray:
     """The value of the tensor ``spec`` describes, read from its byte ranges and checked
-    (length and CRC32C of every piece) with numpy alone."""
-    what = "checkpoint data"
-    if spec.kind != "partitioned":
+    (length and CRC32C of every piece) with numpy alone. Arrays read from object storage are
+    read-only views of the fetched bytes (no copy)."""
+    if spec.kind == "string":
         entry, shard_file, _ = spec.pieces[0]
-        data = read_range(shard_file, entry.offset, entry.size, what=what)
-        if spec.kind == "string":
-            return decode_string_entry(entry, data, shard_file)
-        return decode_numeric_entry(entry, data, shard_file, spec.index_path)
+        data = read_range(shard_file, entry.offset, entry.size, what=_WHAT)
+        return decode_string_entry(entry, data, shard_file)
+    if spec.kind == "numeric":
+        return _read_numeric(spec.pieces[0], spec.index_path)
     array = np.zeros(spec.shape, dtype=numpy_dtype(spec.pieces[0].entry.dtype))
-    for batch in _batches(spec.pieces):
-        datas = read_ranges(
-            [(p.shard_file, p.entry.offset, p.entry.size) for p in batch], what=what
-        )
-        for piece, data in zip(batch, datas):
-            part = decode_numeric_entry(piece.entry, data, piece.shard_file, spec.index_path)
-            array[tuple(_slice(start, length) for start, length in piece.where)] = part
-        del datas
+    for piece, part in _parts(spec.pieces, spec.index_path):
+        array[tuple(_slice(start, length) for start, length in piece.where)] = part
     return array
+
+
+def _read_numeric(piece: Piece, index_path) -> np.ndarray:
+    """One numeric piece: a local file read straight into the array
+    (:func:`~.shard.read_numeric_entry`), a remote one fetched in one ranged request."""
+    entry, shard_file, _ = piece
+    if isinstance(shard_file, RemotePath):
+        data = read_range(shard_file, entry.offset, entry.size, what=_WHAT)
+        return decode_numeric_entry(entry, data, shard_file, index_path)
+    return read_numeric_entry(entry, shard_file, index_path)
+
+
+def _parts(pieces: Sequence[Piece], index_path):
+    """``(piece, array)`` for each piece of a partitioned variable: local pieces read one at a
+    time, remote ones fetched in concurrent rounds of at most ``_PIECE_BATCH_BYTES``."""
+    for batch in _batches(pieces):
+        if not isinstance(batch[0].shard_file, RemotePath):
+            for piece in batch:
+                yield piece, _read_numeric(piece, index_path)
+            continue
+        datas = read_ranges(
+            [(p.shard_file, p.entry.offset, p.entry.size) for p in batch], what=_WHAT
+        )
+        for position, piece in enumerate(batch):
+            data, datas[position] = datas[position], b""
+            yield piece, decode_numeric_entry(piece.entry, data, piece.shard_file, index_path)
 
 
 def _batches(pieces: Sequence[Piece]):
@@ -303,11 +331,11 @@ def cluster_stats(
     reader can read are computed here."""
     from ...stats import tensor_stats
 
-    positions: dict[int, int] = {}
+    known: dict[int, tuple[int, dict[int, int]]] = {}  # id -> (group, its shards' sizes)
     tasks = []
     for checkpoint, key, nbytes in items:
-        group = positions.setdefault(id(checkpoint), len(positions))
-        spec = tensor_spec(checkpoint, key)
+        group, sizes = known.setdefault(id(checkpoint), (len(known), {}))
+        spec = tensor_spec(checkpoint, key, sizes)
         tasks.append(
             _Task(
                 stats_task,
@@ -332,10 +360,13 @@ def cluster_compare(
     Tasks go out by the old tensor's (shard, offset)."""
     from ...stats import compare
 
+    sizes: dict[int, dict[int, int]] = {}  # id(checkpoint) -> its shards' sizes
     tasks = []
     for old, new, key, nbytes in items:
-        old_spec = tensor_spec(old, key)
-        new_spec = tensor_spec(new, key) if old_spec is not None else None
+        old_spec = tensor_spec(old, key, sizes.setdefault(id(old), {}))
+        new_spec = None
+        if old_spec is not None:
+            new_spec = tensor_spec(new, key, sizes.setdefault(id(new), {}))
         remote = old_spec is not None and new_spec is not None
         tasks.append(
             _Task(

@@ -516,9 +516,11 @@ class Checkpoint(Artifact):
             return None
         return read_numeric_entry(pieces[0], shard_file, self.index_path)
 
-    def _check_data(self, key: str) -> Path:
+    def _check_data(self, key: str, sizes: dict[int, int] | None = None) -> Path:
         """Check that every byte of ``key`` can be in the data files before TF reads them;
-        return the file to name in errors."""
+        return the file to name in errors. ``sizes`` (shard -> bytes), when given, keeps the
+        shards' sizes from one call to the next (a pass over many tensors of a remote
+        checkpoint asks for each shard's size once)."""
         if self.format == "v1":
             self._check_v1_size(key)
             return self.prefix
@@ -526,16 +528,20 @@ class Checkpoint(Artifact):
         shard_file = index.shard_file(0)
         for entry in index.pieces(key):
             shard_file = index.shard_file(entry.shard)
-            try:
-                shard_size = check_regular(shard_file, what="checkpoint data").st_size
-            except ArtifactNotFoundError as exc:
-                raise IncompleteCheckpointError(
-                    f"The data file {str(shard_file)!r} that holds tensor {key!r} is missing.",
-                    path=shard_file,
-                    expected=f"{index.num_shards} data shard(s) next to {self.index_path.name}",
-                    hint="copy the .data-* files of this checkpoint next to its .index file; "
-                    "names, shapes and dtypes (.variables) work without them",
-                ) from exc
+            shard_size = None if sizes is None else sizes.get(entry.shard)
+            if shard_size is None:
+                try:
+                    shard_size = check_regular(shard_file, what="checkpoint data").st_size
+                except ArtifactNotFoundError as exc:
+                    raise IncompleteCheckpointError(
+                        f"The data file {str(shard_file)!r} that holds tensor {key!r} is missing.",
+                        path=shard_file,
+                        expected=f"{index.num_shards} data shard(s) next to {self.index_path.name}",
+                        hint="copy the .data-* files of this checkpoint next to its .index "
+                        "file; names, shapes and dtypes (.variables) work without them",
+                    ) from exc
+                if sizes is not None:
+                    sizes[entry.shard] = shard_size
             if shard_size <= LFS_POINTER_MAX and entry.offset + entry.size > shard_size:
                 check_lfs_pointer(shard_file, what="checkpoint data file")
             check_entry_bytes(entry, shard_file, shard_size, self.index_path)

@@ -10,6 +10,8 @@
   between steps
 - ``keras_h5``: a legacy ``.h5`` model compiled from its file, optimizer state put back
 - ``saving``: writes that leave nothing half-written; ``native``: crashes kept out of the kernel
+- ``remote``: sessions on URLs: the files a session needs staged into a temporary folder
+  (``Session.staged``); checkpoints saved to a URL
 """
 
 from __future__ import annotations

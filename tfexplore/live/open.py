@@ -8,7 +8,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._fs import is_url
 from .._tf import tf
+from ..errors import RestoreMismatchError
 from .backend_graph import _GraphBackend
 from .open_graph import (
     _config,
@@ -32,6 +34,7 @@ def session(
     import_scope: str | None = None,
     trust: bool = False,
     tags: str | Iterable[str] | None = None,
+    storage_options: dict | None = None,
 ) -> Session:
     """Open a live session and restore its variables.
 
@@ -54,16 +57,36 @@ def session(
       copied in so training resumes; ``notes``/``warning`` say how it matched), a
       ``tf.train.Checkpoint`` or a dict of trackable objects, with a TF2 ``checkpoint``.
 
+    ``source`` and ``checkpoint`` may be URLs (``s3://bucket/run``, ``gs://...``, any fsspec
+    file system; ``storage_options`` go to fsspec): exactly the files the session opens are
+    copied into a private temporary folder (sizes checked) and the session runs on that copy,
+    checked exactly as a local file (see :mod:`tfexplore.live.remote`). ``session.staged``
+    says what was copied (``"staged 3 files (47.1 KB) from s3://bucket/run"``); the folder is
+    removed when the session closes. ``session.source``, ``session.checkpoint``, reports and
+    errors name the URLs.
+
     Example::
 
         >>> s = tfexplore.session("runs/mnist/model.ckpt-30.meta")    # doctest: +SKIP
         >>> s = tfexplore.session(model, "runs/keras/ckpt-3")         # doctest: +SKIP
         >>> s = tfexplore.session("export/1", tags="serve")            # doctest: +SKIP
+        >>> s = tfexplore.session("s3://bucket/runs/mnist",            # doctest: +SKIP
+        ...                       storage_options={"profile": "research"})
 
     Raises:
         UnsafeArtifactError: the file's restore op would touch files, the network or Python.
         RestoreMismatchError: the checkpoint does not fit (``err.report``, ``err.session``).
     """
+    if is_url(source) or is_url(checkpoint):
+        return _session_from_url(
+            source,
+            checkpoint,
+            storage_options,
+            clear_devices=clear_devices,
+            import_scope=import_scope,
+            trust=trust,
+            tags=tags,
+        )
     opened = _open_source(
         source,
         checkpoint,
@@ -87,6 +110,29 @@ def session(
         opened.restore()
     else:
         opened._backend.initialize()  # a session it made itself gets initial values
+    return opened
+
+
+def _session_from_url(source, checkpoint, storage_options, **options) -> Session:
+    """:func:`session` on the local copy of what it needs (:func:`remote.stage`), speaking of
+    the URLs; the session owns the copy (an error removes it, except a restore mismatch, whose
+    ``err.session`` stays usable)."""
+    from .remote import adopt, stage
+
+    local_source, local_checkpoint, staged = stage(source, checkpoint, storage_options)
+    try:
+        with staged.naming_urls():
+            opened = session(local_source, local_checkpoint, **options)
+    except RestoreMismatchError as exc:
+        if exc.session is not None:
+            adopt(exc.session, staged)
+        else:
+            staged.remove()
+        raise
+    except BaseException:
+        staged.remove()
+        raise
+    adopt(opened, staged)
     return opened
 
 

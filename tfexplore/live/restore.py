@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._files import CHECKPOINT_SUFFIX
+from .._files import CHECKPOINT_SUFFIX, human_bytes
+from .._fs import RemotePath, as_path, is_url
 from ..errors import ArtifactNotFoundError, TFExploreError
 
 if TYPE_CHECKING:
@@ -74,6 +75,12 @@ class RestoreReport:
         self.applied = applied
         self.initialized: list[str] = []  # left out of a partial restore, given initial values
         self.loaded_by: str | None = None  # who set the values, when not this restore
+        #: the checkpoint was read from a local copy: what was staged, in words
+        #: (``"staged 3 files (47.1 KB) from s3://bucket/run"``), else ``None``
+        self.staged: str | None = None
+        #: a checkpoint read from a URL in byte ranges (nothing staged): what was fetched
+        #: (:class:`tfexplore.Fetched`), else ``None``
+        self.fetched = None
 
     @property
     def ok(self) -> bool:
@@ -140,6 +147,13 @@ class RestoreReport:
 
     def _notes(self) -> list[str]:
         notes = []
+        if self.staged:
+            notes.append(f"read from a local copy: {self.staged}")
+        if self.fetched is not None:
+            notes.append(
+                f"read from {self.checkpoint} in byte ranges, nothing staged: fetched "
+                f"{human_bytes(self.fetched.bytes)} in {self.fetched.requests} request(s)"
+            )
         if self.loaded_by:
             notes.append(f"values set by {self.loaded_by} (checked here, not read again)")
         if self.devices_cleared:
@@ -369,7 +383,13 @@ def _require_data(prefix: str) -> None:
     checkpoint.require_data()
 
 
-def _resolve_prefix(checkpoint) -> str:
+def _resolve_prefix(checkpoint, storage_options: dict | None = None) -> str | RemotePath:
+    """The checkpoint prefix ``checkpoint`` names: a prefix (or one of its files) as it is, a
+    folder's latest. A URL (or :class:`~tfexplore.RemotePath`) gives a ``RemotePath`` prefix
+    (``storage_options`` for fsspec), read in byte ranges by the checked reader; a local path
+    gives its text."""
+    if is_url(checkpoint):
+        return _resolve_remote_prefix(as_path(checkpoint, storage_options))
     path = Path(os.fspath(checkpoint)).expanduser()
     if path.is_dir():
         latest = _latest_in(path)
@@ -396,6 +416,36 @@ def _resolve_prefix(checkpoint) -> str:
     return text
 
 
+def _resolve_remote_prefix(path: RemotePath) -> RemotePath:
+    """:func:`_resolve_prefix` on object storage: a folder's latest checkpoint (from its state
+    file when that names one that is there), else the prefix of the URL (``.index``,
+    ``.data-*`` or ``.meta`` stripped), which must have its ``.index``."""
+    from ..artifacts.checkpoint import CheckpointDir
+
+    path.fs.invalidate_cache(path.fs_path)  # a run that has grown since it was last listed
+    if path.is_dir():
+        try:
+            return CheckpointDir(path).latest.prefix
+        except TFExploreError as exc:
+            raise ArtifactNotFoundError(
+                f"The folder {path.url!r} holds no checkpoint ({exc.message})",
+                path=path.url,
+                expected="PREFIX.index and PREFIX.data-* files (and a `checkpoint` state file)",
+                hint="pass the URL of a checkpoint prefix, e.g. s3://bucket/run/model.ckpt-30",
+            ) from exc
+    match = CHECKPOINT_SUFFIX.search(path.name)
+    prefix = path.with_name(path.name[: match.start()]) if match and match.start() else path
+    index = prefix.with_name(prefix.name + ".index")
+    if not index.is_file():
+        raise ArtifactNotFoundError(
+            f"No checkpoint with prefix {prefix.url!r} ({index.name} is missing).",
+            path=prefix.url,
+            expected="a checkpoint prefix such as s3://bucket/run/model.ckpt-30, or its folder",
+            hint="pass the folder to use its latest checkpoint",
+        )
+    return prefix
+
+
 def _latest_in(folder: Path) -> str | None:
     """The latest checkpoint of ``folder`` as :class:`~tfexplore.artifacts.checkpoint.CheckpointDir`
     finds it: a state file written on another machine (absolute paths) or naming deleted
@@ -409,12 +459,14 @@ def _latest_in(folder: Path) -> str | None:
         return None
 
 
-def _checkpoint_for_step(current: str | None, step: int) -> str:
+def _checkpoint_for_step(current, step: int) -> str | RemotePath:
+    """The checkpoint of ``step`` in the folder of ``current`` (a local prefix's text, or a
+    :class:`~tfexplore.RemotePath` prefix: then one listing of its folder)."""
     if current is None:
         raise ArtifactNotFoundError(
             f"No folder to find step {step} in.", hint="pass a prefix instead"
         )
-    folder = Path(current).parent
+    folder = current.parent if isinstance(current, RemotePath) else Path(current).parent
     matches = sorted(folder.glob(f"*-{step}.index"))
     if not matches:
         steps = sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
@@ -424,4 +476,6 @@ def _checkpoint_for_step(current: str | None, step: int) -> str:
             expected=f"a file named *-{step}.index",
             hint="checkpoints there: " + (", ".join(steps) or "none"),
         )
+    if isinstance(current, RemotePath):
+        return matches[0].with_name(matches[0].name[: -len(".index")])
     return str(matches[0])[: -len(".index")]

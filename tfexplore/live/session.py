@@ -18,6 +18,9 @@ Example (the seed workflow)::
 Sources: a ``.meta`` file, a checkpoint folder or prefix with its ``.meta`` (TF1 graphs); your
 own ``tf.compat.v1.Session`` or ``tf.Graph``; a Keras model, a ``.keras`` file, a
 ``tf.train.Checkpoint`` or a dict of trackable objects (TF2), each with a checkpoint to restore.
+Any of those files may be at a URL (``s3://``, ``gs://``...): the session then runs on a local
+copy of exactly the files it needs, which ``session.staged`` describes (see
+:mod:`tfexplore.live.remote`); :meth:`Session.restore` and :meth:`Session.save` take URLs too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._fs import RemotePath, count_fetches, is_url
 from ..errors import (
     ArtifactNotFoundError,
     CheckpointExistsError,
@@ -42,6 +46,7 @@ from ..errors import (
     SessionClosedError,
     TensorNotFoundError,
 )
+from . import remote as _remote
 from . import saving as _saving
 from .backend import Backend
 from .backend_graph import _suggest
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from ..graph.losses import LossCandidate
+    from .remote import Staged
 
 
 # == the session =============================================================================
@@ -107,6 +113,18 @@ class Session:
         self._rehearsed: set[tuple] = set()
         #: a GraphDef session (a frozen graph): weights are constants, nothing to restore
         self.frozen = False
+        #: what a session opened from a URL copied to this machine (:class:`~tfexplore.live.
+        #: remote.Staged`: ``url``, ``how`` (``"staged"``), ``files``, ``bytes``, ``folder``),
+        #: removed when the session closes; ``None`` when nothing was staged
+        self.staged: Staged | None = None
+        # checkpoint names as shown (a path, or a URL) -> where they are read: a local copy
+        # (staged), a RemotePath (read in byte ranges), or the path itself when absent here
+        self._checkpoint_at: dict[str, str | RemotePath] = {}
+        # checkpoint URLs -> their RemotePath (a staged one too: restore(step) lists its folder)
+        self._checkpoint_url: dict[str, RemotePath] = {}
+        #: fsspec options for URLs given without ``storage_options`` (those of the session's
+        #: URL, else of the last restore from a URL)
+        self.storage_options: dict | None = None
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -169,17 +187,23 @@ class Session:
             lines.append(f"  history      {len(self._history_rows)} steps")
         if self.devices_cleared:
             lines.append(f"  devices      cleared: {', '.join(self.devices_cleared)}")
+        if self.staged is not None:
+            where = "removed" if self.staged.removed else f"in {self.staged.folder}"
+            lines.append(f"  remote       {self.staged.describe()} ({where})")
         if self.warning:
             lines.append(f"  warning      {self.warning}")
         return "\n".join(lines)
 
     # -- restore -----------------------------------------------------------------------------
-    def plan_restore(self, checkpoint=None, *, mapping=None, prefix_rewrite=None) -> RestoreReport:
-        """What :meth:`restore` would do, without changing any variable."""
+    def plan_restore(
+        self, checkpoint=None, *, mapping=None, prefix_rewrite=None, storage_options=None
+    ) -> RestoreReport:
+        """What :meth:`restore` would do, without changing any variable (a checkpoint at a URL:
+        only its ``.index`` is fetched)."""
         import pandas as pd
 
-        prefix = self._resolve_checkpoint(checkpoint)
-        checkpoint_vars = _checkpoint_variables(prefix)
+        prefix = self._resolve_checkpoint(checkpoint, storage_options)
+        checkpoint_vars = _checkpoint_variables(self._checkpoint_at.get(prefix, prefix))
         graph_vars = {}
         for name, variable in self._backend.variables().items():
             shape, dtype = self._backend.describe(variable)
@@ -197,13 +221,16 @@ class Session:
         if any(r["status"] in PROBLEMS for r in rows):
             proposed, rewrite = _propose(rows, self._backend.hints(checkpoint_vars))
         frame = pd.DataFrame(rows, columns=_COLUMNS)
-        return RestoreReport(
+        report = RestoreReport(
             frame,
             checkpoint=prefix,
             proposed_mapping=proposed,
             proposed_prefix_rewrite=rewrite,
             devices_cleared=self.devices_cleared,
         )
+        if self.staged is not None and self.staged.holds(self._checkpoint_at.get(prefix)):
+            report.staged = self.staged.describe()
+        return report
 
     def restore(
         self,
@@ -212,11 +239,17 @@ class Session:
         mapping: Mapping[str, Any] | None = None,
         prefix_rewrite: Mapping[str, str] | None = None,
         partial: bool = False,
+        storage_options: dict | None = None,
     ) -> RestoreReport:
         """Restore variables from a checkpoint and return the :class:`RestoreReport`.
 
         ``checkpoint``: a prefix, a folder (its latest checkpoint), a step number (in the
-        session's folder) or ``None`` (the session's checkpoint). ``mapping``:
+        session's folder) or ``None`` (the session's checkpoint). It may be a URL
+        (``s3://bucket/run``, ``gs://...``; ``storage_options`` go to fsspec, default the
+        session's :attr:`storage_options`): nothing is staged then, each tensor is read in
+        byte ranges and checked by the same reader as a local checkpoint's
+        (``report.fetched`` counts the bytes). A checkpoint the session staged when it opened
+        is read from its local copy (``report.staged`` says so). ``mapping``:
         ``{checkpoint_key: variable or name}`` like a Saver's ``var_list``; variables it does
         not name are matched by name. ``prefix_rewrite={"old/": "new/"}`` reads checkpoint key
         ``old/x`` into variable ``new/x``. With ``partial=True`` what fits is restored and the
@@ -230,15 +263,25 @@ class Session:
             >>> report = s.restore(                                    # doctest: +SKIP
             ...     "old/model.ckpt-30", prefix_rewrite={"old/": "new/"})
         """
-        report = self.plan_restore(checkpoint, mapping=mapping, prefix_rewrite=prefix_rewrite)
+        report = self.plan_restore(
+            checkpoint,
+            mapping=mapping,
+            prefix_rewrite=prefix_rewrite,
+            storage_options=storage_options,
+        )
         if not report.ok and not partial:
             raise self._mismatch_error(report)
-        _require_data(report.checkpoint)  # a missing .data file is named before anything runs
+        where = self._checkpoint_at.get(report.checkpoint, report.checkpoint)
+        _require_data(where)  # a missing .data file is named before anything runs
         pairs = report.mapping
-        if self._can_use_file_saver(report, mapping, prefix_rewrite):
-            self._backend.restore_file(report.checkpoint)
+        if isinstance(where, RemotePath):  # TensorFlow's restore op cannot read a URL
+            with count_fetches() as fetched:
+                self._assign_from_checkpoint(where, pairs)
+            report.fetched = fetched
+        elif self._can_use_file_saver(report, mapping, prefix_rewrite):
+            self._backend.restore_file(where)
         else:
-            self._assign_from_checkpoint(report.checkpoint, pairs)
+            self._assign_from_checkpoint(where, pairs)
         if not report.ok:
             restored = set(pairs.values())
             others = [n for n in self._backend.variables() if n not in restored]
@@ -281,11 +324,13 @@ class Session:
             and every_variable
         )
 
-    def _assign_from_checkpoint(self, prefix: str, pairs: Mapping[str, str]) -> None:
+    def _assign_from_checkpoint(self, prefix: str | RemotePath, pairs: Mapping[str, str]) -> None:
         values = _read_values(prefix, pairs)
         self._backend.assign({name: values[key] for key, name in pairs.items()})
 
-    def _resolve_checkpoint(self, checkpoint) -> str:
+    def _resolve_checkpoint(self, checkpoint, storage_options: dict | None = None) -> str:
+        """The name of the checkpoint to restore, as reports show it (a path or a URL); where
+        it is read from is ``self._checkpoint_at`` of that name, when it is not the name."""
         if self.frozen:
             raise NothingToRestoreError(
                 f"Nothing to restore: {_FROZEN_NOTE}.",
@@ -302,8 +347,25 @@ class Session:
                 )
             return self.checkpoint
         if isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
-            return _checkpoint_for_step(self.checkpoint, checkpoint)
-        return _resolve_prefix(checkpoint)
+            current = self._checkpoint_url.get(self.checkpoint or "", self.checkpoint)
+            return self._named(_checkpoint_for_step(current, checkpoint))
+        if is_url(checkpoint):
+            if storage_options is None and str(checkpoint).rstrip("/") in self._checkpoint_at:
+                return str(checkpoint).rstrip("/")  # a prefix this session knows
+            if storage_options is None:
+                storage_options = self.storage_options
+            else:
+                self.storage_options = storage_options
+        return self._named(_resolve_prefix(checkpoint, storage_options))
+
+    def _named(self, prefix: str | RemotePath) -> str:
+        """A resolved prefix's name; a remote one is remembered (with its credentials) under
+        its URL, unless that URL's files were staged (then the local copy is read)."""
+        if not isinstance(prefix, RemotePath):
+            return prefix
+        self._checkpoint_url[prefix.url] = prefix
+        self._checkpoint_at.setdefault(prefix.url, prefix)
+        return prefix.url
 
     @property
     def global_step(self) -> int | None:
@@ -474,7 +536,12 @@ class Session:
 
     # -- save --------------------------------------------------------------------------------
     def save(
-        self, folder: str | os.PathLike, *, overwrite: bool = False, name: str = "model.ckpt"
+        self,
+        folder: str | os.PathLike,
+        *,
+        overwrite: bool = False,
+        name: str = "model.ckpt",
+        storage_options: dict | None = None,
     ) -> str:
         """Write a normal TensorFlow checkpoint ``folder/model.ckpt-STEP`` (+ ``.meta`` for TF1
         graphs) and update ``folder/checkpoint``; return the prefix.
@@ -485,6 +552,16 @@ class Session:
         are kept (hard-linked) until the new ones are complete, and the state file names them
         meanwhile (see :mod:`tfexplore.live.saving`).
 
+        ``folder`` may be a URL (``s3://bucket/run``; ``storage_options`` go to fsspec, default
+        the session's :attr:`storage_options`): the checkpoint is written to a local temporary
+        folder, then uploaded: data shards, ``.meta``, the ``.index`` last, each upload's size
+        checked, then the folder's ``checkpoint`` state file (one write; it keeps the
+        checkpoints it listed that are still there). A save interrupted before the state file
+        leaves the previous checkpoint named there; with ``overwrite=True`` the old ``.index``
+        is deleted first, so until the new one is up that prefix reads as absent, never as an
+        old index over new data (object storage has no rename, so no backup is kept). Returns
+        the new prefix's URL.
+
         Example::
 
             >>> prefix = s.save("runs/resumed")                         # doctest: +SKIP
@@ -494,10 +571,16 @@ class Session:
             CheckpointExistsError: the prefix exists and ``overwrite`` is false.
         """
         self._require_open()
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         step = self._read_global_step()
         step = step if step is not None else len(self._history_rows)
+        if is_url(folder):
+            options = self.storage_options if storage_options is None else storage_options
+            return _remote.save_to_url(
+                self._backend.write, folder, f"{name}-{step}",
+                storage_options=options, overwrite=overwrite,
+            )  # fmt: skip
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         prefix = folder / f"{name}-{step}"
         existing = sorted(p.name for p in folder.glob(f"{_glob_escape(prefix.name)}.*"))
         if existing and not overwrite:
@@ -518,10 +601,15 @@ class Session:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the TensorFlow session (yours is left open if you passed it in)."""
+        """Close the TensorFlow session (yours is left open if you passed it in); remove the
+        files staged for a session opened from a URL."""
         if not self._closed:
-            self._backend.close()
-            self._closed = True
+            try:
+                self._backend.close()
+            finally:
+                self._closed = True
+                if self.staged is not None:
+                    self.staged.remove()
 
     def __enter__(self) -> Session:
         return self

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..._files import prefix_of, prefix_parts, shard_suffix
+from ..._fs import as_path
 from ...errors import CorruptArtifactError
 from .entry_proto import _SHAPE_CACHE_MAX, _decode_entry, _decode_fields, _EntryFields
 from .slice_key import MAX_DIMS, SliceSpec, decode_slice_key
@@ -117,7 +118,7 @@ def read_bundle_index(path: str | os.PathLike, *, verify_checksums: bool = True)
         CorruptArtifactError: the bytes are not an intact tensor bundle index (truncated,
             bit-flipped, or not an index at all); the message names the file.
     """
-    path = Path(path)
+    path = as_path(path)
     return parse_bundle_index(_read_bytes(path), path, verify_checksums=verify_checksums)
 
 
@@ -127,7 +128,7 @@ def parse_bundle_index(
     """Parse the bytes ``data`` of the index file ``path`` (named in errors)."""
     from ..._wire import BundleEntryProto, BundleHeaderProto, dtype_name
 
-    path = Path(path)
+    path = as_path(path)
     header = None
     entries: dict[str, BundleEntry] = {}
     pieces: dict[str, list[tuple[SliceSpec, BundleEntry]]] = {}

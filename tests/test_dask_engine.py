@@ -118,6 +118,46 @@ def test_engine_dask_uses_the_current_client(client, demo_run):
     assert len(ran) == len(result)
 
 
+@pytest.fixture(scope="module")
+def v1_checkpoint(tmp_path_factory):
+    """A legacy V1 checkpoint (one ``model.ckpt`` file): only TensorFlow's reader reads it."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saver_pb2
+
+    v1 = tf.compat.v1
+    folder = tmp_path_factory.mktemp("v1")
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.get_variable("W", initializer=np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3))
+        v1.get_variable("b", initializer=np.array([1, 2, 3], np.int32))
+        saver = v1.train.Saver(write_version=saver_pb2.SaverDef.V1)
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            saver.save(session, str(folder / "model.ckpt"))
+    return folder / "model.ckpt"
+
+
+@pytest.mark.slow
+def test_what_only_tensorflow_reads_is_computed_here(client, v1_checkpoint, demo_run, monkeypatch):
+    checkpoint = Checkpoint(v1_checkpoint)
+    assert checkpoint.format == "v1"
+    result, ran = _tasks_run(client, checkpoint.stats, engine=client)
+    pd.testing.assert_frame_equal(result, checkpoint.stats())
+    assert ran == []  # all of it in this process, none on the workers
+    assert result["name"].tolist() == ["W", "b"]
+
+    latest = CheckpointDir(demo_run).latest  # one tensor kept here, the others on workers
+    spec_of = engine.tensor_spec
+    monkeypatch.setattr(
+        engine, "tensor_spec", lambda c, k, s=None: None if k == "layer1/W" else spec_of(c, k, s)
+    )
+    result, ran = _tasks_run(client, latest.stats, engine=client)
+    pd.testing.assert_frame_equal(result, latest.stats())
+    assert len(ran) == len(result) - 1
+    _no_tensorflow_on_workers(client)
+
+
 # -- object storage -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_workers_fetch_their_own_ranges_from_s3(

@@ -35,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import itertools
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -134,10 +135,9 @@ def resolve_engine(engine: Any) -> Client | None:
                 "(a local cluster) or `Client('tcp://scheduler:8786')` (a running scheduler); "
                 "or pass engine=client",
             ) from exc
-    if not isinstance(engine, str) and type(engine).__module__.startswith("distributed"):
-        distributed = _import_distributed()
-        if isinstance(engine, distributed.Client):
-            return engine
+    distributed = sys.modules.get("distributed")  # a client was made: it is imported
+    if distributed is not None and isinstance(engine, distributed.Client):
+        return engine
     raise ValueError(f"engine must be {_ENGINES}. Received: engine={engine!r}")
 
 

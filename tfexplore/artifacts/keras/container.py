@@ -83,6 +83,9 @@ class RemoteSource:
         self.size = check_regular(path, what="Keras", expected=_EXPECTED_FILE).st_size
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        #: the last fetch that failed: zipfile and h5py turn any OSError of their file object
+        #: into their own words ("not a zip file"), so :func:`_translated` raises this instead
+        self.failure: TFExploreError | None = None
 
     def open(self) -> io.RawIOBase:
         return _RemoteReader(self)
@@ -102,17 +105,36 @@ class RemoteSource:
         return block
 
     def fetch(self, offset: int, size: int) -> bytes:
-        data = self.path.read_range(offset, size, what="Keras file")
+        try:
+            data = self.path.read_range(offset, size, what="Keras file")
+        except TFExploreError as exc:  # gone, access denied, network; or a range past a new end
+            self.failure = self._changed(offset, size) or exc
+            raise self.failure from exc
         if len(data) != size:
-            raise UnreadableFileError(
-                f"The Keras file {self.path.url!r} changed while it was read: {len(data)} of "
-                f"the {size} bytes asked for at offset {offset} came back (it had "
-                f"{self.size} bytes when opened).",
-                path=self.path,
-                expected=_EXPECTED_FILE + " that no program is writing",
-                hint="wait until the upload has finished, then open it again",
-            )
+            self.failure = self._changed(offset, size, len(data))
+            raise self.failure
         return data
+
+    def _changed(self, offset: int, size: int, got: int | None = None) -> TFExploreError | None:
+        """The error to give when a fetch failed (``got is None``) or came back short: the file
+        is gone, or changed size since it was opened (re-uploaded); ``None`` when neither (the
+        fetch's own error then says what happened)."""
+        try:
+            self.path.fs.invalidate_cache(self.path.fs_path)
+            now = self.path.stat().st_size
+        except TFExploreError as exc:
+            return exc
+        if got is None and now == self.size:
+            return None
+        came = "nothing" if got is None else f"{got}"
+        return UnreadableFileError(
+            f"The Keras file {self.path.url!r} changed while it was read: it had {self.size} "
+            f"bytes when opened and has {now} now ({came} of the {size} bytes asked for at "
+            f"offset {offset} came back).",
+            path=self.path,
+            expected=_EXPECTED_FILE + " that no program is writing",
+            hint="wait until the upload has finished, then open it again",
+        )
 
 
 class _RemoteReader(io.RawIOBase):
@@ -262,8 +284,9 @@ class _Window(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _translated(path: Path, what: str) -> Iterator[None]:
-    """Turn h5py's and zipfile's errors about damaged bytes into ``CorruptArtifactError``."""
+def _translated(path: Path, what: str, source: Any = None) -> Iterator[None]:
+    """Turn h5py's and zipfile's errors about damaged bytes into ``CorruptArtifactError``; when
+    fetching from ``source`` (a :class:`RemoteSource`) failed underneath them, that error."""
     try:
         yield
     except TFExploreError:
@@ -278,6 +301,10 @@ def _translated(path: Path, what: str) -> Iterator[None]:
         ValueError,
         MemoryError,
     ) as exc:  # h5py says "unable to open object" with KeyError, bad dataspaces with ValueError
+        failure = getattr(source, "failure", None)
+        if failure is not None:
+            source.failure = None
+            raise failure from exc
         raise CorruptArtifactError(
             f"{str(path)!r} is damaged: the {what} cannot be read ({type(exc).__name__}: "
             f"{_first_line(exc)}).",

@@ -449,11 +449,11 @@ class KerasFile(Artifact):
     # -- low level -------------------------------------------------------------------------
     @functools.cached_property
     def _zip_members(self) -> dict[str, zipfile.ZipInfo]:
-        with _translated(self.path, "Keras zip"):
+        with _translated(self.path, "Keras zip", self._source):
             with self._source.open() as raw, zipfile.ZipFile(raw) as archive:
                 infos = archive.infolist()
         check_members(self.path, infos)
-        with _translated(self.path, "Keras zip"):
+        with _translated(self.path, "Keras zip", self._source):
             for info in infos:
                 check_inflation(self.path, info, self._source)
         members = {info.filename: info for info in infos}
@@ -486,7 +486,7 @@ class KerasFile(Artifact):
                 expected=f"a .keras zip with {METADATA_MEMBER}, {CONFIG_MEMBER}, {WEIGHTS_MEMBER}",
                 hint=_HINT_RECOPY,
             )
-        with _translated(self.path, f"{member} in the Keras zip"):
+        with _translated(self.path, f"{member} in the Keras zip", self._source):
             with self._source.open() as raw, zipfile.ZipFile(raw) as archive:
                 data = read_member(archive, self._zip_members[member], self.path)
         return _parse_json(data, self.path, member)
@@ -515,7 +515,10 @@ class KerasFile(Artifact):
         if not self._probed and not self._source.remote:  # remote: see REMOTE_NOTE
             _h5probe.check(self.path)
             self._probed = True
-        with _translated(self.path, "Keras weights (HDF5)"), contextlib.ExitStack() as stack:
+        with (
+            _translated(self.path, "Keras weights (HDF5)", self._source),
+            contextlib.ExitStack() as stack,
+        ):
             if self._container == "zip":
                 info = self._zip_members[WEIGHTS_MEMBER]
                 fileobj = stack.enter_context(_open_member(self.path, info, self._source))

@@ -210,6 +210,48 @@ def test_workers_fetch_their_own_ranges_from_s3(
     _no_tensorflow_on_workers(client)
 
 
+@pytest.mark.slow
+def test_workers_read_remote_tensors_as_this_process_does(
+    s3_server,  # noqa: F811
+    demo_run,
+    partitioned_checkpoint,
+    monkeypatch,
+):
+    """The workers' reading code, run here: every tensor equals ``read``; the pieces of a
+    partitioned variable come in rounds of concurrent requests; a shard cut short is the
+    serial error."""
+    import numpy as np
+
+    bucket = s3_server.make_bucket(f"dask-read-{os.getpid()}")
+    s3_server.upload(demo_run, f"{bucket}/run")
+    s3_server.upload(partitioned_checkpoint.parent, f"{bucket}/partitioned")
+    options = s3_server.storage_options
+    run = tfexplore.open(f"{bucket}/run", storage_options=options).latest
+    partitioned = tfexplore.open(
+        f"{bucket}/partitioned/{partitioned_checkpoint.name}", storage_options=options
+    )
+    for remote, local in [
+        (run, CheckpointDir(demo_run).latest),
+        (partitioned, Checkpoint(partitioned_checkpoint)),
+    ]:
+        for key in remote._select(None):
+            value, expected = engine.read_tensor(tensor_spec(remote, key)), local.read(key)
+            assert value.dtype == expected.dtype and np.array_equal(value, expected), key
+
+    monkeypatch.setattr(engine, "_PIECE_BATCH_BYTES", 48)
+    spec = tensor_spec(partitioned, "emb")  # pieces of 24, 16, 16 bytes: rounds 24 + 16, 16
+    s3_server.counter.reset()
+    engine.read_tensor(spec)
+    assert len(s3_server.counter.data_requests("partitioned/")) == 3
+
+    spec = tensor_spec(run, "layer1/W")
+    entry = spec.pieces[0].entry
+    shard = spec.pieces[0].shard_file
+    s3_server.fs().pipe(shard.fs_path, shard.read_range(0, entry.offset + entry.size - 10))
+    with pytest.raises(CorruptArtifactError, match="is cut short"):
+        engine.read_tensor(spec)
+
+
 # -- workers, order, waves, errors ----------------------------------------------------------------
 @pytest.mark.slow
 def test_workers_never_import_tensorflow(client, demo_run):

@@ -443,6 +443,11 @@ class RemoteFile(io.RawIOBase):
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
         wanted = min(len(view), max(0, self.size - self.position))
+        if wanted >= self.block_size:  # a large read: one request, not one per block
+            data = self.path.read_range(self.position, wanted)
+            view[: len(data)] = data
+            self.position += len(data)
+            return len(data)
         done = 0
         while done < wanted:
             number, start = divmod(self.position, self.block_size)

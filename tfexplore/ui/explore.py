@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -133,7 +132,7 @@ class ExploreModel:
         """What is missing to train (``None`` when :attr:`can_train`)."""
         if self.can_train:
             return None
-        name = Path(self.artifact.path).name
+        name = self.artifact.path.name  # a Path, or a RemotePath for a URL
         if self.kind == "keras":
             return (
                 f"{name} holds weights only, no architecture, so there is no model to train. "
@@ -262,7 +261,7 @@ class ExploreModel:
         if self.kind == "checkpoint_dir":
             return str(self.artifact.path)
         if self.kind in ("checkpoint", "meta_graph"):
-            return str(Path(self.artifact.path).parent)
+            return str(self.artifact.path.parent)
         return None
 
     @property

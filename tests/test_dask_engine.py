@@ -56,7 +56,9 @@ def _tasks_run(client, function, *args, **kwargs):
 
 # -- the same tables as the serial passes -------------------------------------------------------
 @pytest.mark.slow
-def test_stats_on_a_cluster_equal_serial_across_shards_and_dtypes(client, sharded_checkpoint):
+def test_stats_on_a_cluster_equal_serial_across_shards_and_dtypes(
+    client, sharded_checkpoint, monkeypatch
+):
     checkpoint = Checkpoint(sharded_checkpoint)
     assert len(checkpoint.data_files) == 2
     keys = checkpoint._select(None)
@@ -65,6 +67,10 @@ def test_stats_on_a_cluster_equal_serial_across_shards_and_dtypes(client, sharde
     assert {spec.kind for spec in specs} == {"numeric", "string"}
     assert {spec.pieces[0].entry.shard for spec in specs} == {0, 1}
     serial = checkpoint.stats()
+    cluster, ran = _tasks_run(client, checkpoint.stats, engine=client)
+    pd.testing.assert_frame_equal(cluster, serial)
+    assert len(ran) == 2  # small tensors share a task: one per shard here
+    monkeypatch.setattr(engine, "TASK_BYTES", 0)  # a task per tensor
     cluster, ran = _tasks_run(client, checkpoint.stats, engine=client)
     pd.testing.assert_frame_equal(cluster, serial)
     assert len(ran) == len(keys)
@@ -89,7 +95,8 @@ def test_partitioned_variables_are_put_together_on_workers(client, partitioned_c
 
 
 @pytest.mark.slow
-def test_diff_and_history_on_a_cluster_equal_serial(client, demo_run, tf2_manager_run):
+def test_diff_and_history_on_a_cluster_equal_serial(client, demo_run, tf2_manager_run, monkeypatch):
+    monkeypatch.setattr(engine, "TASK_BYTES", 0)  # a task per pair of tensors
     run = CheckpointDir(demo_run)
     old, new = run.open(10), run.latest
     serial = old.diff(new)
@@ -115,7 +122,7 @@ def test_engine_dask_uses_the_current_client(client, demo_run):
     with client.as_current():
         result, ran = _tasks_run(client, checkpoint.stats, engine="dask")
     pd.testing.assert_frame_equal(result, checkpoint.stats())
-    assert len(ran) == len(result)
+    assert len(ran) == 1  # small tensors of one shard: one task
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +155,7 @@ def test_what_only_tensorflow_reads_is_computed_here(client, v1_checkpoint, demo
     assert result["name"].tolist() == ["W", "b"]
 
     latest = CheckpointDir(demo_run).latest  # one tensor kept here, the others on workers
+    monkeypatch.setattr(engine, "TASK_BYTES", 0)
     spec_of = engine.tensor_spec
     monkeypatch.setattr(
         engine, "tensor_spec", lambda c, k, s=None: None if k == "layer1/W" else spec_of(c, k, s)
@@ -264,23 +272,27 @@ def test_workers_never_import_tensorflow(client, demo_run):
 def test_tasks_go_out_by_shard_and_offset_in_bounded_waves(client, sharded_checkpoint, monkeypatch):
     checkpoint = Checkpoint(sharded_checkpoint)
     monkeypatch.setattr(engine, "TASKS_PER_THREAD", 1)  # two in flight on two threads
-    submitted, consumed = [], []
-    submit, result = client.submit, engine._result
+    monkeypatch.setattr(engine, "TASK_BYTES", 0)  # a task per tensor
+    submitted, consumed, waves = [], [], []
+    submit_many, results = client.map, engine._results
 
-    def counting_submit(function, *specs, **kwargs):
-        assert len(submitted) - len(consumed) < 2, "more tasks in flight than the limit"
-        submitted.append(specs[0].order)
-        return submit(function, *specs, **kwargs)
+    def counting_map(run, calls, **kwargs):
+        in_flight = len(submitted) - len(consumed) + len(calls)
+        assert in_flight <= 2, "more tasks in flight than the limit"
+        submitted.extend(specs.order for [(specs,)] in calls)
+        waves.append(len(calls))
+        return submit_many(run, calls, **kwargs)
 
-    def counting_result(future, task):
-        consumed.append(task)
-        return result(future, task)
+    def counting_results(future, value, tasks):
+        consumed.extend(tasks)
+        return results(future, value, tasks)
 
-    monkeypatch.setattr(client, "submit", counting_submit)
-    monkeypatch.setattr(engine, "_result", counting_result)
+    monkeypatch.setattr(client, "map", counting_map)
+    monkeypatch.setattr(engine, "_results", counting_results)
     pd.testing.assert_frame_equal(checkpoint.stats(engine=client), checkpoint.stats())
     assert submitted == sorted(submitted) and len(submitted) == len(checkpoint._select(None))
     assert {shard for shard, _ in submitted} == {0, 1}
+    assert waves[0] == 2 and len(waves) > 1
 
 
 @pytest.mark.slow

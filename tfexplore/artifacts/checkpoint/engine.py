@@ -7,11 +7,14 @@ On a cluster the work is split by tensor: each tensor (each pair of tensors for 
 entries (the pieces of a partitioned variable), the data shard each piece is in (a local
 ``Path`` or a :class:`~tfexplore._fs.RemotePath`) and the ``.index`` to name in errors. A worker
 reads those byte ranges itself, checks and decodes them with numpy alone (``shard.py``'s
-``decode_numeric_entry`` and ``decode_string_entry``), computes ``tensor_stats`` or
-``compare``, and sends back a dict of a few numbers: no array crosses the network and no worker
-imports TensorFlow. Tasks go out ordered by (shard, offset), so that a worker's reads run along
-a shard, in waves of at most ``4 x`` the cluster's threads, so that the scheduler and this
-process hold a bounded number of them; the progress bar counts the bytes of each finished task.
+``read_numeric_entry``, ``decode_numeric_entry`` and ``decode_string_entry``), computes
+``tensor_stats`` or ``compare``, and sends back a dict of a few numbers: no array crosses the
+network and no worker imports TensorFlow. Tasks go out ordered by (shard, offset), so that a
+worker's reads run along a shard: a tensor of ``TASK_BYTES`` or more is a task of its own,
+smaller neighbours in a shard share one (a task costs the scheduler a few milliseconds, more
+than a small tensor takes to read). At most ``TASKS_PER_THREAD`` tasks per thread of the
+cluster are in flight, sent in waves, so that the scheduler and this process hold a bounded
+number of them; the progress bar counts the bytes of each finished task.
 
 A worker holds one tensor at a time per thread (a ``diff`` task: the two it compares; a
 partitioned variable: the whole plus at most ``_PIECE_BATCH_BYTES`` of pieces), plus its
@@ -66,6 +69,7 @@ __all__ = [
     "read_tensor",
     "stats_task",
     "compare_task",
+    "run_tasks",
     "cluster_stats",
     "cluster_compare",
 ]
@@ -73,6 +77,11 @@ __all__ = [
 #: Tasks in flight per thread of the cluster: enough to keep every worker busy, few enough
 #: that the scheduler and this process hold a bounded number of tasks and results.
 TASKS_PER_THREAD = 4
+#: Small tensors that follow each other in a shard share one task up to this many bytes (and
+#: ``TENSORS_PER_TASK`` tensors): a task costs the scheduler milliseconds, which a tensor of a
+#: few KB does not repay. A tensor this large or larger is a task of its own.
+TASK_BYTES = 16 * 1024 * 1024
+TENSORS_PER_TASK = 256
 #: The pieces of a partitioned variable are fetched in rounds of at most this many bytes (or
 #: one piece): a worker holds the whole tensor plus one round.
 _PIECE_BATCH_BYTES = 64 * 1024 * 1024
@@ -310,6 +319,12 @@ def compare_task(old: TensorSpec, new: TensorSpec) -> dict[str, Any]:
     return compare(read_tensor(old), read_tensor(new))
 
 
+def run_tasks(calls: list[tuple[TensorSpec, ...]], function: Callable[..., dict]) -> list[dict]:
+    """``function(*specs)`` for each ``specs`` of ``calls``, one tensor after the other: a
+    task of small tensors that follow each other in a shard."""
+    return [function(*specs) for specs in calls]
+
+
 # -- the passes ---------------------------------------------------------------------------------
 class _Task(NamedTuple):
     function: Callable[..., dict]  # stats_task or compare_task
@@ -392,9 +407,11 @@ def _local(function: Callable[..., dict], *tensors: tuple[Any, str]) -> Callable
 def _run(
     tasks: Sequence[_Task], client: Client, *, progress: bool | None, description: str
 ) -> list[dict[str, Any]]:
-    """Each task's result, in the order of ``tasks``: those with specs on the cluster (at most
-    ``TASKS_PER_THREAD`` per thread in flight, submitted by ``order``), the others here while
-    the cluster works; the bar advances by a task's bytes when it is done."""
+    """Each task's result, in the order of ``tasks``: those with specs on the cluster, the
+    others here while the cluster works. Cluster tasks go out by ``order``, small neighbours
+    together (:func:`_groups`), at most ``TASKS_PER_THREAD`` per thread in flight, in waves (one
+    message to the scheduler each time half of them are done); the bar advances by a task's
+    bytes when it is done."""
     from distributed import as_completed
 
     from ...stats import progress_bar
@@ -410,34 +427,39 @@ def _run(
     threads = sum(client.nthreads().values())
     limit = TASKS_PER_THREAD * threads if threads else 32
     token = uuid.uuid4().hex
-    queue = iter(remote)
-    pending: dict[str, tuple[Any, int]] = {}  # key -> (future, position)
-    done = as_completed(loop=client.loop)
+    queue = iter(_groups(remote, tasks))
+    pending: dict[str, tuple[Any, list[int]]] = {}  # key -> (future, positions)
+    # results gathered by the client's event loop as tasks finish (no round trip each)
+    done = as_completed(loop=client.loop, with_results=True, raise_errors=False)
 
-    def submit(position: int) -> None:
-        task = tasks[position]
-        key = f"tfexplore-{description}-{token}-{position}"
-        future = client.submit(task.function, *task.specs, key=key)
-        pending[key] = future, position
-        done.add(future)
+    def submit(count: int) -> None:
+        """The next ``count`` groups, in one message to the scheduler per function."""
+        groups = list(itertools.islice(queue, count))
+        for function, same in itertools.groupby(groups, key=lambda g: tasks[g[0]].function):
+            same = list(same)
+            keys = [f"tfexplore-{description}-{token}-{group[0]}" for group in same]
+            calls = [[tasks[position].specs for position in group] for group in same]
+            futures = client.map(run_tasks, calls, function=function, key=keys)
+            pending.update(zip(keys, zip(futures, same)))
+            done.update(futures)
 
     bar = progress_bar(sum(task.nbytes for task in tasks), progress, description)
     try:
-        for position in itertools.islice(queue, limit):
-            submit(position)
+        submit(limit)
         for position in local:  # here, while the cluster works
             results[position] = tasks[position].local()
             if bar is not None:
                 bar.update(tasks[position].nbytes)
-        for future in done:
-            _, position = pending.pop(future.key)
-            results[position] = _result(future, tasks[position])
-            del future  # its result leaves the cluster's memory
-            following = next(queue, None)
-            if following is not None:
-                submit(following)
+        for future, value in done:
+            _, group = pending.pop(future.key)
+            found = _results(future, value, [tasks[position] for position in group])
+            for position, result in zip(group, found):
+                results[position] = result
+            del future, value, found  # the results leave the cluster's memory
+            if len(pending) <= limit // 2:  # the next wave
+                submit(limit - len(pending))
             if bar is not None:
-                bar.update(tasks[position].nbytes)
+                bar.update(sum(tasks[position].nbytes for position in group))
     except BaseException:
         if pending:
             client.cancel([future for future, _ in pending.values()], force=True)
@@ -448,22 +470,41 @@ def _run(
     return results  # type: ignore[return-value]
 
 
-def _result(future, task: _Task) -> dict[str, Any]:
-    """A finished future's result. A tfexplore error on the worker (a damaged tensor, a file
+def _groups(positions: Sequence[int], tasks: Sequence[_Task]):
+    """``positions`` (sorted by ``order``) cut into the lists one cluster task runs: neighbours
+    in the same shard of the same checkpoint, up to ``TASK_BYTES`` and ``TENSORS_PER_TASK``."""
+    group: list[int] = []
+    size = 0
+    for position in positions:
+        task = tasks[position]
+        if group and (
+            size + task.nbytes > TASK_BYTES
+            or len(group) >= TENSORS_PER_TASK
+            or task.order[:-1] != tasks[group[0]].order[:-1]  # another shard
+        ):
+            yield group
+            group, size = [], 0
+        group.append(position)
+        size += task.nbytes
+    if group:
+        yield group
+
+
+def _results(future, value, tasks: list[_Task]) -> list[dict[str, Any]]:
+    """A finished task's results. A tfexplore error on the worker (a damaged tensor, a file
     it cannot reach) is looked at again here, the serial way: a damaged tensor raises the
     very error the serial pass raises; a file this process reads but the worker could not is
     an error saying the workers must see the files."""
     if future.status != "error":
-        return future.result()
-    error = future.exception()
+        return value
+    _, error, traceback = value
     if not isinstance(error, TFExploreError):
-        return future.result()  # raises it, with its traceback
-    task.local()  # raises the serial error for a damaged tensor
-    spec = task.specs[0]
+        raise error.with_traceback(traceback)
+    for task in tasks:
+        task.local()  # raises the serial error for a damaged tensor
     raise UnreadableFileError(
-        f"A Dask worker could not read tensor {spec.key!r} ({error.message}), which this "
-        "process reads.",
-        path=error.path or spec.pieces[0].shard_file,
+        f"A Dask worker could not read a tensor this process reads: {error.message}",
+        path=error.path or tasks[0].specs[0].pieces[0].shard_file,
         expected="every worker sees the checkpoint's files at the same path or URL",
         hint="open the checkpoint from object storage (s3://, gs://, ...) or a file system "
         "every worker mounts at the same path; or run without engine= (in this process)",

@@ -15,7 +15,7 @@ import pytest
 
 import tfexplore
 from tfexplore import errors
-from tfexplore.artifacts.checkpoint import Checkpoint
+from tfexplore.artifacts.checkpoint import Checkpoint, CheckpointDir
 from tfexplore.artifacts.keras import KerasFile
 from tfexplore.artifacts.metagraph import MetaGraph
 from tfexplore.live import RestoreReport, Session
@@ -83,6 +83,8 @@ def _problems(text: str) -> list[str]:
             arguments |= _parameters(member)
     arguments |= _parameters(check) | {f.name for f in dataclasses.fields(LayoutParams)}
     arguments |= _parameters(GraphView.__init__) | set(GraphView.class_trait_names())
+    for method in (Checkpoint.stats, Checkpoint.diff, CheckpointDir.history):  # engine=
+        arguments |= _parameters(method)
     problems = []
     for owner, name, args in re.findall(r"\b(session|tfexplore)\.(\w+)(\([^()]*\))?", text):
         where = session_api if owner == "session" else vars(tfexplore)

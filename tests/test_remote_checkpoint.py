@@ -229,3 +229,34 @@ def test_remote_path_behaves_like_a_path(s3_server, demo_run):  # noqa: F811
 
     again = pickle.loads(pickle.dumps(index))
     assert again == index and again.stat().st_size == index.stat().st_size
+
+
+def test_a_pass_over_many_tensors_fetches_them_in_concurrent_rounds(
+    s3_server,  # noqa: F811
+    demo_run,
+    monkeypatch,
+):
+    from tfexplore.artifacts.checkpoint import prefix as prefix_module
+
+    url = _upload(s3_server, demo_run, f"rounds-{os.getpid()}", "run")
+    checkpoint = tfexplore.open(f"{url}/model.ckpt-30", storage_options=s3_server.storage_options)
+    rounds = []
+    fs = checkpoint.prefix.fs
+    original = fs.cat_ranges
+
+    def counted(paths, starts, ends, **options):
+        rounds.append(sum(end - start for start, end in zip(starts, ends)))
+        return original(paths, starts, ends, **options)
+
+    monkeypatch.setattr(fs, "cat_ranges", counted)
+    expected = tfexplore.open(demo_run / "model.ckpt-30").stats()
+    pd.testing.assert_frame_equal(checkpoint.stats(), expected)
+    total = int(checkpoint.variables["nbytes"].sum())
+    assert rounds == [total]  # every tensor in one round of concurrent requests
+
+    rounds.clear()
+    monkeypatch.setattr(prefix_module, "PREFETCH_BYTES", 200)
+    pd.testing.assert_frame_equal(checkpoint.stats(), expected)
+    largest = int(checkpoint.variables["nbytes"].max())
+    assert sum(rounds) == total and len(rounds) > 1
+    assert all(size <= max(200, largest) for size in rounds)

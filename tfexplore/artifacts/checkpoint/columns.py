@@ -199,8 +199,10 @@ def diff_table(
         return pd.DataFrame(rows, columns=DIFF_COLUMNS)
     bar = progress_bar(sum(nbytes for _, _, nbytes in pairs), progress, "diff")
     try:
-        for position, name, nbytes in pairs:
-            result = compare(old_checkpoint._read_key(name), new_checkpoint._read_key(name))
+        keys = [name for _, name, _ in pairs]
+        readers = zip(old_checkpoint._readers(keys), new_checkpoint._readers(keys))
+        for (position, _, nbytes), (read_old, read_new) in zip(pairs, readers):
+            result = compare(read_old(), read_new())
             _add_comparison(rows[position], result)
             if bar is not None:
                 bar.update(nbytes)

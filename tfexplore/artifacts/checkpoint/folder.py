@@ -462,8 +462,8 @@ class CheckpointDir(Artifact):
             result = stats_frame([{**row, **stats} for row, stats in zip(rows, found)])
         else:
             items = (
-                (row, functools.partial(checkpoint._read_key, key), nbytes)
-                for row, (checkpoint, _, key, nbytes) in zip(rows, work)
+                (row, reader, nbytes)
+                for row, (_, _, _, nbytes), reader in zip(rows, work, _readers(work))
             )
             total = sum(item[3] for item in work)
             result = stream_stats(
@@ -529,6 +529,19 @@ def _prefixes_in(folder: Path) -> list[Path]:
         ):
             found.append(entry)
     return found
+
+
+def _readers(work: list[tuple[Checkpoint, Any, str, int]]) -> Iterator:
+    """The readers of ``work``'s (checkpoint, step, key, bytes) in order, each checkpoint's run
+    of keys read by its :meth:`Checkpoint._readers` (remote tensors fetched ahead in rounds)."""
+    start = 0
+    while start < len(work):
+        checkpoint = work[start][0]
+        end = start
+        while end < len(work) and work[end][0] is checkpoint:
+            end += 1
+        yield from checkpoint._readers([key for _, _, key, _ in work[start:end]])
+        start = end
 
 
 def _is_windows_path(raw: str) -> bool:

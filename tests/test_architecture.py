@@ -10,6 +10,8 @@ Layers, lowest first (docs/architecture.md draws them):
 - artifacts: looking: files -> objects and DataFrames
 - scene: a graph as a picture, plain data
 - live: the only package that runs ops
+- edit: checkpoint surgery: rewrite plans, their checks, the bundle writer (writes new files,
+  runs no op from a file)
 - ui: the logic behind each widget, no ipywidgets
 - widgets: traits and wiring only
 - top: ``tfexplore`` itself, ``cli``, ``demo``, ``_rehearse`` (a child process's program)
@@ -31,7 +33,7 @@ BASE = {
     "tfexplore.stats",
 }
 TOP = {"tfexplore", "tfexplore.__main__", "tfexplore.cli", "tfexplore.demo", "tfexplore._rehearse"}
-LAYERS = ["base", "graph", "safety", "artifacts", "scene", "live", "ui", "widgets", "top"]
+LAYERS = ["base", "graph", "safety", "artifacts", "scene", "live", "edit", "ui", "widgets", "top"]
 MAY_IMPORT = {
     "base": {"base"},
     "graph": {"base", "graph"},
@@ -39,8 +41,9 @@ MAY_IMPORT = {
     "artifacts": {"base", "graph", "safety", "artifacts"},
     "scene": {"base", "graph", "scene"},
     "live": {"base", "graph", "safety", "artifacts", "live"},
-    "ui": {"base", "graph", "safety", "artifacts", "scene", "live", "ui"},
-    "widgets": {"base", "graph", "artifacts", "scene", "live", "ui", "widgets"},
+    "edit": {"base", "graph", "safety", "artifacts", "live", "edit"},
+    "ui": {"base", "graph", "safety", "artifacts", "scene", "live", "edit", "ui"},
+    "widgets": {"base", "graph", "artifacts", "scene", "live", "edit", "ui", "widgets"},
     "top": set(LAYERS),
 }
 # Cycles between modules that are known and not yet taken apart, each with its reason. A new

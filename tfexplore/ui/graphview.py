@@ -17,6 +17,12 @@ Example::
     ['train/Adam', 'layer1/W/Adam']
     >>> explorer.open_function("__inference___call___62")        # doctest: +SKIP
     >>> explorer.function_stack, explorer.back()                 # doctest: +SKIP
+    >>> explorer.overlay(checkpoint.stats().set_index("name")["l2"], scale="log")  # doctest: +SKIP
+    >>> GraphExplorer("run1/model.ckpt-10", compare="run2/model.ckpt-10")  # doctest: +SKIP
+
+This module is over 600 lines on purpose: one class whose parts (expansion, the function library, details,
+overlays and the compare view) share its state (the graph shown, its hierarchy and layout);
+the logic of each part lives below it (``scene/``, ``graph/diff.py``, ``ui/overlays.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from ..graph.ops import VARIABLE_OPS
 from ..graph.protos import gc_paused as _gc_paused
 from ..scene.hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
+from ..scene.overlay import Overlay
 from ..scene.palette import Palette
 
 __all__ = ["GraphExplorer", "resolve_graph"]
@@ -118,6 +125,9 @@ class GraphExplorer:
         params: layout sizes and spacing.
         color_by: ``"op"`` (op type), ``"device"`` or ``"role"``.
         storage_options: for a URL ``source``: credentials and endpoint, given to fsspec.
+        compare: a second graph (anything ``source`` may be): show the union of both,
+            coloured by :func:`tfexplore.graph.diff.diff_graphs` (added, removed, changed,
+            renamed); ``graph_diff`` holds the diff, :meth:`detail` both sides of an op.
     """
 
     def __init__(
@@ -128,7 +138,16 @@ class GraphExplorer:
         params: LayoutParams | None = None,
         color_by: str = "op",
         storage_options: dict | None = None,
+        compare: Any = None,
     ) -> None:
+        self.graph_diff: Any = None
+        self._overlay_spec: dict[str, Any] | None = None
+        self._overlays: dict[str, Overlay] = {}
+        #: with an overlay of quiet categories (a compare view's ``same``): hide the boxes
+        #: with nothing else inside (they keep their places)
+        self.only_changes = False
+        if compare is not None:
+            source = self._compare(source, compare, storage_options)
         self.graph, self.meta_graph, self.checkpoint = resolve_graph(source, storage_options)
         self.root_graph = self.graph
         self.params = params or LayoutParams()
@@ -141,6 +160,8 @@ class GraphExplorer:
         self.visible: VisibleGraph
         self.layout: Layout
         self.set_expanded(self._initial_expanded() if expanded is None else expanded)
+        if self.graph_diff is not None:
+            self._overlay_diff()
 
     # -- expansion ---------------------------------------------------------------------
     def set_expanded(self, scopes: Iterable[str]) -> Layout:
@@ -368,7 +389,9 @@ class GraphExplorer:
         that is only a scope), as JSON-ready plain data."""
         h = self.hierarchy
         if name.endswith("/") or (not h.is_op(name) and h.is_container(name)):
-            return self._scope_detail(name.rstrip("/"))
+            detail = self._scope_detail(name.rstrip("/"))
+            detail["overlay"] = self._overlay_detail(name.rstrip("/"), scope=True)
+            return detail
         row = self._row(name)
         consumers = h.consumers(name)
         dtypes, shapes = row["output_dtypes"] or [], row["output_shapes"] or []
@@ -397,6 +420,8 @@ class GraphExplorer:
             "function": _text(row.get("function")),
             "calls": self.calls(name),
             "variable": self._variable_summary(name, str(row["op"])),
+            "overlay": self._overlay_detail(name, scope=False),
+            "compare": self._compare_detail(name),
         }
 
     def _row(self, name: str):
@@ -468,6 +493,148 @@ class GraphExplorer:
         summary.update({k: _number(v) for k, v in stats.items()})
         return summary
 
+    # -- overlays and the compare view -------------------------------------------------
+    def overlay(
+        self,
+        series: Any,
+        *,
+        scale: str = "linear",
+        agg: str = "mean",
+        title: str | None = None,
+        colors: dict[str, Any] | None = None,
+        bins: int = 7,
+        center: float = 0.0,
+        domain: tuple[float, float] | None = None,
+        quiet: Iterable[str] = (),
+    ) -> Overlay:
+        """Colour the ops by ``series`` (a pandas Series keyed by op names or checkpoint
+        variable keys): numbers on a ``linear``, ``log`` or ``diverging`` scale, strings as
+        categories; a collapsed scope shows the ``agg`` (``mean``, ``max``, ``min``, ``sum``)
+        of the ops inside it. See :class:`tfexplore.scene.overlay.Overlay` (and its module
+        for how names match ops, the bins and the palettes). Returns the overlay
+        (``.unmatched``: the keys that named no op). Example::
+
+            >>> norms = checkpoint.stats().set_index("name")["l2"]         # doctest: +SKIP
+            >>> explorer.overlay(norms, scale="log", agg="max", title="norm")   # doctest: +SKIP
+        """
+        spec = {
+            "series": series,
+            "scale": scale,
+            "agg": agg,
+            "title": title,
+            "colors": colors,
+            "bins": bins,
+            "center": center,
+            "domain": domain,
+            "quiet": tuple(quiet),
+        }
+        built = Overlay.build(self.hierarchy, **spec)  # checks the options before keeping them
+        self._overlay_spec, self._overlays = spec, {self.current_function: built}
+        return built
+
+    def clear_overlay(self) -> None:
+        """Back to the colours of ``color_by`` (a compare view: back to its diff colours)."""
+        self._overlay_spec, self._overlays = None, {}
+        if self.graph_diff is not None:
+            self._overlay_diff()
+
+    def overlay_stats(self, checkpoint: Any, column: str = "norm", **options: Any) -> Overlay:
+        """See :func:`tfexplore.ui.overlays.overlay_stats`."""
+        from .overlays import overlay_stats
+
+        return overlay_stats(self, checkpoint, column, **options)
+
+    def overlay_diff(self, old: Any, new: Any, **options: Any) -> Overlay:
+        """See :func:`tfexplore.ui.overlays.overlay_diff`."""
+        from .overlays import overlay_diff
+
+        return overlay_diff(self, old, new, **options)
+
+    def overlay_restore(self, report: Any, **options: Any) -> Overlay:
+        """See :func:`tfexplore.ui.overlays.overlay_restore`."""
+        from .overlays import overlay_restore
+
+        return overlay_restore(self, report, **options)
+
+    def overlay_scan(self, report: Any, **options: Any) -> Overlay:
+        """See :func:`tfexplore.ui.overlays.overlay_scan`."""
+        from .overlays import overlay_scan
+
+        return overlay_scan(self, report, **options)
+
+    @property
+    def current_overlay(self) -> Overlay | None:
+        """The overlay on the graph shown (built for a function's body when first shown)."""
+        if self._overlay_spec is None:
+            return None
+        key = self.current_function
+        if key not in self._overlays:
+            self._overlays[key] = Overlay.build(self.hierarchy, **self._overlay_spec)
+        return self._overlays[key]
+
+    def overlay_legend(self) -> dict[str, Any]:
+        """The legend of the overlay shown (``{}`` without one); see :meth:`Overlay.legend`."""
+        overlay = self.current_overlay
+        return {} if overlay is None else overlay.legend(self.visible)
+
+    def _compare(self, a: Any, b: Any, storage_options: dict | None) -> Any:
+        """Diff graphs ``a`` and ``b``; the graph to show: their union."""
+        from ..graph import diff as graph_diff
+
+        # (the diff's entry point: ``diff_graphs``, or ``diff`` in its first version)
+        diff_graphs = getattr(graph_diff, "diff_graphs", None) or graph_diff.diff
+        graph_a = resolve_graph(a, storage_options)[0]
+        graph_b = resolve_graph(b, storage_options)[0]
+        self.graph_diff = diff_graphs(graph_a, graph_b)
+        return self.graph_diff.union_graph_def()
+
+    def _overlay_diff(self) -> None:
+        from ..scene.overlay import STATUS_COLORS
+
+        statuses = ("same", "added", "removed", "changed", "renamed")  # the legend's order
+        colors = {s: STATUS_COLORS[s] for s in statuses}
+        self.overlay(self.graph_diff.status, title="graph diff", quiet=("same",), colors=colors)
+
+    def _compare_detail(self, name: str) -> dict[str, Any] | None:
+        """Both sides of op ``name`` of a compare view: ``status``, ``detail``, ``changes``
+        and ``rows`` ``[{'key', 'a', 'b', 'changed'}]`` (name, op, device, inputs, then each
+        attribute as ``attr:<key>``; ``None`` on a side where the op is absent)."""
+        if self.graph_diff is None or self.function_stack:
+            return None
+        sides = self.graph_diff.side_by_side(name)
+        a, b = sides.get("a"), sides.get("b")
+        changes = [str(c) for c in sides.get("changes") or []]
+        flat_a, flat_b = _flat_side(a), _flat_side(b)
+        keys = list(dict.fromkeys([*flat_a, *flat_b]))
+        return {
+            "status": str(sides.get("status") or ""),
+            "detail": str(sides.get("detail") or ""),
+            "changes": changes,
+            "rows": [
+                {
+                    "key": k,
+                    "a": flat_a.get(k) if a is not None else None,
+                    "b": flat_b.get(k) if b is not None else None,
+                    "changed": k in changes
+                    or (a is not None and b is not None and flat_a.get(k) != flat_b.get(k)),
+                }
+                for k in keys
+            ],
+        }
+
+    def _overlay_detail(self, name: str, scope: bool) -> dict[str, Any] | None:
+        overlay = self.current_overlay
+        if overlay is None:
+            return None
+        if scope:
+            return {
+                "title": overlay.title,
+                "value": overlay.describe(self.hierarchy._op_range(name)),
+            }
+        value = overlay.op_value(name)
+        text = "no value" if value is None else overlay.format(value)
+        return {"title": overlay.title, "value": text}
+
     # -- what the widget draws ---------------------------------------------------------
     def palette(self, color_by: str | None = None) -> Palette:
         key = _check_color_by(color_by or self.color_by)
@@ -480,9 +647,16 @@ class GraphExplorer:
         ``category``): what the widget sends to the browser."""
         with _gc_paused():
             data = self.layout.to_dict()
-            styles = self.palette().item_colors(self.visible)
+            overlay = self.current_overlay
+            if overlay is None:
+                styles = self.palette().item_colors(self.visible)
+            else:
+                styles = overlay.item_styles(self.visible, only_changes=self.only_changes)
             for box in data["boxes"]:
                 box.update(styles.get(box["id"], {}))
+            if overlay is not None:
+                _place_overlay_texts(data, self.params)
+        data["overlay"] = overlay is not None
         data["expanded"] = list(self.expanded)
         data["function"] = self.current_function
         data["params"]["margin"] = VIEW_MARGIN
@@ -495,7 +669,50 @@ class GraphExplorer:
         """A static SVG picture of the current layout (see :func:`tfexplore.scene.svg.to_svg`)."""
         from ..scene.svg import to_svg
 
-        return to_svg(self.layout, styles=self.palette().item_colors(self.visible), **options)
+        overlay = self.current_overlay
+        styles = (
+            self.palette().item_colors(self.visible)
+            if overlay is None
+            else overlay.item_styles(self.visible)
+        )
+        return to_svg(self.layout, styles=styles, **options)
+
+
+def _place_overlay_texts(data: dict[str, Any], params: LayoutParams) -> None:
+    """A collapsed scope writes its overlay text (``mean 0.42``, ``4 changed``) where its op
+    count goes, cut to its width; edges to a ``quiet`` box are ``quiet`` too."""
+    small = params.char_width * params.small_font_size / params.font_size
+    quiet = set()
+    for box in data["boxes"]:
+        if box.get("quiet"):
+            quiet.add(box["id"])
+        text = box.get("overlay_text")
+        if text and box["kind"] != "op" and not box["expanded"]:
+            room = max(int((box["width"] - 8) // small), 4)
+            box["count_text"] = text if len(text) <= room else text[: room - 1] + "…"
+    for edge in data["edges"]:
+        edge["quiet"] = edge["src"] in quiet or edge["dst"] in quiet
+
+
+def _flat_side(side: dict[str, Any] | None) -> dict[str, str | None]:
+    """One side of :meth:`GraphDiff.side_by_side` as rows of text (attributes one by one)."""
+    if not side:
+        return {}
+    rows = {k: _side_text(side.get(k)) for k in ("name", "op", "device", "inputs")}
+    for key, value in sorted((side.get("attrs") or {}).items()):
+        rows[f"attr:{key}"] = _side_text(value)
+    return rows
+
+
+def _side_text(value: Any) -> str | None:
+    """One side of a compared op's field, as text (lists joined, long texts cut)."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return _short(", ".join(str(v) for v in value)) if value else "–"
+    if isinstance(value, dict):
+        return _short(", ".join(f"{k}={v}" for k, v in value.items())) if value else "–"
+    return _short(value)
 
 
 def _function_size(graph: Any, name: str) -> int:

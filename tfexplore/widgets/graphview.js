@@ -79,6 +79,7 @@ function drawScene(layer, scene, state) {
   for (const box of frames) {
     const g = svgElement("g", { class: `tfx-frame tfx-frame-${box.kind}`, "data-id": box.id }, layer);
     if (box.kind === "group") g.classList.add("tfx-group-frame");
+    if (box.quiet) g.classList.add("tfx-quiet");
     if (lit.has(box.id)) g.classList.add("tfx-lit");
     svgElement("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: 6 }, g);
     const title = svgElement("text", { x: box.text_at[0], y: box.text_at[1], class: "tfx-frame-label", "text-anchor": box.text_anchor }, g);
@@ -89,6 +90,7 @@ function drawScene(layer, scene, state) {
   for (const edge of scene.edges) {
     const g = svgElement("g", { class: "tfx-edge" }, layer);
     if (edge.control) g.classList.add("tfx-control");
+    if (edge.quiet) g.classList.add("tfx-quiet");
     if (litEdges.has(edge.index)) g.classList.add("tfx-lit");
     const width = 1 + Math.sqrt(Math.min(edge.count, 64)) * 0.5;
     svgElement("path", { d: pathData(edge.points), "stroke-width": width, "marker-end": "url(#tfx-arrow)" }, g);
@@ -101,6 +103,8 @@ function drawScene(layer, scene, state) {
   for (const box of scene.boxes.filter((b) => !b.expanded)) {
     const g = svgElement("g", { class: `tfx-node tfx-${box.kind}`, "data-id": box.id, "data-name": box.name }, layer);
     if (lit.has(box.id)) g.classList.add("tfx-lit");
+    if (box.quiet) g.classList.add("tfx-quiet");
+    if (box.overlay_value !== undefined && box.overlay_value !== null) g.dataset.overlay = box.overlay_value;
     // an op is selected by its name, a scope by its id (`name/`): a scope never lights up for
     // the op of the same name inside it
     if (box.id === state.selected || (box.kind === "op" && box.name === state.selected)) g.classList.add("tfx-selected");
@@ -122,7 +126,8 @@ function drawScene(layer, scene, state) {
     if (box.count_text !== null && box.count_text !== undefined) {
       svgElement("text", { x: box.count_text_at[0], y: box.count_text_at[1], "text-anchor": box.count_anchor, class: "tfx-count" }, g).textContent = box.count_text;
     }
-    svgElement("title", {}, g).textContent = box.kind === "op" ? `${box.name} (${box.op_type})` : `${box.name}/ : ${box.kind === "group" ? "a group of" : "a scope of"} ${box.op_count} ops — click to open`;
+    const tip = box.kind === "op" ? `${box.name} (${box.op_type})` : `${box.name}/ : ${box.kind === "group" ? "a group of" : "a scope of"} ${box.op_count} ops — click to open`;
+    svgElement("title", {}, g).textContent = box.overlay_title ? `${tip}\n${box.overlay_title}` : tip;
   }
 }
 
@@ -162,6 +167,68 @@ function section(panel, title, items, fill) {
   for (const item of items) fill(list, item);
 }
 
+// The overlay's value of the selected op or scope: one line under its facts.
+function drawOverlayFact(panel, overlay) {
+  if (!overlay) return;
+  const p = htmlElement("p", "tfx-overlay-fact", "", panel);
+  htmlElement("b", "", `${overlay.title}: `, p);
+  p.append(String(overlay.value));
+}
+
+// A compare view: both sides of the selected op, a row per field, changed rows marked.
+function drawCompare(panel, compare) {
+  if (!compare) return;
+  htmlElement("h4", "", `Compared: ${compare.status}`, panel);
+  if (compare.detail) htmlElement("p", "tfx-muted", compare.detail, panel);
+  const table = htmlElement("table", "tfx-compare", "", panel);
+  const head = htmlElement("tr", "", "", htmlElement("thead", "", "", table));
+  for (const title of ["", "a (before)", "b (after)"]) htmlElement("th", "", title, head);
+  const body = htmlElement("tbody", "", "", table);
+  for (const row of compare.rows) {
+    const tr = htmlElement("tr", row.changed ? "tfx-compare-changed" : "", "", body);
+    htmlElement("th", "", row.key, tr);
+    for (const side of [row.a, row.b]) {
+      const td = nameElement("td", side === null ? "tfx-muted" : "", side === null ? "—" : side, tr);
+      td.dataset.side = side === null ? "absent" : "present";
+    }
+  }
+}
+
+// The overlay's legend: its title, then a colour bar with the bin edges under it (numbers)
+// or a swatch per category, and the colour of "no value".
+function drawOverlayLegend(legend, data, dark, onClear) {
+  const head = htmlElement("div", "tfx-legend-title", "", legend);
+  const how = data.kind === "numeric" ? ` (${data.scale} scale, scopes: ${data.agg})` : "";
+  htmlElement("b", "", data.title, head);
+  htmlElement("span", "tfx-muted", how, head);
+  if (data.kind === "numeric") {
+    const scale = htmlElement("div", "tfx-scale", "", legend);
+    scale.style.width = `${data.bins.length * 62}px`; // room for each edge's number
+    const bar = htmlElement("div", "tfx-scale-bar", "", scale);
+    for (const bin of data.bins) {
+      const cell = htmlElement("span", "tfx-scale-bin", "", bar);
+      cell.style.background = dark ? bin.color_dark : bin.color;
+      cell.title = bin.label;
+    }
+    const ticks = htmlElement("div", "tfx-scale-ticks", "", scale);
+    data.ticks.forEach((tick, i) => {
+      const t = htmlElement("span", "tfx-tick", tick, ticks);
+      t.style.left = `${(100 * i) / data.bins.length}%`;
+    });
+  } else {
+    for (const row of data.categories) {
+      const item = htmlElement("div", "tfx-legend-row", "", legend);
+      htmlElement("span", "tfx-swatch", "", item).style.background = dark ? row.color_dark : row.color;
+      htmlElement("span", "", `${row.label} (${row.count})`, item);
+    }
+  }
+  const none = htmlElement("div", "tfx-legend-row", "", legend);
+  htmlElement("span", "tfx-swatch", "", none).style.background = dark ? data.no_value.color_dark : data.no_value.color;
+  htmlElement("span", "tfx-muted", "no value", none);
+  const clear = htmlElement("button", "tfx-clear-overlay", "× clear overlay", legend);
+  clear.addEventListener("click", onClear);
+}
+
 function drawDetail(panel, detail, actions) {
   panel.replaceChildren();
   if (!detail || !detail.kind) {
@@ -172,12 +239,15 @@ function drawDetail(panel, detail, actions) {
   if (detail.kind === "scope" || detail.kind === "group") {
     const what = detail.kind === "group" ? `${detail.group_kind} of ${detail.children} · ` : "scope · ";
     htmlElement("p", "", `${what}${detail.op_count} ops`, panel);
+    drawOverlayFact(panel, detail.overlay);
     section(panel, "Op types", Object.entries(detail.op_types), (list, [type, n]) => htmlElement("li", "", `${type} × ${n}`, list));
     section(panel, "Sub-scopes", detail.child_scopes, (list, s) => nameElement("li", "", s, list));
     if (detail.kind === "group") section(panel, "First members", detail.first_children, (list, s) => nameElement("li", "", s, list));
     return;
   }
   htmlElement("p", "tfx-facts", [detail.op, detail.role, detail.device].filter(Boolean).join(" · "), panel);
+  drawOverlayFact(panel, detail.overlay);
+  drawCompare(panel, detail.compare);
   const buttons = htmlElement("div", "tfx-buttons", "", panel);
   for (const [label, direction] of [["Trace inputs", "inputs"], ["Trace outputs", "outputs"]]) {
     const b = htmlElement("button", "", label, buttons);
@@ -239,8 +309,14 @@ function render({ model, el }) {
   }
   const collectionBox = htmlElement("select", "tfx-collection", "", toolbar);
   const functionBox = htmlElement("select", "tfx-functions", "", toolbar);
+  const onlyLabel = htmlElement("label", "tfx-only-changes", "", toolbar);
+  const onlyBox = htmlElement("input", "", "", onlyLabel);
+  onlyBox.type = "checkbox";
+  onlyLabel.append(" only changes");
+  onlyLabel.title = "Hide the ops and scopes where nothing changed";
   const fitButton = htmlElement("button", "tfx-fit", "Fit", toolbar);
   fitButton.title = "Show as much as fits with text still readable (the overview shows the rest)";
+  const summary = htmlElement("div", "tfx-compare-summary", "", el);
   const legend = htmlElement("div", "tfx-legend", "", el);
   const errorBar = htmlElement("div", "tfx-error", "", el);
   const crumbs = htmlElement("div", "tfx-crumbs", "", el);
@@ -376,11 +452,26 @@ function render({ model, el }) {
   };
   const drawLegend = () => {
     legend.replaceChildren();
+    const overlay = model.get("overlay_legend");
+    legend.classList.toggle("tfx-overlay-legend", Boolean(overlay && overlay.title));
+    colorBy.disabled = Boolean(overlay && overlay.title);
+    if (overlay && overlay.title) {
+      drawOverlayLegend(legend, overlay, dark, () => send({ action: "clear_overlay" }));
+      return;
+    }
     for (const row of model.get("legend")) {
       const item = htmlElement("div", "tfx-legend-row", "", legend);
       htmlElement("span", "tfx-swatch", "", item).style.background = (dark && row.color_dark) || row.color;
       htmlElement("span", "", `${row.label} (${row.count})`, item);
     }
+  };
+  const drawCompare = () => {
+    const text = model.get("compare_summary");
+    summary.textContent = text ? `Compare: ${text}` : "";
+    summary.style.display = text ? "block" : "none";
+    onlyLabel.style.display = text ? "" : "none";
+    onlyBox.checked = model.get("only_changes");
+    el.classList.toggle("tfx-only", model.get("only_changes"));
   };
   const drawCollections = () => {
     collectionBox.replaceChildren();
@@ -525,6 +616,7 @@ function render({ model, el }) {
   searchBox.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { clearTimeout(searchTimer); save("search_query", searchBox.value); }
   });
+  onlyBox.addEventListener("change", () => save("only_changes", onlyBox.checked));
   colorBy.value = model.get("color_by");
   colorBy.addEventListener("change", () => save("color_by", colorBy.value));
   collectionBox.addEventListener("change", () => save("collection", collectionBox.value));
@@ -536,6 +628,9 @@ function render({ model, el }) {
   listen("change:selected", () => redraw());
   listen("change:detail", showDetail);
   listen("change:legend", drawLegend);
+  listen("change:overlay_legend", drawLegend);
+  listen("change:only_changes", drawCompare);
+  listen("change:compare_summary", drawCompare);
   listen("change:collections", drawCollections);
   listen("change:collection", drawCollections);
   listen("change:matches", drawMatches);
@@ -552,6 +647,7 @@ function render({ model, el }) {
   });
 
   setHeight();
+  drawCompare();
   drawLegend();
   drawCollections();
   drawFunctions();

@@ -17,6 +17,15 @@ Example::
     >>> view.functions[:1]                                # doctest: +SKIP
     [{'name': '__inference___call___62', 'op_count': 15}]
     >>> view.open_function("__inference___call___62"); view.back()   # doctest: +SKIP
+
+Overlays and the compare view::
+
+    >>> norms = checkpoint.stats().set_index("name")["l2"]            # doctest: +SKIP
+    >>> view.overlay(norms, scale="log", agg="max", title="norm")     # doctest: +SKIP
+    >>> view.overlay_stats(checkpoint, "norm"); view.clear_overlay()   # doctest: +SKIP
+    >>> view.overlay_diff(old_checkpoint, new_checkpoint)             # doctest: +SKIP
+    >>> diff_view = GraphView("run1/model.ckpt-10", compare="run2/model.ckpt-10")  # doctest: +SKIP
+    >>> diff_view.only_changes = True                                 # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -67,6 +76,10 @@ class GraphView(anywidget.AnyWidget):
         height: height of the drawing area in pixels.
         params: :class:`~tfexplore.scene.layout.LayoutParams` for sizes and spacing.
         storage_options: for a URL ``source``: credentials and endpoint, given to fsspec.
+        compare: a second graph: draw the union of ``source`` and ``compare`` coloured by what
+            changed (added, removed, changed, renamed; see :mod:`tfexplore.graph.diff`); a
+            collapsed scope counts the changes inside it, ``only_changes`` hides the rest,
+            selecting an op shows both sides.
     """
 
     _esm = _HERE / "graphview.js"
@@ -102,6 +115,12 @@ class GraphView(anywidget.AnyWidget):
     #: the key of this view's static pictures in the page (``data-tfx-static``): the front
     #: end hides them when it draws (see :meth:`_ipython_display_`)
     _static_key = traitlets.Unicode("").tag(sync=True)
+    #: the overlay's legend (``{}``: none; see :meth:`tfexplore.scene.overlay.Overlay.legend`)
+    overlay_legend = traitlets.Dict().tag(sync=True)
+    #: a compare view: hide what did not change (the boxes keep their places)
+    only_changes = traitlets.Bool(False).tag(sync=True)
+    #: a compare view's one-line summary (``3 changed, 12 added, 0 removed``); ``""`` otherwise
+    compare_summary = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -112,6 +131,7 @@ class GraphView(anywidget.AnyWidget):
         height: int = 560,
         params: LayoutParams | None = None,
         storage_options: dict | None = None,
+        compare: Any = None,
         **kwargs: Any,
     ) -> None:
         self.explorer = GraphExplorer(
@@ -120,8 +140,11 @@ class GraphView(anywidget.AnyWidget):
             params=params,
             color_by=color_by,
             storage_options=storage_options,
+            compare=compare,
         )
         super().__init__(color_by=color_by, height=height, **kwargs)
+        if self.explorer.graph_diff is not None:
+            self.compare_summary = self.explorer.graph_diff.summary()
         self._static_key = self.model_id
         self.functions = self.explorer.functions()
         self._show()
@@ -187,6 +210,74 @@ class GraphView(anywidget.AnyWidget):
     def back(self, depth: int | None = None) -> None:
         """Return to the graph one level up (``depth=0``: the main graph)."""
         self._switch(lambda: self.explorer.back(depth))
+
+    # -- overlays ------------------------------------------------------------------------
+    def overlay(
+        self,
+        series: Any,
+        *,
+        scale: str = "linear",
+        agg: str = "mean",
+        title: str | None = None,
+        colors: dict[str, Any] | None = None,
+        **options: Any,
+    ):
+        """Colour the ops by ``series``, a pandas Series keyed by op names or checkpoint
+        variable keys (``"layer1/W"``, ``"layer1/W:0"``, TF2 keys): numbers on a colour scale
+        (``scale``: ``"linear"``, ``"log"``, ``"diverging"``), strings as categories
+        (``colors``: ``{category: colour}``), with a legend; a collapsed scope shows the
+        ``agg`` (``"mean"``, ``"max"``, ``"min"``, ``"sum"``) of the ops inside. More options:
+        ``bins``, ``center``, ``domain``, ``quiet`` (see
+        :meth:`tfexplore.ui.graphview.GraphExplorer.overlay`). Returns the
+        :class:`~tfexplore.scene.overlay.Overlay` (``.unmatched``: keys that named no op)."""
+        built = self._apply(
+            lambda: self.explorer.overlay(
+                series, scale=scale, agg=agg, title=title, colors=colors, **options
+            )
+        )
+        self._refresh_detail()
+        return built
+
+    def clear_overlay(self) -> None:
+        """Back to the colours of ``color_by`` (a compare view: to its diff colours)."""
+        self._apply(self.explorer.clear_overlay)
+        self._refresh_detail()
+
+    def overlay_stats(self, checkpoint: Any, column: str = "norm", **options: Any):
+        """Colour the variables by ``checkpoint.stats()``: ``column`` ``"norm"``, ``"nan"``,
+        ``"inf"``, ``"zeros"`` or any stats column (see
+        :func:`tfexplore.ui.overlays.stats_series`)."""
+        from ..ui.overlays import overlay_stats
+
+        return overlay_stats(self, checkpoint, column, **options)
+
+    def overlay_diff(self, old: Any, new: Any, **options: Any):
+        """Colour the variables by their relative change from checkpoint ``old`` to ``new``."""
+        from ..ui.overlays import overlay_diff
+
+        return overlay_diff(self, old, new, **options)
+
+    def overlay_restore(self, report: Any, **options: Any):
+        """Colour the variables by a restore report: restored, missing, wrong shape or dtype."""
+        from ..ui.overlays import overlay_restore
+
+        return overlay_restore(self, report, **options)
+
+    def overlay_scan(self, report: Any, **options: Any):
+        """Colour the risky ops a safety scan (``tfexplore.scan``) found."""
+        from ..ui.overlays import overlay_scan
+
+        return overlay_scan(self, report, **options)
+
+    def _refresh_detail(self) -> None:
+        if self.selected:
+            with contextlib.suppress(TFExploreError):
+                self.detail = self.explorer.detail(self.selected)
+
+    @traitlets.observe("only_changes")
+    def _only_changes_changed(self, change) -> None:
+        self.explorer.only_changes = bool(change["new"])
+        self._show()
 
     def to_svg(self) -> str:
         """The current picture as SVG text (what a saved notebook shows without a kernel)."""
@@ -295,6 +386,7 @@ class GraphView(anywidget.AnyWidget):
             self.scene = self.explorer.scene()
             self.expanded = list(self.explorer.expanded)
             self.legend = self.explorer.legend()
+            self.overlay_legend = self.explorer.overlay_legend()
             self.collections = self.explorer.collections()
             self.function_stack = list(self.explorer.function_stack)
             self.current_function = self.explorer.current_function
@@ -397,7 +489,7 @@ class GraphView(anywidget.AnyWidget):
 
     def _on_message(self, widget, content, buffers) -> None:
         """Messages from the browser: ``toggle``, ``reveal``, ``trace``, ``clear``,
-        ``open_function``, ``back``."""
+        ``open_function``, ``back``, ``clear_overlay``."""
         action = content.get("action")
         try:
             if action == "toggle":
@@ -412,5 +504,7 @@ class GraphView(anywidget.AnyWidget):
                 self.open_function(content["name"])
             elif action == "back":
                 self.back(content.get("depth"))
+            elif action == "clear_overlay":
+                self.clear_overlay()
         except TFExploreError as exc:  # shown in the widget; nothing to raise to
             self.error = str(exc)

@@ -91,6 +91,14 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     return {m for m in found if m in known and m != name}
 
 
+# Imports that go up a layer, each with its reason; the list only shrinks.
+UPWARD = {
+    # Checkpoint.rewrite hands out a rewrite plan: looking at a checkpoint is where people start
+    # a rewrite, and the plan (which can write) lives in edit/. Nothing in artifacts/ runs it.
+    ("tfexplore.artifacts.checkpoint.prefix", "tfexplore.edit.plan"),
+}
+
+
 def layer_of(name: str) -> str:
     if name in BASE:
         return "base"
@@ -111,7 +119,7 @@ def test_every_module_imports_only_its_own_and_lower_layers():
         f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})"
         for name, targets in import_graph().items()
         for target in sorted(targets)
-        if layer_of(target) not in MAY_IMPORT[layer_of(name)]
+        if layer_of(target) not in MAY_IMPORT[layer_of(name)] and (name, target) not in UPWARD
     ]
     assert wrong == []
 

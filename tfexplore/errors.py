@@ -206,6 +206,15 @@ class TooLargeError(TFExploreError, MemoryError):
 
 
 # -- a live session's errors (tfexplore.live) --------------------------------------------------
+class RewriteError(TFExploreError, ValueError):
+    """A checkpoint rewrite that cannot be planned, written or exported as it is. ``report``
+    (when set) is the plan's report: one row per problem."""
+
+    def __init__(self, message: str, *, report=None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.report = report
+
+
 class SessionError(TFExploreError):
     """Base of the errors a :class:`tfexplore.live.Session` raises about itself (not about a
     file's bytes): closed, nothing to restore or train, a variable without a value..."""

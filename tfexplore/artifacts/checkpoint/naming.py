@@ -64,6 +64,7 @@ TF1_SLOTS: dict[str, tuple[str, ...]] = {
     "Ftrl": ("Ftrl accum", "Ftrl linear"),
     "ExponentialMovingAverage": ("moving average",),
 }
+_GOOGLE_ADAM = {"adam_m": "Adam m", "adam_v": "Adam v"}
 _CENTERED_RMSPROP = ("RMSProp rms", "RMSProp mg", "RMSProp momentum")
 _SLOT_SUFFIX = re.compile(r"^(?P<optimizer>[A-Za-z][A-Za-z0-9_]*?)(?:_(?P<index>\d+))?$")
 _PARTITION = re.compile(r"^(?P<base>.+)/part_(?P<index>\d+)$")
@@ -190,6 +191,8 @@ def _slot_of(name: str, variable: str, last: str, present, shapes) -> tuple[str,
         return None
     optimizer, index_text, kind = suffix
     index = int(index_text or 0)
+    if optimizer.lower() in _GOOGLE_ADAM:  # Google's BERT AdamWeightDecay: W/adam_m, W/adam_v
+        return variable, optimizer, _GOOGLE_ADAM[optimizer.lower()]
     if kind is None:
         siblings = [n for n in present if n.startswith(f"{variable}/{optimizer}")]
         users = {n.rsplit("/", 1)[0] for n in present if n.rsplit("/", 1)[-1] == optimizer}

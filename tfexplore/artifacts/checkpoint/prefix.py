@@ -707,6 +707,28 @@ class Checkpoint(Artifact):
         """
         return diff_table(self, _as_checkpoint(other), progress, engine=engine)
 
+    def rewrite(self, rules: Any = None, **options: Any):
+        """Plan a rewrite of this checkpoint to fit other code: renames, drops, reshapes,
+        casts, splits and merges, or a match to ``to=`` a Keras model, ``tf.Module``, TF1
+        graph or other checkpoint. Nothing is written until ``plan.write(path)``; the plan's
+        ``table`` (one row per tensor) can be edited and its ``report`` lists every problem.
+        See :class:`tfexplore.edit.RewritePlan` for the rules and the exports.
+
+        Options: ``to``, ``rename`` (a dict or a function of a name), ``prefix``
+        (``{"bert/": ""}``), ``scope`` (``{"dense": "head/dense"}``), ``regex``, ``drop`` (a
+        search or a list of them), ``drop_optimizer``, ``storage_options``.
+
+        Example::
+
+            >>> plan = ckpt.rewrite(prefix={"old/": "new/"}, drop="Adam")   # doctest: +SKIP
+            >>> plan = ckpt.rewrite(to=keras_model)                         # doctest: +SKIP
+            >>> plan.report                                                 # doctest: +SKIP
+            >>> plan.write("converted/model.ckpt")                          # doctest: +SKIP
+        """
+        from ...edit.plan import rewrite
+
+        return rewrite(self, rules, **options)
+
     # -- presentation ----------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         table = self.variables

@@ -1,0 +1,332 @@
+"""Checkpoint surgery on real cases: a Google-style TF1 BERT checkpoint converted for a Keras
+model, a scope renamed, a layer widened (refused), Momentum moved to Adam, a partitioned
+variable merged; each written checkpoint restored by plain TensorFlow."""
+
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfexplore
+from tfexplore import demo
+from tfexplore.errors import RewriteError
+
+tf = pytest.importorskip("tensorflow")
+v1 = tf.compat.v1
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).iterdir())
+        if p.is_file()
+    }
+
+
+# == fixtures ==================================================================================
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return demo.make_bert_checkpoint(tmp_path_factory.mktemp("bert"))
+
+
+def _tf1_run(
+    folder: Path,
+    *,
+    optimizer: str = "adam",
+    hidden: int = 16,
+    steps: int = 3,
+    scope: str = "layer1",
+    partitions: int = 0,
+) -> Path:
+    """A small TF1 regression graph trained a few steps and saved with its .meta."""
+    folder.mkdir(parents=True, exist_ok=True)
+    x_data, y_data = demo.regression_data(n=32)
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(0)
+        x = v1.placeholder(tf.float32, [None, 3], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        with v1.variable_scope(scope):
+            partitioner = v1.fixed_size_partitioner(partitions) if partitions else None
+            w1 = v1.get_variable("W", [3, hidden], partitioner=partitioner)
+            b1 = v1.get_variable("b", [hidden], initializer=v1.zeros_initializer())
+        with v1.variable_scope("layer2"):
+            w2 = v1.get_variable("W", [hidden, 1])
+            b2 = v1.get_variable("b", [1], initializer=v1.zeros_initializer())
+        h = tf.nn.relu(tf.matmul(x, w1) + b1)
+        loss = tf.reduce_mean((tf.matmul(h, w2) + b2 - y) ** 2)
+        step = v1.train.get_or_create_global_step()
+        if optimizer == "adam":
+            opt = v1.train.AdamOptimizer(0.01)
+        else:
+            opt = v1.train.MomentumOptimizer(0.01, 0.9)
+        train = opt.minimize(loss, global_step=step)
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            for _ in range(steps):
+                session.run(train, {x: x_data, y: y_data})
+            prefix = saver.save(session, str(folder / "model.ckpt"), global_step=step)
+    return Path(prefix)
+
+
+def _restore_tf1(prefix: Path) -> dict[str, np.ndarray]:
+    """Plain TensorFlow: import the written .meta and restore with its Saver."""
+    graph = tf.Graph()
+    with graph.as_default():
+        saver = v1.train.import_meta_graph(f"{prefix}.meta")
+        with v1.Session(graph=graph) as session:
+            saver.restore(session, str(prefix))
+            variables = v1.global_variables()
+            return {v.op.name: value for v, value in zip(variables, session.run(variables))}
+
+
+# == BERT (Google's TF1 names) -> Keras ========================================================
+def test_bert_checkpoint_converted_for_a_keras_model_restores_identical_values(bert, tmp_path):
+    model = demo.make_bert_keras_model()
+    source = tfexplore.open(bert)
+    # the failed restore that starts it all: Keras finds none of Google's names
+    with pytest.raises(AssertionError):
+        tf.train.Checkpoint(model=model).restore(str(bert)).assert_existing_objects_matched()
+    before = _digest(bert.parent)
+    plan = source.rewrite(to=model)
+    truth = demo.bert_keras_names()
+    proposed = dict(zip(plan.table["source"], plan.table["target"]))
+    assert {key: proposed[key] for key in truth} == truth
+    assert plan.ok, plan.problems
+    slots = plan.table[plan.table["role"] == "slot"]
+    assert len(slots) == 2 * len(truth) and set(slots["action"]) == {"drop"}
+    report = plan.report
+    assert "78 slots dropped: the target has no optimizer state" in set(report["message"])
+    targets = plan.targets.set_index("target")
+    assert targets["filled_by"].notna().all() and len(targets) == len(model.weights) + 1
+    assert targets.loc["save_counter", "filled_by"] == "init"  # restore() asks for one
+
+    written = plan.write(tmp_path / "converted" / "model.ckpt")
+    assert _digest(bert.parent) == before  # the source is never touched
+    fresh = demo.make_bert_keras_model()
+    status = tf.train.Checkpoint(model=fresh).restore(str(written.prefix))
+    status.assert_existing_objects_matched()
+    weights = {w.path: w.numpy() for w in fresh.weights}
+    for key, path in truth.items():
+        np.testing.assert_array_equal(weights[path], source.read(key), err_msg=key)
+
+
+def test_bert_plan_exports_agree_with_the_written_checkpoint(bert, tmp_path):
+    model = demo.make_bert_keras_model()
+    plan = tfexplore.open(bert).rewrite(to=model)
+    truth = demo.bert_keras_names()
+    assert plan.assignment_map() == truth
+    assert plan.var_list() == truth
+    # the Keras recipe, run as it is, puts the same values into a fresh model
+    fresh = demo.make_bert_keras_model()
+    exec(plan.keras_recipe(), {"model": fresh})  # noqa: S102 - code we generated, on purpose
+    weights = {w.path: w.numpy() for w in fresh.weights}
+    reader = tf.train.load_checkpoint(str(bert))
+    for key, path in truth.items():
+        np.testing.assert_array_equal(weights[path], reader.get_tensor(key))
+    # as_code() writes, with plain TensorFlow, a checkpoint the model restores
+    code = plan.as_code(destination=str(tmp_path / "plain" / "model.ckpt"))
+    other = demo.make_bert_keras_model()
+    exec(code, {"model": other})  # noqa: S102
+    restored = demo.make_bert_keras_model()
+    tf.train.Checkpoint(model=restored).restore(
+        str(tmp_path / "plain" / "model.ckpt")
+    ).assert_existing_objects_matched()
+    for a, b in zip(restored.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_plan_with_problems_writes_nothing_and_says_why(bert, tmp_path):
+    model = demo.make_bert_keras_model()
+    plan = tfexplore.open(bert).rewrite(to=model)
+    plan.set("bert/pooler/dense/kernel", target="layer_0_query/kernel")
+    problems = plan.problems
+    assert "collision" in set(problems["check"])
+    assert "not_filled" in set(problems["check"])  # pooler/kernel is left without a value
+    with pytest.raises(RewriteError) as caught:
+        plan.write(tmp_path / "out" / "model.ckpt")
+    assert "nothing was written" in str(caught.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not caught.value.report.empty
+    # fixed in the table, the plan is checked again and writes
+    plan.set("bert/pooler/dense/kernel", target="pooler/kernel")
+    plan.set("bert/encoder/layer_0/attention/self/query/kernel", target="layer_0_query/kernel")
+    assert plan.ok
+    # editing the DataFrame itself works the same
+    rows = plan.table["source"] == "bert/pooler/dense/bias"
+    plan.table.loc[rows, "action"] = "drop"
+    assert set(plan.problems["check"]) == {"not_filled"}
+    assert plan.problems["target"].tolist() == ["pooler/bias"]
+
+
+# == TF1: a scope renamed ======================================================================
+def test_a_scope_renamed_with_its_slots_restores_into_the_renamed_graph(tmp_path):
+    old = _tf1_run(tmp_path / "old")
+    new_graph = _tf1_run(tmp_path / "new", scope="encoder/dense", steps=0)
+    source = tfexplore.open(old)
+    plan = source.rewrite(scope={"layer1": "encoder/dense"}, to=f"{new_graph}.meta")
+    table = plan.table.set_index("source")
+    assert table.loc["layer1/W", "target"] == "encoder/dense/W"
+    assert table.loc["layer1/W/Adam_1", "target"] == "encoder/dense/W/Adam_1"  # slot followed
+    assert plan.ok, plan.problems
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    assert Path(f"{written.prefix}.meta").is_file()
+    values = _restore_tf1(written.prefix)
+    reader = tf.train.load_checkpoint(str(old))
+    assert np.array_equal(values["encoder/dense/W"], reader.get_tensor("layer1/W"))
+    assert np.array_equal(values["encoder/dense/W/Adam"], reader.get_tensor("layer1/W/Adam"))
+    assert values["global_step"] == reader.get_tensor("global_step") == 3
+    # the same rename without a target: a name-based checkpoint with the new names
+    plain = source.rewrite(prefix={"layer1/": "encoder/dense/"}).write(tmp_path / "p" / "m.ckpt")
+    assert set(tf.train.load_checkpoint(str(plain.prefix)).get_variable_to_shape_map()) == {
+        k.replace("layer1/", "encoder/dense/") for k in reader.get_variable_to_shape_map()
+    }
+
+
+def test_drop_and_regex_rules_and_a_function(tmp_path):
+    prefix = _tf1_run(tmp_path / "run")
+    source = tfexplore.open(prefix)
+    plan = source.rewrite(drop="Adam", regex={r"^layer(\d)/": r"block\1/"})
+    table = plan.table.set_index("source")
+    assert table.loc["layer1/W/Adam", "action"] == "drop"
+    assert table.loc["layer2/b", "target"] == "block2/b"
+    assert table.loc["beta1_power", "action"] == "keep"
+    plan = source.rewrite(
+        lambda name: None if "beta" in name else name.upper(), drop_optimizer=True
+    )
+    table = plan.table.set_index("source")
+    assert table.loc["layer1/W", "target"] == "LAYER1/W"
+    assert table.loc["layer1/W/Adam", "action"] == "drop"
+    assert table.loc["beta2_power", "action"] == "drop"
+
+
+# == a layer widened: refused ==================================================================
+def test_a_wider_layer_is_refused_with_the_reason(tmp_path):
+    old = _tf1_run(tmp_path / "old", hidden=16)
+    wide = _tf1_run(tmp_path / "wide", hidden=32, steps=0)
+    plan = tfexplore.open(old).rewrite(to=f"{wide}.meta")
+    problems = plan.problems.set_index("source")
+    message = problems.loc["layer1/W", "message"]
+    assert "wider" in message and "axis 1: 32 > 16" in message and "Refused" in message
+    assert problems.loc["layer1/W", "check"] == "shape"
+    with pytest.raises(RewriteError):
+        plan.write(tmp_path / "out" / "model.ckpt")
+    assert not Path(f"{tmp_path}/out/model.ckpt.index").exists()
+
+
+# == Momentum -> Adam ==========================================================================
+def test_momentum_moved_to_adam_drops_the_slots_and_starts_adam_fresh(tmp_path):
+    old = _tf1_run(tmp_path / "momentum", optimizer="momentum")
+    adam = _tf1_run(tmp_path / "adam", optimizer="adam", steps=0)
+    plan = tfexplore.open(old).rewrite(to=f"{adam}.meta")
+    table = plan.table.set_index("source")
+    assert table.loc["layer1/W/Momentum", "action"] == "drop"
+    assert "optimizer differs" in table.loc["layer1/W/Momentum", "why"]
+    report = plan.report
+    notes = report[report["check"] == "optimizer"]["message"].tolist()
+    assert notes and notes[0].startswith("optimizer changed: momentum -> adam")
+    assert plan.ok, plan.problems
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    values = _restore_tf1(written.prefix)
+    reader = tf.train.load_checkpoint(str(old))
+    assert np.array_equal(values["layer1/W"], reader.get_tensor("layer1/W"))
+    assert not values["layer1/W/Adam"].any() and not values["layer1/W/Adam_1"].any()
+    assert values["beta1_power"] == pytest.approx(0.9)
+    assert values["beta2_power"] == pytest.approx(0.999)
+
+
+# == a partitioned variable merged =============================================================
+def test_a_partitioned_variable_is_merged_into_one(tmp_path):
+    parted = _tf1_run(tmp_path / "parted", partitions=3, hidden=6)
+    whole = _tf1_run(tmp_path / "whole", hidden=6, steps=0)
+    source = tfexplore.open(parted)
+    assert int(source.variables.set_index("name").loc["layer1/W", "partitions"]) == 3
+    plan = source.rewrite(to=f"{whole}.meta")
+    assert plan.ok, plan.problems
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    values = _restore_tf1(written.prefix)
+    assert np.array_equal(values["layer1/W"], source.read("layer1/W"))
+
+
+def test_separate_part_keys_merge_along_an_axis(tmp_path):
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(2, 4)).astype("float32") for _ in range(3)]
+    prefix = tmp_path / "parts" / "model.ckpt"
+    prefix.parent.mkdir()
+    write_bundle(prefix, [(f"emb/part_{k}", p) for k, p in enumerate(parts)])
+    plan = tfexplore.open(prefix).rewrite()
+    for k in range(3):
+        plan.set(f"emb/part_{k}", target="emb", action="merge", axis=0)
+    assert plan.ok, plan.problems
+    assert plan.table["out_shape"].tolist() == [(6, 4)] * 3
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    assert np.array_equal(
+        tf.train.load_checkpoint(str(written.prefix)).get_tensor("emb"), np.concatenate(parts)
+    )
+    # split it back, along the other axis too
+    plan = written.rewrite()
+    plan.set("emb", target="a|b", action="split", axis=1)
+    assert plan.ok, plan.problems
+    again = plan.write(tmp_path / "split" / "model.ckpt")
+    reader = tf.train.load_checkpoint(str(again.prefix))
+    assert np.array_equal(reader.get_tensor("a"), np.concatenate(parts)[:, :2])
+
+
+def test_transpose_reshape_and_cast(tmp_path):
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    w = np.arange(12, dtype="float32").reshape(3, 4)
+    prefix = tmp_path / "src" / "model.ckpt"
+    prefix.parent.mkdir()
+    write_bundle(prefix, [("w", w), ("v", w + 1), ("u", w + 2)])
+    plan = tfexplore.open(prefix).rewrite()
+    plan.set("w", action="transpose").set("v", action="reshape", to_shape=(2, 6))
+    plan.set("u", action="cast", to_dtype="float16")
+    bad = tfexplore.open(prefix).rewrite().set("v", action="reshape", to_shape=(5, 5))
+    assert "12 values" in bad.problems["message"][0]
+    assert plan.ok, plan.problems
+    reader = tf.train.load_checkpoint(str(plan.write(tmp_path / "o" / "m.ckpt").prefix))
+    assert np.array_equal(reader.get_tensor("w"), w.T)
+    assert reader.get_tensor("v").shape == (2, 6)
+    assert reader.get_tensor("u").dtype == np.float16
+
+
+# == TF2 object-based, without a target =======================================================
+def test_an_object_based_checkpoint_renamed_keeps_its_object_graph(tmp_path):
+    module = tf.Module()
+    module.dense = tf.Module()
+    module.dense.kernel = tf.Variable(np.ones((2, 3), "float32"))
+    module.bias = tf.Variable(np.arange(3, dtype="float32"))
+    saved = tf.train.Checkpoint(net=module).save(str(tmp_path / "tf2" / "ckpt"))
+    plan = tfexplore.open(saved).rewrite(regex={r"^net/": "net/"})
+    assert plan.ok
+    written = plan.write(tmp_path / "copy" / "ckpt")
+    module.dense.kernel.assign(np.zeros((2, 3), "float32"))
+    tf.train.Checkpoint(net=module).restore(str(written.prefix)).assert_existing_objects_matched()
+    assert module.dense.kernel.numpy().sum() == 6
+
+
+# == memory ====================================================================================
+def test_write_holds_about_one_tensor_at_a_time(tmp_path):
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    size = 4 * 2**20  # 4 MB each, 8 of them
+    prefix = tmp_path / "big" / "model.ckpt"
+    prefix.parent.mkdir()
+    write_bundle(prefix, ((f"t{k}", np.full(size // 4, k, "float32")) for k in range(8)))
+    plan = tfexplore.open(prefix).rewrite(prefix={"t": "renamed/t"})
+    plan.set("t3", action="transpose")  # one copy for a transform
+    tracemalloc.start()
+    try:
+        plan.write(tmp_path / "out" / "model.ckpt")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * size + 2**20, f"peak {peak / 2**20:.1f} MB for 4 MB tensors"

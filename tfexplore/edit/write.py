@@ -1,0 +1,267 @@
+"""Writing a checked :class:`~tfexplore.edit.plan.RewritePlan`: the new checkpoint made tensor
+by tensor (each read by the checked reader, transformed, written, let go), atomically.
+
+Memory stays at the largest tensor twice plus a constant: a source is read whole (once), a
+transform makes at most one copy, the writer writes from the array's own memory. A merged
+target holds its parts and the joined whole; a split holds the source and one part at a
+time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._fs import is_url
+from ..errors import RewriteError, TFExploreError
+from .checks import _filled_by, _isnan, _output, _param
+from .targets import OBJECT_GRAPH_KEY
+
+if TYPE_CHECKING:
+    from .plan import RewritePlan
+
+
+def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress: bool | None):
+    """See :meth:`RewritePlan.write`."""
+    from ..artifacts.checkpoint import Checkpoint
+    from .bundle_writer import BundleWriter, publish_checkpoint
+
+    if is_url(path):
+        raise RewriteError(
+            f"tfexplore writes rewritten checkpoints to local folders; received {path!r}.",
+            path=str(path),
+            expected="a local checkpoint prefix such as converted/model.ckpt",
+            hint="write locally, then upload the files (fsspec's put)",
+        )
+    problems = plan.problems
+    if not problems.empty:
+        lines = [
+            f"- {r.check}: {r.source or ''} -> {r.target or ''}: {r.message}"
+            for r in problems.head(12).itertuples()
+        ]
+        more = f"\n- ... and {len(problems) - 12} more" if len(problems) > 12 else ""
+        raise RewriteError(
+            f"The plan has {len(problems)} problems; nothing was written:\n"
+            + "\n".join(lines)
+            + more,
+            path=str(path),
+            expected="a plan whose report has no errors (plan.problems is empty)",
+            hint="fix the rows in plan.table (or plan.set(...)) and look at plan.report again",
+            report=plan.report,
+        )
+    prefix = Path(os.fspath(path)).expanduser().absolute()
+    source_prefix = Path(str(plan.checkpoint.prefix)).absolute()
+    if prefix == source_prefix:
+        raise RewriteError(
+            f"{str(prefix)!r} is the source checkpoint; a rewrite never touches its source.",
+            path=str(prefix),
+            expected="a new prefix",
+            hint="write to another prefix (another folder, or model-rewritten.ckpt)",
+        )
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    jobs = _jobs(plan)
+    meta_bytes = _meta_bytes(plan, meta)
+    object_graph = _object_graph(plan)
+    bar = _progress(progress, sum(j[2] for j in jobs))
+
+    def write(temporary_prefix: Path) -> None:
+        with BundleWriter(temporary_prefix) as writer:
+            for key, make, nbytes in jobs:
+                writer.add(key, make())
+                if bar is not None:
+                    bar.update(nbytes)
+            if object_graph is not None:
+                writer.add(OBJECT_GRAPH_KEY, np.array(object_graph, dtype=object))
+
+    try:
+        publish_checkpoint(prefix, write, meta=meta_bytes, overwrite=overwrite)
+    finally:
+        if bar is not None:
+            bar.close()
+    return Checkpoint(prefix)
+
+
+def _key_of(plan: RewritePlan, name: str) -> str:
+    if plan.target is not None:
+        return plan.target.by_name[name].key
+    return name
+
+
+def _jobs(plan: RewritePlan) -> list[tuple[str, Any, int]]:
+    """``(key, make value, bytes)`` for each tensor to write, in the order of the source
+    (so reads go through the shards front to back)."""
+    table, checkpoint = plan.table, plan.checkpoint
+    jobs: list[tuple[str, Any, int]] = []
+    merged_done: set[str] = set()
+    nbytes_of = dict(zip(checkpoint.variables["name"], checkpoint.variables["nbytes"]))
+    filled = _filled_by(table)
+    for i in table.index:
+        action = table.at[i, "action"]
+        source, name = table.at[i, "source"], table.at[i, "target"]
+        if action == "drop":
+            continue
+        nbytes = int(nbytes_of.get(source) or 0)
+        if action == "merge":
+            if name in merged_done:
+                continue
+            merged_done.add(name)
+            parts = filled[name]
+            axis = _axis(table.at[i, "axis"])
+            jobs.append((_key_of(plan, name), _merge(checkpoint, parts, axis), nbytes * len(parts)))
+        elif action == "split":
+            out = _output(plan, i)
+            names = list(out)
+            sizes = [out[n][0][_axis(table.at[i, "axis"]) % len(out[n][0])] for n in names]
+            axis = _axis(table.at[i, "axis"])
+            for k, part in enumerate(names):
+                jobs.append(
+                    (
+                        _key_of(plan, part),
+                        _split(checkpoint, source, axis, sizes, k),
+                        nbytes // len(names),
+                    )
+                )
+        else:
+            out = _output(plan, i)
+            shape, dtype = out[name]
+            jobs.append(
+                (_key_of(plan, name), _transform(checkpoint, plan, i, shape, dtype), nbytes)
+            )
+    if plan.target is not None:
+        for v in plan.target.variables:
+            if v.name in plan.initialized and v.name not in filled:
+                jobs.append((v.key, _initial(v), 0))
+    return jobs
+
+
+def _axis(value) -> int:
+    return 0 if value is None or _isnan(value) else int(value)
+
+
+def _read(checkpoint, key: str) -> np.ndarray:
+    return np.asarray(checkpoint.read(key))
+
+
+def _transform(checkpoint, plan, i, shape, dtype):
+    table = plan.table
+    source, action = table.at[i, "source"], table.at[i, "action"]
+
+    def make():
+        value = _read(checkpoint, source)
+        if action == "cast":
+            value = value.astype(_numpy_dtype(dtype))
+        elif action == "reshape":
+            value = value.reshape(shape)
+        elif action == "transpose":
+            perm = _param(table, i, "perm")
+            perm = tuple(int(p) for p in perm) if perm else None
+            value = np.ascontiguousarray(np.transpose(value, perm))
+        return value
+
+    return make
+
+
+def _merge(checkpoint, parts: list[str], axis: int):
+    def make():
+        values = [_read(checkpoint, p) for p in parts]
+        joined = np.concatenate(values, axis=axis)
+        del values
+        return joined
+
+    return make
+
+
+def _split(checkpoint, source: str, axis: int, sizes: list[int], k: int):
+    def make():
+        value = _read(checkpoint, source)
+        start = sum(sizes[:k])
+        index = [slice(None)] * value.ndim
+        index[axis] = slice(start, start + sizes[k])
+        return np.ascontiguousarray(value[tuple(index)])
+
+    return make
+
+
+def _initial(v):
+    def make():
+        try:
+            value = np.asarray(v.initial())
+        except TFExploreError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a model's variable that cannot be read
+            raise RewriteError(
+                f"The initial value of {v.name!r} cannot be read: {type(exc).__name__}: {exc}",
+                expected="a target variable with a value",
+                hint="map a source tensor to it instead",
+            ) from exc
+        return value.astype(_numpy_dtype(v.dtype)) if str(value.dtype) != v.dtype else value
+
+    return make
+
+
+def _numpy_dtype(name: str):
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    return np.dtype(name)
+
+
+def _meta_bytes(plan: RewritePlan, meta) -> bytes | None:
+    if meta is None:
+        return plan.target.meta if plan.target is not None else None
+    if isinstance(meta, (bytes, bytearray)):
+        return bytes(meta)
+    proto = getattr(meta, "proto", None)
+    if proto is not None:
+        return proto.SerializeToString()
+    from ..artifacts.metagraph import MetaGraph
+
+    return MetaGraph.from_file(meta).proto.SerializeToString()
+
+
+def _object_graph(plan: RewritePlan) -> bytes | None:
+    """The TF2 object graph to write: the target model's; or, for an object-based source
+    rewritten without a target, the source's with each attribute's key renamed (or removed,
+    for a dropped tensor)."""
+    if plan.target is not None:
+        return plan.target.object_graph if plan.target.style == "object_based" else None
+    checkpoint = plan.checkpoint
+    if checkpoint.style != "object_based" or OBJECT_GRAPH_KEY not in set(
+        checkpoint.variables["name"]
+    ):
+        return None
+    from .._wire import TrackableObjectGraph, parse_proto
+
+    raw = bytes(np.asarray(checkpoint.read(OBJECT_GRAPH_KEY)).reshape(-1)[0])
+    proto = parse_proto(TrackableObjectGraph, raw, str(checkpoint.prefix), "TF2 object graph")
+    table = plan.table
+    new_key = {
+        s: (t if a != "drop" else None)
+        for s, a, t in zip(table["source"], table["action"], table["target"])
+    }
+    for node in proto.nodes:
+        kept = []
+        for attribute in node.attributes:
+            key = attribute.checkpoint_key
+            if key in new_key and new_key[key] is None:
+                continue
+            if new_key.get(key):
+                attribute.checkpoint_key = new_key[key]
+            kept.append(attribute)
+        del node.attributes[:]
+        node.attributes.extend(kept)
+    return proto.SerializeToString()
+
+
+def _progress(progress: bool | None, total: int):
+    if progress is False or (progress is None and total < 256 * 2**20):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="B", unit_scale=True, desc="writing")

@@ -55,7 +55,7 @@ class BundleWriter:
         ...     writer.add("w", np.arange(6, dtype=np.float32).reshape(2, 3))
         ...     writer.add("names", np.array([b"a", "é".encode()], dtype=object))
         >>> writer                                                      # doctest: +SKIP
-        BundleWriter('out/model.ckpt', 2 tensors, 30 B, closed)
+        BundleWriter('out/model.ckpt', 2 tensors, 33 B, closed)
     """
 
     def __init__(self, prefix: str | os.PathLike) -> None:

@@ -352,10 +352,11 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     run_copy, demo_meta, tf2_manager_run, tmp_path
 ):
     everything = ["Overview", "Graph", "Variables", "Tensors", "Restore and train"]
-    assert ExploreModel(run_copy).tabs == everything
+    folder_tabs = [*everything[:4], "Dynamics", everything[4]]  # a folder of 3 checkpoints
+    assert ExploreModel(run_copy).tabs == folder_tabs
     assert ExploreModel(demo_meta).tabs == everything
     assert ExploreModel(run_copy / "model.ckpt-20").tabs == everything
-    tf2_tabs = ["Overview", "Variables", "Tensors", "Restore and train"]  # it says: model=
+    tf2_tabs = ["Overview", "Variables", "Tensors", "Dynamics", "Restore and train"]  # model=
     assert (
         ExploreModel(tf2_manager_run).tabs == tf2_tabs
         and not ExploreModel(tf2_manager_run).can_train

@@ -62,6 +62,8 @@ class ExploreModel:
             self.artifact = source.meta_graph or source
         self.model = model
         self.trust = trust
+        #: the folder's training dynamics, once :meth:`compute_dynamics` ran (never at open)
+        self.dynamics: Any = None
 
     @property
     def kind(self) -> str:
@@ -273,9 +275,64 @@ class ExploreModel:
         if self.has_variables:
             tabs.append("Variables")
         tabs.append("Tensors")
+        if self.has_dynamics:
+            tabs.append("Dynamics")
         if self.offers_session:
             tabs.append("Restore and train")
         return tabs
+
+    # -- training dynamics (a folder of two or more checkpoints) ----------------------------
+    @property
+    def has_dynamics(self) -> bool:
+        """A folder of two or more checkpoints: the *Dynamics* tab compares them."""
+        return self.kind == "checkpoint_dir" and len(self.artifact) >= 2
+
+    def dynamics_note(self) -> str:
+        """What *Compute training dynamics* will read (nothing is read before)."""
+        from .._files import human_bytes
+
+        table = self.artifact.latest.variables
+        per_checkpoint = float(table.loc[table["role"] == "variable", "nbytes"].fillna(0).sum())
+        steps = [int(s) for s in self.artifact.checkpoints["step"].dropna()]
+        count = len(self.artifact)
+        span = f" (steps {steps[0]} to {steps[-1]})" if len(steps) >= 2 else ""
+        return (
+            f"{count} checkpoints{span}: compares the model variables of each with the one "
+            f"before ({human_bytes(per_checkpoint)} per checkpoint, "
+            f"{human_bytes(per_checkpoint * count)} read in all). Nothing is read until asked."
+        )
+
+    def compute_dynamics(self, progress: Any = None) -> Any:
+        """``CheckpointDir.dynamics()`` of the folder (``progress(done, total)`` in bytes),
+        kept as :attr:`dynamics`."""
+        self.dynamics = self.artifact.dynamics(progress=progress)
+        return self.dynamics
+
+    def dynamics_html(self, max_rows: int = 200) -> str:
+        """The heatmap of update ratios (a PNG) and the flags table, after
+        :meth:`compute_dynamics`."""
+        import base64
+
+        from .plots import figure_png
+
+        dynamics = self.dynamics
+        if dynamics is None:
+            return ""
+        png = base64.b64encode(figure_png(dynamics.heatmap())).decode("ascii")
+        flags = dynamics.flags
+        verdict = (
+            f"<b>{len(flags)} flag(s)</b>"
+            if len(flags)
+            else "<b>no flags</b>: every layer moved; no NaN, Inf, dead unit or explosion"
+        )
+        notes = "".join(f"<div>note: {html.escape(note)}</div>" for note in dynamics.notes)
+        return (
+            f"<div class='tfx-dynamics'><img alt='update ratios, layers by steps' "
+            f"src='data:image/png;base64,{png}'/><div>{verdict}</div>"
+            + frame_html(flags, max_rows=max_rows, what="flags")
+            + notes
+            + "</div>"
+        )
 
     def overview_html(self) -> str:
         """The summary table and ``explain()`` rendered from Markdown."""

@@ -1,7 +1,8 @@
 """``tfexplore.explore(path)``: one widget with a tab per way of looking at an artifact.
 
 Tabs (only those that apply): *Overview* (summary and ``explain()``), *Graph* (``GraphView``),
-*Variables* (a filterable table), *Tensors* (``TensorPicker``), *Restore and train*
+*Variables* (a filterable table), *Tensors* (``TensorPicker``), *Dynamics* (a folder of
+checkpoints: update ratios and flags, computed on a click), *Restore and train*
 (``RestorePanel`` and ``TrainPanel``). Each tab is built the first time it is opened. Opening
 a session runs ops, so the last tab only offers a *Start session* button until clicked.
 
@@ -70,6 +71,7 @@ class Explorer(w.VBox):
         self.session: Any = None
         self.graph_view = self.tensor_picker = self.restore_panel = self.train_panel = None
         self.start_button: w.Button | None = None
+        self.dynamics_button: w.Button | None = None
         self.session_status = w.HTML()
         self.filter_box: w.Text | None = None
         self.tab_titles = self.model.tabs
@@ -78,6 +80,7 @@ class Explorer(w.VBox):
             "Graph": self._graph,
             "Variables": self._variables,
             "Tensors": self._tensors,
+            "Dynamics": self._dynamics,
             "Restore and train": self._restore_and_train,
         }
         self._pages = [w.VBox() for _ in self.tab_titles]
@@ -147,6 +150,42 @@ class Explorer(w.VBox):
         source = self.session if self.session is not None else self.model.artifact
         self.tensor_picker = TensorPicker(source, feed=self.feed)
         return [self.tensor_picker]
+
+    def _dynamics(self) -> list[w.Widget]:
+        """A button that computes the folder's training dynamics (reads every checkpoint, so
+        only when asked), a progress bar, then the heatmap and the flags."""
+        button = w.Button(description="Compute training dynamics", icon="line-chart")
+        button.add_class("tfx-compute-dynamics")
+        self.dynamics_button = button
+        self.dynamics_progress = w.FloatProgress(value=0, min=0, max=1)
+        self.dynamics_progress.layout.visibility = "hidden"
+        self.dynamics_output = w.HTML()
+        note = w.HTML(status_html(self.model.dynamics_note()))
+        button.on_click(lambda _: self.compute_dynamics())
+        return [w.HBox([button, note]), self.dynamics_progress, self.dynamics_output]
+
+    def compute_dynamics(self) -> Any:
+        """What *Compute training dynamics* does: read the checkpoints (a progress bar in
+        bytes), then show the heatmap of update ratios and the flags. Returns the
+        ``Dynamics``."""
+        if self.dynamics_button is None:
+            self.open_tab("Dynamics")
+        bar = self.dynamics_progress
+        bar.layout.visibility = "visible"
+        self.dynamics_button.disabled = True
+
+        def progress(done: int, total: int) -> None:
+            bar.max = max(total, 1)
+            bar.value = done
+
+        try:
+            self.model.compute_dynamics(progress=progress)
+            self.dynamics_output.value = self.model.dynamics_html()
+        except TFExploreError as exc:
+            self.dynamics_output.value = error_html(exc)
+        finally:
+            self.dynamics_button.disabled = False
+        return self.model.dynamics
 
     def _restore_and_train(self) -> list[w.Widget]:
         if not self.model.can_train:  # say what is needed

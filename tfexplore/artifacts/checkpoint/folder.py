@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,8 @@ from .state import STATE_FILE, StateFileError, listed_paths, read_state
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .dynamics import Dynamics, Thresholds
 
 __all__ = ["CheckpointDir"]
 
@@ -472,6 +474,47 @@ class CheckpointDir(Artifact):
         if "step" in result:
             result["step"] = result["step"].astype("Int64")
         return result
+
+    def dynamics(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        progress: bool | Callable[[int, int], Any] | None = None,
+        thresholds: Thresholds | dict[str, Any] | None = None,
+    ) -> Dynamics:
+        """How the model variables moved from checkpoint to checkpoint, and what looks wrong:
+        per-layer update ratios ``||w_t - w_{t-1}|| / ||w_{t-1}||``, norms, and flags (a layer
+        that stopped moving, NaN or Inf appearing, dead units, a norm that explodes). See
+        :class:`~tfexplore.artifacts.checkpoint.dynamics.Dynamics`.
+
+        ``names`` defaults to the model variables of the latest checkpoint (no optimizer
+        slots). Streamed: no tensor is held more than twice (this checkpoint's and the
+        previous one's). ``progress``: a bar (``True``; ``None`` shows one for large runs), or
+        a callable ``progress(done_bytes, total_bytes)``. ``thresholds``: a
+        :class:`~tfexplore.artifacts.checkpoint.dynamics.Thresholds` or a dict of its fields
+        (``{"growth": 5.0}``).
+
+        Example::
+
+            >>> dynamics = run.dynamics()                         # doctest: +SKIP
+            >>> dynamics.flags                                    # doctest: +SKIP
+            >>> dynamics.update_ratios                            # layers x steps  # doctest: +SKIP
+            >>> dynamics.heatmap()                                # doctest: +SKIP
+        """
+        from .dynamics import compute_dynamics
+        from .prefix import PREFETCH_BYTES
+
+        present = self._present()
+        return compute_dynamics(
+            self.folder,
+            [Checkpoint(row["_path"]) for row in present],
+            [row["step"] for row in present],
+            names,
+            progress=progress,
+            thresholds=thresholds,
+            # on object storage, neighbouring tensors are fetched together, in rounds
+            group_bytes=PREFETCH_BYTES if isinstance(self.folder, RemotePath) else 0,
+        )
 
     def _file_rows(self) -> list[tuple[Path, str]]:
         rows = []

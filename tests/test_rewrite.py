@@ -330,3 +330,12 @@ def test_write_holds_about_one_tensor_at_a_time(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 2 * size + 2**20, f"peak {peak / 2**20:.1f} MB for 4 MB tensors"
+
+
+def test_a_keras_model_with_a_wider_layer_is_refused_by_name(bert):
+    wide = tfexplore.open(bert).rewrite(to=demo.make_bert_keras_model(intermediate=24))
+    shape = wide.problems[wide.problems["check"] == "shape"].set_index("source")
+    message = shape.loc["bert/encoder/layer_0/intermediate/dense/kernel", "message"]
+    assert "'layer_0_intermediate/kernel' is [8, 24]" in message and "axis 1: 24 > 16" in message
+    assert len(shape) == 6  # 2 layers x (intermediate kernel, its bias, output kernel)
+    assert set(wide.problems["check"]) == {"shape"}

@@ -32,6 +32,7 @@ from .errors import (
     NothingToTrainError,
     NotInitializedError,
     RestoreMismatchError,
+    RewriteError,
     SessionClosedError,
     SessionError,
     SourceLoadError,
@@ -73,6 +74,8 @@ __all__ = [
     "session",
     "Session",
     "scan",
+    "rewrite",
+    "RewriteError",
     "GraphView",
     "TensorPicker",
     "RestorePanel",
@@ -91,6 +94,24 @@ __all__ = [
     "SourceLoadError",
     "NativeCrashError",
 ]
+
+
+def rewrite(checkpoint, rules=None, **options):
+    """Plan a rewrite of a checkpoint (a prefix, its folder, a URL or a ``Checkpoint``) so
+    that it fits other code: renamed, dropped, reshaped, cast, split or merged, or matched to
+    ``to=`` a Keras model, ``tf.Module``, TF1 graph or other checkpoint. Returns a
+    :class:`tfexplore.edit.plan.RewritePlan`; nothing is written until ``plan.write(path)``.
+    The same as ``tfexplore.open(checkpoint).rewrite(rules, **options)``.
+
+    Example::
+
+        >>> plan = tfexplore.rewrite("runs/old", prefix={"layer1/": "encoder/"})  # doctest: +SKIP
+        >>> plan.report                                                # doctest: +SKIP
+        >>> plan.write("runs/new/model.ckpt")                          # doctest: +SKIP
+    """
+    from .edit.plan import rewrite as plan_rewrite
+
+    return plan_rewrite(checkpoint, rules, **options)
 
 
 def import_tensorflow():

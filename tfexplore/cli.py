@@ -6,8 +6,11 @@
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
     tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, ...)
+    tfexplore dynamics runs/mnist           # update ratios across checkpoints, and flags
+    tfexplore rewrite old/model.ckpt-30 new/model.ckpt --rename 'layer1/=encoder/' --drop Adam
 
-Inspection only reads: it runs no op from the file and writes nothing. ``scan`` exits with 0
+Inspection only reads: it runs no op from the file and writes nothing (``rewrite`` writes
+its destination only, after its checks pass; exit 2 when they do not). ``scan`` exits with 0
 when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
 
 Every path may be a URL of object storage (``s3://``, ``gs://``, ``az://``...; needs
@@ -34,7 +37,15 @@ from typing import Any
 from ._files import prefix_text
 from .errors import TFExploreError
 
-__all__ = ["main", "inspect_text", "scan_text", "parse_storage_options", "EXIT_RISKY"]
+__all__ = [
+    "main",
+    "inspect_text",
+    "scan_text",
+    "dynamics_text",
+    "rewrite_text",
+    "parse_storage_options",
+    "EXIT_RISKY",
+]
 
 #: ``tfexplore scan`` exit status when risky ops are found.
 EXIT_RISKY = 3
@@ -95,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     scan.add_argument("path", help=_PATH_HELP + "; a folder: every graph-bearing file below it")
     scan.add_argument("--all", action="store_true", help="also list the Saver's expected I/O")
+    _add_dynamics_command(commands, common)
+    _add_rewrite_command(commands, common)
     args = parser.parse_args(argv)
     try:
         options = parse_storage_options(args.storage_options) or None
@@ -109,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             report = tfexplore.scan(args.path, storage_options=options)
             text = scan_text(report, show_expected=args.all)
             status = 0 if report.ok else EXIT_RISKY
+        elif args.command == "rewrite":
+            text, status = run_rewrite(args, options)
+        elif args.command == "dynamics":
+            text = dynamics_text(_dynamics_of(args.path, options), rows=args.rows)
         elif args.command == "explain":  # a terminal is not HTML: the names' < come back
             artifact = tfexplore.open(args.path, storage_options=options)
             text = str(artifact.explain()).replace("&lt;", "<")
@@ -254,6 +271,61 @@ def inspect_text(artifact: Any, *, rows: int = 40) -> str:
     return "\n\n".join(parts)
 
 
+def _add_dynamics_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``tfexplore dynamics FOLDER``: flags and update ratios of a folder of checkpoints."""
+    dynamics = commands.add_parser(
+        "dynamics",
+        help="training dynamics of a folder of checkpoints: per-layer update ratios across "
+        "steps, and flags (a layer that stopped, NaN/Inf appearing, dead units, exploding norms)",
+        parents=[common],
+        epilog=ENVIRONMENT,
+    )
+    dynamics.add_argument("path", help="a folder of two or more checkpoints, or its URL")
+    dynamics.add_argument(
+        "--rows", type=int, default=40, help="rows of each table to print (0: all; default 40)"
+    )
+
+
+def _dynamics_of(path: str, options: dict | None) -> Any:
+    import tfexplore
+
+    artifact = tfexplore.open(path, storage_options=options)
+    if getattr(artifact, "kind", "") != "checkpoint_dir":
+        raise TFExploreError(
+            f"{path!r} is a {artifact.kind}, not a folder of checkpoints.",
+            path=path,
+            expected="a folder of two or more checkpoints of one run",
+            hint="pass the folder that holds the checkpoints (and their `checkpoint` file)",
+        )
+    return artifact.dynamics()
+
+
+def dynamics_text(dynamics: Any, *, rows: int = 40) -> str:
+    """The text ``tfexplore dynamics`` prints: a summary, the flags, then the update ratios
+    (layers x steps, two significant digits; ``0`` no change, ``-`` not comparable)."""
+    flags = dynamics.flags
+    lines = [
+        f"{dynamics.folder}: {len(dynamics.steps)} checkpoints (steps {dynamics.steps[0]} to "
+        f"{dynamics.steps[-1]}), {len(dynamics.layers)} layers, {len(dynamics.variables)} "
+        f"variables: " + (f"{len(flags)} flags" if len(flags) else "no flags")
+    ]
+    lines += [f"  note: {note}" for note in dynamics.notes]
+    if len(flags):
+        lines += ["", _section("Flags", flags[["step", "kind", "layer", "detail"]], rows)]
+    ratios = dynamics.update_ratios.map(_ratio_text)
+    ratios.columns = [str(c) for c in ratios.columns]
+    ratios = ratios.reset_index()
+    lines += ["", _section("Update ratios ||w_t - w_{t-1}|| / ||w_{t-1}|| (layer x step)",
+                           ratios, rows)]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _ratio_text(value: float) -> str:
+    if value != value:  # NaN
+        return "-"
+    return "0" if value == 0 else f"{value:.2g}"
+
+
 def _section(title: str, frame, rows: int) -> str:
     import pandas as pd
 
@@ -283,3 +355,153 @@ def _table(artifact: Any, name: str):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# == tfexplore rewrite =========================================================================
+EXIT_PROBLEMS = 2  #: ``tfexplore rewrite``: the plan has problems; nothing was written
+
+
+def _add_rewrite_command(commands: Any, common: argparse.ArgumentParser) -> None:
+    """``tfexplore rewrite SRC DST``: a checkpoint rewritten by rules, checked, then written."""
+    rewrite = commands.add_parser(
+        "rewrite",
+        help="write a new checkpoint from SRC with tensors renamed, dropped or matched to "
+        "--to, after checking the plan (exit 2 and nothing written when it has problems)",
+        parents=[common],
+        description="Rules apply in this order: --map, --rename, --scope, --regex; --drop "
+        "wins over all. Optimizer slots follow their variable (renamed or dropped with it). "
+        "The source is never touched; DST appears complete or not at all.",
+        epilog="examples: tfexplore rewrite runs/old/model.ckpt-30 new/model.ckpt --rename "
+        "'layer1/=encoder/' --drop Adam;  tfexplore rewrite bert/model.ckpt out/model.ckpt "
+        "--to target/model.ckpt.meta --dry-run",
+    )
+    rewrite.add_argument("source", help="checkpoint prefix or folder (its latest) to read")
+    rewrite.add_argument(
+        "destination", nargs="?", help="prefix to write (e.g. converted/model.ckpt)"
+    )
+    add = rewrite.add_argument
+    add(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="rename names that start with OLD (a prefix: 'old/=new/' renames a scope)",
+    )
+    add(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="move scope OLD (whole name parts only) to NEW",
+    )
+    add(
+        "--regex",
+        action="append",
+        default=[],
+        metavar="PATTERN=REPLACEMENT",
+        help="a Python regex substitution on each name (\\1 for groups)",
+    )
+    add("--map", metavar="JSON", help="a JSON file of {old name: new name or null (drop)}")
+    add(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="QUERY",
+        help="drop tensors matching a search (words, globs, re:...): --drop Adam",
+    )
+    add("--drop-optimizer", action="store_true", help="drop every optimizer slot and state")
+    add(
+        "--to",
+        metavar="TARGET",
+        help="a checkpoint or .meta whose tensors the result must fill (matched by name, "
+        "shape and order)",
+    )
+    add(
+        "--init-missing",
+        metavar="QUERY",
+        default=None,
+        help="targets nothing fills keep their initial value (a .meta's constant initializers)",
+    )
+    add("--dry-run", action="store_true", help="print the plan and its checks; write nothing")
+    add("--overwrite", action="store_true", help="replace DST when it exists")
+    add("--code", action="store_true", help="also print the plan as plain TensorFlow code")
+    add("--rows", type=int, default=40, help="rows of the plan to print (0: all; default 40)")
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        old, separator, new = item.partition("=")
+        if not separator or not old:
+            raise TFExploreError(
+                f"{flag} takes OLD=NEW; received {item!r}.",
+                expected=f"{flag} 'old/=new/'",
+                hint="quote the pair in the shell; NEW may be empty ('bert/=' strips bert/)",
+            )
+        pairs[old] = new
+    return pairs
+
+
+def run_rewrite(args: argparse.Namespace, options: dict | None) -> tuple[str, int]:
+    """What ``tfexplore rewrite`` prints, and its exit status."""
+    import tfexplore
+
+    rules = None
+    if args.map:
+        from pathlib import Path
+
+        try:
+            rules = json.loads(Path(args.map).read_text())
+        except (OSError, ValueError) as exc:
+            raise TFExploreError(
+                f"--map {args.map!r} cannot be read as JSON: {exc}",
+                path=args.map,
+                expected='a JSON object such as {"old/W": "new/W", "old/b": null}',
+            ) from exc
+        if not isinstance(rules, dict):
+            raise TFExploreError(
+                f"--map {args.map!r} holds a {type(rules).__name__}, not an object.",
+                path=args.map,
+                expected='a JSON object such as {"old/W": "new/W", "old/b": null}',
+            )
+    plan = tfexplore.rewrite(
+        args.source,
+        rules,
+        prefix=_pairs(args.rename, "--rename"),
+        scope=_pairs(args.scope, "--scope"),
+        regex=_pairs(args.regex, "--regex"),
+        drop=args.drop,
+        drop_optimizer=args.drop_optimizer,
+        to=args.to,
+        storage_options=options,
+    )
+    if args.init_missing is not None:
+        plan.init_missing(args.init_missing)
+    text = rewrite_text(plan, rows=args.rows)
+    if args.code:
+        text += "\n\n" + plan.as_code(destination=args.destination or "rewritten/model.ckpt")
+    if not plan.ok:
+        return text + "\n\nnothing written: fix the problems above", EXIT_PROBLEMS
+    if args.dry_run or not args.destination:
+        return text + "\n\nready to write (dry run: nothing written)", 0
+    written = plan.write(args.destination, overwrite=args.overwrite)
+    return text + f"\n\nwrote {prefix_text(written.prefix)} ({len(written.variables)} tensors)", 0
+
+
+def rewrite_text(plan: Any, *, rows: int = 40) -> str:
+    """The text ``tfexplore rewrite`` prints: the plan in one line, its findings, the rows."""
+    report = plan.report
+    lines = [repr(plan)]
+    if not report.empty:
+        lines += ["", "checks:"]
+        for r in report.itertuples():
+            where = " -> ".join(str(x) for x in (r.source, r.target) if isinstance(x, str))
+            lines.append(f"  {r.severity:<7} {r.check:<14} {where}: {r.message}")
+    table = plan.table[["source", "action", "target", "confidence", "status"]]
+    changed = table[table["action"] != "keep"]
+    shown = changed if rows == 0 else changed.head(rows)
+    lines += ["", f"rows that change ({len(changed)} of {len(table)}):"]
+    lines.append(shown.to_string(index=False, na_rep="") if len(shown) else "  none")
+    if rows and len(changed) > rows:
+        lines.append(f"... {len(changed) - rows} more (--rows 0 shows all)")
+    return "\n".join(lines)

@@ -192,6 +192,18 @@ def check(plan: RewritePlan) -> pd.DataFrame:
             None,
             f"{what}: {words}",
         )
+    slot_rows = table[table["role"] == "slot"]
+    state_kept = table[(table["role"] == "optimizer_state") & (table["action"] != "drop")]
+    if len(slot_rows) and (slot_rows["action"] == "drop").all() and len(state_kept):
+        names = ", ".join(state_kept["source"].head(3))
+        add(
+            "warning",
+            "optimizer_state",
+            names,
+            None,
+            f"every optimizer slot is dropped but {len(state_kept)} optimizer tensors are kept "
+            f"({names}): drop them too (drop_optimizer=True, --drop-optimizer) unless meant",
+        )
     for note in plan.notes:
         add("warning", "optimizer", None, None, note)
     steps = table[(table["role"] == "step")]

@@ -506,6 +506,30 @@ def _match_target(table: pd.DataFrame, target: Target) -> list[str]:
         table.at[i, "confidence"] = m.confidence
         table.at[i, "why"] = f"proposed: {m.why}"
         taken.add(m.target)
+    # 2b. what is left, by name among tensors of the same rank: a pair whose shapes differ
+    # (a wider layer) is shown with the reason rather than as unused + not filled
+    left_sources = [
+        matching.Side(
+            table.at[i, "source"],
+            ("rank", len(table.at[i, "source_shape"])),
+            table.at[i, "source_dtype"],
+        )
+        for i in table.index[live]
+        if _blank(table.at[i, "target"]) and table.at[i, "role"] == "variable"
+    ]
+    left_targets = [
+        matching.Side(v.name, ("rank", len(v.shape)), v.dtype)
+        for v in target.variables
+        if v.role == "variable" and v.name not in taken
+    ]
+    for m in matching.propose(left_sources, left_targets):
+        if m.confidence < 0.5:
+            continue
+        i = row_of[m.source]
+        table.at[i, "target"], table.at[i, "action"] = m.target, "rename"
+        table.at[i, "confidence"] = m.confidence
+        table.at[i, "why"] = f"proposed by name; the shapes differ ({m.why})"
+        taken.add(m.target)
     # 3. steps to steps
     steps = [v for v in target.variables if v.role == "step" and v.name not in taken]
     for i in table.index[live & (table["role"] == "step")]:

@@ -174,9 +174,10 @@ class Explorer(w.VBox):
         bar.layout.visibility = "visible"
         self.dynamics_button.disabled = True
 
-        def progress(done: int, total: int) -> None:
-            bar.max = max(total, 1)
-            bar.value = done
+        def progress(done: int, total: int) -> None:  # a message per percent, not per tensor
+            if done >= total or done - bar.value >= total / 100:
+                bar.max = max(total, 1)
+                bar.value = done
 
         try:
             self.model.compute_dynamics(progress=progress)

@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import math
 from collections.abc import Callable, Iterable
@@ -154,8 +155,9 @@ class Dynamics:
     def update_ratios(self) -> pd.DataFrame:
         """Layers x steps (the later step of each consecutive pair): each layer's update ratio,
         ``sqrt(sum ||Δw||²) / sqrt(sum ||w_{t-1}||²)`` over its variables."""
-        return self._frame(self._layer_ratios(), self.steps[1:], "layer")
+        return self._frame(self._layer_ratios, self.steps[1:], "layer")
 
+    @functools.cached_property
     def _layer_ratios(self) -> dict[str, list[float]]:
         sums: dict[str, list[list[float | None]]] = {}
         for variable, layer in zip(self.variables["variable"], self.variables["layer"]):
@@ -171,7 +173,7 @@ class Dynamics:
                     total[1] += b
         return {layer: [_ratio(d, b) for d, b in pairs] for layer, pairs in sums.items()}
 
-    @property
+    @functools.cached_property
     def flags(self) -> pd.DataFrame:
         """What looks wrong, one row per finding: ``kind``, ``layer``, ``variable`` (``None``
         for a stopped layer), ``step`` (the first checkpoint where it shows), ``detail``.
@@ -246,7 +248,7 @@ class Dynamics:
         return rows
 
     def _stopped_flags(self) -> list[dict[str, Any]]:
-        ratios = self._layer_ratios()
+        ratios = self._layer_ratios
         tol = self.thresholds.stopped
         moving = {
             layer: [r is not None and not math.isnan(r) and r >= tol for r in values]
@@ -468,7 +470,8 @@ def _dead_flag(layer, variable, records, steps) -> list[dict[str, Any]]:
             parts.append(f"{record['dead_rows']} of {record['rows']} input units (rows)")
         return " and ".join(parts) or "none"
 
-    later = "" if seen[0] == len(records) - 1 else f"; at the last checkpoint: {words(last)}"
+    same = words(first) == words(last) or seen[0] == len(records) - 1
+    later = "" if same else f"; at the last checkpoint: {words(last)}"
     return [
         _flag(
             "dead_units",
@@ -546,7 +549,9 @@ def _draw_ratios(ax: Any, ratios: pd.DataFrame, flags: pd.DataFrame) -> None:
         np.ma.masked_invalid(shown), aspect="auto", interpolation="nearest", cmap=cmap,
         norm=LogNorm(vmin=low, vmax=high),
     )  # fmt: skip
-    ax.set_yticks(range(len(ratios.index)), [str(i) for i in ratios.index], fontsize=8)
+    layers = [str(i) for i in ratios.index]
+    every_row = max(1, len(layers) // 60)  # a label per row up to 60 rows, then every k-th
+    ax.set_yticks(range(0, len(layers), every_row), layers[::every_row], fontsize=8)
     columns = [str(c) for c in ratios.columns]
     every = max(1, len(columns) // 20)
     ax.set_xticks(range(0, len(columns), every), columns[::every], fontsize=8)

@@ -46,6 +46,7 @@ Example::
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -310,36 +311,40 @@ class Overlay:
             )
         bins = int(bins) | 1 if scale == "diverging" else int(bins)  # odd: a middle bin
         keys, raw = _items(series)
-        where = resolve_keys(hierarchy, keys)
-        unmatched = [k for k in keys if k not in where]
+        positions = _positions(hierarchy, keys)
+        found = positions >= 0
         name = title if title is not None else str(getattr(series, "name", None) or "value")
         n = len(hierarchy.op_names)
         numeric = _is_numeric(raw)
         overlay = cls(hierarchy, "numeric" if numeric else "categorical", name, scale, agg)
-        overlay.unmatched, overlay.matched, overlay.bins = unmatched, len(where), bins
+        overlay.unmatched = [str(k) for k in keys[~found]]
+        overlay.matched, overlay.bins = int(found.sum()), bins
         overlay.center, overlay.domain = float(center), domain
-        ops = np.fromiter((where[k] for k in keys if k in where), np.int64)
-        picked = [v for k, v in zip(keys, raw) if k in where]
+        ops = positions[found]
         if numeric:
             values = np.full(n, np.nan)
-            values[ops] = np.asarray(picked, dtype=np.float64)
+            values[ops] = raw.to_numpy(dtype=np.float64, na_value=np.nan)[found]
             overlay.values = values
             overlay.edges = _edges(values, scale, bins, overlay.center, domain)
             return overlay
-        labels = [None if _missing(v) else str(v) for v in picked]
-        counts: dict[str, int] = {}
-        for label in labels:
-            if label is not None:
-                counts[label] = counts.get(label, 0) + 1
+        import pandas as pd
+
+        raw_codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        texts = [str(u) for u in uniques]
+        merged = {t: i for i, t in enumerate(dict.fromkeys(texts))}  # 1 and "1" are one
+        remap = np.array([merged[t] for t in texts] + [-1], dtype=np.int64)
+        picked = remap[raw_codes[found]]  # (-1 -> remap[-1] = -1)
+        names = list(merged)
+        tally = np.bincount(picked[picked >= 0], minlength=len(names))
+        counts = {names[i]: int(c) for i, c in enumerate(tally) if c}
         given = dict(colors or {})
         order = [c for c in given if c in counts] + sorted(
             (c for c in counts if c not in given), key=lambda c: (-counts[c], c)
         )
         code_of = {c: i for i, c in enumerate(order)}
+        recode = np.array([code_of.get(t, -1) for t in names] + [-1], dtype=np.int64)
         codes = np.full(n, -1, dtype=np.int64)
-        codes[ops] = np.fromiter(
-            (-1 if label is None else code_of[label] for label in labels), np.int64, len(labels)
-        )
+        codes[ops] = recode[picked]
         overlay.codes, overlay.categories = codes, order
         overlay.quiet = frozenset(str(q) for q in quiet)
         spare = iter(COLORS)
@@ -572,31 +577,50 @@ def aggregate(
     return out, count
 
 
-def _items(series: Any) -> tuple[list[str], list[Any]]:
-    if hasattr(series, "index") and hasattr(series, "tolist"):
-        return [str(k) for k in series.index.tolist()], series.tolist()
-    if isinstance(series, Mapping):
-        return [str(k) for k in series], list(series.values())
-    raise TFExploreError(
-        f"Cannot overlay a {type(series).__name__}.",
-        expected="a pandas Series (or dict) keyed by op or variable name",
-        hint="for a checkpoint's stats: checkpoint.stats().set_index('name')['l2']",
-    )
+def _items(series: Any):
+    """``(keys, values)``: the keys as a pandas Index of text, the values as a Series."""
+    import pandas as pd
+
+    if isinstance(series, Mapping) and not hasattr(series, "index"):
+        series = pd.Series(dict(series), dtype=object)
+    if not (hasattr(series, "index") and hasattr(series, "to_numpy")):
+        raise TFExploreError(
+            f"Cannot overlay a {type(series).__name__}.",
+            expected="a pandas Series (or dict) keyed by op or variable name",
+            hint="for a checkpoint's stats: checkpoint.stats().set_index('name')['l2']",
+        )
+    keys = series.index
+    if pd.api.types.infer_dtype(keys, skipna=False) != "string":
+        keys = keys.astype(str)
+    return pd.Index(keys), series.reset_index(drop=True)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+_NAME_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _is_numeric(values: list[Any]) -> bool:
-    seen = False
-    for v in values:
-        if _missing(v):
-            continue
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
-            return False
-        seen = True
-    return seen or not values
+def _positions(hierarchy: Hierarchy, keys) -> np.ndarray:
+    """The op index of each key (-1: none): op names looked up at once (a pandas hash
+    lookup), the rest one by one through :func:`resolve_keys`."""
+    import pandas as pd
+
+    names = _NAME_INDEXES.get(hierarchy)
+    if names is None:
+        names = _NAME_INDEXES[hierarchy] = pd.Index(hierarchy.op_names)
+    positions = np.asarray(names.get_indexer(keys), dtype=np.int64)
+    missing = np.flatnonzero(positions < 0)
+    if missing.size:
+        found = resolve_keys(hierarchy, [keys[i] for i in missing])
+        for i in missing.tolist():
+            positions[i] = found.get(keys[i], -1)
+    return positions
+
+
+def _is_numeric(values) -> bool:
+    """Numbers (not booleans): a numeric overlay; anything else a categorical one."""
+    import pandas as pd
+
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    return kind in ("floating", "integer", "mixed-integer-float", "decimal", "empty")
 
 
 def _category_color(category: str, given: Mapping[str, Any], spare) -> tuple[str, str]:

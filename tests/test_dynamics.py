@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import tfexplore
+from tfexplore._fs import count_fetches
 from tfexplore.artifacts.checkpoint import Checkpoint, CheckpointDir
 from tfexplore.artifacts.checkpoint.dynamics import Dynamics, Thresholds
 
@@ -308,6 +309,23 @@ def test_a_healthy_run_has_no_flags(healthy_run):
     assert "no flags" in dynamics._repr_html_() and "flags        none" in repr(dynamics)
 
 
+def test_a_run_that_ended_is_not_a_stopped_layer(tmp_path):
+    """When every layer stops together (the same state saved again after training ended),
+    no layer is flagged: nothing else moved."""
+    folder = tmp_path / "ended"
+    folder.mkdir()
+    trainer = _KerasRun(folder)
+    trainer.save(0)
+    for _ in range(5):
+        trainer.train(None)
+    trainer.save(5)
+    trainer.save(6)  # no training in between
+    dynamics = CheckpointDir(folder).dynamics()
+    assert list(dynamics.update_ratios.columns) == [5, 6]
+    assert (dynamics.update_ratios[6] == 0).all() and (dynamics.update_ratios[5] > 0).all()
+    assert dynamics.flags.empty
+
+
 def test_thresholds_change_what_is_flagged(faulty_run):
     _, folder = faulty_run
     run = CheckpointDir(folder)
@@ -371,8 +389,18 @@ def test_remote_folder_gives_the_same_tables(faulty_run):
     memory = fsspec.filesystem("memory")
     memory.put(str(local), root.replace("memory://", "/"), recursive=True)
     try:
-        remote = tfexplore.open(root).dynamics()
+        with count_fetches() as fetched:
+            remote = tfexplore.open(root).dynamics()
         here = tfexplore.open(local).dynamics()
+        data = {url.rpartition("/")[2]: n for url, n in fetched.by_file.items() if ".data-" in url}
+        assert len(data) == len(STEPS)
+        latest = Path(CheckpointDir(local).latest.prefix).name  # (its listing reads the TF2
+        for name, size in data.items():  # object graph too) no data file fetched twice
+            if not name.startswith(latest + "."):
+                assert size <= (local / name).stat().st_size, name
+        tensors = CheckpointDir(local).latest.variables.set_index("name")["nbytes"]
+        each = sum(int(tensors[key]) for key in here.variables["key"])
+        assert sum(data.values()) >= each * len(STEPS)
         pd.testing.assert_frame_equal(remote.update_ratios, here.update_ratios)
         pd.testing.assert_frame_equal(remote.norms, here.norms)
         pd.testing.assert_frame_equal(remote.flags, here.flags)

@@ -311,7 +311,11 @@ def dynamics_text(dynamics: Any, *, rows: int = 40) -> str:
     ]
     lines += [f"  note: {note}" for note in dynamics.notes]
     if len(flags):
-        lines += ["", _section("Flags", flags[["step", "kind", "layer", "detail"]], rows)]
+        shown = flags if rows <= 0 else flags.head(rows)
+        lines += ["", "Flags", "-----", f"{'step':>8}  {'kind':<10}  detail"]
+        lines += [f"{row.step:>8}  {row.kind:<10}  {row.detail}" for row in shown.itertuples()]
+        if len(shown) < len(flags):
+            lines.append(f"... {len(flags) - len(shown)} more (--rows 0: all)")
     ratios = dynamics.update_ratios.map(_ratio_text)
     ratios.columns = [str(c) for c in ratios.columns]
     ratios = ratios.reset_index()

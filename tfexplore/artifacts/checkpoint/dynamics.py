@@ -515,6 +515,7 @@ def _layer_norm(records: list[dict[str, Any]]) -> float | None:
 
 
 # == drawing (a Figure of its own, never pyplot) =================================================
+_LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
 _LETTERS = {"stopped": "S", "nan": "N", "inf": "I", "dead_units": "D", "exploding": "E"}
 
 
@@ -568,5 +569,7 @@ def _draw_ratios(ax: Any, ratios: pd.DataFrame, flags: pd.DataFrame) -> None:
         marked[where] = marked.get(where, "") + _LETTERS[row.kind]
     for (y, x), letters in marked.items():
         ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="#d62728", lw=2))
-        ax.text(x, y, "".join(dict.fromkeys(letters)), ha="center", va="center",
-                color="#d62728", fontsize=8, fontweight="bold")  # fmt: skip
+        ax.text(
+            x, y, "".join(dict.fromkeys(letters)), ha="center", va="center", color="#d62728",
+            fontsize=8, fontweight="bold", bbox=_LABEL_BOX,
+        )  # fmt: skip

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._fs import Fetched, RemotePath, count_fetches
 from .artifacts.base import Artifact, Explanation
+from .artifacts.graphdiff import diff_graphs
 from .artifacts.open import KINDS, detect_kind, open
 from .artifacts.scan import scan_path as scan
 from .errors import (
@@ -76,6 +77,7 @@ __all__ = [
     "scan",
     "rewrite",
     "RewriteError",
+    "diff_graphs",
     "GraphView",
     "TensorPicker",
     "RestorePanel",

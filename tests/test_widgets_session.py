@@ -352,11 +352,16 @@ def test_explore_tabs_per_kind_and_no_session_until_asked(
     run_copy, demo_meta, tf2_manager_run, tmp_path
 ):
     everything = ["Overview", "Graph", "Variables", "Tensors", "Restore and train"]
-    folder_tabs = [*everything[:4], "Dynamics", everything[4]]  # a folder of 3 checkpoints
+    # a folder of 3 checkpoints; a checkpoint can be rewritten, a .meta cannot
+    folder_tabs = [*everything[:4], "Dynamics", "Rewrite", everything[4]]
     assert ExploreModel(run_copy).tabs == folder_tabs
     assert ExploreModel(demo_meta).tabs == everything
-    assert ExploreModel(run_copy / "model.ckpt-20").tabs == everything
-    tf2_tabs = ["Overview", "Variables", "Tensors", "Dynamics", "Restore and train"]  # model=
+    assert ExploreModel(run_copy / "model.ckpt-20").tabs == [
+        *everything[:4],
+        "Rewrite",
+        everything[4],
+    ]
+    tf2_tabs = ["Overview", "Variables", "Tensors", "Dynamics", "Rewrite", "Restore and train"]
     assert (
         ExploreModel(tf2_manager_run).tabs == tf2_tabs
         and not ExploreModel(tf2_manager_run).can_train

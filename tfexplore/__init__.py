@@ -81,6 +81,7 @@ __all__ = [
     "GraphView",
     "TensorPicker",
     "RestorePanel",
+    "RewritePanel",
     "TrainPanel",
     "explore",
     "import_tensorflow",
@@ -132,7 +133,7 @@ def import_tensorflow():
     return tf()
 
 
-_WIDGETS = ("GraphView", "TensorPicker", "RestorePanel", "TrainPanel", "explore")
+_WIDGETS = ("GraphView", "TensorPicker", "RestorePanel", "RewritePanel", "TrainPanel", "explore")
 
 
 def __getattr__(name: str):

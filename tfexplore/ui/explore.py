@@ -277,9 +277,29 @@ class ExploreModel:
         tabs.append("Tensors")
         if self.has_dynamics:
             tabs.append("Dynamics")
+        if self.has_rewrite:
+            tabs.append("Rewrite")
         if self.offers_session:
             tabs.append("Restore and train")
         return tabs
+
+    # -- checkpoint surgery ------------------------------------------------------------------
+    @property
+    def has_rewrite(self) -> bool:
+        """A checkpoint (TF1 or TF2, a prefix or a folder with one): the *Rewrite* tab plans
+        a rewrite of it (a folder's latest)."""
+        if self.kind == "checkpoint":
+            return True
+        return self.kind == "checkpoint_dir" and len(self.artifact) > 0
+
+    def rewrite_target(self, session: Any = None) -> Any:
+        """What the *Rewrite* tab fits the checkpoint to: the ``model=`` given to explore,
+        else the running session's Keras model or TF1 graph, else ``None`` (rules only)."""
+        if self.model is not None:
+            return self.model
+        if session is not None:
+            return getattr(session, "model", None) or getattr(session, "graph", None)
+        return None
 
     # -- training dynamics (a folder of two or more checkpoints) ----------------------------
     @property

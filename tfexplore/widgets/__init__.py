@@ -3,6 +3,7 @@
 Example::
 
     >>> from tfexplore.widgets import GraphView, TensorPicker, RestorePanel, TrainPanel, explore
+    >>> from tfexplore.widgets import RewritePanel
     >>> GraphView("runs/mnist")                          # doctest: +SKIP
     >>> explore("runs/mnist")                            # doctest: +SKIP
     >>> session = tfexplore.session("runs/mnist")        # doctest: +SKIP
@@ -14,7 +15,16 @@ from __future__ import annotations
 from .explore import Explorer, explore
 from .graphview import GraphView
 from .restorepanel import RestorePanel
+from .rewritepanel import RewritePanel
 from .tensorpicker import TensorPicker
 from .trainpanel import TrainPanel
 
-__all__ = ["GraphView", "TensorPicker", "RestorePanel", "TrainPanel", "Explorer", "explore"]
+__all__ = [
+    "GraphView",
+    "TensorPicker",
+    "RestorePanel",
+    "RewritePanel",
+    "TrainPanel",
+    "Explorer",
+    "explore",
+]

@@ -2,7 +2,8 @@
 
 Tabs (only those that apply): *Overview* (summary and ``explain()``), *Graph* (``GraphView``),
 *Variables* (a filterable table), *Tensors* (``TensorPicker``), *Dynamics* (a folder of
-checkpoints: update ratios and flags, computed on a click), *Restore and train*
+checkpoints: update ratios and flags, computed on a click), *Rewrite* (a checkpoint:
+``RewritePanel`` fitting it to ``model=``, or the session's model or graph), *Restore and train*
 (``RestorePanel`` and ``TrainPanel``). Each tab is built the first time it is opened. Opening
 a session runs ops, so the last tab only offers a *Start session* button until clicked.
 
@@ -70,6 +71,7 @@ class Explorer(w.VBox):
         self.train_options = dict(train_options or {})
         self.session: Any = None
         self.graph_view = self.tensor_picker = self.restore_panel = self.train_panel = None
+        self.rewrite_panel: Any = None
         self.start_button: w.Button | None = None
         self.dynamics_button: w.Button | None = None
         self.session_status = w.HTML()
@@ -81,6 +83,7 @@ class Explorer(w.VBox):
             "Variables": self._variables,
             "Tensors": self._tensors,
             "Dynamics": self._dynamics,
+            "Rewrite": self._rewrite,
             "Restore and train": self._restore_and_train,
         }
         self._pages = [w.VBox() for _ in self.tab_titles]
@@ -188,6 +191,21 @@ class Explorer(w.VBox):
             self.dynamics_button.disabled = False
         return self.model.dynamics
 
+    def _rewrite(self) -> list[w.Widget]:
+        """The checkpoint (a folder's latest) planned to fit ``model=`` or the session's
+        model or graph; without either, rules only."""
+        from .rewritepanel import RewritePanel
+
+        target = self.model.rewrite_target(self.session)
+        self.rewrite_panel = RewritePanel(self.model._main(), to=target)
+        if target is None:
+            note = (
+                "No target: type rename rules and a drop query. Pass model= to explore (or "
+                "start a session) to match the checkpoint to a model."
+            )
+            return [w.HTML(status_html(note)), self.rewrite_panel]
+        return [self.rewrite_panel]
+
     def _restore_and_train(self) -> list[w.Widget]:
         if not self.model.can_train:  # say what is needed
             self.session_status.value = (
@@ -257,6 +275,8 @@ class Explorer(w.VBox):
         page.children = [self.session_status, self.train_panel, self.restore_fold]
         if self.tensor_picker is not None:
             self.tensor_picker.set_source(self.session)
+        if self.rewrite_panel is not None and self.rewrite_panel.model.target is None:
+            self._built.discard("Rewrite")  # planned again, for the session's model, when opened
         return self.session
 
     def _restored_line(self) -> str:

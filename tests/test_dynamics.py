@@ -326,6 +326,32 @@ def test_a_run_that_ended_is_not_a_stopped_layer(tmp_path):
     assert dynamics.flags.empty
 
 
+def test_a_nan_that_spreads_is_flagged_once_per_tensor_and_stops_nothing(tmp_path):
+    """A NaN left in the weights (as a diverging run leaves it) makes the loss, every gradient
+    and then every variable NaN at the next save: each tensor is flagged once, at its first
+    NaN; the all-NaN layers get no ratio (not a zero one), so no layer is called stopped."""
+    folder = tmp_path / "diverged"
+    folder.mkdir()
+    trainer = _KerasRun(folder)
+    for step in (0, 10, 20, 30):
+        if step:
+            for _ in range(10):
+                trainer.train(None)
+        if step == 20:
+            trainer.set(NAN[0], _put(trainer.get(NAN[0]), np.nan))  # kept: it spreads
+        trainer.save(step)
+    dynamics = CheckpointDir(folder).dynamics()
+    scope = _KerasRun.scope
+    expected = {("nan", scope + NAN[0].split("/")[0], scope + NAN[0], 20)} | {
+        ("nan", layer, variable, 30)
+        for variable, layer in zip(dynamics.variables["variable"], dynamics.variables["layer"])
+        if variable != scope + NAN[0]
+    }
+    assert _flag_set(dynamics.flags) == expected and len(expected) == 6
+    assert dynamics.update_ratios[30].isna().all()
+    assert (dynamics.update_ratios[[10, 20]] > 0).all().all()
+
+
 def test_thresholds_change_what_is_flagged(faulty_run):
     _, folder = faulty_run
     run = CheckpointDir(folder)

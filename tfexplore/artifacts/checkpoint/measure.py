@@ -171,23 +171,26 @@ def record(old: np.ndarray | None, new: np.ndarray | None) -> dict[str, Any]:
     if new.ndim >= 2 and new.size:
         found.update(dead_units(new))
     if old is not None and old.shape == new.shape:
-        found["diff_sq"], found["base_sq"] = change_sums(old, new)
+        diff_sq, base_sq, compared = change_sums(old, new)
+        if compared or not new.size:  # no finite pair (all NaN): no ratio, not a zero one
+            found["diff_sq"], found["base_sq"] = diff_sq, base_sq
     return found
 
 
-def change_sums(old: np.ndarray, new: np.ndarray) -> tuple[float, float]:
-    """``(sum (new - old)², sum old²)`` in float64 over the elements finite in both, in chunks
-    of ``_CHUNK`` elements through one reused buffer (never a copy of the tensor; no BLAS call,
-    whose threads only contend on a busy machine).
+def change_sums(old: np.ndarray, new: np.ndarray) -> tuple[float, float, int]:
+    """``(sum (new - old)², sum old², how many pairs)`` in float64 over the elements finite in
+    both, in chunks of ``_CHUNK`` elements through one reused buffer (never a copy of the
+    tensor; no BLAS call, whose threads only contend on a busy machine).
 
     Example::
 
         >>> change_sums(np.array([3.0, 1.0, np.nan]), np.array([4.0, 1.0, 5.0]))
-        (1.0, 10.0)
+        (1.0, 10.0, 2)
     """
     a, b = old.reshape(-1), new.reshape(-1)
     work = np.empty(min(a.size, _CHUNK), np.float64)
     diff_sq = base_sq = 0.0
+    compared = a.size
     for start in range(0, a.size, _CHUNK):
         x, y = a[start : start + _CHUNK], b[start : start + _CHUNK]
         buffer = work[: x.size]
@@ -199,11 +202,12 @@ def change_sums(old: np.ndarray, new: np.ndarray) -> tuple[float, float]:
         if not (math.isfinite(chunk_diff) and math.isfinite(chunk_base)):
             x, y = x.astype(np.float64), y.astype(np.float64)  # NaN or Inf here: left out
             keep = np.isfinite(x) & np.isfinite(y)
+            compared -= int(keep.size - np.count_nonzero(keep))
             x, d = x[keep], y[keep] - x[keep]
             chunk_diff, chunk_base = float(np.sum(d * d)), float(np.sum(x * x))
         diff_sq += chunk_diff
         base_sq += chunk_base
-    return diff_sq, base_sq
+    return diff_sq, base_sq, compared
 
 
 def dead_units(array: np.ndarray) -> dict[str, int]:

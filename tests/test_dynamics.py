@@ -91,7 +91,8 @@ class _KerasRun:
                 keras.layers.Dense(8, activation="relu", name="dense"),
                 keras.layers.Dense(8, activation="relu", name="dense_1"),
                 keras.layers.Dense(1, name="dense_2"),
-            ]
+            ],
+            name="sequential",  # not sequential_N when several are made in one process
         )
         self.optimizer = keras.optimizers.SGD(0.02, momentum=0.9)
         self.optimizer.build(self.model.trainable_variables)

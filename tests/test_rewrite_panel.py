@@ -37,7 +37,9 @@ def _row_classes(table_html: str) -> dict[str, str]:
     """``{data-source: class attribute}`` of the table's rows."""
     return {
         source: classes
-        for classes, source in re.findall(r"<tr class='([^']*)' data-source='([^']*)'", table_html)
+        for classes, source in re.findall(
+            r"<tr class='(tfx-rw-row[^']*)' data-source='([^']*)'", table_html
+        )
     }
 
 

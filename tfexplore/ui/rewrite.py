@@ -74,10 +74,13 @@ def _style() -> str:
         ".tfx-rewrite-table th{background:var(--jp-layout-color2,#eeeeee);"
         "color:var(--jp-ui-font-color1,#1f2328)}"
         ".tfx-rewrite-table th.tfx-rw-side{text-align:center}"
-        ".tfx-rewrite-table td.tfx-rw-gap{border-left:2px solid var(--jp-border-color1,#bbb)}"
+        ".tfx-rewrite-table .tfx-rw-gap{border-left:2px solid var(--jp-border-color1,#bbb)}"
         ".tfx-rewrite-table tr.tfx-rw-row{cursor:pointer}"
-        ".tfx-rewrite-table td.tfx-rw-msg{white-space:normal;min-width:240px}"
-        ".tfx-rw-problem td:first-child{box-shadow:inset 5px 0 0 #d1242f}"
+        ".tfx-rewrite-table td.tfx-rw-msg{white-space:normal;padding-left:14px}"
+        ".tfx-rewrite-table td.tfx-rw-msg div{position:sticky;left:14px;max-width:860px}"
+        ".tfx-rewrite-table tr.tfx-rw-has-msg td{border-bottom:none}"
+        ".tfx-rw-problem td:first-child,.tfx-rw-problem-msg td:first-child"
+        "{box-shadow:inset 5px 0 0 #d1242f}"
         ".tfx-rw-selected td{outline:2px solid var(--jp-brand-color1,#1976d2);"
         "outline-offset:-2px}" + "".join(rows) + ".tfx-rw-head .tfx-rw-ready{background:#8de5a1;"
         f"color:{_LIGHT_TEXT};padding:0 5px;border-radius:3px}}"
@@ -387,10 +390,10 @@ class RewriteModel:
         shown = frame.head(self.max_rows)
         head = (
             "<tr><th colspan='3' class='tfx-rw-side'>source (checkpoint)</th>"
-            "<th class='tfx-rw-gap'>action</th>"
-            "<th colspan='3' class='tfx-rw-side'>target</th><th>confidence</th><th>check</th></tr>"
-            "<tr><th>name</th><th>shape</th><th>dtype</th><th class='tfx-rw-gap'></th>"
-            "<th>name</th><th>shape</th><th>dtype</th><th></th><th></th></tr>"
+            "<th class='tfx-rw-gap'>action</th><th>conf.</th>"
+            "<th colspan='3' class='tfx-rw-side tfx-rw-gap'>target</th></tr>"
+            "<tr><th>name</th><th>shape</th><th>dtype</th><th class='tfx-rw-gap'></th><th></th>"
+            "<th class='tfx-rw-gap'>name</th><th>shape</th><th>dtype</th></tr>"
         )
         body = []
         for r in shown.itertuples(index=False):
@@ -411,17 +414,27 @@ class RewriteModel:
                 _td(_shape_text(r.source_shape)),
                 _td(r.source_dtype),
                 f"<td class='tfx-rw-gap'>{html.escape(_text(r.action) or '')}</td>",
-                _td(r.target),
-                _td(_shape_text(r.target_shape)),
-                _td(r.target_dtype),
                 _td(
                     ""
                     if r.confidence is None or r.confidence != r.confidence
                     else f"{r.confidence:.2f}"
                 ),
-                f"<td class='tfx-rw-msg'>{mark}{html.escape(_text(r.message))}</td>",
+                f"<td class='tfx-rw-gap'>{html.escape(_text(r.target))}</td>",
+                _td(_shape_text(r.target_shape)),
+                _td(r.target_dtype),
             ]
+            message = _text(r.message)
+            if message:
+                classes.append("tfx-rw-has-msg")
             body.append(f"<tr class='{' '.join(classes)}' {data}>{''.join(cells)}</tr>")
+            if message:  # on a line of its own under the row: never off to the right
+                under = ["tfx-rw-msgrow", f"tfx-rw-{r.tier}"]
+                under += ["tfx-rw-problem-msg"] if r.severity == "error" else []
+                under += ["tfx-rw-selected"] if "tfx-rw-selected" in classes else []
+                body.append(
+                    f"<tr class='{' '.join(under)}' {data}><td colspan='8' class='tfx-rw-msg'>"
+                    f"<div>{mark}{html.escape(message)}</div></td></tr>"
+                )
         count = (
             f"showing {len(shown)} of {len(frame)} rows"
             if len(frame) > len(shown)

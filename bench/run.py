@@ -340,6 +340,68 @@ def case_view_select_variable(spec):
 
 from train import case_train_plot, spec_for  # noqa: E402,F401 - bench/train.py: the training row
 
+
+def _rewrite_folder(spec) -> Path:
+    return Path(spec["after"]).parent.parent / "rewrite-out"
+
+
+def case_rewrite_tfx(spec):
+    """Checkpoint surgery at scale: every tensor renamed (``bert/`` -> ``encoder/``), the plan
+    checked and written tensor by tensor to a new prefix (removed after each repeat)."""
+    import shutil
+
+    import tfexplore
+
+    variables = tfexplore.open(spec["after"]).variables
+    folder = _rewrite_folder(spec)
+    warm(checkpoint_files(spec["after"]))
+    reset_peak()
+
+    def work():
+        plan = tfexplore.open(spec["after"]).rewrite(prefix={"bert/": "encoder/"})
+        plan.write(folder / "model.ckpt", progress=False)
+
+    times = repeat(work, spec.get("repeats", 1), before=lambda: shutil.rmtree(folder, True))
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "seconds": times,
+        "bytes": int(variables["nbytes"].fillna(0).sum()),
+        "largest": int(variables["nbytes"].fillna(0).max()),
+    }
+
+
+def case_rewrite_tf(spec):
+    """What conversion scripts do: every tensor read with ``tf.train.load_checkpoint`` into a
+    dict under its new name, then one ``SaveV2`` (memory: the whole checkpoint)."""
+    import shutil
+
+    import tensorflow as tf
+
+    tf.train.list_variables(spec["after"])
+    folder = _rewrite_folder(spec)
+    warm(checkpoint_files(spec["after"]))
+    reset_peak()
+    total = [0]
+
+    def work():
+        reader = tf.train.load_checkpoint(spec["after"])
+        values = {}
+        for name, _ in tf.train.list_variables(spec["after"]):
+            values[name.replace("bert/", "encoder/", 1)] = reader.get_tensor(name)
+        total[0] = sum(getattr(v, "nbytes", 0) for v in values.values())
+        folder.mkdir(parents=True, exist_ok=True)
+        tf.raw_ops.SaveV2(
+            prefix=str(folder / "model.ckpt"),
+            tensor_names=list(values),
+            shape_and_slices=[""] * len(values),
+            tensors=list(values.values()),
+        )
+
+    times = repeat(work, spec.get("repeats", 1), before=lambda: shutil.rmtree(folder, True))
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"seconds": times, "bytes": total[0]}
+
+
 CASES = {name[len("case_") :]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
@@ -511,6 +573,22 @@ ROWS = [
         "plain sess.run(train_op) loop",
         "steps",
         ("plot_cost_max", 0.05),
+    ),
+    (
+        "rewrite(): every tensor renamed, checked, written",
+        "rewrite_tfx",
+        "rewrite_tf",
+        "load_checkpoint + get_tensor all + one SaveV2",
+        "throughput",
+        None,
+    ),
+    (
+        "rewrite(): peak RSS above the RSS after imports",
+        "rewrite_tfx",
+        "rewrite_tf",
+        "the same script",
+        "memory",
+        ("memory_stats", None),
     ),
 ]
 

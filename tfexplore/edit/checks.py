@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .plan import RewritePlan
 
 SEVERITIES = ("error", "warning", "info")
+COMPUTED = ("out_shape", "out_dtype", "expected_shape", "expected_dtype")
 ACTIONS = ("keep", "rename", "drop", "cast", "reshape", "transpose", "split", "merge")
 
 
@@ -56,19 +57,21 @@ def check(plan: RewritePlan) -> pd.DataFrame:
     filled = _filled_by(table)
     status = {}
     dropped: dict[tuple[str, str], list[str]] = {}
-    for i in table.index:
-        source, action = table.at[i, "source"], table.at[i, "action"]
-        name = table.at[i, "target"]
-        role = table.at[i, "role"]
-        table.at[i, "out_shape"], table.at[i, "out_dtype"] = None, None
-        table.at[i, "expected_shape"], table.at[i, "expected_dtype"] = None, None
+    index = list(table.index)
+    records = dict(zip(index, table.to_dict("records")))
+    computed = {c: dict.fromkeys(index) for c in COMPUTED}
+    action_of = dict(zip(table["source"], table["action"]))
+    row_of = dict(zip(table["source"], index))
+    for i, row in records.items():
+        source, action = row["source"], row["action"]
+        name, role = row["target"], row["role"]
         if action not in ACTIONS:
             add("error", "action", source, name, f"unknown action {action!r}")
             status[i] = "action"
             continue
         if action == "drop":
             if role != "object_graph":
-                why = table.at[i, "why"]
+                why = row["why"]
                 dropped.setdefault((role, "" if _blank(why) else why), []).append(source)
             status[i] = "ok"
             continue
@@ -82,13 +85,13 @@ def check(plan: RewritePlan) -> pd.DataFrame:
             )
             status[i] = "unused"
             continue
-        out = _output(plan, i)
+        out = _output(plan, i, row)
         if isinstance(out, str):
             add("error", action, source, name, out)
             status[i] = action
             continue
         for target_name, (shape, dtype) in out.items():
-            table.at[i, "out_shape"], table.at[i, "out_dtype"] = shape, dtype
+            computed["out_shape"][i], computed["out_dtype"][i] = shape, dtype
             if target is None:
                 continue
             v = by_name.get(target_name)
@@ -103,7 +106,7 @@ def check(plan: RewritePlan) -> pd.DataFrame:
                 )
                 status[i] = "unknown_target"
                 continue
-            table.at[i, "expected_shape"], table.at[i, "expected_dtype"] = v.shape, v.dtype
+            computed["expected_shape"][i], computed["expected_dtype"][i] = v.shape, v.dtype
             if action == "merge":
                 continue  # checked on the merged whole below
             problem = _fit(shape, dtype, v, action)
@@ -116,7 +119,7 @@ def check(plan: RewritePlan) -> pd.DataFrame:
                     problem,
                 )
                 status[i] = "shape" if "shape" in problem else "dtype"
-        confidence = table.at[i, "confidence"]
+        confidence = row["confidence"]
         if confidence is not None and not _isnan(confidence) and confidence < 0.5:
             add(
                 "warning",
@@ -127,7 +130,10 @@ def check(plan: RewritePlan) -> pd.DataFrame:
             )
     # several sources on one target
     for name, sources in filled.items():
-        actions = set(table.loc[table["source"].isin(sources), "action"])
+        if len(sources) == 1 and action_of[sources[0]] != "merge":
+            continue
+        actions = {action_of[s] for s in sources}
+        rows = [row_of[s] for s in sources]
         if len(sources) > 1 and actions != {"merge"}:
             add(
                 "error",
@@ -136,13 +142,15 @@ def check(plan: RewritePlan) -> pd.DataFrame:
                 name,
                 f"{len(sources)} sources write {name!r}: keep one or merge them (action='merge')",
             )
-            for i in table.index[table["source"].isin(sources)]:
+            for i in rows:
                 status[i] = "collision"
         elif actions == {"merge"}:
-            problem = _merge_problem(plan, name, sources)
+            problem, merged = _merge_problem(plan, name, [records[i] for i in rows])
+            for i in rows:
+                computed["out_shape"][i] = merged
             if problem:
                 add("error", "merge", "|".join(sources), name, problem)
-                for i in table.index[table["source"].isin(sources)]:
+                for i in rows:
                     status[i] = "merge"
     # slots whose variable is gone
     actions_of = dict(zip(table["source"], table["action"]))
@@ -226,8 +234,9 @@ def check(plan: RewritePlan) -> pd.DataFrame:
             else "TF2 object graph: not written (the result is name-based)"
         )
         add("info", "object_graph", naming.OBJECT_GRAPH_KEY, None, message)
-    for i in table.index:
-        table.at[i, "status"] = status.get(i, "ok")
+    for column, values in computed.items():
+        table[column] = pd.Series([values[i] for i in index], index=table.index, dtype=object)
+    table["status"] = [status.get(i, "ok") for i in index]
     order = {s: n for n, s in enumerate(SEVERITIES)}
     frame = pd.DataFrame(findings, columns=["severity", "check", "source", "target", "message"])
     if not frame.empty:
@@ -235,9 +244,10 @@ def check(plan: RewritePlan) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _param(table, i, column):
-    """An action's parameter, ``None`` when the cell is empty."""
-    value = table.at[i, column]
+def _param(table, i, column, row=None):
+    """An action's parameter, ``None`` when the cell is empty (``row``: the row as a dict,
+    when the caller has it)."""
+    value = row[column] if row is not None else table.at[i, column]
     if isinstance(value, (tuple, list, np.ndarray)):
         return tuple(value)
     return None if _blank(value) else value
@@ -252,23 +262,26 @@ def _isnan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _output(plan: RewritePlan, i) -> dict[str, tuple[tuple, str]] | str:
-    """What row ``i`` writes: ``{target name: (shape, dtype)}``, or why it cannot."""
+def _output(plan: RewritePlan, i, row=None) -> dict[str, tuple[tuple, str]] | str:
+    """What row ``i`` writes: ``{target name: (shape, dtype)}``, or why it cannot (``row``:
+    the row as a dict, when the caller has it)."""
     table = plan.table
-    shape, dtype = tuple(table.at[i, "source_shape"]), table.at[i, "source_dtype"]
-    action, name = table.at[i, "action"], table.at[i, "target"]
+    if row is None:
+        row = table.loc[i].to_dict()
+    shape, dtype = tuple(row["source_shape"]), row["source_dtype"]
+    action, name = row["action"], row["target"]
     expected = plan.target.by_name.get(name) if plan.target is not None else None
     if action in ("keep", "rename", "merge"):
         return {name: (shape, dtype)}
     if action == "cast":
-        to = _param(table, i, "to_dtype") or (expected.dtype if expected else None)
+        to = _param(table, i, "to_dtype", row) or (expected.dtype if expected else None)
         if not to:
             return "cast needs to_dtype (or a target that has a dtype)"
         if dtype == "string" or to == "string":
             return f"cannot cast {dtype} to {to}"
         return {name: (shape, str(to))}
     if action == "reshape":
-        to = _param(table, i, "to_shape")
+        to = _param(table, i, "to_shape", row)
         to = to if to is not None else (expected.shape if expected else None)
         if to is None:
             return "reshape needs to_shape (or a target that has a shape)"
@@ -280,7 +293,7 @@ def _output(plan: RewritePlan, i) -> dict[str, tuple[tuple, str]] | str:
             )
         return {name: (to, dtype)}
     if action == "transpose":
-        perm = _param(table, i, "perm")
+        perm = _param(table, i, "perm", row)
         perm = tuple(range(len(shape)))[::-1] if not perm else tuple(int(p) for p in perm)
         if sorted(perm) != list(range(len(shape))):
             return (
@@ -289,11 +302,7 @@ def _output(plan: RewritePlan, i) -> dict[str, tuple[tuple, str]] | str:
         return {name: (tuple(shape[p] for p in perm), dtype)}
     if action == "split":
         names = name.split("|")
-        axis = int(
-            table.at[i, "axis"]
-            if table.at[i, "axis"] is not None and not _isnan(table.at[i, "axis"])
-            else 0
-        )
+        axis = 0 if _blank(row["axis"]) else int(row["axis"])
         if not -len(shape) <= axis < len(shape):
             return f"axis {axis} is out of range for {list(shape)}"
         axis %= len(shape)
@@ -320,34 +329,33 @@ def _split_sizes(plan, names, shape, axis) -> list[int] | str:
     return [shape[axis] // len(names)] * len(names)
 
 
-def _merge_problem(plan: RewritePlan, name: str, sources: list[str]) -> str | None:
-    table = plan.table
-    rows = table[table["source"].isin(sources)]
-    axes = {int(a) if a is not None and not _isnan(a) else 0 for a in rows["axis"]}
+def _merge_problem(
+    plan: RewritePlan, name: str, rows: list[dict]
+) -> tuple[str | None, tuple | None]:
+    """Why the parts ``rows`` (dicts, in order) cannot be joined into ``name``, and the joined
+    shape (``None`` when they cannot be joined)."""
+    axes = {0 if _blank(r["axis"]) else int(r["axis"]) for r in rows}
     if len(axes) > 1:
-        return f"the parts of {name!r} name different axes: {sorted(axes)}"
+        return f"the parts of {name!r} name different axes: {sorted(axes)}", None
     axis = axes.pop()
-    shapes = [tuple(s) for s in rows["source_shape"]]
-    dtypes = set(rows["source_dtype"])
+    shapes = [tuple(r["source_shape"]) for r in rows]
+    dtypes = {r["source_dtype"] for r in rows}
     if len(dtypes) > 1:
-        return f"the parts of {name!r} have different dtypes: {sorted(dtypes)}"
-    if any(len(s) != len(shapes[0]) for s in shapes) or not -len(shapes[0]) <= axis < len(
-        shapes[0]
-    ):
-        return (
-            f"the parts of {name!r} cannot be joined along axis {axis}: {[list(s) for s in shapes]}"
-        )
-    axis %= len(shapes[0])
+        return f"the parts of {name!r} have different dtypes: {sorted(dtypes)}", None
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes) or not -rank <= axis < rank:
+        listed = [list(s) for s in shapes]
+        return f"the parts of {name!r} cannot be joined along axis {axis}: {listed}", None
+    axis %= rank
     for s in shapes:
         if any(d != shapes[0][k] for k, d in enumerate(s) if k != axis):
-            return f"the parts of {name!r} differ off axis {axis}: {[list(s) for s in shapes]}"
+            listed = [list(s) for s in shapes]
+            return f"the parts of {name!r} differ off axis {axis}: {listed}", None
     merged = list(shapes[0])
     merged[axis] = sum(s[axis] for s in shapes)
-    for i in rows.index:
-        table.at[i, "out_shape"] = tuple(merged)
     if plan.target is not None and name in plan.target.by_name:
-        return _fit(tuple(merged), dtypes.pop(), plan.target.by_name[name], "merge")
-    return None
+        return _fit(tuple(merged), dtypes.pop(), plan.target.by_name[name], "merge"), tuple(merged)
+    return None, tuple(merged)
 
 
 def _fit(shape, dtype, v, action) -> str | None:

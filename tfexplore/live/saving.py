@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 
 from .._files import checkpoint_files, is_checkpoint_suffix
-from .._tf import protos
+from .._wire import CheckpointState
 from ..artifacts.checkpoint.state import STATE_FILE
 from ..artifacts.checkpoint.state import read_state as parse_state_file
 
@@ -172,7 +172,7 @@ def _names(state) -> list[str]:
 def _renamed(state, matches, new: str):
     """``state`` with every listed path for which ``matches(path)`` replaced by ``new``."""
     swap = lambda p: new if matches(p) else p  # noqa: E731
-    return protos().checkpoint_state_pb2.CheckpointState(
+    return CheckpointState(
         model_checkpoint_path=swap(state.model_checkpoint_path),
         all_model_checkpoint_paths=[swap(p) for p in state.all_model_checkpoint_paths],
     )
@@ -201,7 +201,7 @@ def write_state(folder: Path, latest: str) -> None:
         and not p.startswith(TEMP_PREFIX)
         and Path(folder, p).with_name(Path(p).name + ".index").exists()
     ]
-    new_state = protos().checkpoint_state_pb2.CheckpointState(
+    new_state = CheckpointState(
         model_checkpoint_path=latest, all_model_checkpoint_paths=[*kept, latest]
     )
     _write(folder, new_state)

@@ -435,6 +435,30 @@ def test_remote_folder_gives_the_same_tables(faulty_run):
         memory.rm(root.replace("memory://", "/").rsplit("/", 1)[0], recursive=True)
 
 
+@pytest.mark.slow
+def test_on_a_dask_cluster_the_same_tables(faulty_run):
+    """``engine=client``: each (tensor, the one before it) is a task a worker reads itself
+    (never importing TensorFlow); every table equals the serial one."""
+    distributed = pytest.importorskip("distributed", reason="needs pip install 'tfexplore[dask]'")
+    _, folder = faulty_run
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        with distributed.get_task_stream(client=client) as stream:
+            there = CheckpointDir(folder).dynamics(engine=client)
+        tasks = [t["key"] for t in stream.data if str(t["key"]).startswith("tfexplore-dynamics")]
+        assert tasks  # it ran on the cluster
+        assert not any(client.run(lambda: "tensorflow" in sys.modules).values())
+    finally:
+        client.close()
+        cluster.close()
+    here = CheckpointDir(folder).dynamics()
+    for table in ("update_ratios", "per_variable", "norms", "flags"):
+        pd.testing.assert_frame_equal(getattr(there, table), getattr(here, table))
+
+
 def test_a_single_checkpoint_is_a_clear_error(tmp_path, faulty_run):
     import shutil
 

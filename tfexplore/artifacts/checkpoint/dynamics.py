@@ -364,11 +364,12 @@ def compute_dynamics(
     progress: bool | Callable[[int, int], Any] | None = None,
     thresholds: Thresholds | dict[str, Any] | None = None,
     group_bytes: int = 0,
+    client: Any = None,
 ) -> Dynamics:
     """What :meth:`CheckpointDir.dynamics` returns (see there): the dynamics of
     ``checkpoints`` (``Checkpoint`` objects, oldest first, at ``steps``) of ``folder``;
     ``group_bytes``: how many bytes of neighbouring tensors are read together (0: one tensor
-    at a time)."""
+    at a time); ``client``: a ``distributed.Client`` to compute on (see ``engine.py``)."""
     from .measure import measure, model_variables
 
     limits = _thresholds(thresholds)
@@ -396,7 +397,9 @@ def compute_dynamics(
             expected="model variables (role 'variable' in Checkpoint.variables)",
             hint="Checkpoint.variables lists what the checkpoint holds",
         )
-    records, missing = measure(checkpoints, variables, group_bytes=group_bytes, progress=progress)
+    records, missing = measure(
+        checkpoints, variables, group_bytes=group_bytes, progress=progress, client=client
+    )
     for variable, count in missing.items():
         notes.append(f"{variable} is missing from {count} checkpoint(s)")
     return Dynamics(

@@ -1,24 +1,25 @@
-"""Where the heavy passes over checkpoints run: ``stats``, ``diff`` and ``history`` in this
-process, one tensor at a time (``engine=None``, the default), or on a Dask cluster
-(``engine="dask"`` or a ``distributed.Client``).
+"""Where the heavy passes over checkpoints run: ``stats``, ``diff``, ``history`` and
+``dynamics`` in this process, one tensor at a time (``engine=None``, the default), or on a Dask
+cluster (``engine="dask"`` or a ``distributed.Client``).
 
 On a cluster the work is split by tensor: each tensor (each pair of tensors for ``diff``, each
-(checkpoint, tensor) for ``history``) becomes a small, picklable :class:`TensorSpec`: its index
-entries (the pieces of a partitioned variable), the data shard each piece is in (a local
-``Path`` or a :class:`~tfexplore._fs.RemotePath`) and the ``.index`` to name in errors. A worker
-reads those byte ranges itself, checks and decodes them with numpy alone (``shard.py``'s
+(checkpoint, tensor) for ``history``, each tensor and the one before it for ``dynamics``)
+becomes a small, picklable :class:`TensorSpec`: its index entries (the pieces of a partitioned
+variable), the data shard each piece is in (a local ``Path`` or a
+:class:`~tfexplore._fs.RemotePath`) and the ``.index`` to name in errors. A worker reads those
+byte ranges itself, checks and decodes them with numpy alone (``shard.py``'s
 ``read_numeric_entry``, ``decode_numeric_entry`` and ``decode_string_entry``), computes
-``tensor_stats`` or ``compare``, and sends back a dict of a few numbers: no array crosses the
-network and no worker imports TensorFlow. Tasks go out ordered by (shard, offset), so that a
-worker's reads run along a shard: a tensor of ``TASK_BYTES`` or more is a task of its own,
-smaller neighbours in a shard share one (a task costs the scheduler a few milliseconds, more
-than a small tensor takes to read). At most ``TASKS_PER_THREAD`` tasks per thread of the
-cluster are in flight, sent in waves, so that the scheduler and this process hold a bounded
-number of them; the progress bar counts the bytes of each finished task.
+``tensor_stats``, ``compare`` or ``measure.record``, and sends back a dict of a few numbers: no
+array crosses the network and no worker imports TensorFlow. Tasks go out ordered by (shard,
+offset), so that a worker's reads run along a shard: a tensor of ``TASK_BYTES`` or more is a
+task of its own, smaller neighbours in a shard share one (a task costs the scheduler a few
+milliseconds, more than a small tensor takes to read). At most ``TASKS_PER_THREAD`` tasks per
+thread of the cluster are in flight, sent in waves, so that the scheduler and this process hold
+a bounded number of them; the progress bar counts the bytes of each finished task.
 
-A worker holds one tensor at a time per thread (a ``diff`` task: the two it compares; a
-partitioned variable: the whole plus at most ``_PIECE_BATCH_BYTES`` of pieces), plus its
-imports. Tensors that need TensorFlow's reader (V1 checkpoints, big-endian bundles, dtypes
+A worker holds one tensor at a time per thread (a ``diff`` or ``dynamics`` task: the two it
+compares; a partitioned variable: the whole plus at most ``_PIECE_BATCH_BYTES`` of pieces), plus
+its imports. Tensors that need TensorFlow's reader (V1 checkpoints, big-endian bundles, dtypes
 numpy does not hold, partitioned strings: see :func:`tensor_spec`) are computed here, in this
 process, while the cluster works. The results equal the serial ones exactly: the same code
 computes them from the same bytes.
@@ -319,6 +320,14 @@ def compare_task(old: TensorSpec, new: TensorSpec) -> dict[str, Any]:
     return compare(read_tensor(old), read_tensor(new))
 
 
+def record_task(old: TensorSpec | None, new: TensorSpec) -> dict[str, Any]:
+    """``measure.record`` (training dynamics) of a tensor against the same tensor in the
+    checkpoint before (``old``; ``None`` for the first), both read by the worker itself."""
+    from .measure import record
+
+    return record(None if old is None else read_tensor(old), read_tensor(new))
+
+
 def run_tasks(calls: list[tuple[TensorSpec, ...]], function: Callable[..., dict]) -> list[dict]:
     """``function(*specs)`` for each ``specs`` of ``calls``, one tensor after the other: a
     task of small tensors that follow each other in a shard."""
@@ -327,7 +336,7 @@ def run_tasks(calls: list[tuple[TensorSpec, ...]], function: Callable[..., dict]
 
 # -- the passes ---------------------------------------------------------------------------------
 class _Task(NamedTuple):
-    function: Callable[..., dict]  # stats_task or compare_task
+    function: Callable[..., dict]  # stats_task, compare_task or record_task
     specs: tuple[TensorSpec, ...] | None  # None: computed in this process
     local: Callable[[], dict]  # the serial computation, in this process
     nbytes: int
@@ -390,6 +399,43 @@ def cluster_compare(
                 _local(compare, (old, key), (new, key)),
                 nbytes,
                 old_spec.order if remote else (),
+            )
+        )
+    return _run(tasks, client, progress=progress, description=description)
+
+
+def cluster_records(
+    items: Sequence[tuple[Any, str | None, Any, str, int]],
+    client: Client,
+    *,
+    progress: bool | None = None,
+    description: str = "dynamics",
+) -> list[dict[str, Any]]:
+    """``measure.record`` of each ``(old_checkpoint, old_key, new_checkpoint, new_key,
+    nbytes)`` on ``client``'s cluster, in the order of ``items`` (``old_key`` ``None``: no
+    tensor before). Tasks go out by the new tensor's (shard, offset)."""
+    from .measure import record
+
+    sizes: dict[int, dict[int, int]] = {}  # id(checkpoint) -> its shards' sizes
+    tasks = []
+    for old, old_key, new, new_key, nbytes in items:
+        new_spec = tensor_spec(new, new_key, sizes.setdefault(id(new), {}))
+        old_spec = None
+        if old_key is not None and new_spec is not None:
+            old_spec = tensor_spec(old, old_key, sizes.setdefault(id(old), {}))
+        remote = new_spec is not None and (old_key is None or old_spec is not None)
+
+        def local(old=old, old_key=old_key, new=new, new_key=new_key) -> dict:
+            before = None if old_key is None else old._read_key(old_key)
+            return record(before, new._read_key(new_key))
+
+        tasks.append(
+            _Task(
+                record_task,
+                (old_spec, new_spec) if remote else None,
+                local,
+                nbytes,
+                new_spec.order if remote else (),
             )
         )
     return _run(tasks, client, progress=progress, description=description)

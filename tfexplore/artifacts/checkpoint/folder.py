@@ -481,6 +481,7 @@ class CheckpointDir(Artifact):
         *,
         progress: bool | Callable[[int, int], Any] | None = None,
         thresholds: Thresholds | dict[str, Any] | None = None,
+        engine: Any = None,
     ) -> Dynamics:
         """How the model variables moved from checkpoint to checkpoint, and what looks wrong:
         per-layer update ratios ``||w_t - w_{t-1}|| / ||w_{t-1}||``, norms, and flags (a layer
@@ -492,7 +493,9 @@ class CheckpointDir(Artifact):
         previous one's). ``progress``: a bar (``True``; ``None`` shows one for large runs), or
         a callable ``progress(done_bytes, total_bytes)``. ``thresholds``: a
         :class:`~tfexplore.artifacts.checkpoint.dynamics.Thresholds` or a dict of its fields
-        (``{"growth": 5.0}``).
+        (``{"growth": 5.0}``). ``engine``: as for :meth:`history` (``"dask"`` or a
+        ``distributed.Client``: each tensor and the one before it compared on a worker of the
+        cluster, which reads them itself; the same tables).
 
         Example::
 
@@ -502,8 +505,10 @@ class CheckpointDir(Artifact):
             >>> dynamics.heatmap()                                # doctest: +SKIP
         """
         from .dynamics import compute_dynamics
+        from .engine import resolve_engine
         from .prefix import PREFETCH_BYTES
 
+        client = resolve_engine(engine)
         present = self._present()
         return compute_dynamics(
             self.folder,
@@ -514,6 +519,7 @@ class CheckpointDir(Artifact):
             thresholds=thresholds,
             # on object storage, neighbouring tensors are fetched together, in rounds
             group_bytes=PREFETCH_BYTES if isinstance(self.folder, RemotePath) else 0,
+            client=client,
         )
 
     def _file_rows(self) -> list[tuple[Path, str]]:

@@ -37,13 +37,19 @@ def measure(
     *,
     group_bytes: int = 0,
     progress: bool | Callable[[int, int], Any] | None = None,
+    client: Any = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     """One record per (variable, checkpoint), oldest first (see :func:`record`), and how many
     checkpoints lack each variable. The variables are read in groups (:func:`groups`), each
     group from every checkpoint in turn, and only the previous checkpoint's copy is kept: no
     tensor is ever held more than twice. ``progress``: a bar (``True``, or ``None`` for a
-    large run), or ``progress(done_bytes, total_bytes)``."""
+    large run), or ``progress(done_bytes, total_bytes)``. With a ``distributed.Client``, each
+    (tensor, the one before it) is a task of its cluster (``engine.cluster_records``): the
+    same records."""
     from ...stats import progress_bar
+
+    if client is not None:
+        return _measure_on(client, checkpoints, variables, progress=progress)
 
     total = int(variables["nbytes"].sum()) * len(checkpoints)
     callback = progress if callable(progress) else None
@@ -73,6 +79,36 @@ def measure(
     finally:
         if bar is not None:
             bar.close()
+    return records, missing
+
+
+def _measure_on(client, checkpoints, variables, *, progress) -> tuple[dict, dict[str, int]]:
+    """:func:`measure` on a Dask cluster: one task per (variable, checkpoint), reading that
+    tensor and the one before it on a worker."""
+    from .engine import cluster_records
+
+    records: dict[str, list[dict[str, Any]]] = {}
+    missing: dict[str, int] = {}
+    items, slots = [], []
+    for variable, key, nbytes in zip(variables["variable"], variables["key"], variables["nbytes"]):
+        records[variable] = []
+        before: tuple[Any, str | None] = (None, None)
+        for checkpoint in checkpoints:
+            try:
+                own = checkpoint.resolve(key)
+            except TensorNotFoundError:
+                missing[variable] = missing.get(variable, 0) + 1
+                records[variable].append(record(None, None))
+                before = (None, None)
+                continue
+            slots.append((variable, len(records[variable])))
+            records[variable].append({})
+            items.append((before[0], before[1], checkpoint, own, int(nbytes)))
+            before = (checkpoint, own)
+    shown = progress if not callable(progress) else None  # the cluster's own bar
+    found = cluster_records(items, client, progress=shown)
+    for (variable, position), result in zip(slots, found):
+        records[variable][position] = result
     return records, missing
 
 

@@ -339,3 +339,58 @@ def test_a_keras_model_with_a_wider_layer_is_refused_by_name(bert):
     assert "'layer_0_intermediate/kernel' is [8, 24]" in message and "axis 1: 24 > 16" in message
     assert len(shape) == 6  # 2 layers x (intermediate kernel, its bias, output kernel)
     assert set(wide.problems["check"]) == {"shape"}
+
+
+# == as an attacker ============================================================================
+def test_the_source_reached_through_a_symlink_is_never_overwritten(tmp_path):
+    prefix = _tf1_run(tmp_path / "run")
+    before = _digest(prefix.parent)
+    alias = tmp_path / "alias"
+    alias.symlink_to(prefix.parent, target_is_directory=True)
+    plan = tfexplore.open(prefix).rewrite(prefix={"layer1/": "x/"})
+    with pytest.raises(RewriteError, match="is the source checkpoint"):
+        plan.write(alias / prefix.name, overwrite=True)
+    assert _digest(prefix.parent) == before
+
+
+def test_bad_names_in_a_mapping_and_unwritable_places_are_clear_errors(tmp_path):
+    prefix = _tf1_run(tmp_path / "run")
+    source = tfexplore.open(prefix)
+    with pytest.raises(RewriteError, match="must be a non-empty string"):
+        source.rewrite({"layer1/W": 3})
+    with pytest.raises(RewriteError, match="must be a non-empty string"):
+        source.rewrite(lambda name: "")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RewriteError, match="Cannot make the folder"):
+        source.rewrite().write(blocker / "sub" / "model.ckpt")
+
+
+def test_names_that_carry_html_are_shown_as_text(tmp_path):
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    hostile = "<img src=x onerror=alert(1)>"
+    prefix = tmp_path / "h" / "model.ckpt"
+    prefix.parent.mkdir()
+    write_bundle(prefix, [(hostile, np.zeros(2, "float32"))])
+    html = tfexplore.open(prefix).rewrite(prefix={"<img": "<script>"})._repr_html_()
+    assert "<img" not in html and "<script>" not in html and "&lt;img" in html
+
+
+def test_a_huge_declared_target_is_not_given_an_initial_value(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.get_variable("small", [2], initializer=v1.zeros_initializer())
+        v1.get_variable("huge", [10**6, 10**6], initializer=v1.zeros_initializer())
+        meta = tmp_path / "huge.meta"
+        v1.train.export_meta_graph(str(meta), graph=graph)
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    prefix = tmp_path / "src" / "model.ckpt"
+    prefix.parent.mkdir()
+    write_bundle(prefix, [("small", np.ones(2, "float32"))])
+    plan = tfexplore.open(prefix).rewrite(to=str(meta)).init_missing()
+    assert "huge" not in plan.initialized
+    assert plan.problems["target"].tolist() == ["huge"]
+    with pytest.raises(RewriteError):
+        plan.write(tmp_path / "out" / "model.ckpt")

@@ -393,19 +393,30 @@ def _rule_steps(rules, rename, prefix, scope, regex) -> list[tuple[str, Any]]:
     return steps
 
 
+def _checked_name(new, old: str, what: str):
+    if new is None or (isinstance(new, str) and new):
+        return new
+    raise RewriteError(
+        f"{what} renames {old!r} to {new!r}; a new name must be a non-empty string, or None "
+        "to drop the tensor.",
+        expected="{'old/W': 'new/W', 'old/b': None}",
+        hint="check the values of the mapping (a JSON --map file: strings or null)",
+    )
+
+
 def _apply_steps(name: str, steps) -> tuple[str | None, str | None]:
     current, why = name, []
     for kind, rule in steps:
         if kind == "rename":
             if callable(rule) and not isinstance(rule, Mapping):
-                new = rule(current)
+                new = _checked_name(rule(current), current, "the function")
                 if new is None:
                     return None, "function: dropped"
                 if new != current:
                     why.append("function")
                 current = new
             elif current in rule:
-                new = rule[current]
+                new = _checked_name(rule[current], current, "the dict")
                 if new is None:
                     return None, "dict: dropped"
                 why.append("dict")

@@ -11,6 +11,7 @@ keys ``tf.train.Checkpoint(model=...)`` would write, without writing or running 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from ..artifacts.checkpoint import naming
 from ..errors import RewriteError
 
 OBJECT_GRAPH_KEY = naming.OBJECT_GRAPH_KEY
+#: A TF1 variable whose shape (as its graph declares it) would take more than this is not
+#: given its initial value by a rewrite (map a source to it instead).
+MAX_INITIAL_BYTES = 2**31
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
@@ -357,6 +361,8 @@ def _static_initial(nodes: dict, tensor_name: str | None, shape) -> Callable | N
     ``Fill`` of constants, through ``Identity``): what a fresh optimizer slot or
     ``beta1_power`` starts with. Read from the protos; nothing runs."""
     if not tensor_name or any(d < 0 for d in shape):
+        return None
+    if math.prod(shape) * 8 > MAX_INITIAL_BYTES:  # a size the file declares: not trusted
         return None
     name = tensor_name.split(":")[0]
     for _ in range(8):

@@ -54,14 +54,22 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
         )
     prefix = Path(os.fspath(path)).expanduser().absolute()
     source_prefix = Path(str(plan.checkpoint.prefix)).absolute()
-    if prefix == source_prefix:
+    if _same_prefix(prefix, source_prefix):
         raise RewriteError(
             f"{str(prefix)!r} is the source checkpoint; a rewrite never touches its source.",
             path=str(prefix),
             expected="a new prefix",
             hint="write to another prefix (another folder, or model-rewritten.ckpt)",
         )
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RewriteError(
+            f"Cannot make the folder {str(prefix.parent)!r}: {exc.strerror or exc}.",
+            path=str(prefix.parent),
+            expected="a folder (or a place for one) to write the new checkpoint in",
+            hint="choose another destination prefix",
+        ) from exc
     jobs = _jobs(plan)
     meta_bytes = _meta_bytes(plan, meta)
     object_graph = _object_graph(plan)
@@ -78,10 +86,29 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
 
     try:
         publish_checkpoint(prefix, write, meta=meta_bytes, overwrite=overwrite)
+    except OSError as exc:  # a full disk, a folder we may not write: nothing was published
+        raise RewriteError(
+            f"Writing {str(prefix)!r} failed: {exc.strerror or exc}. Nothing was published; "
+            "the folder is as it was.",
+            path=str(prefix),
+            expected="a folder with room and write permission for the new checkpoint",
+            hint="free space or choose another folder, then plan.write(...) again",
+        ) from exc
     finally:
         if bar is not None:
             bar.close()
     return Checkpoint(prefix)
+
+
+def _same_prefix(a: Path, b: Path) -> bool:
+    """The same checkpoint, whatever the spelling: symlinked folders, ``..``, the same
+    ``.index`` file reached another way."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(f"{a}.index", f"{b}.index")
+    except OSError:
+        return False
 
 
 def _key_of(plan: RewritePlan, name: str) -> str:

@@ -353,6 +353,20 @@ def test_a_nan_that_spreads_is_flagged_once_per_tensor_and_stops_nothing(tmp_pat
     assert (dynamics.update_ratios[[10, 20]] > 0).all().all()
 
 
+def test_tf_module_variables_are_named_by_object_path(tf2_manager_run):
+    """A ``tf.Module`` saved by a ``CheckpointManager``: the variables' own names (``w``,
+    ``b``) say nothing, so they are named by object path (``net/w``), in layer ``net``; the
+    ``step`` counter is not a model variable."""
+    dynamics = CheckpointDir(tf2_manager_run).dynamics()
+    assert list(dynamics.variables["variable"]) == ["net/b", "net/w"]
+    assert dynamics.layers == ["net"] and dynamics.steps == [20, 30]
+    w = CheckpointDir(tf2_manager_run).open(20).read("net/w")
+    assert dynamics.update_ratios.at["net", 30] == pytest.approx(
+        np.linalg.norm(np.full((3, 2), 30.0)) / np.linalg.norm(w)
+    )
+    assert dynamics.flags.empty
+
+
 def test_thresholds_change_what_is_flagged(faulty_run):
     _, folder = faulty_run
     run = CheckpointDir(folder)

@@ -314,7 +314,7 @@ class Dynamics:
         facts: dict[str, Any] = {
             "folder": self.folder,
             "checkpoints": len(self.steps),
-            "steps": self.steps,
+            "steps": f"{self.steps[0]} to {self.steps[-1]}",
             "layers": len(self.layers),
             "variables": len(self.variables),
             "flags": (

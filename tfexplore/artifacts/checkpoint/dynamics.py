@@ -17,7 +17,7 @@ Example::
     >>> dynamics.update_ratios                                # layers x steps   # doctest: +SKIP
     >>> dynamics.flags                                        # doctest: +SKIP
          kind    layer       variable  step  detail
-    0  stopped  dense_1           None    40  dense_1 did not change from step 30 on ...
+    0  stopped  dense_1            NaN    40  dense_1 did not change from step 30 on ...
     >>> dynamics.heatmap()                          # a matplotlib Figure  # doctest: +SKIP
 """
 
@@ -175,8 +175,9 @@ class Dynamics:
 
     @functools.cached_property
     def flags(self) -> pd.DataFrame:
-        """What looks wrong, one row per finding: ``kind``, ``layer``, ``variable`` (``None``
-        for a stopped layer), ``step`` (the first checkpoint where it shows), ``detail``.
+        """What looks wrong, one row per finding: ``kind``, ``layer``, ``variable`` (missing,
+        ``NaN``, for a stopped layer: the layer as a whole), ``step`` (the first checkpoint
+        where it shows), ``detail``.
 
         - ``stopped``: the layer's update ratio stays below ``thresholds.stopped`` from this
           step to the last while another layer moves (once per layer);

@@ -228,6 +228,9 @@ def test_categories_get_fixed_colours_and_scopes_count_what_is_not_quiet(hierarc
     only = overlay.item_styles(hierarchy.visible(["a"]), only_changes=True)
     assert only["a/"] == {"quiet": True}  # an open frame with nothing changed
     assert only["a/mul"]["quiet"] and only["x"]["quiet"] and not only["b/"]["quiet"]
+    opened = overlay.item_styles(hierarchy.visible(["a", "b"]), only_changes=True)
+    assert "b/" not in opened  # an open frame with a change inside stays
+    assert opened["a/"] == {"quiet": True} and opened["b/mul"]["quiet"] is False
     legend = overlay.legend()
     assert [c["label"] for c in legend["categories"]] == ["same", "changed", "added"]
     assert [c["count"] for c in legend["categories"]] == [5, 2, 1]
@@ -361,6 +364,9 @@ def test_compare_view_colours_counts_filters_and_shows_both_sides():
     assert quiet == {"dense0/", "dense2/", "x", "out"}
     assert all(e["quiet"] for e in scene["edges"] if {e["src"], e["dst"]} & quiet)
     explorer.expand("dense1")
+    boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
+    assert not boxes["dense1/"].get("quiet") and boxes["dense1/MatMul/"]["quiet"]
+    assert not boxes["dense1/act"]["quiet"]
     detail = explorer.detail("dense1/act")
     compare = detail["compare"]
     assert compare["status"] == "changed" and compare["changes"] == ["op"]

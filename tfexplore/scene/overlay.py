@@ -423,8 +423,8 @@ class Overlay:
             total = int(counts.sum())
             changed = int(counts[loud].sum()) if len(self.categories) else 0
             quiet = only_changes and changed == 0
-            if item.expanded:
-                if quiet:
+            if item.expanded:  # a frame: its ops are drawn inside it, count them there
+                if only_changes and not self._has_loud(visible.hierarchy, item.name, loud):
                     styles[item.id] = {"quiet": True}
                 continue
             if total == 0:
@@ -469,6 +469,13 @@ class Overlay:
                 "quiet": quiet,
             }
         return styles
+
+    def _has_loud(self, hierarchy: Hierarchy, container: str, loud: np.ndarray) -> bool:
+        """Whether an op below ``container`` has a category that is not quiet."""
+        assert self.codes is not None
+        codes = self.codes[hierarchy._op_range(container)]
+        codes = codes[codes >= 0]
+        return bool(codes.size and loud[codes].any())
 
     # -- legend -------------------------------------------------------------------------
     def legend(self, visible: VisibleGraph | None = None) -> dict[str, Any]:

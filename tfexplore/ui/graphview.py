@@ -688,8 +688,10 @@ def _place_overlay_texts(data: dict[str, Any], params: LayoutParams) -> None:
             quiet.add(box["id"])
         text = box.get("overlay_text")
         if text and box["kind"] != "op" and not box["expanded"]:
-            room = max(int((box["width"] - 8) // small), 4)
-            box["count_text"] = text if len(text) <= room else text[: room - 1] + "…"
+            room = max(int((box["width"] - 8) // small), 1)
+            if len(text) > room and box.get("overlay_value") is None:
+                text = "–"  # "no value", where it does not fit
+            box["count_text"] = text if len(text) <= room else text[: max(room - 1, 1)] + "…"
     for edge in data["edges"]:
         edge["quiet"] = edge["src"] in quiet or edge["dst"] in quiet
 

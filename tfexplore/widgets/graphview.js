@@ -469,7 +469,7 @@ function render({ model, el }) {
     const text = model.get("compare_summary");
     summary.textContent = text ? `Compare: ${text}` : "";
     summary.style.display = text ? "block" : "none";
-    onlyLabel.style.display = text ? "" : "none";
+    onlyLabel.style.display = text ? "inline-flex" : "none";
     onlyBox.checked = model.get("only_changes");
     el.classList.toggle("tfx-only", model.get("only_changes"));
   };

@@ -394,3 +394,32 @@ def test_a_huge_declared_target_is_not_given_an_initial_value(tmp_path):
     assert plan.problems["target"].tolist() == ["huge"]
     with pytest.raises(RewriteError):
         plan.write(tmp_path / "out" / "model.ckpt")
+
+
+def test_a_keras3_tf2_checkpoint_moves_to_a_model_with_other_layer_names(tmp_path):
+    import keras
+
+    def make(prefix):
+        return keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, name=f"{prefix}_hidden"),
+                keras.layers.Dense(8, name=f"{prefix}_hidden2"),
+                keras.layers.Dense(2, name=f"{prefix}_out"),
+            ]
+        )
+
+    old, optimizer = make("old"), keras.optimizers.Adam()
+    old.compile(optimizer, "mse")
+    old.fit(np.ones((8, 4)), np.ones((8, 2)), verbose=0)
+    # Keras 3 keeps the weights only under optimizer/_trainable_variables/N here
+    saved = tf.train.Checkpoint(model=old, optimizer=optimizer).save(str(tmp_path / "ckpt"))
+    new = make("new")
+    plan = tfexplore.open(saved).rewrite(to=new)
+    assert plan.ok, plan.problems
+    variables = plan.table[plan.table["role"] == "variable"]
+    assert (variables["confidence"] > 0.6).all()  # names compared through the object graph
+    written = plan.write(tmp_path / "moved" / "ckpt")
+    tf.train.Checkpoint(model=new).restore(str(written.prefix)).assert_existing_objects_matched()
+    for a, b in zip(old.weights, new.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -62,18 +62,29 @@ def trimmed(names: Sequence[str]) -> dict[str, str]:
 
 
 def propose(
-    sources: Sequence[Side], targets: Sequence[Side], *, sources_sorted: bool = True
+    sources: Sequence[Side],
+    targets: Sequence[Side],
+    *,
+    sources_sorted: bool = True,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[Match]:
     """One-to-one proposals from ``sources`` to ``targets``, best first. ``sources_sorted``:
-    the sources are checkpoint keys (put into natural order for the order score)."""
+    the sources are checkpoint keys (put into natural order for the order score).
+    ``aliases``: the name to compare for a source, when its key is not its name (a TF2 key
+    ``optimizer/_trainable_variables/3/...`` of the variable ``sequential/dense/bias``)."""
     if not sources or not targets:
         return []
+    aliases = aliases or {}
+    said = {s.name: aliases.get(s.name) or s.name for s in sources}
     source_order = (
-        sorted(sources, key=lambda s: natural_key(s.name)) if sources_sorted else list(sources)
+        sorted(sources, key=lambda s: natural_key(said[s.name]))
+        if sources_sorted
+        else list(sources)
     )
     s_rank = {s.name: i / max(len(sources) - 1, 1) for i, s in enumerate(source_order)}
     t_rank = {t.name: i / max(len(targets) - 1, 1) for i, t in enumerate(targets)}
-    s_trim = trimmed([s.name for s in sources])
+    by_said = trimmed(list(said.values()))
+    s_trim = {name: by_said[text] for name, text in said.items()}
     t_trim = trimmed([t.name for t in targets])
     matches: list[Match] = []
     taken_s: set[str] = set()

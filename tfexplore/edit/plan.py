@@ -356,7 +356,12 @@ def rewrite(
     target = as_target(to, storage_options=storage_options) if to is not None else None
     notes = []
     if target is not None:
-        notes = _match_target(table, target)
+        aliases = {
+            name: full
+            for name, full in zip(variables["name"], variables["full_name"])
+            if isinstance(full, str) and full and full != name
+        }
+        notes = _match_target(table, target, aliases)
     plan = RewritePlan(checkpoint, table, target, notes)
     if target is not None:
         _init_new_optimizer(plan)
@@ -475,7 +480,7 @@ def _follow_one(table, i, variable: str, new_variable, action) -> None:
 
 
 # == matching a target =========================================================================
-def _match_target(table: pd.DataFrame, target: Target) -> list[str]:
+def _match_target(table: pd.DataFrame, target: Target, aliases=None) -> list[str]:
     """Point each kept source row at a target tensor: its current name when the target has
     it, else a proposed match (variables by name, shape and order; slots through their
     variable; steps to steps); optimizer state the target cannot take is dropped, said why."""
@@ -510,7 +515,7 @@ def _match_target(table: pd.DataFrame, target: Target) -> list[str]:
         if v.role == "variable" and v.name not in taken
     ]
     row_of = dict(zip(table["source"], table.index))
-    for m in matching.propose(free_sources, free_targets):
+    for m in matching.propose(free_sources, free_targets, aliases=aliases):
         i = row_of[m.source]
         table.at[i, "target"] = m.target
         table.at[i, "action"] = "rename" if m.target != m.source else "keep"
@@ -533,7 +538,7 @@ def _match_target(table: pd.DataFrame, target: Target) -> list[str]:
         for v in target.variables
         if v.role == "variable" and v.name not in taken
     ]
-    for m in matching.propose(left_sources, left_targets):
+    for m in matching.propose(left_sources, left_targets, aliases=aliases):
         if m.confidence < 0.5:
             continue
         i = row_of[m.source]

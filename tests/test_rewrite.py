@@ -423,3 +423,31 @@ def test_a_keras3_tf2_checkpoint_moves_to_a_model_with_other_layer_names(tmp_pat
     tf.train.Checkpoint(model=new).restore(str(written.prefix)).assert_existing_objects_matched()
     for a, b in zip(old.weights, new.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_tf1_checkpoint_into_a_tf_module_and_into_another_checkpoints_names(tmp_path):
+    prefix = _tf1_run(tmp_path / "run")
+    source = tfexplore.open(prefix)
+    reader = tf.train.load_checkpoint(str(prefix))
+    net = tf.Module()
+    net.hidden_w = tf.Variable(tf.zeros([3, 16]), name="hidden/W")
+    net.hidden_b = tf.Variable(tf.zeros([16]), name="hidden/b")
+    net.out_w = tf.Variable(tf.zeros([16, 1]), name="out/W")
+    net.out_b = tf.Variable(tf.zeros([1]), name="out/b")
+    plan = source.rewrite(to=net)
+    assert plan.ok, plan.problems
+    written = plan.write(tmp_path / "module" / "ckpt")
+    tf.train.Checkpoint(model=net).restore(str(written.prefix)).assert_existing_objects_matched()
+    np.testing.assert_array_equal(net.hidden_w.numpy(), reader.get_tensor("layer1/W"))
+    np.testing.assert_array_equal(net.out_b.numpy(), reader.get_tensor("layer2/b"))
+    # another checkpoint as the target: its names (a renamed scope), shapes and roles
+    other = _tf1_run(tmp_path / "other", scope="encoder", steps=0)
+    plan = source.rewrite(to=other)
+    table = plan.table.set_index("source")
+    assert table.loc["layer1/W", "target"] == "encoder/W"
+    assert table.loc["layer1/W/Adam", "target"] == "encoder/W/Adam"  # the slot follows
+    assert plan.ok, plan.problems
+    copied = tf.train.load_checkpoint(str(plan.write(tmp_path / "o" / "m.ckpt").prefix))
+    assert set(copied.get_variable_to_shape_map()) == set(
+        tf.train.load_checkpoint(str(other)).get_variable_to_shape_map()
+    )

@@ -99,6 +99,7 @@ def test_a_large_plan_draws_the_first_rows_and_counts_the_rest(bert):
 def test_editing_a_row_in_the_panel_changes_the_plan_and_the_checks(bert, keras_model):
     from tfexplore.widgets import RewritePanel
 
+    assert tfexplore.RewritePanel is RewritePanel  # exported lazily, as the other widgets
     panel = RewritePanel(bert, to=keras_model)
     assert "ready to write" in panel.header.value
     # one wrong mapping: the pooler onto the first query kernel

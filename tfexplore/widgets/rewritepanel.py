@@ -270,18 +270,8 @@ class RewritePanel(w.VBox):
         if "target" in fields:
             boxes["target"].value = fields["target"] or ""
         for name, value in fields.items():
-            if name != "target":
-                boxes[name].value = (
-                    ""
-                    if value is None
-                    else (
-                        value
-                        if isinstance(value, str)
-                        else ", ".join(map(str, value))
-                        if isinstance(value, (tuple, list))
-                        else str(value)
-                    )
-                )
+            if name != "target":  # after the target, which may turn a drop into a rename
+                boxes[name].value = _as_text(value)
         return self.apply()
 
     def set_rules(self, rules: str = "", drop: str = "") -> dict[str, Any]:
@@ -400,3 +390,12 @@ def _join(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return ", ".join(str(int(v)) for v in value)
     return ""
+
+
+def _as_text(value: Any) -> str:
+    """A field's value as the text a person would type (``(1, 0)`` -> ``"1, 0"``)."""
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(map(str, value))
+    return str(value)

@@ -424,7 +424,10 @@ class Overlay:
             changed = int(counts[loud].sum()) if len(self.categories) else 0
             quiet = only_changes and changed == 0
             if item.expanded:  # a frame: its ops are drawn inside it, count them there
-                if only_changes and not self._has_loud(visible.hierarchy, item.name, loud):
+                text = self._loud_text(visible.hierarchy, item.name, loud)
+                if text:  # its header counts the changes ("1 changed") in place of its ops
+                    styles[item.id] = {"overlay_text": text}
+                elif only_changes:
                     styles[item.id] = {"quiet": True}
                 continue
             if total == 0:
@@ -470,12 +473,16 @@ class Overlay:
             }
         return styles
 
-    def _has_loud(self, hierarchy: Hierarchy, container: str, loud: np.ndarray) -> bool:
-        """Whether an op below ``container`` has a category that is not quiet."""
+    def _loud_text(self, hierarchy: Hierarchy, container: str, loud: np.ndarray) -> str:
+        """The ops below ``container`` whose category is not quiet, counted
+        (``"2 changed, 1 added"``); ``""`` for none (or an overlay without quiet categories)."""
         assert self.codes is not None
+        if not self.quiet:
+            return ""
         codes = self.codes[hierarchy._op_range(container)]
-        codes = codes[codes >= 0]
-        return bool(codes.size and loud[codes].any())
+        counts = np.bincount(codes[codes >= 0], minlength=len(self.categories))
+        ranked = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c] and loud[c]]
+        return ", ".join(f"{int(counts[c])} {self.categories[c]}" for c in ranked)
 
     # -- legend -------------------------------------------------------------------------
     def legend(self, visible: VisibleGraph | None = None) -> dict[str, Any]:

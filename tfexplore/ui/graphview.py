@@ -20,9 +20,10 @@ Example::
     >>> explorer.overlay(checkpoint.stats().set_index("name")["l2"], scale="log")  # doctest: +SKIP
     >>> GraphExplorer("run1/model.ckpt-10", compare="run2/model.ckpt-10")  # doctest: +SKIP
 
-This module is over 600 lines on purpose: one class whose parts (expansion, the function library, details,
-overlays and the compare view) share its state (the graph shown, its hierarchy and layout);
-the logic of each part lives below it (``scene/``, ``graph/diff.py``, ``ui/overlays.py``).
+This module is over 600 lines on purpose: one class whose parts (expansion, the function
+library, details, overlays and the compare view) share its state (the graph shown, its
+hierarchy and layout); the logic of each part lives below it (``scene/``, ``graph/diff.py``,
+``ui/overlays.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any, Literal
 from ..errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
 from ..graph.ops import VARIABLE_OPS
 from ..graph.protos import gc_paused as _gc_paused
+from ..scene.boxes import FRAME_COUNT_ROOM
 from ..scene.hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
 from ..scene.overlay import Overlay
@@ -687,8 +689,10 @@ def _place_overlay_texts(data: dict[str, Any], params: LayoutParams) -> None:
         if box.get("quiet"):
             quiet.add(box["id"])
         text = box.get("overlay_text")
-        if text and box["kind"] != "op" and not box["expanded"]:
-            room = max(int((box["width"] - 8) // small), 1)
+        if text and box["kind"] != "op":
+            # a frame's header keeps FRAME_COUNT_ROOM for its count
+            width = min(box["width"], FRAME_COUNT_ROOM) if box["expanded"] else box["width"]
+            room = max(int((width - 8) // small), 1)
             if len(text) > room and box.get("overlay_value") is None:
                 text = "–"  # "no value", where it does not fit
             box["count_text"] = text if len(text) <= room else text[: max(room - 1, 1)] + "…"

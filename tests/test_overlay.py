@@ -399,3 +399,11 @@ def test_graphview_widget_overlay_and_compare_traits(demo_run):
     diff_view.only_changes = True
     assert any(x.get("quiet") for x in diff_view.scene["boxes"])
     json.dumps(diff_view.get_state())
+
+
+def test_the_static_picture_draws_the_overlay_colours(demo_run):
+    explorer = GraphExplorer(demo_run)
+    explorer.overlay(pd.Series({"layer1/W": 1.0, "layer2/W": 3.0}), agg="max")
+    svg = explorer.to_svg()
+    assert f"fill='{ov.SEQUENTIAL[-1]}'" in svg  # layer2/: the top bin
+    assert f"fill='{ov.NO_VALUE}'" in svg  # inputs/: no value

@@ -398,9 +398,14 @@ def compute_dynamics(
             expected="model variables (role 'variable' in Checkpoint.variables)",
             hint="Checkpoint.variables lists what the checkpoint holds",
         )
-    records, missing = measure(
-        checkpoints, variables, group_bytes=group_bytes, progress=progress, client=client
-    )
+    if client is not None:
+        from .engine import cluster_measure
+
+        records, missing = cluster_measure(client, checkpoints, variables, progress=progress)
+    else:
+        records, missing = measure(
+            checkpoints, variables, group_bytes=group_bytes, progress=progress
+        )
     for variable, count in missing.items():
         notes.append(f"{variable} is missing from {count} checkpoint(s)")
     return Dynamics(

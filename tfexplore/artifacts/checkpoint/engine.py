@@ -49,7 +49,7 @@ import numpy as np
 
 from ..._files import read_range, read_ranges
 from ..._fs import RemotePath
-from ...errors import TFExploreError, UnreadableFileError
+from ...errors import TensorNotFoundError, TFExploreError, UnreadableFileError
 from .bundle import BundleEntry
 from .shard import (
     decode_numeric_entry,
@@ -439,6 +439,39 @@ def cluster_records(
             )
         )
     return _run(tasks, client, progress=progress, description=description)
+
+
+def cluster_measure(
+    client: Client, checkpoints: Sequence[Any], variables: Any, *, progress: Any = None
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """``measure.measure`` (training dynamics) on ``client``'s cluster: one task per
+    (variable, checkpoint) reading that tensor and the one before it on a worker; the same
+    records and missing counts."""
+    from .measure import record
+
+    records: dict[str, list[dict[str, Any]]] = {}
+    missing: dict[str, int] = {}
+    items, slots = [], []
+    for variable, key, nbytes in zip(variables["variable"], variables["key"], variables["nbytes"]):
+        records[variable] = []
+        before: tuple[Any, str | None] = (None, None)
+        for checkpoint in checkpoints:
+            try:
+                own = checkpoint.resolve(key)
+            except TensorNotFoundError:
+                missing[variable] = missing.get(variable, 0) + 1
+                records[variable].append(record(None, None))
+                before = (None, None)
+                continue
+            slots.append((variable, len(records[variable])))
+            records[variable].append({})
+            items.append((before[0], before[1], checkpoint, own, int(nbytes)))
+            before = (checkpoint, own)
+    shown = progress if not callable(progress) else None  # the cluster's own bar
+    found = cluster_records(items, client, progress=shown)
+    for (variable, position), result in zip(slots, found):
+        records[variable][position] = result
+    return records, missing
 
 
 def _local(function: Callable[..., dict], *tensors: tuple[Any, str]) -> Callable[[], dict]:

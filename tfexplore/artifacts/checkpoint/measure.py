@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import TensorNotFoundError
-from .columns import _count
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,19 +36,14 @@ def measure(
     *,
     group_bytes: int = 0,
     progress: bool | Callable[[int, int], Any] | None = None,
-    client: Any = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     """One record per (variable, checkpoint), oldest first (see :func:`record`), and how many
     checkpoints lack each variable. The variables are read in groups (:func:`groups`), each
     group from every checkpoint in turn, and only the previous checkpoint's copy is kept: no
     tensor is ever held more than twice. ``progress``: a bar (``True``, or ``None`` for a
-    large run), or ``progress(done_bytes, total_bytes)``. With a ``distributed.Client``, each
-    (tensor, the one before it) is a task of its cluster (``engine.cluster_records``): the
-    same records."""
+    large run), or ``progress(done_bytes, total_bytes)``. (On a Dask cluster:
+    ``engine.cluster_measure``, the same records.)"""
     from ...stats import progress_bar
-
-    if client is not None:
-        return _measure_on(client, checkpoints, variables, progress=progress)
 
     total = int(variables["nbytes"].sum()) * len(checkpoints)
     callback = progress if callable(progress) else None
@@ -82,36 +76,6 @@ def measure(
     return records, missing
 
 
-def _measure_on(client, checkpoints, variables, *, progress) -> tuple[dict, dict[str, int]]:
-    """:func:`measure` on a Dask cluster: one task per (variable, checkpoint), reading that
-    tensor and the one before it on a worker."""
-    from .engine import cluster_records
-
-    records: dict[str, list[dict[str, Any]]] = {}
-    missing: dict[str, int] = {}
-    items, slots = [], []
-    for variable, key, nbytes in zip(variables["variable"], variables["key"], variables["nbytes"]):
-        records[variable] = []
-        before: tuple[Any, str | None] = (None, None)
-        for checkpoint in checkpoints:
-            try:
-                own = checkpoint.resolve(key)
-            except TensorNotFoundError:
-                missing[variable] = missing.get(variable, 0) + 1
-                records[variable].append(record(None, None))
-                before = (None, None)
-                continue
-            slots.append((variable, len(records[variable])))
-            records[variable].append({})
-            items.append((before[0], before[1], checkpoint, own, int(nbytes)))
-            before = (checkpoint, own)
-    shown = progress if not callable(progress) else None  # the cluster's own bar
-    found = cluster_records(items, client, progress=shown)
-    for (variable, position), result in zip(slots, found):
-        records[variable][position] = result
-    return records, missing
-
-
 def model_variables(checkpoint: Any, names: Iterable[str] | None) -> pd.DataFrame:
     """The model variables to follow: ``variable`` (display name), ``layer``, ``key``,
     ``shape``, ``dtype``, ``nbytes``, ordered by layer (natural order) then name."""
@@ -126,7 +90,7 @@ def model_variables(checkpoint: Any, names: Iterable[str] | None) -> pd.DataFram
     chosen["variable"] = _display_names(chosen)
     chosen["layer"] = [name.rpartition("/")[0] or name for name in chosen["variable"]]
     chosen["key"] = chosen["name"]
-    chosen["nbytes"] = [_count(n) for n in chosen["nbytes"]]
+    chosen["nbytes"] = chosen["nbytes"].fillna(0).astype("int64")  # (NA: V1 strings only)
     chosen["_order"] = [
         (_natural(layer), _natural(v)) for layer, v in zip(chosen["layer"], chosen["variable"])
     ]

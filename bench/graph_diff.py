@@ -9,8 +9,8 @@ new release of the model would be:
 - ``copy``: the same graph, parsed again (every op the same);
 - ``release``: the middle layer (``bert/encoder/layer_N``) renamed ``block_N`` wherever the
   path appears (its gradients and Adam updates too), a ``CheckNumerics`` inserted on 10
-  edges, 5 attributes changed, the ``loss`` summary deleted (with the ops only it
-  reads) and the input placeholders' batch size left open (None);
+  edges, 5 attributes changed (``grad_a`` of MatMuls), the ``loss`` summary deleted (with
+  the ops only it reads) and the input placeholders' batch size left open (None);
 - ``top scope renamed``: ``bert/`` renamed ``encoder/`` (consumers, colocation names and
   all): most ops of the graph are renamed, the worst case for pairing by structure.
 
@@ -127,7 +127,7 @@ def release(graph_def):
         inserted += 1
     flags = sorted(n for n, node in nodes.items() if node.op == "MatMul")
     for name in rng.sample(flags, 5):
-        nodes[name].attr["transpose_a"].b = not nodes[name].attr["transpose_a"].b
+        nodes[name].attr["grad_a"].b = not nodes[name].attr["grad_a"].b  # a hint: shapes hold
     placeholders = [node for node in result.node if node.op == "Placeholder"]
     for node in placeholders:
         dims = node.attr["shape"].shape.dim

@@ -141,16 +141,18 @@ def _inputs_detail(a: Side, i: int, b: Side, j: int, a2b: dict[str, str]) -> str
     return "inputs: " + (" ".join(parts) if parts else "reordered")
 
 
-def _class_names(value, mapping: dict[str, str] | None) -> list:
+def _class_names(value, mapping: dict[str, str] | None) -> list[str]:
+    """The colocation names of a ``_class`` attribute (``loc:@op``), sorted; ``mapping``: the
+    ops named as their partners in ``b``."""
     if value is None:
         return []
-    names = []
-    for item in value.list.s:
-        text = item.decode("utf-8", "replace")
-        if mapping is not None and text.startswith("loc:@"):
-            text = "loc:@" + mapping.get(text[5:], text[5:])
-        names.append(text)
-    return sorted(names)
+    names = [item.decode("utf-8", "replace") for item in value.list.s]
+    if mapping is not None:
+        names = [
+            "loc:@" + mapping.get(text[5:], text[5:]) if text.startswith("loc:@") else text
+            for text in names
+        ]
+    return sorted(names) if len(names) > 1 else names
 
 
 def _shape_text(value) -> str:

@@ -75,6 +75,7 @@ class Matcher:
         self.support: Counter = Counter()  # scope rewrite -> pairs found by structure
         self.applied_rewrites: set[tuple[str, str]] = set()
         self._scratch = None
+        self._rewrites: dict[str, tuple[str, str]] = {}  # b name -> rewrite of its pair
 
     def run(self) -> None:
         """Pair by name, then by structure and scope rewrites until nothing new pairs."""
@@ -149,7 +150,8 @@ class Matcher:
                         self._pair(i, j)
                         name_a, name_b = self.a.names[i], self.b.names[j]
                         self.by_structure.add(name_b)
-                        self.support[rewrite_of(name_a, name_b)] += 1
+                        rewrite = self._rewrites[name_b] = rewrite_of(name_a, name_b)
+                        self.support[rewrite] += 1
             ready_a = [i for i in self.new_ready[id(self.a)] if i in self.pending[id(self.a)]]
             ready_b = [j for j in self.new_ready[id(self.b)] if j in self.pending[id(self.b)]]
 
@@ -290,7 +292,10 @@ class Matcher:
 
     def renames(self) -> list[tuple[str, str, int]]:
         """``(old_scope, new_scope, ops)`` for every rewrite that explains a renamed pair."""
-        counts = Counter(rewrite_of(a, b) for a, b in self.a2b.items() if a != b)
+        known = self._rewrites
+        counts = Counter(
+            known[b] if b in known else rewrite_of(a, b) for a, b in self.a2b.items() if a != b
+        )
         return [(old, new, n) for (old, new), n in sorted(counts.items(), key=lambda x: -x[1])]
 
 

@@ -41,6 +41,7 @@ VALUES = {
     "layer1/relu": 7.0,  # bin 6
     "layer2/MatMul": 3.0,  # layer2/ collapsed: max 4 -> bin 4
     "layer2/prediction": 4.0,
+    "not/in/the/graph": 100.0,  # named in the legend, not drawn, not in the scale
 }
 EXPANDED = ["layer1", "layer1/MatMul", "layer1/add"]
 
@@ -140,6 +141,7 @@ def test_overlay_and_compare_in_jupyterlab(tmp_path, demo_run, theme):
             legend = widget.locator(".tfx-legend.tfx-overlay-legend")
             expect(legend).to_be_visible()
             expect(legend).to_contain_text("known values")
+            expect(legend).to_contain_text("1 name not in this graph")
             expect(legend.locator(".tfx-scale-bin")).to_have_count(7)
             expect(legend.locator(".tfx-tick")).to_have_count(8)
             expect(legend.locator(".tfx-tick").first).to_have_text("0")

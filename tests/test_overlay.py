@@ -229,7 +229,7 @@ def test_categories_get_fixed_colours_and_scopes_count_what_is_not_quiet(hierarc
     assert only["a/"] == {"quiet": True}  # an open frame with nothing changed
     assert only["a/mul"]["quiet"] and only["x"]["quiet"] and not only["b/"]["quiet"]
     opened = overlay.item_styles(hierarchy.visible(["a", "b"]), only_changes=True)
-    assert opened["b/"] == {"overlay_text": "2 changed, 1 added"}  # it stays, counting them
+    assert opened["b/"] == {"overlay_title": "diff: 2 changed, 1 added"}  # it stays
     assert opened["a/"] == {"quiet": True} and opened["b/mul"]["quiet"] is False
     legend = overlay.legend()
     assert [c["label"] for c in legend["categories"]] == ["same", "changed", "added"]
@@ -366,7 +366,7 @@ def test_compare_view_colours_counts_filters_and_shows_both_sides():
     explorer.expand("dense1")
     boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
     assert not boxes["dense1/"].get("quiet") and boxes["dense1/MatMul/"]["quiet"]
-    assert boxes["dense1/"]["count_text"] == "1 changed"  # in the open frame's header
+    assert boxes["dense1/"]["overlay_title"] == "graph diff: 1 changed"  # its tooltip
     assert not boxes["dense1/act"]["quiet"]
     detail = explorer.detail("dense1/act")
     compare = detail["compare"]

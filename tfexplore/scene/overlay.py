@@ -424,9 +424,10 @@ class Overlay:
             changed = int(counts[loud].sum()) if len(self.categories) else 0
             quiet = only_changes and changed == 0
             if item.expanded:  # a frame: its ops are drawn inside it, count them there
+                # (its header keeps its op count: the room there is for 8 characters)
                 text = self._loud_text(visible.hierarchy, item.name, loud)
-                if text:  # its header counts the changes ("1 changed") in place of its ops
-                    styles[item.id] = {"overlay_text": text}
+                if text:
+                    styles[item.id] = {"overlay_title": f"{self.title}: {text}"}
                 elif only_changes:
                     styles[item.id] = {"quiet": True}
                 continue

@@ -38,7 +38,6 @@ from typing import Any, Literal
 from ..errors import TensorNotFoundError, TFExploreError, UnrecognizedArtifactError
 from ..graph.ops import VARIABLE_OPS
 from ..graph.protos import gc_paused as _gc_paused
-from ..scene.boxes import FRAME_COUNT_ROOM
 from ..scene.hierarchy import Hierarchy, VisibleGraph, _split_tensor, op_role, scope_id
 from ..scene.layout import Layout, LayoutParams, layout
 from ..scene.overlay import Overlay
@@ -689,10 +688,8 @@ def _place_overlay_texts(data: dict[str, Any], params: LayoutParams) -> None:
         if box.get("quiet"):
             quiet.add(box["id"])
         text = box.get("overlay_text")
-        if text and box["kind"] != "op":
-            # a frame's header keeps FRAME_COUNT_ROOM for its count
-            width = min(box["width"], FRAME_COUNT_ROOM) if box["expanded"] else box["width"]
-            room = max(int((width - 8) // small), 1)
+        if text and box["kind"] != "op" and not box["expanded"]:
+            room = max(int((box["width"] - 8) // small), 1)
             if len(text) > room and box.get("overlay_value") is None:
                 text = "–"  # "no value", where it does not fit
             box["count_text"] = text if len(text) <= room else text[: max(room - 1, 1)] + "…"

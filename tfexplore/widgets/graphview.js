@@ -86,6 +86,7 @@ function drawScene(layer, scene, state) {
     title.textContent = box.text;
     const count = svgElement("text", { x: box.count_text_at[0], y: box.count_text_at[1], class: "tfx-count", "text-anchor": box.count_anchor }, g);
     count.textContent = box.count_text;
+    if (box.overlay_title) svgElement("title", {}, g).textContent = `${box.name}/\n${box.overlay_title}`;
   }
   for (const edge of scene.edges) {
     const g = svgElement("g", { class: "tfx-edge" }, layer);
@@ -201,6 +202,10 @@ function drawOverlayLegend(legend, data, dark, onClear) {
   const how = data.kind === "numeric" ? ` (${data.scale} scale, scopes: ${data.agg})` : "";
   htmlElement("b", "", data.title, head);
   htmlElement("span", "tfx-muted", how, head);
+  if (data.unmatched) { // keys of the Series that named no op of this graph
+    const missed = htmlElement("span", "tfx-muted tfx-unmatched", ` · ${data.unmatched} name${data.unmatched > 1 ? "s" : ""} not in this graph`, head);
+    missed.title = "view.overlay(...).unmatched lists them";
+  }
   if (data.kind === "numeric") {
     const scale = htmlElement("div", "tfx-scale", "", legend);
     scale.style.width = `${data.bins.length * 62}px`; // room for each edge's number

@@ -363,6 +363,10 @@ def test_compare_view_colours_counts_filters_and_shows_both_sides():
     quiet = {x["id"] for x in scene["boxes"] if x.get("quiet")}
     assert quiet == {"dense0/", "dense2/", "x", "out"}
     assert all(e["quiet"] for e in scene["edges"] if {e["src"], e["dst"]} & quiet)
+    shown = [x for x in scene["boxes"] if x["id"] not in quiet]
+    bounds = scene["shown_bounds"]
+    assert bounds["x"] == min(x["x"] for x in shown)
+    assert bounds["x"] + bounds["width"] == max(x["x"] + x["width"] for x in shown)
     explorer.expand("dense1")
     boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
     assert not boxes["dense1/"].get("quiet") and boxes["dense1/MatMul/"]["quiet"]

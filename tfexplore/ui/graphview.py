@@ -695,6 +695,12 @@ def _place_overlay_texts(data: dict[str, Any], params: LayoutParams) -> None:
             box["count_text"] = text if len(text) <= room else text[: max(room - 1, 1)] + "…"
     for edge in data["edges"]:
         edge["quiet"] = edge["src"] in quiet or edge["dst"] in quiet
+    shown = [b for b in data["boxes"] if b["id"] not in quiet]
+    if quiet and shown:  # what "only changes" leaves: the widget fits this
+        left, top = min(b["x"] for b in shown), min(b["y"] for b in shown)
+        right = max(b["x"] + b["width"] for b in shown)
+        bottom = max(b["y"] + b["height"] for b in shown)
+        data["shown_bounds"] = {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
 def _flat_side(side: dict[str, Any] | None) -> dict[str, str | None]:

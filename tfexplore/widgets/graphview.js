@@ -140,6 +140,7 @@ function drawMinimap(svg, scene, dark) {
   svg.setAttribute("height", Math.max(scene.height * scale, 24));
   const g = svgElement("g", { transform: `scale(${scale})` }, svg);
   for (const box of scene.boxes) {
+    if (box.quiet) continue; // hidden by "only changes"
     const attrs = { x: box.x, y: box.y, width: box.width, height: box.height, "data-id": box.id };
     if (box.expanded) svgElement("rect", { ...attrs, class: "tfx-minimap-frame" }, g);
     else svgElement("rect", { ...attrs, fill: (dark ? box.fill_dark : box.fill) || "gray" }, g);
@@ -381,12 +382,14 @@ function render({ model, el }) {
     const { width, height } = stageSize();
     if (!scene.width || !width || !height) return;
     const MARGIN = margin();
-    const whole = Math.min((width - 2 * MARGIN) / scene.width, (height - 2 * MARGIN) / scene.height);
+    // "only changes": fit what is shown (Python sends its bounds), not the hidden rest
+    const b = scene.shown_bounds || { x: 0, y: 0, width: scene.width, height: scene.height };
+    const whole = Math.min((width - 2 * MARGIN) / b.width, (height - 2 * MARGIN) / b.height);
     view.scale = Math.min(Math.max(whole, minScale()), 1.25);
-    const w = scene.width * view.scale;
-    const h = scene.height * view.scale;
-    view.x = w <= width ? (width - w) / 2 : MARGIN;
-    view.y = h <= height ? (height - h) / 2 : MARGIN / 2;
+    const w = b.width * view.scale;
+    const h = b.height * view.scale;
+    view.x = (w <= width ? (width - w) / 2 : MARGIN) - b.x * view.scale;
+    view.y = (h <= height ? (height - h) / 2 : MARGIN / 2) - b.y * view.scale;
     view.fitted = true;
     applyView();
     const focus = model.get("focus");
@@ -621,7 +624,7 @@ function render({ model, el }) {
   searchBox.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { clearTimeout(searchTimer); save("search_query", searchBox.value); }
   });
-  onlyBox.addEventListener("change", () => save("only_changes", onlyBox.checked));
+  onlyBox.addEventListener("change", () => { view.moved = false; save("only_changes", onlyBox.checked); });
   colorBy.value = model.get("color_by");
   colorBy.addEventListener("change", () => save("color_by", colorBy.value));
   collectionBox.addEventListener("change", () => save("collection", collectionBox.value));

@@ -457,3 +457,23 @@ def test_something_without_a_graph_is_a_clear_error(tf2_manager_run, keras_model
         assert "expected" in str(error.value)
     with pytest.raises(tfexplore.TFExploreError):
         tfexplore.diff_graphs(demo_meta, 42)
+
+
+def test_function_bodies_of_a_saved_model(tf2_saved_model):
+    """Library functions (their ``_Arg`` and ``_Retval`` ops have no NodeDef) diff too."""
+    functions = tfexplore.open(tf2_saved_model).graph.functions
+    call = next(name for name in functions if "signature_wrapper" not in name and "call" in name)
+    wrapper = next(name for name in functions if "signature_wrapper" in name)
+    body = functions[call]
+    same = tfexplore.diff_graphs(body, body)
+    assert same.counts["same"] == len(body) and same.changes.empty
+    other = functions[wrapper]
+    result = tfexplore.diff_graphs(body, other)
+    assert sum(result.counts.values()) == len(result.frame)
+    assert result.counts["same"] + result.counts["changed"] + result.counts["removed"] == len(body)
+    shared = set(body) & set(other)
+    assert shared and set(result.frame.loc[result.frame["name"].isin(shared), "status"]) <= {
+        "same",
+        "changed",
+    }
+    assert set(result.frame.loc[~result.frame["name"].isin(set(other)), "status"]) == {"removed"}

@@ -82,16 +82,11 @@ def _compare(
     """``(changes, detail)`` of paired ops ``a[i]`` and ``b[j]``. ``structural``: paired by
     structure, so all but ``_class`` is known to be the same."""
     proto_a, proto_b = a.protos[i], b.protos[j]
-    if structural:
-        class_a = proto_a.attr["_class"] if "_class" in proto_a.attr else None
-        class_b = proto_b.attr["_class"] if "_class" in proto_b.attr else None
-        if class_a is None and class_b is None:
+    if proto_a is not None and proto_b is not None:
+        if structural:
+            return _compare_class(proto_a, proto_b, a2b)
+        if proto_a == proto_b:
             return (), ""
-        if _class_names(class_a, a2b) == _class_names(class_b, None):
-            return (), ""
-        return ("attr:_class",), _attr_detail("_class", class_a, class_b)
-    if proto_a is not None and proto_a == proto_b:
-        return (), ""
     changes: list[str] = []
     details: list[str] = []
     if a.ops[i] != b.ops[j]:
@@ -101,9 +96,10 @@ def _compare(
     if inputs_detail:
         changes.append("inputs")
         details.append(inputs_detail)
+    if proto_a is None or proto_b is None:  # a function body's arguments and results
+        return tuple(changes), "; ".join(details)
     shape_change = False
-    attrs_a = proto_a.attr if proto_a is not None else {}
-    attrs_b = proto_b.attr if proto_b is not None else {}
+    attrs_a, attrs_b = proto_a.attr, proto_b.attr
     for key in sorted(set(attrs_a) | set(attrs_b)):
         value_a = attrs_a[key] if key in attrs_a else None
         value_b = attrs_b[key] if key in attrs_b else None
@@ -126,6 +122,17 @@ def _compare(
         changes.append("device")
         details.append(f"device: {a.devices[i]!r} -> {b.devices[j]!r}")
     return tuple(changes), "; ".join(details)
+
+
+def _compare_class(proto_a, proto_b, a2b: dict[str, str]) -> tuple[tuple, str]:
+    """Ops paired by structure differ at most in their ``_class`` colocation names."""
+    class_a = proto_a.attr["_class"] if "_class" in proto_a.attr else None
+    class_b = proto_b.attr["_class"] if "_class" in proto_b.attr else None
+    if class_a is None and class_b is None:
+        return (), ""
+    if _class_names(class_a, a2b) == _class_names(class_b, None):
+        return (), ""
+    return ("attr:_class",), _attr_detail("_class", class_a, class_b)
 
 
 def _inputs_detail(a: Side, i: int, b: Side, j: int, a2b: dict[str, str]) -> str:

@@ -12,8 +12,9 @@ opened once, not timed. Then, each timed on a fresh overlay:
 - ``categories``: a category per op (``same`` / ``changed`` / ``added``: what a graph diff
   gives), scopes count the changes;
 
-each at the first view (the lone top scope open) and with ``bert/encoder`` open (its 214
-layer scopes drawn, in groups). A figure is the time of ``explorer.overlay(series, ...)``
+each at the first view (the lone top scope open), with ``bert/encoder`` open (its 214 layer
+scopes drawn, in groups) and with the scopes around three deep ops open (``REVEAL``: ~290
+boxes). A figure is the time of ``explorer.overlay(series, ...)``
 (names matched to ops, values binned), ``explorer.scene()`` and ``overlay_legend()`` (colours
 and texts of every box) and ``json.dumps`` of both (the message the widget sends), with the
 message's size. Each is the median of 7 runs; the view's very first overlay (which also
@@ -50,6 +51,12 @@ import generate  # noqa: E402
 from run import machine  # noqa: E402
 
 REPEATS = 7
+#: ops whose scopes open for the widest view (two layers of the encoder, the LM head)
+REVEAL = (
+    "bert/encoder/layer_0/attention/self/query/MatMul",
+    "bert/encoder/layer_100/output/dense/MatMul",
+    "cls/predictions/transform/dense/MatMul",
+)
 TARGET_SECONDS = 0.3
 
 
@@ -117,6 +124,11 @@ def measure(meta: Path, expand: str | None) -> dict:
     views = [("first view", list(explorer.expanded))]
     if expand and explorer.hierarchy.is_scope(expand):
         views.append((f"{expand} open", [*explorer.hierarchy.ancestors(expand), expand]))
+    revealed = [name for name in REVEAL if explorer.hierarchy.is_op(name)]
+    if revealed:  # a wide view: the scopes around a few deep ops open
+        for name in revealed:
+            explorer.reveal(name)
+        views.append((f"{len(revealed)} deep ops revealed", list(explorer.expanded)))
     for view_name, expanded in views:
         explorer.clear_overlay()
         explorer.set_expanded(expanded)

@@ -37,7 +37,7 @@ def test_every_row_has_a_time_a_message_and_a_ratio(run):
     assert result["baseline_seconds"] > 0 and result["first_seconds"] > 0
     rows = result["rows"]
     assert {r["case"] for r in rows} == {"variables", "every op", "categories"}
-    assert {r["view"] for r in rows} == {"first view", "bert/encoder open"}
+    assert {r["view"] for r in rows} >= {"first view", "bert/encoder open"}
     for row in rows:
         assert row["matched"] == row["keys"] > 0  # every key named an op of the graph
         assert row["seconds"] > 0 and row["message_kb"] > 0

@@ -134,6 +134,8 @@ def test_bad_options_raise_our_errors(hierarchy):
         Overlay.build(hierarchy, series, scale="log", domain=(0, 1))
     with pytest.raises(TFExploreError, match="Series"):
         Overlay.build(hierarchy, [1, 2, 3])
+    with pytest.raises(TFExploreError, match="DataFrame"):
+        Overlay.build(hierarchy, pd.DataFrame({"name": ["a/W"], "l2": [1.0]}))
 
 
 # -- names -----------------------------------------------------------------------------------

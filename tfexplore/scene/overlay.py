@@ -598,11 +598,11 @@ def _items(series: Any):
 
     if isinstance(series, Mapping) and not hasattr(series, "index"):
         series = pd.Series(dict(series), dtype=object)
-    if not (hasattr(series, "index") and hasattr(series, "to_numpy")):
+    if hasattr(series, "columns") or not (hasattr(series, "index") and hasattr(series, "to_numpy")):
         raise TFExploreError(
             f"Cannot overlay a {type(series).__name__}.",
             expected="a pandas Series (or dict) keyed by op or variable name",
-            hint="for a checkpoint's stats: checkpoint.stats().set_index('name')['l2']",
+            hint="one column of a table: checkpoint.stats().set_index('name')['l2']",
         )
     keys = series.index
     if pd.api.types.infer_dtype(keys, skipna=False) != "string":

@@ -288,12 +288,11 @@ def test_ready_made_overlays_read_the_real_tables(demo_run):
 
     from tfexplore.ui.overlays import restore_series, scan_series
 
-    report = tfexplore.scan(demo_run)
+    report = tfexplore.scan(demo_run)  # the Saver's own checkpoint I/O only
     series, options = scan_series(report)
-    assert set(series) <= {"expected"} or any(s.startswith("risky") for s in series)
-    if len(series):
-        explorer.overlay_scan(report)
-        assert explorer.current_overlay.kind == "categorical"
+    assert dict(series) == {"save/SaveV2": "expected", "save/RestoreV2": "expected"}
+    scanned = explorer.overlay_scan(report)
+    assert scanned.item_styles(explorer.visible)["save/"]["overlay_text"] == "all expected"
 
     class Report:  # the RestoreReport's frame, as tfexplore.live builds it
         frame = pd.DataFrame(
@@ -413,3 +412,25 @@ def test_the_static_picture_draws_the_overlay_colours(demo_run):
     svg = explorer.to_svg()
     assert f"fill='{ov.SEQUENTIAL[-1]}'" in svg  # layer2/: the top bin
     assert f"fill='{ov.NO_VALUE}'" in svg  # inputs/: no value
+
+
+def test_scan_overlay_marks_a_risky_op(tmp_path):
+    from tensorflow.core.framework import graph_pb2
+
+    import tfexplore
+
+    graph = text_format.Parse(
+        'node { name: "path" op: "Const" attr { key: "dtype" value { type: DT_STRING } } '
+        'attr { key: "value" value { tensor { dtype: DT_STRING tensor_shape {} '
+        'string_val: "x" } } } } node { name: "evil/read" op: "ReadFile" input: "path" }',
+        graph_pb2.GraphDef(),
+    )
+    path = tmp_path / "evil.pb"
+    path.write_bytes(graph.SerializeToString())
+    explorer = GraphExplorer(path)
+    overlay = explorer.overlay_scan(tfexplore.scan(path))
+    assert overlay.op_value("evil/read") == "risky: reads files"
+    styles = overlay.item_styles(explorer.visible)
+    assert styles["evil/"]["overlay_text"] == "1 risky: reads files"
+    assert styles["evil/"]["fill"] == ov.STATUS_COLORS["risky"][0]
+    assert styles["path"]["fill"] == ov.NO_VALUE

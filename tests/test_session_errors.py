@@ -27,7 +27,7 @@ tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
 PACKAGE = Path(tfexplore.__file__).parent
 #: arguments of other programs a hint may tell a user to pass (Keras's ``model.save``)
-FOREIGN_ARGUMENTS = {"weights_format"}
+FOREIGN_ARGUMENTS = {"weights_format", "dtype"}  # Keras's model.save, numpy's asarray
 
 
 def _texts(node) -> list[str]:
@@ -85,6 +85,10 @@ def _problems(text: str) -> list[str]:
     arguments |= _parameters(GraphView.__init__) | set(GraphView.class_trait_names())
     for method in (Checkpoint.stats, Checkpoint.diff, CheckpointDir.history):  # engine=
         arguments |= _parameters(method)
+    from tfexplore.edit.plan import SET_FIELDS, rewrite
+
+    arguments |= _parameters(rewrite) | set(SET_FIELDS)  # to=, prefix=, plan.set(action=)
+    arguments |= _parameters(GraphView.overlay) if hasattr(GraphView, "overlay") else set()
     problems = []
     for owner, name, args in re.findall(r"\b(session|tfexplore)\.(\w+)(\([^()]*\))?", text):
         where = session_api if owner == "session" else vars(tfexplore)

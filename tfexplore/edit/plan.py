@@ -56,6 +56,8 @@ COLUMNS = [
     "status",
 ]
 _OPTIMIZER_ROLES = ("slot", "optimizer_state")
+#: what :meth:`RewritePlan.set` may change in a row
+SET_FIELDS = ("target", "action", "axis", "perm", "to_shape", "to_dtype")
 
 
 # == the plan ==================================================================================
@@ -193,7 +195,7 @@ class RewritePlan:
                 expected="a key of the source checkpoint",
                 hint=_close_hint(source, table["source"]),
             )
-        unknown = set(changes) - {"target", "action", "axis", "perm", "to_shape", "to_dtype"}
+        unknown = set(changes) - set(SET_FIELDS)
         if unknown:
             raise RewriteError(
                 f"set() takes target, action, axis, perm, to_shape and to_dtype; "

@@ -53,11 +53,23 @@ KNOWN_CYCLES = {
     # (MetaGraph.checkpoint): two classes that hand out each other. Since checkpoint.py was
     # split, the folder is in it too: CheckpointDir hands out Checkpoints (and its graphs as
     # MetaGraphs), and Checkpoint.diff takes a folder, compared through its latest checkpoint.
+    #
+    # Checkpoint.rewrite hands out a RewritePlan (edit/, the one upward import in UPWARD), and
+    # the plan opens paths (artifacts.open, hence SavedModels), reads a Checkpoint and its .meta
+    # (a TF1 target) and returns the Checkpoint it wrote: the rewrite joins the cycle above.
     frozenset(
         {
+            "tfexplore.artifacts.checkpoint",
             "tfexplore.artifacts.checkpoint.prefix",
             "tfexplore.artifacts.checkpoint.folder",
             "tfexplore.artifacts.metagraph",
+            "tfexplore.artifacts.open",
+            "tfexplore.artifacts.savedmodel",
+            "tfexplore.edit.checks",
+            "tfexplore.edit.exports",
+            "tfexplore.edit.plan",
+            "tfexplore.edit.targets",
+            "tfexplore.edit.write",
         }
     ),
 }

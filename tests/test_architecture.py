@@ -65,6 +65,7 @@ KNOWN_CYCLES = {
             "tfexplore.artifacts.metagraph",
             "tfexplore.artifacts.open",
             "tfexplore.artifacts.savedmodel",
+            "tfexplore.edit.assign",
             "tfexplore.edit.checks",
             "tfexplore.edit.exports",
             "tfexplore.edit.plan",

@@ -127,7 +127,7 @@ class GraphExplorer:
         color_by: ``"op"`` (op type), ``"device"`` or ``"role"``.
         storage_options: for a URL ``source``: credentials and endpoint, given to fsspec.
         compare: a second graph (anything ``source`` may be): show the union of both,
-            coloured by :func:`tfexplore.graph.diff.diff_graphs` (added, removed, changed,
+            coloured by :func:`tfexplore.diff_graphs` (added, removed, changed,
             renamed); ``graph_diff`` holds the diff, :meth:`detail` both sides of an op.
     """
 
@@ -580,13 +580,11 @@ class GraphExplorer:
 
     def _compare(self, a: Any, b: Any, storage_options: dict | None) -> Any:
         """Diff graphs ``a`` and ``b``; the graph to show: their union."""
-        from ..graph import diff as graph_diff
+        from ..graph.diff import diff
 
-        # (the diff's entry point: ``diff_graphs``, or ``diff`` in its first version)
-        diff_graphs = getattr(graph_diff, "diff_graphs", None) or graph_diff.diff
         graph_a = resolve_graph(a, storage_options)[0]
         graph_b = resolve_graph(b, storage_options)[0]
-        self.graph_diff = diff_graphs(graph_a, graph_b)
+        self.graph_diff = diff(graph_a, graph_b)
         return self.graph_diff.union_graph_def()
 
     def _overlay_diff(self) -> None:

@@ -87,7 +87,9 @@ def _values(plan: RewritePlan) -> list[tuple[str, str]]:
     return lines
 
 
-def keras_recipe(plan: RewritePlan, source: str | None = None) -> str:
+def keras_recipe(
+    plan: RewritePlan, source: str | None = None, weights_file: str = "converted.weights.h5"
+) -> str:
     source = source or str(plan.checkpoint.prefix)
     lines = [
         "import numpy as np",
@@ -98,6 +100,12 @@ def keras_recipe(plan: RewritePlan, source: str | None = None) -> str:
     ]
     for name, expression in _values(plan):
         lines.append(f"weights[{name!r}].assign({expression})")
+    lines += [
+        "",
+        "# for Keras's own loader from now on (model.load_weights takes .weights.h5 files):",
+        f"model.save_weights({weights_file!r})",
+        f"# later, in any program that builds the same model: model.load_weights({weights_file!r})",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -272,12 +272,15 @@ class RewritePlan:
 
         return var_list(self)
 
-    def keras_recipe(self, source: str | None = None) -> str:
+    def keras_recipe(
+        self, source: str | None = None, weights_file: str = "converted.weights.h5"
+    ) -> str:
         """Python code that puts the source checkpoint's values into a Keras model's weights
-        (``model.weights`` by ``path``), each transformed as the plan says."""
+        (``model.weights`` by ``path``), each transformed as the plan says, then saves them as
+        ``weights_file`` for ``model.load_weights`` from then on."""
         from .exports import keras_recipe
 
-        return keras_recipe(self, source)
+        return keras_recipe(self, source, weights_file)
 
     def as_code(self, source: str | None = None, destination: str = "rewritten/model.ckpt") -> str:
         """Plain TensorFlow code that performs this rewrite without tfexplore (it holds every

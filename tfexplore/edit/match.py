@@ -14,7 +14,7 @@ Exact matches of the trimmed names are taken first, with confidence 1.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 _NUMBER = re.compile(r"\d+")
-_MAX_PAIRS = 250_000  # pairs per shape bucket compared with difflib; beyond, token overlap
+_MAX_PAIRS = 250_000  # pairs per shape bucket compared letter by letter; beyond, words only
 
 
 class Side(NamedTuple):
@@ -143,22 +143,32 @@ def propose(
 
 
 def _similarity(a: str, b: str, fast: bool) -> float:
+    """How alike two trimmed names are, 0..1: their letter pairs in common (a Dice
+    coefficient over character bigrams: ``difflib``'s ratio, a hundred times faster), their
+    words in common (all of the shorter name's found; Dice), and the same last part. ``fast``
+    (very large buckets): the words alone."""
     if a == b:
         return 1.0
-    if fast:
-        ta, tb = set(re.split(r"[/_.]+", a)), set(re.split(r"[/_.]+", b))
-        return len(ta & tb) / max(len(ta | tb), 1)
-    ratio = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
     ta, tb = _tokens(a), _tokens(b)
     common = len(ta & tb)
+    if fast:
+        return common / max(len(ta | tb), 1)
+    ga, gb = _bigrams(a), _bigrams(b)
+    letters = 2 * len(ga & gb) / max(len(ga) + len(gb), 1)
     overlap = common / max(min(len(ta), len(tb)), 1)  # the shorter name's words all found
     dice = 2 * common / max(len(ta) + len(tb), 1)
     last_a, last_b = a.rsplit("/", 1)[-1], b.rsplit("/", 1)[-1]
-    return 0.3 * ratio + 0.25 * overlap + 0.25 * dice + 0.2 * (last_a == last_b)
+    return 0.3 * letters + 0.25 * overlap + 0.25 * dice + 0.2 * (last_a == last_b)
 
 
-def _tokens(name: str) -> set[str]:
-    return {t for t in re.split(r"[/_.\-]+|(?<=[a-z])(?=\d)", name) if t}
+@functools.lru_cache(maxsize=65536)
+def _tokens(name: str) -> frozenset[str]:
+    return frozenset(t for t in re.split(r"[/_.\-]+|(?<=[a-z])(?=\d)", name) if t)
+
+
+@functools.lru_cache(maxsize=65536)
+def _bigrams(name: str) -> frozenset[str]:
+    return frozenset(name[k : k + 2] for k in range(len(name) - 1))
 
 
 def _numbers_agree(a: str, b: str) -> float:

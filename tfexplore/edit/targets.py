@@ -143,9 +143,11 @@ def from_trackable(obj: Any, *, root_name: str = "model") -> Target:
     optimizer_nodes = _optimizer_nodes(graph_proto, object_paths)
     variables: list[TargetVariable] = []
     key_of: dict[int, str] = {}
+    node_of_key: dict[str, int] = {}
     for node_id, node in enumerate(graph_proto.nodes):
         for attribute in node.attributes:
             key_of[node_id] = attribute.checkpoint_key
+            node_of_key.setdefault(attribute.checkpoint_key, node_id)
     slot_info = {}
     for node in graph_proto.nodes:
         for slot in node.slot_variables:
@@ -158,7 +160,7 @@ def from_trackable(obj: Any, *, root_name: str = "model") -> Target:
         for key in tensors:
             if not key.endswith(VALUE_SUFFIX):
                 continue
-            node_id = _node_of_key(graph_proto, key)
+            node_id = node_of_key.get(key)
             variable = trackable
             shape = tuple(int(d) for d in variable.shape)
             dtype = _dtype_name(variable.dtype)
@@ -267,14 +269,6 @@ def _is_trainable_list(rest: str) -> bool:
     # Keras 3 optimizers track the model's own weights under _trainable_variables/N: those
     # are the model's variables, not optimizer state
     return rest.startswith("_trainable_variables/")
-
-
-def _node_of_key(graph_proto, key: str) -> int | None:
-    for node_id, node in enumerate(graph_proto.nodes):
-        for attribute in node.attributes:
-            if attribute.checkpoint_key == key:
-                return node_id
-    return None
 
 
 # == TF1 graphs ================================================================================

@@ -707,8 +707,10 @@ def _row(row, results: dict, large_ops: int) -> dict:
         )
     elif kind == "memory":
         out["unit"] = "MB"
-        out["tfexplore"] = (mine["peak_rss"] - mine["base_rss"]) / MB
-        out["baseline"] = (base["peak_rss"] - base["base_rss"]) / MB if base else None
+        # the base is read just before the peak is reset to the RSS of that moment: pages given
+        # back in between (another thread's) can put the peak a few hundred KB under it
+        out["tfexplore"] = max(0.0, (mine["peak_rss"] - mine["base_rss"]) / MB)
+        out["baseline"] = max(0.0, (base["peak_rss"] - base["base_rss"]) / MB) if base else None
         out["timing"] = "VmHWM - VmRSS before the work"
     if target is not None:
         rule, value = target

@@ -25,6 +25,7 @@ import tfexplore
 from tfexplore._fs import count_fetches
 from tfexplore.artifacts.checkpoint import Checkpoint, CheckpointDir
 from tfexplore.artifacts.checkpoint.dynamics import Dynamics, Thresholds
+from tfexplore.cli import EXIT_FLAGGED, main
 
 STEPS = list(range(0, 90, 10))
 FREEZE = ("dense_1", 40)
@@ -302,12 +303,14 @@ def test_only_model_variables_are_followed(faulty_run):
     assert not dynamics.variables["variable"].str.contains("omentum|iteration|global_step").any()
 
 
-def test_a_healthy_run_has_no_flags(healthy_run):
+def test_a_healthy_run_has_no_flags(healthy_run, capsys):
     kind, folder = healthy_run
     dynamics = tfexplore.open(folder).dynamics()
     assert dynamics.flags.empty and list(dynamics.flags.columns)[0] == "kind"
     assert (dynamics.update_ratios > 1e-3).all().all()
     assert "no flags" in dynamics._repr_html_() and "flags        none" in repr(dynamics)
+    assert main(["dynamics", str(folder)]) == 0
+    assert "no flags" in capsys.readouterr().out
 
 
 def test_a_run_that_ended_is_not_a_stopped_layer(tmp_path):
@@ -555,10 +558,8 @@ def test_explore_widget_builds_the_dynamics_tab(faulty_run):
 
 
 def test_cli_prints_flags_and_ratios(faulty_run, capsys):
-    from tfexplore.cli import main
-
     kind, folder = faulty_run
-    assert main(["dynamics", str(folder)]) == 0
+    assert main(["dynamics", str(folder)]) == EXIT_FLAGGED  # a script can stop on a bad run
     out = capsys.readouterr().out
     scope = RUNS[kind].scope
     assert "5 flags" in out

@@ -6,12 +6,14 @@
     tfexplore inspect model.ckpt-1000.meta --rows 0   # every row
     tfexplore explain saved_model/1         # the prose of explain()
     tfexplore scan model.ckpt-1000.meta     # ops that are not pure computation (files, ...)
-    tfexplore dynamics runs/mnist           # update ratios across checkpoints, and flags
+    tfexplore dynamics runs/mnist           # update ratios across checkpoints, and flags (exit 4)
     tfexplore rewrite old/model.ckpt-30 new/model.ckpt --rename 'layer1/=encoder/' --drop Adam
 
 Inspection only reads: it runs no op from the file and writes nothing (``rewrite`` writes
 its destination only, after its checks pass; exit 2 when they do not). ``scan`` exits with 0
-when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read.
+when nothing risky is found, 3 when risky ops are, and 1 when the file cannot be read;
+``dynamics`` exits with 4 when it flags something (a layer that stopped, NaN/Inf, dead units,
+an exploding norm), so a script can stop a pipeline on a bad run.
 
 Every path may be a URL of object storage (``s3://``, ``gs://``, ``az://``...; needs
 ``pip install 'tfexplore[remote]'``); only what the command shows is fetched::
@@ -45,10 +47,14 @@ __all__ = [
     "rewrite_text",
     "parse_storage_options",
     "EXIT_RISKY",
+    "EXIT_FLAGGED",
 ]
 
 #: ``tfexplore scan`` exit status when risky ops are found.
 EXIT_RISKY = 3
+
+#: ``tfexplore dynamics`` exit status when the run is flagged (NaN/Inf, stopped layers...).
+EXIT_FLAGGED = 4
 
 #: where fsspec's backends find credentials and endpoints when no ``--storage-option`` says
 ENVIRONMENT = (
@@ -125,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "rewrite":
             text, status = run_rewrite(args, options)
         elif args.command == "dynamics":
-            text = dynamics_text(_dynamics_of(args.path, options), rows=args.rows)
+            dynamics = _dynamics_of(args.path, options)
+            text = dynamics_text(dynamics, rows=args.rows)
+            status = EXIT_FLAGGED if len(dynamics.flags) else 0
         elif args.command == "explain":  # a terminal is not HTML: the names' < come back
             artifact = tfexplore.open(args.path, storage_options=options)
             text = str(artifact.explain()).replace("&lt;", "<")
@@ -276,7 +284,8 @@ def _add_dynamics_command(commands: Any, common: argparse.ArgumentParser) -> Non
     dynamics = commands.add_parser(
         "dynamics",
         help="training dynamics of a folder of checkpoints: per-layer update ratios across "
-        "steps, and flags (a layer that stopped, NaN/Inf appearing, dead units, exploding norms)",
+        "steps, and flags (a layer that stopped, NaN/Inf appearing, dead units, exploding norms); "
+        "exit 4 when anything is flagged",
         parents=[common],
         epilog=ENVIRONMENT,
     )

@@ -229,6 +229,27 @@ def test_rules_typed_in_the_panel_plan_again(bert, tmp_path):
     assert parse_rules("a/=b/; scope:x=y") == {"prefix": {"a/": "b/"}, "scope": {"x": "y"}}
 
 
+def test_planning_again_keeps_the_rows_edited_by_hand(bert):
+    """Rules typed after an edit apply to the other rows: the edit is yours and stays."""
+    from tfexplore.widgets import RewritePanel
+
+    panel = RewritePanel(bert)
+    panel.edit(POOLER, target="head/pooler/kernel")
+    panel.edit("bert/pooler/dense/bias", action="drop")
+    panel.set_rules("bert/=", "re:adam_[mv]$")
+    table = panel.plan.table.set_index("source")
+    assert table.loc[POOLER, "target"] == "head/pooler/kernel"  # the edit, not the rule
+    assert table.loc[POOLER + "/adam_m", "action"] == "drop"  # the rule drops every slot
+    assert table.loc["bert/pooler/dense/bias", "action"] == "drop"
+    assert table.loc["bert/embeddings/word_embeddings", "target"] == "embeddings/word_embeddings"
+    assert panel.model.replayed == {
+        "kept": [POOLER, "bert/pooler/dense/bias"],
+        "gone": [],
+    }
+    assert "your 2 row edits kept" in panel.edit_status.value
+    assert panel.plan.ok, panel.plan.problems
+
+
 # == hostile names =============================================================================
 def test_names_from_a_file_are_shown_as_text(tmp_path):
     from tfexplore.edit.bundle_writer import write_bundle

@@ -217,6 +217,11 @@ class RewriteModel:
         self._report: pd.DataFrame | None = None
         #: the last checkpoint written (a tfexplore ``Checkpoint``), or ``None``
         self.written: Any = None
+        #: the rows edited by hand, in order (``(source, changes)``): planning again from new
+        #: rules applies them again, on top of what the rules give
+        self.edits: list[tuple[str, dict[str, Any]]] = []
+        #: what the last :meth:`apply_rules` did with the hand edits (``kept``, ``gone``)
+        self.replayed: dict[str, list[str]] = {"kept": [], "gone": []}
 
     # -- the plan and its report -------------------------------------------------------------
     def refresh(self) -> pd.DataFrame:
@@ -545,12 +550,15 @@ class RewriteModel:
                 changes["to_dtype"] = (str(to_dtype).strip() or None) if to_dtype else None
         self.row(source)  # a clear error for a name that is not there
         self.plan.set(source, **changes)
+        self.edits = [(s, c) for s, c in self.edits if s != source] + [(source, changes)]
         self.refresh()
         return self.header()
 
     def apply_rules(self, text: str = "", drop: str = "") -> dict[str, Any]:
         """Plan again from rename rules typed as text (:func:`parse_rules`) and a drop query
-        (tfexplore's search syntax), for the same target. Row edits made so far are replaced.
+        (tfexplore's search syntax), for the same target. The rows you edited by hand
+        (:meth:`apply`) keep your edit, on top of what the rules give (:attr:`replayed` names
+        them: ``kept``, and ``gone`` for an edit the new plan has no row for).
         Returns the new :meth:`header`."""
         from ..edit.plan import rewrite
 
@@ -559,8 +567,19 @@ class RewriteModel:
         if query:
             keywords["drop"] = query
         initialized = set(self.plan.initialized)
-        self.plan = rewrite(self.checkpoint, to=self.target, **keywords)
-        self.plan.initialized |= {n for n in initialized if self.target is not None}
+        plan = rewrite(self.checkpoint, to=self.target, **keywords)
+        plan.initialized |= {n for n in initialized if self.target is not None}
+        kept, gone = [], []
+        for source, changes in self.edits:
+            try:
+                plan.set(source, **changes)
+            except RewriteError:  # the source is not in the new plan
+                gone.append(source)
+            else:
+                kept.append(source)
+        self.plan = plan
+        self.edits = [(s, c) for s, c in self.edits if s in kept]
+        self.replayed = {"kept": kept, "gone": gone}
         self.refresh()
         return self.header()
 

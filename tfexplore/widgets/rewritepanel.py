@@ -279,9 +279,15 @@ class RewritePanel(w.VBox):
         self.rules_box.value, self.drop_box.value = rules, drop
         header = self.model.apply_rules(rules, drop)
         self.source_box.options = self.model.sources()
-        self.edit_status.value = status_html("planned again from the rules")
+        kept, gone = self.model.replayed["kept"], self.model.replayed["gone"]
+        said = "planned again from the rules"
+        if kept:
+            said += f"; your {len(kept)} row edit{'s' if len(kept) > 1 else ''} kept"
+        if gone:
+            said += f"; {len(gone)} left out (no such row now): {', '.join(gone[:3])}"
         self._pick(self.source_box.value)
         self._redraw()
+        self.edit_status.value = status_html(said)  # after _pick, which says what is picked
         return header
 
     def write(self, path: str | None = None) -> Any:

@@ -522,6 +522,24 @@ def test_heatmap_is_a_figure_of_its_own_with_flagged_cells_marked(faulty_run):
     assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_heatmap_text_stays_inside_the_figure(faulty_run, tmp_path):
+    """Title, labels and ticks drawn whole, for a run of three checkpoints (the narrowest
+    heatmap) as for a longer one: nothing cut at the figure's edge."""
+    pytest.importorskip("matplotlib")
+    from tfexplore.demo import make_training_run
+
+    short = CheckpointDir(make_training_run(tmp_path / "run")).dynamics()
+    for dynamics in (short, CheckpointDir(faulty_run[1]).dynamics()):
+        figure = dynamics.heatmap()
+        renderer = figure.canvas.get_renderer()
+        figure.draw(renderer)
+        drawn = figure.get_tightbbox(renderer)  # inches: everything drawn, text included
+        page = figure.bbox_inches
+        assert "update ratio" in figure.axes[0].get_title()
+        assert drawn.x0 >= page.x0 - 0.01 and drawn.x1 <= page.x1 + 0.01, (drawn, page)
+        assert drawn.y0 >= page.y0 - 0.01 and drawn.y1 <= page.y1 + 0.01, (drawn, page)
+
+
 # -- explore() and the command line ------------------------------------------------------------
 def test_explore_offers_dynamics_on_demand(faulty_run):
     from tfexplore.ui.explore import ExploreModel

@@ -300,7 +300,7 @@ class Dynamics:
         ratios = self.update_ratios
         if ax is None:
             figure = _new_figure(
-                width or min(12.0, 3.0 + 0.45 * max(len(ratios.columns), 1)),
+                width or min(12.0, max(5.0, 3.0 + 0.45 * max(len(ratios.columns), 1))),
                 min(10.0, 1.6 + 0.32 * max(len(ratios), 1)),
             )
             ax = figure.add_subplot()
@@ -566,7 +566,7 @@ def _draw_ratios(ax: Any, ratios: pd.DataFrame, flags: pd.DataFrame) -> None:
     every = max(1, len(columns) // 20)
     ax.set_xticks(range(0, len(columns), every), columns[::every], fontsize=8)
     ax.set_xlabel("step (later checkpoint of each pair)")
-    ax.set_title("update ratio ||w_t - w_{t-1}|| / ||w_{t-1}|| (grey: no change)", fontsize=9)
+    ax.set_title("update ratio ||w_t - w_{t-1}|| / ||w_{t-1}||\n(grey: no change)", fontsize=9)
     ax.figure.colorbar(image, ax=ax, label="update ratio (log)")
     rows = {layer: n for n, layer in enumerate(ratios.index)}
     cols = {step: n for n, step in enumerate(ratios.columns)}

@@ -1,9 +1,11 @@
 """explore() in a real JupyterLab at 1400x950, as a person uses it: open *Restore and train*,
 click *Start session*, and the train panel (its Run button and loss plot) is in view at once,
 under a one-line summary of what was restored; nothing suggests a restore is still to do.
+Then the *Variables*, *Tensors* and *Dynamics* tabs (its heatmap computed on a click), every
+text readable in each theme.
 
 Needs Debian's ``/usr/bin/chromium``; skipped without it. Screenshot:
-``test-artifacts/explore-restore-and-train.png``.
+``test-artifacts/explore-*.png`` (``*-dynamics.png``: the Dynamics tab).
 """
 
 from __future__ import annotations
@@ -89,6 +91,23 @@ def test_start_session_shows_the_train_panel_in_view(app, theme, tmp_path, demo_
             matches.select_option(index=0)
             expect(view.locator("pre.tfx-numbers")).to_be_visible(timeout=15_000)
             texts += text_contrast(view)
+            # Dynamics: nothing read until the click, then the heatmap and the verdict
+            view.locator(".lm-TabBar-tab", has_text="Dynamics").click()
+            expect(view).to_contain_text("3 checkpoints (steps 10 to 30)", timeout=15_000)
+            assert view.locator(".tfx-dynamics").count() == 0
+            button = view.locator("button.tfx-compute-dynamics")
+            assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), "label cut short"
+            button.click()
+            heatmap = view.locator(".tfx-dynamics img")
+            expect(heatmap).to_be_visible(timeout=30_000)
+            expect(view.locator(".tfx-dynamics")).to_contain_text("no flags: every layer moved")
+            assert view.locator(".tfx-dynamics").inner_text().count("no flags") == 1
+            expect(view.locator(".widget-hprogress:visible")).to_have_count(0)  # done: gone
+            width = heatmap.evaluate("img => img.naturalWidth")
+            box = heatmap.bounding_box()
+            assert width > 300 and box is not None and box["height"] > 100, (width, box)
+            texts += text_contrast(view)
+            view.screenshot(path=str(ARTIFACTS / f"{shot}-dynamics.png"))
         finally:
             page.screenshot(path=str(ARTIFACTS / f"{shot}-page.png"))
             browser.close()

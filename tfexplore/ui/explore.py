@@ -349,7 +349,7 @@ class ExploreModel:
         return (
             f"<div class='tfx-dynamics'><img alt='update ratios, layers by steps' "
             f"src='data:image/png;base64,{png}'/><div>{verdict}</div>"
-            + frame_html(flags, max_rows=max_rows, what="flags")
+            + (frame_html(flags, max_rows=max_rows, what="flags") if len(flags) else "")
             + notes
             + "</div>"
         )

@@ -157,11 +157,15 @@ class Explorer(w.VBox):
     def _dynamics(self) -> list[w.Widget]:
         """A button that computes the folder's training dynamics (reads every checkpoint, so
         only when asked), a progress bar, then the heatmap and the flags."""
-        button = w.Button(description="Compute training dynamics", icon="line-chart")
+        button = w.Button(
+            description="Compute training dynamics",
+            icon="line-chart",
+            layout=w.Layout(width="auto", min_width="max-content", flex="0 0 auto"),
+        )
         button.add_class("tfx-compute-dynamics")
         self.dynamics_button = button
         self.dynamics_progress = w.FloatProgress(value=0, min=0, max=1)
-        self.dynamics_progress.layout.visibility = "hidden"
+        self.dynamics_progress.layout.display = "none"  # shown while reading
         self.dynamics_output = w.HTML()
         note = w.HTML(status_html(self.model.dynamics_note()))
         button.on_click(lambda _: self.compute_dynamics())
@@ -174,7 +178,7 @@ class Explorer(w.VBox):
         if self.dynamics_button is None:
             self.open_tab("Dynamics")
         bar = self.dynamics_progress
-        bar.layout.visibility = "visible"
+        bar.layout.display = ""
         self.dynamics_button.disabled = True
 
         def progress(done: int, total: int) -> None:  # a message per percent, not per tensor
@@ -189,6 +193,7 @@ class Explorer(w.VBox):
             self.dynamics_output.value = error_html(exc)
         finally:
             self.dynamics_button.disabled = False
+            bar.layout.display = "none"  # done: the heatmap takes its place
         return self.model.dynamics
 
     def _rewrite(self) -> list[w.Widget]:

@@ -77,7 +77,7 @@ def test_dry_run_and_code(run, tmp_path, capsys):
 def test_a_malformed_rule_is_a_usage_error(run, capsys):
     status = cli.main(["rewrite", str(run), "--rename", "no-equals-sign"])
     assert status == 1
-    assert "--rename takes OLD=NEW" in capsys.readouterr().err
+    assert "--rename reads OLD=NEW" in capsys.readouterr().err
 
 
 def test_python_dash_m_tfexplore_rewrite(run, tmp_path):
@@ -99,3 +99,19 @@ def test_python_dash_m_tfexplore_rewrite(run, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert Path(f"{destination}.index").is_file()
+
+
+def test_rules_typed_as_text_read_the_same_in_the_shell_and_the_panel():
+    """One reader of ``OLD=NEW`` for ``--rename``/``--regex`` and the panel's rules box: a
+    regex splits at its last ``=`` (its pattern may hold one), a prefix at its first."""
+    from tfexplore.errors import RewriteError
+    from tfexplore.ui.rewrite import parse_rules
+
+    pattern, replacement = r"^(?=cls/)(.*)", r"head/\1"
+    assert cli._pairs([f"{pattern}={replacement}"], "--regex") == {pattern: replacement}
+    assert parse_rules(f"re:{pattern}={replacement}") == {"regex": {pattern: replacement}}
+    assert cli._pairs(["bert/=", "a=b=c"], "--rename") == {"bert/": "", "a": "b=c"}
+    assert parse_rules("bert/=;a=b=c") == {"prefix": {"bert/": "", "a": "b=c"}}
+    for typed, flag in (("no equals", "--rename"), ("=new/", "--scope")):
+        with pytest.raises(RewriteError, match=f"{flag} reads OLD=NEW"):
+            cli._pairs([typed], flag)

@@ -442,17 +442,10 @@ def _add_rewrite_command(commands: Any, common: argparse.ArgumentParser) -> None
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        old, separator, new = item.partition("=")
-        if not separator or not old:
-            raise TFExploreError(
-                f"{flag} takes OLD=NEW; received {item!r}.",
-                expected=f"{flag} 'old/=new/'",
-                hint="quote the pair in the shell; NEW may be empty ('bert/=' strips bert/)",
-            )
-        pairs[old] = new
-    return pairs
+    from .edit.plan import split_rule
+
+    kind = "regex" if flag == "--regex" else "prefix"
+    return dict(split_rule(item, kind, said_as=flag) for item in items)
 
 
 def run_rewrite(args: argparse.Namespace, options: dict | None) -> tuple[str, int]:

@@ -371,6 +371,31 @@ def rewrite(
     return plan
 
 
+def split_rule(
+    text: str, kind: str = "prefix", *, said_as: str = "A rename rule"
+) -> tuple[str, str]:
+    """One rule typed as ``OLD=NEW`` (the command line's ``--rename``, the panel's rules box)
+    -> ``(OLD, NEW)``. A regex splits at its last ``=`` (a pattern may hold one, as in
+    ``(?=x)``), the other kinds at the first; NEW may be empty (``bert/=`` strips ``bert/``).
+
+    Example::
+
+        >>> split_rule("bert/=encoder/")
+        ('bert/', 'encoder/')
+        >>> split_rule("^(?=cls/)=head/", "regex")
+        ('^(?=cls/)', 'head/')
+    """
+    old, separator, new = text.rpartition("=") if kind == "regex" else text.partition("=")
+    if not separator or not old.strip():
+        raise RewriteError(
+            f"{said_as} reads OLD=NEW; received {text!r}.",
+            expected="bert/=  (drops the prefix), old/=new/, re:^cls/(.*)=head/\\1, "
+            "scope:layer1=encoder/dense",
+            hint="NEW may be empty ('bert/=' strips bert/); quote the pair in a shell",
+        )
+    return old, new
+
+
 def _rule_steps(rules, rename, prefix, scope, regex) -> list[tuple[str, Any]]:
     steps: list[tuple[str, Any]] = []
     for rule in rules if isinstance(rules, (list, tuple)) else [rules]:

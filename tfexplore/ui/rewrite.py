@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..edit.checks import ACTIONS
+from ..edit.plan import split_rule
 from ..errors import RewriteError
 from ..graph.query import parse_query
 from ..scene.palette import dark_twin
@@ -138,18 +139,8 @@ def parse_rules(text: str) -> dict[str, Any]:
                 kind = {"re:": "regex", "regex:": "regex"}.get(word, word[:-1])
                 line = line[len(word) :].strip()
                 break
-        if "=" not in line:
-            raise RewriteError(
-                f"A rename rule reads OLD=NEW; received {raw.strip()!r}.",
-                expected="bert/=  (drops the prefix), old/=new/, re:^cls/(.*)=head/\\1, "
-                "scope:layer1=encoder/dense",
-                hint="one rule per line",
-            )
-        old, new = line.split("=", 1) if kind != "regex" else line.rsplit("=", 1)
-        old, new = old.strip(), new.strip()
-        if not old:
-            raise RewriteError(f"A rename rule needs an old name: {raw.strip()!r}.")
-        rules.setdefault(kind, {})[old] = new
+        old, new = split_rule(line, kind)
+        rules.setdefault(kind, {})[old.strip()] = new.strip()
     return rules
 
 

@@ -30,6 +30,7 @@ BASE = {
     "tfexplore._wire",
     "tfexplore._fs",
     "tfexplore._files",
+    "tfexplore._attrs",
     "tfexplore.stats",
 }
 TOP = {"tfexplore", "tfexplore.__main__", "tfexplore.cli", "tfexplore.demo", "tfexplore._rehearse"}

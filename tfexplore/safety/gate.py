@@ -35,10 +35,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._attrs import attr_function_names
 from ..errors import UnsafeArtifactError
 from . import allowlist as _op_allowlist
 from . import saver_io as _saver_io
-from .attrs import attr_function_names
 from .saver_io import CHECKPOINT_IO_OPS
 
 __all__ = [

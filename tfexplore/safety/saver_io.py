@@ -187,7 +187,7 @@ def function_references(graph_def, extra: Mapping[str, str] = ()) -> dict[str, l
     library function: ``("graph", None, node, path)``, ``("function", name, node, path)``,
     ``("gradient", name, None, "")`` and ``(kind, label, None, "")`` for each ``extra`` name
     (``{function name: kind}``, e.g. the SavedModel object graph's concrete functions)."""
-    from .attrs import attr_function_names
+    from .._attrs import attr_function_names
 
     names = {f.signature.name for f in graph_def.library.function}
     references: dict[str, list[tuple]] = {}

@@ -10,8 +10,8 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .._attrs import attr_function_names
 from . import saver_io as _saver_io
-from .attrs import attr_function_names
 from .gate import (
     FUNC_ATTR,
     FUNCTION_SEPARATOR,

@@ -1,5 +1,7 @@
 """The functions a node reaches through its attrs (``func`` attrs, func lists, nested
-``NameAttrList`` values): what the gate follows and what the Saver I/O grammar looks through."""
+``NameAttrList`` values): what the safety gate follows, what the Saver I/O grammar looks
+through, and what the graph diff pairs between two graphs' libraries. In the base: both
+``safety/`` and ``graph/`` read it, and neither may import the other."""
 
 from __future__ import annotations
 

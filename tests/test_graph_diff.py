@@ -477,3 +477,92 @@ def test_function_bodies_of_a_saved_model(tf2_saved_model):
         "changed",
     }
     assert set(result.frame.loc[~result.frame["name"].isin(set(other)), "status"]) == {"removed"}
+
+
+# == TF2 exports: what a call runs is in the function library ==================================
+_EXPORT = """
+import sys
+import tensorflow as tf
+
+
+def export(variant, path):
+    class Model(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable(tf.ones([4, 3]))
+            self.w2 = tf.Variable(tf.ones([3, 2]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4])])
+        def __call__(self, x):
+            h = tf.matmul(x, self.w)
+            if variant == "relu":
+                h = tf.nn.relu(h)
+            else:  # "relu6x2", "relu6x3": one more op, then one constant apart
+                h = tf.nn.relu6(h) * (2.0 if variant == "relu6x2" else 3.0)
+            return tf.matmul(h, self.w2)
+
+    tf.saved_model.save(Model(), path)
+
+
+for item in sys.argv[1:]:
+    export(*item.split("="))
+"""
+
+
+@pytest.fixture(scope="module")
+def tf2_exports(tmp_path_factory):
+    """``tf.saved_model.save`` exports of one model in three versions, each from a fresh
+    process, as releases are: ``relu`` (twice from one process: ``relu_again`` has every
+    function numbered anew), ``relu6x2`` and ``relu6x3`` (the same function names, one
+    constant apart)."""
+    import subprocess
+
+    root = tmp_path_factory.mktemp("tf2_exports")
+    runs = [
+        [f"relu={root / 'relu'}", f"relu={root / 'relu_again'}"],
+        [f"relu6x2={root / 'relu6x2'}"],
+        [f"relu6x3={root / 'relu6x3'}"],
+    ]
+    for items in runs:
+        subprocess.run([sys.executable, "-c", _EXPORT, *items], check=True, capture_output=True)
+    return root
+
+
+def test_tf2_exports_are_compared_by_what_their_functions_run(tf2_exports):
+    """A TF2 export's graph holds only calls; the diff pairs the functions each paired call
+    reaches and compares their bodies: new numbers on the same bodies are no change, the same
+    names on other bodies are."""
+    root = tf2_exports
+    # the same model saved twice: every function has a new name, nothing changed
+    again = tfexplore.diff_graphs(root / "relu", root / "relu_again")
+    assert again.changes.empty and again.function_changes.empty
+    functions = again.functions
+    assert len(functions) >= 2 and set(functions["status"]) == {"same"}
+    assert (functions["function_a"] != functions["function_b"]).all()  # renumbered
+    assert "functions: 0 of" in repr(again)
+    # one constant apart, under the same function names: the call changed, and why
+    constant = tfexplore.diff_graphs(root / "relu6x2", root / "relu6x3")
+    call = constant.changes.set_index("name").loc["StatefulPartitionedCall"]
+    assert call["status"] == "changed" and call["changes"] == ("function",)
+    inner = constant.function_changes
+    value = inner[inner["name"] == "mul/y"].iloc[0]
+    assert value["changes"] == ("attr:value",) and "2.0 -> float32 () = 3.0" in value["detail"]
+    assert value["function_a"] == value["function_b"]  # the same name, another body
+    assert set(inner["status"]) == {"changed"}
+    # relu -> relu6 times 2: what was added, removed and rewired inside the body
+    release = tfexplore.diff_graphs(root / "relu", root / "relu6x2")
+    body = release.functions[release.functions["added"] > 0].iloc[0]
+    steps = release.function_diff(body["function_b"])
+    assert steps is release.function_diff(body["function_a"])
+    status = steps.status
+    assert status["Relu"] == "removed" and status["Relu6"] == "added"
+    assert status["mul"] == "added" and status["MatMul"] == "same"
+    assert steps.changes.set_index("name").loc["MatMul_1", "changes"] == ("inputs",)
+    assert "(was " in release.changes.set_index("name").loc["StatefulPartitionedCall", "detail"]
+    with pytest.raises(tfexplore.TFExploreError, match="No function named"):
+        release.function_diff("__inference_nothing_1")
+
+
+def test_tf1_graphs_follow_no_functions(demo_meta):
+    result = tfexplore.diff_graphs(demo_meta, demo_meta)
+    assert result.functions.empty and result.function_changes.empty
+    assert "functions" not in repr(result)

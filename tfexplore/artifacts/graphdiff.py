@@ -30,7 +30,9 @@ def diff_graphs(a: Any, b: Any, *, storage_options: dict | None = None):
     proto, or a ``tf.Graph``. Nothing runs: the protos are read.
 
     Ops are paired by name, then the ones left by structure (same op, attributes and paired
-    inputs), so a renamed scope is one rename, not a thousand adds and removes. See
+    inputs), so a renamed scope is one rename, not a thousand adds and removes. The library
+    functions paired calls reach are compared by body (a TF2 SavedModel's graph is mostly
+    calls): ``result.functions``, ``result.function_changes``. See
     :class:`tfexplore.graph.diff.GraphDiff` for what comes back.
 
     Example::

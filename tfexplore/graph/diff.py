@@ -12,6 +12,13 @@ consumers of a renamed scope are not changed), ``attr:<key>``, ``device`` and ``
 ``_class`` colocation names are read through the renames too. Large tensors of ``Const`` ops
 are compared as bytes, never decoded.
 
+When both graphs have a function library (a TF2 export, ``While``/``If`` in graph mode), the
+functions that paired ops call are paired too (by where the two ops reach them: the op type,
+the same ``func`` attribute) and their bodies compared, depth first. Function names do not
+count (a TF2 export numbers each ``__inference_call_<n>`` anew); bodies and signatures do: a
+call whose function's body changed is ``changed`` with ``function`` among its changes, and
+:attr:`GraphDiff.functions` / :attr:`GraphDiff.function_changes` say what changed inside.
+
 Example::
 
     >>> from tfexplore.graph.diff import diff
@@ -27,8 +34,10 @@ from __future__ import annotations
 import functools
 import html
 from collections import Counter
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from .._attrs import attr_function_names
 from .matching import Matcher, Side
 from .model import Graph
 from .ops import VARIABLE_OPS
@@ -59,10 +68,26 @@ def diff(a: Graph | Any, b: Graph | Any) -> GraphDiff:
     Returns:
         a :class:`GraphDiff`: one row per op of the union of both graphs.
     """
-    side_a, side_b = Side(_as_graph(a)), Side(_as_graph(b))
+    graph_a, graph_b = _as_graph(a), _as_graph(b)
+    functions = None
+    if graph_a._library and graph_b._library:  # a TF2 graph: what its calls run is elsewhere
+        functions = _Functions(graph_a, graph_b)
+    result = _diff(graph_a, graph_b, functions)
+    result._function_pairs = functions
+    return result
+
+
+def _diff(graph_a: Graph, graph_b: Graph, functions: _Functions | None) -> GraphDiff:
+    """Pair and compare two graphs; with ``functions``, the bodies their paired ops call are
+    paired and compared first (depth first), so each call knows whether what it runs changed."""
+    side_a, side_b = Side(graph_a), Side(graph_b)
     matcher = Matcher(side_a, side_b)
     matcher.run()
-    return GraphDiff(side_a, side_b, matcher.a2b, matcher.renames(), matcher.by_structure)
+    if functions is not None:
+        functions.follow(side_a, side_b, matcher.a2b)
+    return GraphDiff(
+        side_a, side_b, matcher.a2b, matcher.renames(), matcher.by_structure, functions
+    )
 
 
 def _as_graph(source: Any) -> Graph:
@@ -77,10 +102,28 @@ def _as_graph(source: Any) -> Graph:
 # Comparing paired ops
 # ---------------------------------------------------------------------------------------------
 def _compare(
-    a: Side, i: int, b: Side, j: int, a2b: dict[str, str], structural: bool = False
+    a: Side,
+    i: int,
+    b: Side,
+    j: int,
+    a2b: dict[str, str],
+    structural: bool = False,
+    functions: _Functions | None = None,
 ) -> tuple[tuple, str]:
     """``(changes, detail)`` of paired ops ``a[i]`` and ``b[j]``. ``structural``: paired by
-    structure, so all but ``_class`` is known to be the same."""
+    structure, so all but ``_class`` is known to be the same. ``functions``: the functions
+    the two ops call are compared by body (``function``), not by name (a TF2 export names
+    each ``__inference_call_<uid>``, a new uid each time)."""
+    changes, detail = _compare_fields(a, i, b, j, a2b, structural, functions)
+    if functions is not None:
+        called, called_detail = functions.call_changes(b, j)
+        if called:
+            changes += called
+            detail = "; ".join(part for part in (detail, called_detail) if part)
+    return changes, detail
+
+
+def _compare_fields(a, i, b, j, a2b, structural, functions) -> tuple[tuple, str]:
     proto_a, proto_b = a.protos[i], b.protos[j]
     if proto_a is not None and proto_b is not None:
         if structural:
@@ -89,7 +132,7 @@ def _compare(
             return (), ""
     changes: list[str] = []
     details: list[str] = []
-    if a.ops[i] != b.ops[j]:
+    if a.ops[i] != b.ops[j] and not (functions and functions.paired(a.ops[i], b.ops[j])):
         changes.append("op")
         details.append(f"op: {a.ops[i]} -> {b.ops[j]}")
     inputs_detail = _inputs_detail(a, i, b, j, a2b)
@@ -106,7 +149,9 @@ def _compare(
         if key in _NAME_ATTRS:
             same = _class_names(value_a, a2b) == _class_names(value_b, None)
         else:
-            same = value_a == value_b
+            same = value_a == value_b or (
+                functions is not None and functions.same_but_names(value_a, value_b)
+            )
         if same:
             continue
         is_shape = key == "_output_shapes" or (key == "shape" and b.ops[j] in _SHAPE_OPS)
@@ -197,12 +242,14 @@ class GraphDiff:
         frame: one row per op of the union: ``name`` (``b``'s name, or ``a``'s for removed
             ops), ``status`` (``same``, ``added``, ``removed``, ``changed``, ``renamed``),
             ``name_a``, ``name_b`` (``None`` where absent), ``op_a``, ``op_b``, ``changes``
-            (a tuple of ``op``, ``inputs``, ``attr:<key>``, ``device``, ``shape``) and
-            ``detail`` (short text).
+            (a tuple of ``op``, ``inputs``, ``attr:<key>``, ``device``, ``shape``,
+            ``function``: a function it calls has another body) and ``detail`` (short text).
         changes: ``frame`` without the ``same`` rows.
         renames: the scope renames found: ``old_scope``, ``new_scope``, ``ops``.
         status: a Series, union name -> status.
         counts: ``{status: number of ops}``.
+        functions: the library functions paired calls reach, paired and compared by body.
+        function_changes: the ``changes`` inside every changed function, in one table.
 
     Example::
 
@@ -221,11 +268,15 @@ class GraphDiff:
         a2b: dict[str, str],
         renames: list[tuple[str, str, int]],
         by_structure: set[str] = frozenset(),
+        functions: _Functions | None = None,
     ) -> None:
         self._a, self._b = a, b
         self._a2b = a2b
         self._renames = renames
         self._by_structure = by_structure
+        self._functions = functions
+        #: the function pairs this diff followed (set on the diff of the two whole graphs)
+        self._function_pairs: _Functions | None = None
         self._rows = self._build_rows()
         self.counts: dict[str, int] = {s: 0 for s in STATUSES}
         self.counts.update(Counter(row[1] for row in self._rows))
@@ -233,6 +284,7 @@ class GraphDiff:
 
     def _build_rows(self) -> list[tuple]:
         a, b, a2b, by_structure = self._a, self._b, self._a2b, self._by_structure
+        functions = self._functions
         b2a = {new: old for old, new in a2b.items()}
         rows = []
         with gc_paused():
@@ -242,7 +294,7 @@ class GraphDiff:
                     rows.append((name, "added", None, name, None, b.ops[j], (), ""))
                     continue
                 i = a.index[old]
-                changes, detail = _compare(a, i, b, j, a2b, name in by_structure)
+                changes, detail = _compare(a, i, b, j, a2b, name in by_structure, functions)
                 if old != name:
                     status = "renamed"
                     detail = f"renamed from {old}" + (f"; {detail}" if detail else "")
@@ -291,6 +343,70 @@ class GraphDiff:
             index=pd.Index([row[0] for row in self._rows], name="name"),
             name="status",
         )
+
+    # -- functions ---------------------------------------------------------------------------
+    @functools.cached_property
+    def functions(self) -> pd.DataFrame:
+        """The library functions the two graphs' paired ops call, paired and compared by body:
+        ``function_a``, ``function_b``, ``status`` (``same`` or ``changed``), the body's op
+        counts ``changed``, ``added``, ``removed``, ``renamed``, and ``detail``. Empty when
+        a graph has no function library (most TF1 graphs). A TF2 export names each function
+        with a new number (``__inference_call_31`` -> ``__inference_call_136``): same body,
+        same function."""
+        import pandas as pd
+
+        columns = ["function_a", "function_b", "status", *STATUSES[:4], "detail"]
+        pairs = self._function_pairs
+        rows = []
+        for name_a, name_b in pairs.pairs.items() if pairs is not None else ():
+            counts = pairs.diffs[name_a].counts
+            rows.append(
+                {
+                    "function_a": name_a,
+                    "function_b": name_b,
+                    "status": "same" if pairs.same(name_a, name_b) else "changed",
+                    **{s: counts[s] for s in STATUSES[:4]},
+                    "detail": pairs.detail(name_a),
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+
+    def function_diff(self, name: str) -> GraphDiff:
+        """The diff of one function's bodies, by its name in either graph (see
+        :attr:`functions`).
+
+        Raises:
+            TensorNotFoundError: no followed function has that name.
+        """
+        pairs = self._function_pairs
+        found = pairs.diff_of(name) if pairs is not None else None
+        if found is None:
+            from ..errors import TensorNotFoundError, suggest
+
+            known = [*pairs.pairs, *pairs.pairs.values()] if pairs is not None else []
+            raise TensorNotFoundError(
+                f"No function named {name!r} among the functions this diff followed.",
+                suggestions=suggest(name, known),
+                expected="a name from diff.functions (function_a or function_b)",
+            )
+        return found
+
+    @functools.cached_property
+    def function_changes(self) -> pd.DataFrame:
+        """The :attr:`changes` inside every changed function, one table: the columns of
+        :attr:`changes` after ``function_a`` and ``function_b``."""
+        import pandas as pd
+
+        columns = ["function_a", "function_b", *FRAME_COLUMNS]
+        pairs = self._function_pairs
+        parts = []
+        for name_a, name_b in pairs.pairs.items() if pairs is not None else ():
+            changes = pairs.diffs[name_a].changes
+            if len(changes):
+                parts.append(changes.assign(function_a=name_a, function_b=name_b)[columns])
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(parts, ignore_index=True)
 
     def union_graph_def(self):
         """A ``GraphDef`` to draw: every op of ``b``, then the removed ops of ``a`` (their
@@ -357,6 +473,10 @@ class GraphDiff:
             text += f", {single} {'op' if single == 1 else 'ops'} renamed"
         if counts["same"] and not (counts["changed"] or counts["added"] or counts["removed"]):
             text += f", {counts['same']} same"
+        pairs = self._function_pairs
+        if pairs is not None and pairs.pairs:
+            changed = sum(1 for fa, fb in pairs.pairs.items() if not pairs.same(fa, fb))
+            text += f"; functions: {changed} of {len(pairs.pairs)} changed"
         return text
 
     def __repr__(self) -> str:
@@ -378,6 +498,150 @@ class GraphDiff:
             + (f"<ul>{renames}</ul>" if renames else "")
             + "</div>"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Functions: what paired ops call, paired and compared by body
+# ---------------------------------------------------------------------------------------------
+class _Functions:
+    """The library functions two graphs' paired ops call (an op whose type is a function, a
+    ``func`` attribute, a list of them), paired where the two ops reach them (same attribute
+    path) and their bodies compared, depth first: a call knows whether what it runs changed
+    before its own row is written. Names do not count (a TF2 export numbers each function
+    anew); bodies and signatures do."""
+
+    def __init__(self, graph_a: Graph, graph_b: Graph) -> None:
+        self.library_a, self.library_b = graph_a._library, graph_b._library
+        self.graphs_a, self.graphs_b = graph_a.functions, graph_b.functions
+        self.pairs: dict[str, str] = {}  # a name -> b name
+        self.diffs: dict[str, GraphDiff] = {}  # a name -> the diff of the two bodies
+        self._b2a: dict[str, str] = {}
+        self._calls: dict[tuple[int, int], list[tuple[str, str]]] = {}  # (id(b side), j)
+        self._busy: set[str] = set()
+        self._same: dict[str, bool] = {}
+
+    # -- pairing -----------------------------------------------------------------------------
+    def follow(self, a: Side, b: Side, a2b: dict[str, str]) -> None:
+        """Pair the functions each paired op reaches on both sides, and compare them."""
+        library_a, library_b = self.library_a, self.library_b
+        for name_a, name_b in a2b.items():
+            i, j = a.index[name_a], b.index[name_b]
+            calls = []
+            if a.ops[i] in library_a and b.ops[j] in library_b:
+                calls.append((a.ops[i], b.ops[j]))
+            proto_a, proto_b = a.protos[i], b.protos[j]
+            if proto_a is not None and proto_b is not None:
+                by_path = {path: name for name, path in attr_function_names(proto_b)}
+                for name, path in attr_function_names(proto_a):
+                    if path in by_path and name in library_a and by_path[path] in library_b:
+                        calls.append((name, by_path[path]))
+            if calls:
+                self._calls[id(b), j] = calls
+                for fa, fb in calls:
+                    self._pair(fa, fb)
+
+    def _pair(self, name_a: str, name_b: str) -> None:
+        if name_a in self.pairs or name_b in self._b2a:
+            return
+        self.pairs[name_a], self._b2a[name_b] = name_b, name_a
+        self._busy.add(name_a)  # a recursive function: its own calls count as the same
+        try:
+            self.diffs[name_a] = _diff(self.graphs_a[name_a], self.graphs_b[name_b], self)
+        finally:
+            self._busy.discard(name_a)
+
+    # -- questions ---------------------------------------------------------------------------
+    def paired(self, name_a: str, name_b: str) -> bool:
+        return self.pairs.get(name_a) == name_b
+
+    def same(self, name_a: str, name_b: str) -> bool:
+        """The two functions are paired and have the same body and signature."""
+        if not self.paired(name_a, name_b):
+            return False
+        if name_a in self._busy:
+            return True
+        if name_a not in self._same:
+            counts = self.diffs[name_a].counts
+            self._same[name_a] = not any(counts[s] for s in STATUSES[:4]) and _same_signature(
+                self.library_a[name_a], self.library_b[name_b]
+            )
+        return self._same[name_a]
+
+    def detail(self, name_a: str) -> str:
+        name_b = self.pairs[name_a]
+        if self.same(name_a, name_b):
+            return ""
+        parts = [self.diffs[name_a].summary()]
+        if not _same_signature(self.library_a[name_a], self.library_b[name_b]):
+            parts.append("signature changed")
+        return "; ".join(parts)
+
+    def call_changes(self, b: Side, j: int) -> tuple[tuple, str]:
+        """``(("function",), "calls f (was g): 1 changed, ...")`` when a function op ``b[j]``
+        calls has another body than its partner's; ``((), "")`` when all are the same."""
+        details = []
+        for name_a, name_b in self._calls.get((id(b), j), ()):
+            if not self.same(name_a, name_b):
+                was = f" (was {name_a})" if name_a != name_b else ""
+                details.append(f"calls {name_b}{was}: {self.detail(name_a)}")
+        return (("function",), "; ".join(details)) if details else ((), "")
+
+    def same_but_names(self, value_a, value_b) -> bool:
+        """Two attribute values that differ only in the names of paired functions."""
+        names_a = [name for name, _ in _function_values(value_a)]
+        names_b = [name for name, _ in _function_values(value_b)]
+        if not names_a or len(names_a) != len(names_b):
+            return False
+        if not all(self.paired(x, y) for x, y in zip(names_a, names_b)):
+            return False
+        return _without_function_names(value_a) == _without_function_names(value_b)
+
+    def diff_of(self, name: str) -> GraphDiff | None:
+        name_a = name if name in self.pairs else self._b2a.get(name)
+        return self.diffs.get(name_a) if name_a is not None else None
+
+
+def _function_values(value) -> list[tuple[str, str]]:
+    """The function names one attribute value holds (as :func:`attr_function_names`)."""
+    if value is None:
+        return []
+    return attr_function_names(SimpleNamespace(attr={"": value}))
+
+
+def _without_function_names(value):
+    """A copy of an attribute value with every function name blanked."""
+    copy = type(value)()
+    copy.CopyFrom(value)
+    stack = [copy]
+    while stack:
+        item = stack.pop()
+        if item.HasField("func"):
+            item.func.name = ""
+            stack.extend(item.func.attr.values())
+        elif item.HasField("list"):
+            for func in item.list.func:
+                func.name = ""
+                stack.extend(func.attr.values())
+    return copy
+
+
+def _same_signature(function_a, function_b) -> bool:
+    """Same arguments and results (names, types, shapes), whatever the functions' names."""
+    sig_a, sig_b = function_a.signature, function_b.signature
+    return (
+        list(sig_a.input_arg) == list(sig_b.input_arg)
+        and list(sig_a.output_arg) == list(sig_b.output_arg)
+        and _arg_attrs(function_a) == _arg_attrs(function_b)
+    )
+
+
+def _arg_attrs(function) -> dict[int, dict]:
+    """Each argument's attributes but ``_user_specified_name`` (a captured variable's is a
+    number TensorFlow counts up: ``"25"`` in one export, ``"130"`` in the next)."""
+    return {
+        index: {k: v for k, v in attrs.attr.items() if k != "_user_specified_name"}
+        for index, attrs in function.arg_attr.items()
+    }
 
 
 def _renamed_input(text: str, a2b: dict[str, str]) -> str:

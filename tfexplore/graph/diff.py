@@ -19,6 +19,10 @@ count (a TF2 export numbers each ``__inference_call_<n>`` anew); bodies and sign
 call whose function's body changed is ``changed`` with ``function`` among its changes, and
 :attr:`GraphDiff.functions` / :attr:`GraphDiff.function_changes` say what changed inside.
 
+It stays one module: comparing two ops, the :class:`GraphDiff` built from those comparisons and
+the function pairs call each other (a pair's bodies are diffed by :func:`_diff`, whose rows ask
+the pairs whether a call's function changed); the pairing of ops is :mod:`.matching`.
+
 Example::
 
     >>> from tfexplore.graph.diff import diff

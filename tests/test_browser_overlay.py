@@ -197,6 +197,8 @@ def test_overlay_and_compare_in_jupyterlab(tmp_path, demo_run, theme):
             untouched = ["dense0/", "dense2/", "dense1/MatMul/", "x", "out"]
             for name in untouched:  # drawn before the filter
                 expect(compare.locator(f"g[data-id='{name}']")).to_be_visible()
+            frame = compare.locator("g.tfx-frame[data-id='dense1/'] rect").first
+            tall = float(frame.get_attribute("height"))
             compare.locator(".tfx-only-changes input").check()
             expect(compare.locator("g[data-id='dense0/']")).to_be_hidden(timeout=15_000)
             expect(compare.locator("g[data-id='dense2/']")).to_be_hidden()
@@ -204,6 +206,8 @@ def test_overlay_and_compare_in_jupyterlab(tmp_path, demo_run, theme):
             expect(act).to_be_visible()
             expect(compare.locator("g.tfx-frame[data-id='dense1/']")).to_be_visible()
             expect(compare.locator("g[data-id='extra/']")).to_be_visible()
+            # laid out again: the frame closes up around what is left in it
+            assert float(frame.get_attribute("height")) < tall / 2
             shown = {b["id"] for b in compare.evaluate(BOXES_JS) if b["shown"]}
             assert "x" not in shown and "out" not in shown
             _readable(compare, f"compare, {tag}")

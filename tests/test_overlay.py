@@ -359,20 +359,25 @@ def test_compare_view_colours_counts_filters_and_shows_both_sides():
     assert boxes["dense0/"]["count_text"] == "all same"
     legend = explorer.overlay_legend()
     assert [c["label"] for c in legend["categories"]] == ["same", "added", "changed"]
-    explorer.only_changes = True
+    explorer.expand("dense1")
+    whole = {x["id"]: x for x in explorer.scene()["boxes"]}
+    explorer.collapse("dense1")
+    full = explorer.scene()
+    explorer.only_changes = True  # the boxes with nothing changed inside go, the rest close up
     scene = explorer.scene()
-    quiet = {x["id"] for x in scene["boxes"] if x.get("quiet")}
-    assert quiet == {"dense0/", "dense2/", "x", "out"}
-    assert all(e["quiet"] for e in scene["edges"] if {e["src"], e["dst"]} & quiet)
-    shown = [x for x in scene["boxes"] if x["id"] not in quiet]
-    bounds = scene["shown_bounds"]
-    assert bounds["x"] == min(x["x"] for x in shown)
-    assert bounds["x"] + bounds["width"] == max(x["x"] + x["width"] for x in shown)
+    assert {x["id"] for x in scene["boxes"]} == {"dense1/", "extra/"}
+    assert not any(x.get("quiet") for x in scene["boxes"])
+    assert {(e["src"], e["dst"]) for e in scene["edges"]} <= {("dense1/", "extra/")}
+    assert scene["width"] * scene["height"] < full["width"] * full["height"] / 2
     explorer.expand("dense1")
     boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
-    assert not boxes["dense1/"].get("quiet") and boxes["dense1/MatMul/"]["quiet"]
+    assert "dense1/MatMul/" not in boxes and not boxes["dense1/act"].get("quiet")
     assert boxes["dense1/"]["overlay_title"] == "graph diff: 1 changed"  # its tooltip
-    assert not boxes["dense1/act"]["quiet"]
+    assert boxes["dense1/"]["height"] < whole["dense1/"]["height"]  # closed up around act
+    explorer.only_changes = False  # everything back, in its old place
+    again = {x["id"]: x for x in explorer.scene()["boxes"]}
+    assert set(again) == set(whole) and again["dense1/"]["height"] == whole["dense1/"]["height"]
+    explorer.only_changes = True
     detail = explorer.detail("dense1/act")
     compare = detail["compare"]
     assert compare["status"] == "changed" and compare["changes"] == ["op"]
@@ -385,6 +390,29 @@ def test_compare_view_colours_counts_filters_and_shows_both_sides():
     explorer.clear_overlay()
     assert explorer.overlay_legend()["title"] == "graph diff"
     assert not math.isnan(len(json.dumps(explorer.scene())))
+
+
+def test_a_filtered_view_maps_ops_and_edges_to_what_is_left():
+    """``VisibleGraph.without``: what "only changes" lays out keeps every op's box and every
+    edge's tensors, less the boxes taken away."""
+    a, _ = _two_graphs()
+    hierarchy = GraphExplorer(a).hierarchy
+    visible = hierarchy.visible([])
+    gone = {"dense0/", "x"}
+    kept = visible.without(gone)
+    assert [i.id for i in kept.items] == [i.id for i in visible.items if i.id not in gone]
+    assert "x" not in kept.children["/"] and "dense0/" not in kept.children["/"]
+    for op in hierarchy.op_names:
+        box = visible.item_of(op)
+        k = int(kept.op_item[hierarchy.op_index(op)])
+        assert (k == -1) == (box in gone)
+        assert k == -1 or kept.items[k].id == box
+    assert kept.edges and all(e.src not in gone and e.dst not in gone for e in kept.edges)
+    for edge in kept.edges:
+        assert kept.tensors(edge) == visible.tensors(edge)
+    hidden = [e.index for e in visible.edges if {e.src, e.dst} & gone]
+    assert hidden and not np.isin(kept.edge_bundle, hidden).any()
+    assert visible.without([]) is visible
 
 
 def test_graphview_widget_overlay_and_compare_traits(demo_run):
@@ -401,8 +429,9 @@ def test_graphview_widget_overlay_and_compare_traits(demo_run):
     a, b = _two_graphs()
     diff_view = GraphView(a, compare=b)
     assert "1 changed" in diff_view.compare_summary
-    diff_view.only_changes = True
-    assert any(x.get("quiet") for x in diff_view.scene["boxes"])
+    assert {"dense0/", "x"} <= {x["id"] for x in diff_view.scene["boxes"]}
+    diff_view.only_changes = True  # the trait lays out again and sends the new scene
+    assert {x["id"] for x in diff_view.scene["boxes"]} == {"dense1/", "extra/"}
     json.dumps(diff_view.get_state())
 
 

@@ -102,6 +102,35 @@ class VisibleGraph:
     #: for every op (in hierarchy op order), the index into ``items`` of the box showing it.
     op_item: np.ndarray = field(repr=False)
 
+    def without(self, item_ids: Iterable[str]) -> VisibleGraph:
+        """The same view less the boxes ``item_ids`` (and the edges to them), to lay out what
+        a filter leaves ("only changes"): ``op_item`` says ``-1`` for the ops of a box taken
+        away and ``edge_bundle`` for the edges; the edges keep their ``index``."""
+        gone = set(item_ids)
+        if not gone:
+            return self
+        kept = [k for k, item in enumerate(self.items) if item.id not in gone]
+        new_index = np.full(len(self.items) + 1, -1, dtype=np.int64)  # [-1] stays -1
+        new_index[kept] = np.arange(len(kept))
+        edges = [e for e in self.edges if e.src not in gone and e.dst not in gone]
+        dropped = np.ones(len(self.edges) + 1, dtype=bool)
+        dropped[[e.index for e in edges]] = False
+        dropped[-1] = False
+        bundle = np.where(dropped[self.edge_bundle], -1, self.edge_bundle)
+        return VisibleGraph(
+            self.hierarchy,
+            self.expanded,
+            [self.items[k] for k in kept],
+            {
+                c: [i for i in ids if i not in gone]
+                for c, ids in self.children.items()
+                if c not in gone
+            },
+            edges,
+            bundle,
+            new_index[self.op_item],
+        )
+
     def item(self, item_id: str) -> VisibleItem:
         """The visible item with this id."""
         for item in self.items:

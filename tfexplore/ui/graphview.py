@@ -144,9 +144,7 @@ class GraphExplorer:
         self.graph_diff: Any = None
         self._overlay_spec: dict[str, Any] | None = None
         self._overlays: dict[str, Overlay] = {}
-        #: with an overlay of quiet categories (a compare view's ``same``): hide the boxes
-        #: with nothing else inside (they keep their places)
-        self.only_changes = False
+        self._only_changes = False
         if compare is not None:
             source = self._compare(source, compare, storage_options)
         self.graph, self.meta_graph, self.checkpoint = resolve_graph(source, storage_options)
@@ -173,9 +171,33 @@ class GraphExplorer:
         wanted = tuple(sorted({s.rstrip("/") for s in scopes if s.rstrip("/")}))
         with _gc_paused():  # many small objects, no cycles: a collection would only cost
             visible = self.hierarchy.visible(wanted)
-            placed = layout(visible, self.params)
+            placed = layout(self._filtered(visible), self.params)
         self.expanded, self.visible, self.layout = wanted, visible, placed
         return placed
+
+    @property
+    def only_changes(self) -> bool:
+        """With an overlay of quiet categories (a compare view's ``same``): lay out only the
+        boxes with something else inside, closed up (setting it lays out again)."""
+        return self._only_changes
+
+    @only_changes.setter
+    def only_changes(self, value: bool) -> None:
+        if bool(value) != self._only_changes:
+            self._only_changes = bool(value)
+            self.set_expanded(self.expanded)
+
+    def _filtered(self, visible: VisibleGraph) -> VisibleGraph:
+        """What is laid out: ``visible``, less the quiet boxes when :attr:`only_changes`
+        (``self.visible`` stays whole: the overlay's counts are read from it)."""
+        overlay = self.current_overlay if self._only_changes else None
+        if overlay is None:
+            return visible
+        styles = overlay.item_styles(visible, only_changes=True)
+        quiet = [item_id for item_id, style in styles.items() if style.get("quiet")]
+        if len(quiet) == len(visible.items):  # nothing changed: an empty picture says less
+            return visible
+        return visible.without(quiet)
 
     def expand(self, scope: str) -> Layout:
         """Open ``scope`` and every scope around it."""
@@ -531,13 +553,17 @@ class GraphExplorer:
         }
         built = Overlay.build(self.hierarchy, **spec)  # checks the options before keeping them
         self._overlay_spec, self._overlays = spec, {self.current_function: built}
+        if self._only_changes:  # what is quiet depends on the overlay
+            self.set_expanded(self.expanded)
         return built
 
     def clear_overlay(self) -> None:
         """Back to the colours of ``color_by`` (a compare view: back to its diff colours)."""
         self._overlay_spec, self._overlays = None, {}
         if self.graph_diff is not None:
-            self._overlay_diff()
+            self._overlay_diff()  # lays out again itself when only_changes
+        elif self._only_changes:
+            self.set_expanded(self.expanded)
 
     def overlay_stats(self, checkpoint: Any, column: str = "norm", **options: Any) -> Overlay:
         """See :func:`tfexplore.ui.overlays.overlay_stats`."""

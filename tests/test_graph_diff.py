@@ -566,3 +566,39 @@ def test_tf1_graphs_follow_no_functions(demo_meta):
     result = tfexplore.diff_graphs(demo_meta, demo_meta)
     assert result.functions.empty and result.function_changes.empty
     assert "functions" not in repr(result)
+
+
+def _call_chain(length: int, last_value: float):
+    """A GraphDef whose one op calls ``f0``, which calls ``f1``... up to ``f<length-1>``,
+    whose constant is ``last_value``: a library crafted to nest calls deeply."""
+    from tensorflow.core.framework import graph_pb2
+
+    graph = graph_pb2.GraphDef()
+    for k in range(length):
+        function = graph.library.function.add()
+        function.signature.name = f"f{k}"
+        call = function.node_def.add(name="call", op="PartitionedCall")
+        if k + 1 < length:
+            call.attr["f"].func.name = f"f{k + 1}"
+        const = function.node_def.add(name="c", op="Const")
+        const.attr["dtype"].type = 1
+        const.attr["value"].tensor.dtype = 1
+        const.attr["value"].tensor.float_val.append(last_value if k == length - 1 else 1.0)
+    graph.node.add(name="top", op="PartitionedCall").attr["f"].func.name = "f0"
+    return graph
+
+
+def test_nested_calls_are_followed_to_the_change_and_a_crafted_depth_is_cut():
+    from tfexplore.graph.diff import MAX_FUNCTION_DEPTH
+
+    result = tfexplore.diff_graphs(_call_chain(12, 1.0), _call_chain(12, 2.0))
+    inner = result.function_changes
+    assert set(inner.loc[inner["name"] == "c", "function_b"]) == {"f11"}  # found at the end
+    assert result.changes["name"].tolist() == ["top"] and "not followed" not in repr(result)
+    assert tfexplore.diff_graphs(_call_chain(12, 1.0), _call_chain(12, 1.0)).changes.empty
+    # thousands of nested calls: no RecursionError, the cut said, the deep call not "same"
+    deep = tfexplore.diff_graphs(_call_chain(3000, 1.0), _call_chain(3000, 1.0))
+    assert len(deep.functions) == MAX_FUNCTION_DEPTH
+    assert f"nested over {MAX_FUNCTION_DEPTH} deep not followed" in repr(deep)
+    cut = deep.function_changes
+    assert cut["detail"].str.contains("not compared").any()

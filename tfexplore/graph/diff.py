@@ -58,6 +58,9 @@ STATUSES = ("changed", "added", "removed", "renamed", "same")
 FRAME_COLUMNS = ("name", "status", "name_a", "name_b", "op_a", "op_b", "changes", "detail")
 #: The columns of :attr:`GraphDiff.renames`.
 RENAME_COLUMNS = ("old_scope", "new_scope", "ops")
+#: Calls nested deeper than this are not followed (real graphs nest a few; a crafted library
+#: could chain thousands, and each level is a level of recursion here).
+MAX_FUNCTION_DEPTH = 64
 
 _SHAPE_OPS = _SHAPE_ATTR_OPS | VARIABLE_OPS
 _NAME_ATTRS = frozenset({"_class"})  # attributes that hold op names (read through renames)
@@ -481,6 +484,8 @@ class GraphDiff:
         if pairs is not None and pairs.pairs:
             changed = sum(1 for fa, fb in pairs.pairs.items() if not pairs.same(fa, fb))
             text += f"; functions: {changed} of {len(pairs.pairs)} changed"
+            if pairs.too_deep:
+                text += f" (calls nested over {MAX_FUNCTION_DEPTH} deep not followed)"
         return text
 
     def __repr__(self) -> str:
@@ -521,8 +526,10 @@ class _Functions:
         self.diffs: dict[str, GraphDiff] = {}  # a name -> the diff of the two bodies
         self._b2a: dict[str, str] = {}
         self._calls: dict[tuple[int, int], list[tuple[str, str]]] = {}  # (id(b side), j)
-        self._busy: set[str] = set()
+        self._busy: set[str] = set()  # the chain of calls being compared now
         self._same: dict[str, bool] = {}
+        #: functions not followed: reached through more than MAX_FUNCTION_DEPTH nested calls
+        self.too_deep: set[str] = set()
 
     # -- pairing -----------------------------------------------------------------------------
     def follow(self, a: Side, b: Side, a2b: dict[str, str]) -> None:
@@ -546,6 +553,9 @@ class _Functions:
 
     def _pair(self, name_a: str, name_b: str) -> None:
         if name_a in self.pairs or name_b in self._b2a:
+            return
+        if len(self._busy) >= MAX_FUNCTION_DEPTH:  # a crafted chain: compared by name below
+            self.too_deep.add(name_a)
             return
         self.pairs[name_a], self._b2a[name_b] = name_b, name_a
         self._busy.add(name_a)  # a recursive function: its own calls count as the same
@@ -587,7 +597,12 @@ class _Functions:
         for name_a, name_b in self._calls.get((id(b), j), ()):
             if not self.same(name_a, name_b):
                 was = f" (was {name_a})" if name_a != name_b else ""
-                details.append(f"calls {name_b}{was}: {self.detail(name_a)}")
+                why = (
+                    self.detail(name_a)
+                    if self.paired(name_a, name_b)
+                    else f"not compared (nested over {MAX_FUNCTION_DEPTH} calls deep)"
+                )
+                details.append(f"calls {name_b}{was}: {why}")
         return (("function",), "; ".join(details)) if details else ((), "")
 
     def same_but_names(self, value_a, value_b) -> bool:

@@ -258,6 +258,23 @@ def test_a_partitioned_variable_is_merged_into_one(tmp_path):
     assert np.array_equal(values["layer1/W"], source.read("layer1/W"))
 
 
+def test_a_whole_variable_fills_a_partitioned_one(tmp_path):
+    """The other way: a graph that partitions ``layer1/W`` in 3 restores its slices from the
+    one tensor written under the full name (as its Saver reads it)."""
+    whole = _tf1_run(tmp_path / "whole", hidden=6)
+    parted = _tf1_run(tmp_path / "parted", partitions=3, hidden=6, steps=0)
+    source = tfexplore.open(whole)
+    plan = source.rewrite(to=f"{parted}.meta")
+    assert plan.ok, plan.problems
+    row = plan.table.set_index("source").loc["layer1/W"]
+    assert row["target"] == "layer1/W" and row["expected_shape"] == (3, 6)
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    values = _restore_tf1(written.prefix)
+    slices = [values[f"layer1/W/part_{k}"] for k in range(3)]
+    assert [s.shape for s in slices] == [(1, 6)] * 3
+    assert np.array_equal(np.concatenate(slices), source.read("layer1/W"))
+
+
 def test_separate_part_keys_merge_along_an_axis(tmp_path):
     from tfexplore.edit.bundle_writer import write_bundle
 

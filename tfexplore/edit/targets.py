@@ -328,26 +328,13 @@ def _from_tf_graph(graph) -> Target:
 
 
 def _full_shape(nodes: dict, name: str, meta_graph) -> tuple[int, ...] | None:
-    for vdef in _variable_defs(meta_graph):
-        if vdef.variable_name.split(":")[0] == name and vdef.HasField("save_slice_info_def"):
-            return tuple(int(d) for d in vdef.save_slice_info_def.full_shape)
-    return None
-
-
-def _variable_defs(meta_graph):
-    from .._tf import protos
-
-    VariableDef = protos().VariableDef
-    for collection in ("variables", "trainable_variables"):
-        if collection not in meta_graph.proto.collection_def:
-            continue
-        for raw in meta_graph.proto.collection_def[collection].bytes_list.value:
-            vdef = VariableDef()
-            try:
-                vdef.ParseFromString(raw)
-            except Exception:  # noqa: BLE001 - a damaged entry is skipped, as inspection does
-                continue
-            yield vdef
+    """The full shape of the partitioned variable whose slice is op ``name`` (its
+    ``VariableDef``'s ``save_slice_info_def``, as the meta graph parsed it)."""
+    found = meta_graph._variable_defs.get(name)
+    vdef = found[0] if found else None
+    if vdef is None or not vdef.HasField("save_slice_info_def"):
+        return None
+    return tuple(int(d) for d in vdef.save_slice_info_def.full_shape)
 
 
 def _static_initial(nodes: dict, tensor_name: str | None, shape) -> Callable | None:

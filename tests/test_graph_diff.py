@@ -480,53 +480,6 @@ def test_function_bodies_of_a_saved_model(tf2_saved_model):
 
 
 # == TF2 exports: what a call runs is in the function library ==================================
-_EXPORT = """
-import sys
-import tensorflow as tf
-
-
-def export(variant, path):
-    class Model(tf.Module):
-        def __init__(self):
-            self.w = tf.Variable(tf.ones([4, 3]))
-            self.w2 = tf.Variable(tf.ones([3, 2]))
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 4])])
-        def __call__(self, x):
-            h = tf.matmul(x, self.w)
-            if variant == "relu":
-                h = tf.nn.relu(h)
-            else:  # "relu6x2", "relu6x3": one more op, then one constant apart
-                h = tf.nn.relu6(h) * (2.0 if variant == "relu6x2" else 3.0)
-            return tf.matmul(h, self.w2)
-
-    tf.saved_model.save(Model(), path)
-
-
-for item in sys.argv[1:]:
-    export(*item.split("="))
-"""
-
-
-@pytest.fixture(scope="module")
-def tf2_exports(tmp_path_factory):
-    """``tf.saved_model.save`` exports of one model in three versions, each from a fresh
-    process, as releases are: ``relu`` (twice from one process: ``relu_again`` has every
-    function numbered anew), ``relu6x2`` and ``relu6x3`` (the same function names, one
-    constant apart)."""
-    import subprocess
-
-    root = tmp_path_factory.mktemp("tf2_exports")
-    runs = [
-        [f"relu={root / 'relu'}", f"relu={root / 'relu_again'}"],
-        [f"relu6x2={root / 'relu6x2'}"],
-        [f"relu6x3={root / 'relu6x3'}"],
-    ]
-    for items in runs:
-        subprocess.run([sys.executable, "-c", _EXPORT, *items], check=True, capture_output=True)
-    return root
-
-
 def test_tf2_exports_are_compared_by_what_their_functions_run(tf2_exports):
     """A TF2 export's graph holds only calls; the diff pairs the functions each paired call
     reaches and compares their bodies: new numbers on the same bodies are no change, the same

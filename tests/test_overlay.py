@@ -463,3 +463,27 @@ def test_scan_overlay_marks_a_risky_op(tmp_path):
     assert styles["evil/"]["overlay_text"] == "1 risky: reads files"
     assert styles["evil/"]["fill"] == ov.STATUS_COLORS["risky"][0]
     assert styles["path"]["fill"] == ov.NO_VALUE
+
+
+def test_a_function_opened_in_a_compare_view_shows_its_own_diff(tf2_exports):
+    """Two TF2 exports: the main graph is calls; opening the called function shows its body
+    coloured by the diff of the two bodies, and its ops' two sides, not the main graph's."""
+    explorer = GraphExplorer(tf2_exports / "relu", compare=tf2_exports / "relu6x2")
+    assert explorer.graph_diff.counts["changed"] == 1
+    changed = explorer.graph_diff.functions
+    body = changed[changed["added"] > 0].iloc[0]["function_b"]
+    explorer.open_function(body)
+    boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
+    added, same = ov.STATUS_COLORS["added"][0], ov.STATUS_COLORS["same"][0]
+    assert boxes["Relu6"]["fill"] == added
+    assert (boxes["mul/"]["fill"], boxes["mul/"]["overlay_text"]) == (added, "2 added")
+    assert (boxes["MatMul/"]["fill"], boxes["MatMul/"]["overlay_text"]) == (same, "all same")
+    assert boxes["MatMul_1/"]["overlay_text"] == "1 changed"  # rewired
+    compare = explorer.detail("MatMul_1")["compare"]
+    assert compare["status"] == "changed" and compare["changes"] == ["inputs"]
+    assert explorer.detail("Relu6")["compare"]["status"] == "added"
+    legend = explorer.overlay_legend()
+    assert legend["title"] == "graph diff" and "added" in [c["label"] for c in legend["categories"]]
+    explorer.back()
+    boxes = {x["id"]: x for x in explorer.scene()["boxes"]}
+    assert boxes["StatefulPartitionedCall"]["fill"] == ov.STATUS_COLORS["changed"][0]

@@ -144,6 +144,7 @@ class GraphExplorer:
         self.graph_diff: Any = None
         self._overlay_spec: dict[str, Any] | None = None
         self._overlays: dict[str, Overlay] = {}
+        self._diff_overlay = False  # the overlay is the compare view's diff
         self._only_changes = False
         if compare is not None:
             source = self._compare(source, compare, storage_options)
@@ -553,6 +554,7 @@ class GraphExplorer:
         }
         built = Overlay.build(self.hierarchy, **spec)  # checks the options before keeping them
         self._overlay_spec, self._overlays = spec, {self.current_function: built}
+        self._diff_overlay = False
         if self._only_changes:  # what is quiet depends on the overlay
             self.set_expanded(self.expanded)
         return built
@@ -596,8 +598,21 @@ class GraphExplorer:
             return None
         key = self.current_function
         if key not in self._overlays:
-            self._overlays[key] = Overlay.build(self.hierarchy, **self._overlay_spec)
+            spec = self._overlay_spec
+            if key and self._diff_overlay:  # a function of a compare view: its own diff
+                spec = {**spec, "series": self._function_status(key)}
+            self._overlays[key] = Overlay.build(self.hierarchy, **spec)
         return self._overlays[key]
+
+    def _function_status(self, name: str) -> Any:
+        """The diff status of each op of function ``name`` (its ``b`` name) of a compare view;
+        empty (no colours) for a function the diff did not pair."""
+        import pandas as pd
+
+        try:
+            return self.graph_diff.function_diff(name).status
+        except TFExploreError:
+            return pd.Series([], dtype=object, name="status")
 
     def overlay_legend(self) -> dict[str, Any]:
         """The legend of the overlay shown (``{}`` without one); see :meth:`Overlay.legend`."""
@@ -619,14 +634,21 @@ class GraphExplorer:
         statuses = ("same", "added", "removed", "changed", "renamed")  # the legend's order
         colors = {s: STATUS_COLORS[s] for s in statuses}
         self.overlay(self.graph_diff.status, title="graph diff", quiet=("same",), colors=colors)
+        self._diff_overlay = True  # functions opened get their own diff's colours
 
     def _compare_detail(self, name: str) -> dict[str, Any] | None:
         """Both sides of op ``name`` of a compare view: ``status``, ``detail``, ``changes``
         and ``rows`` ``[{'key', 'a', 'b', 'changed'}]`` (name, op, device, inputs, then each
         attribute as ``attr:<key>``; ``None`` on a side where the op is absent)."""
-        if self.graph_diff is None or self.function_stack:
+        if self.graph_diff is None:
             return None
-        sides = self.graph_diff.side_by_side(name)
+        diff = self.graph_diff
+        if self.function_stack:  # a function's body: the diff of its two bodies, if paired
+            try:
+                diff = diff.function_diff(self.current_function)
+            except TFExploreError:
+                return None
+        sides = diff.side_by_side(name)
         a, b = sides.get("a"), sides.get("b")
         changes = [str(c) for c in sides.get("changes") or []]
         flat_a, flat_b = _flat_side(a), _flat_side(b)

@@ -584,3 +584,37 @@ def test_cli_prints_flags_and_ratios(faulty_run, capsys):
     for flag_kind in ("stopped", "nan", "inf", "dead_units", "exploding"):
         assert flag_kind in out
     assert f"{scope}dense_1" in out and "Update ratios" in out
+
+
+def test_an_embeddings_zero_rows_are_tokens_not_dead_units(tmp_path):
+    """A padding row kept at zero in an embedding table is not a dead unit; a dimension
+    (column) that goes to zero is, and so are a kernel's zero rows."""
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(10, 4)).astype("float32")
+    kernel = rng.normal(size=(4, 3)).astype("float32")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for step in (0, 10, 20):
+        table = table + rng.normal(scale=0.1, size=table.shape).astype("float32")
+        kernel = kernel + rng.normal(scale=0.1, size=kernel.shape).astype("float32")
+        table[0] = 0.0  # the padding token, at every step
+        if step == 20:
+            table[:, 2] = 0.0  # a dimension dies
+            kernel[1] = 0.0  # an input unit dies
+        write_bundle(
+            folder / f"model.ckpt-{step}",
+            [("embeddings/word_embeddings", table), ("dense/kernel", kernel)],
+        )
+    (folder / "checkpoint").write_text(
+        'model_checkpoint_path: "model.ckpt-20"\n'
+        + "".join(f'all_model_checkpoint_paths: "model.ckpt-{s}"\n' for s in (0, 10, 20))
+    )
+    flags = CheckpointDir(folder).dynamics().flags
+    dead = flags[flags["kind"] == "dead_units"].set_index("variable")
+    assert set(dead.index) == {"embeddings/word_embeddings", "dense/kernel"}
+    assert (dead["step"] == 20).all()
+    assert "1 of 4 output units (columns)" in dead.loc["embeddings/word_embeddings", "detail"]
+    assert "rows" not in dead.loc["embeddings/word_embeddings", "detail"]
+    assert "1 of 4 input units (rows)" in dead.loc["dense/kernel", "detail"]

@@ -184,7 +184,8 @@ class Dynamics:
         - ``nan`` / ``inf``: the first checkpoint where the variable holds NaN / Inf (once per
           variable; the detail says at how many checkpoints);
         - ``dead_units``: the first checkpoint where rows (input units) or columns (output
-          units) of a kernel (two or more axes) are all zero, and how many;
+          units) of a kernel (two or more axes) are all zero, and how many (of an embedding
+          table, columns only: an all-zero row is a padding token, not a dead unit);
         - ``exploding``: the first pair where the layer's norm grew by more than
           ``thresholds.growth`` (named at the variable that grew most; once per layer), or
           the first checkpoint where a variable's norm passes ``thresholds.max_norm``.
@@ -465,7 +466,15 @@ def _nonfinite_flag(kind, layer, variable, records, steps) -> list[dict[str, Any
     ]
 
 
+def _is_embedding(variable: str) -> bool:
+    """An embedding table: its rows are tokens, and an all-zero row is a padding token or a
+    word never seen, not a dead unit."""
+    return "embedding" in variable.lower()
+
+
 def _dead_flag(layer, variable, records, steps) -> list[dict[str, Any]]:
+    if _is_embedding(variable):  # count its columns (dimensions) only
+        records = [{**r, "dead_rows": 0} for r in records]
     seen = [n for n, r in enumerate(records) if r["dead_rows"] or r["dead_cols"]]
     if not seen:
         return []

@@ -21,14 +21,24 @@ row order). A target nothing fills can start from its initial value (see
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RewriteError
-from ..graph.query import parse_query
 from .assign import _OPTIMIZER_ROLES, match_target
 from .checks import ACTIONS, _blank, _cell, _close_hint, _filled_by, check
+from .inputs import (
+    checked_field,
+    checked_name,
+    checked_rename,
+    drop_queries,
+    not_a_checkpoint,
+    parsed_query,
+    received,
+    regex_rules,
+    rename_rule,
+    string_pairs,
+)
 from .targets import Target, as_target
 
 if TYPE_CHECKING:
@@ -186,6 +196,12 @@ class RewritePlan:
             >>> plan.set("cls/b", action="drop")                 # doctest: +SKIP
         """
         table = self.table
+        if not isinstance(source, str):
+            raise RewriteError(
+                f"set() takes the source key as a string; received {received(source)}.",
+                expected="a key of the source checkpoint, as in plan.table['source']",
+                hint="plan.set('dense/kernel', target='head/kernel')",
+            )
         rows = table.index[table["source"] == source]
         if len(rows) == 0:
             raise RewriteError(
@@ -207,6 +223,7 @@ class RewritePlan:
                 expected=f"one of {', '.join(ACTIONS)}",
                 hint="plan.set(source, action='transpose')",
             )
+        changes = {column: checked_field(column, value) for column, value in changes.items()}
         row = rows[0]
         old_target = table.at[row, "target"]
         for column, value in changes.items():
@@ -223,7 +240,7 @@ class RewritePlan:
     def drop(self, query: str) -> RewritePlan:
         """Drop every source tensor whose key matches ``query`` (tfexplore's search syntax:
         words, globs, ``re:``), and the optimizer slots of the variables dropped."""
-        parsed = parse_query(query)
+        parsed = parsed_query(query, "plan.drop()")
         for source in list(self.table["source"]):
             if parsed.matches(source):
                 self.set(source, action="drop")
@@ -235,7 +252,7 @@ class RewritePlan:
         initializer. Optimizer slots of a new optimizer get this without asking."""
         if self.target is None:
             return self
-        parsed = parse_query(query)
+        parsed = parsed_query(query, "init_missing()")
         filled = _filled_by(self.table)
         for v in self.target.variables:
             if v.name not in filled and parsed.matches(v.name) and v.initial is not None:
@@ -317,13 +334,9 @@ def rewrite(
         opened = open_artifact(checkpoint, storage_options=storage_options)
         checkpoint = opened.latest if isinstance(opened, CheckpointDir) else opened
         if not isinstance(checkpoint, Checkpoint):
-            raise RewriteError(
-                f"Only checkpoints can be rewritten; {checkpoint!r} is a {checkpoint.kind}.",
-                expected="a checkpoint prefix, its folder, or a tfexplore Checkpoint",
-                hint="for a Keras file, load the model and save it with model.save_weights",
-            )
+            raise not_a_checkpoint(checkpoint)
     steps = _rule_steps(rules, rename, prefix, scope, regex)
-    drops = [parse_query(q) for q in ([drop] if isinstance(drop, str) else list(drop or ()))]
+    drops = [parsed_query(q, "drop=") for q in drop_queries(drop)]
     variables = checkpoint.variables
     rows = []
     for r in variables.itertuples(index=False):
@@ -402,39 +415,21 @@ def _rule_steps(rules, rename, prefix, scope, regex) -> list[tuple[str, Any]]:
         if rule is None:
             continue
         if isinstance(rule, Mapping) or callable(rule):
-            steps.append(("rename", rule))
+            steps.append(("rename", checked_rename(rule, "A rule")))
         else:
             raise RewriteError(
                 f"A rule must be a dict of names or a function of a name; received: {rule!r}.",
                 hint="rewrite({'old/W': 'new/W'}) or rewrite(prefix={'old/': 'new/'})",
             )
     if rename is not None:
-        steps.append(("rename", rename))
-    for old, new in (prefix or {}).items():
+        steps.append(("rename", rename_rule(rename)))
+    for old, new in string_pairs(prefix, "prefix", "{'bert/': ''}"):
         steps.append(("prefix", (old, new)))
-    for old, new in (scope or {}).items():
+    for old, new in string_pairs(scope, "scope", "{'dense': 'head/dense'}"):
         steps.append(("scope", (old.strip("/"), new.strip("/"))))
-    pairs = regex.items() if isinstance(regex, Mapping) else (regex or ())
-    for pattern, replacement in pairs:
-        try:
-            steps.append(("regex", (re.compile(pattern), replacement)))
-        except re.error as exc:
-            raise RewriteError(
-                f"The regex {pattern!r} does not compile: {exc}.",
-                hint="regex={r'^bert/': ''} (a Python regular expression)",
-            ) from exc
+    for compiled, replacement in regex_rules(regex):
+        steps.append(("regex", (compiled, replacement)))
     return steps
-
-
-def _checked_name(new, old: str, what: str):
-    if new is None or (isinstance(new, str) and new):
-        return new
-    raise RewriteError(
-        f"{what} renames {old!r} to {new!r}; a new name must be a non-empty string, or None "
-        "to drop the tensor.",
-        expected="{'old/W': 'new/W', 'old/b': None}",
-        hint="check the values of the mapping (a JSON --map file: strings or null)",
-    )
 
 
 def _apply_steps(name: str, steps) -> tuple[str | None, str | None]:
@@ -442,14 +437,14 @@ def _apply_steps(name: str, steps) -> tuple[str | None, str | None]:
     for kind, rule in steps:
         if kind == "rename":
             if callable(rule) and not isinstance(rule, Mapping):
-                new = _checked_name(rule(current), current, "the function")
+                new = checked_name(rule(current), current, "the function")
                 if new is None:
                     return None, "function: dropped"
                 if new != current:
                     why.append("function")
                 current = new
             elif current in rule:
-                new = _checked_name(rule[current], current, "the dict")
+                new = checked_name(rule[current], current, "the dict")
                 if new is None:
                     return None, "dict: dropped"
                 why.append("dict")
@@ -466,7 +461,7 @@ def _apply_steps(name: str, steps) -> tuple[str | None, str | None]:
                 why.append(f"scope {old!r} -> {new!r}")
         elif kind == "regex":
             pattern, replacement = rule
-            new = pattern.sub(replacement, current)
+            new = pattern.sub(replacement, current)  # checked by regex_rules
             if new != current:
                 why.append(f"regex {pattern.pattern!r}")
                 current = new

@@ -522,6 +522,22 @@ class CheckpointDir(Artifact):
             client=client,
         )
 
+    def rewrite(self, rules: Any = None, **options: Any):
+        """Plan a rewrite of the latest checkpoint of this folder (:attr:`latest`), as
+        ``tfexplore.rewrite(folder)`` does: the same arguments as ``Checkpoint.rewrite``
+        (``to``, ``rename``, ``prefix``, ``scope``, ``regex``, ``drop``, ``drop_optimizer``,
+        ``storage_options``). Nothing is written until ``plan.write(path)``; for another
+        checkpoint of the folder, ``run.open(step).rewrite(...)``.
+
+        Example::
+
+            >>> run = tfexplore.open("runs/old")                            # doctest: +SKIP
+            >>> plan = run.rewrite(prefix={"layer1/": "encoder/"}, drop="Adam")  # doctest: +SKIP
+            >>> plan.report                                                 # doctest: +SKIP
+            >>> plan.write("runs/new/model.ckpt")                           # doctest: +SKIP
+        """
+        return self.latest.rewrite(rules, **options)
+
     def _file_rows(self) -> list[tuple[Path, str]]:
         rows = []
         if self.state_path.exists():

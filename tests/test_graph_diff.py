@@ -247,11 +247,14 @@ class Edited:
 
     # -- the truth -----------------------------------------------------------------------
     def expected(self) -> set[tuple]:
+        """An op renamed and edited is ``changed`` (with both names): a rename alone is no
+        change to what the graph computes, an edit is, and the counts, summary and colours
+        show statuses, not the ``changes`` column of a ``renamed`` row."""
         found = set()
         for a, b in self.b_name.items():
             changes = frozenset(self.changes.get(a, ()))
             if a != b:
-                found.add(("renamed", a, b, changes))
+                found.add(("changed" if changes else "renamed", a, b, changes))
             elif changes:
                 found.add(("changed", a, b, changes))
         found |= {("removed", a, None, frozenset()) for a in self.removed}
@@ -321,8 +324,11 @@ def test_random_edits_are_found_exactly(graph_def, seed, inside):
     # the renamed scope is one row, its ops renamed (not added and removed)
     old, new = edited.renamed_scope
     moved = sum(1 for a, b in edited.b_name.items() if a != b)
+    edited_too = sum(1 for a, b in edited.b_name.items() if a != b and edited.changes.get(a))
     assert [tuple(r) for r in result.renames.itertuples(index=False)] == [(old, new, moved)]
-    assert result.counts["renamed"] == moved
+    assert result.counts["renamed"] == moved - edited_too
+    assert result.counts["changed"] == sum(1 for row in expected if row[0] == "changed")
+    assert edited_too or not inside, "edits inside the renamed scope: renamed and changed ops"
     assert f"1 scope renamed ({old} -> {new}, {moved} ops)" in repr(result)
     # every op of both graphs is one row of the frame, once
     assert len(result.frame) == len(edited.b.node) + len(edited.removed)
@@ -555,3 +561,60 @@ def test_nested_calls_are_followed_to_the_change_and_a_crafted_depth_is_cut():
     assert f"nested over {MAX_FUNCTION_DEPTH} deep not followed" in repr(deep)
     cut = deep.function_changes
     assert cut["detail"].str.contains("not compared").any()
+
+
+# == An op renamed and changed; _output_shapes on one side ====================================
+def _conv_graph(scope: str, stride: int, *, shapes: bool = False):
+    """A small TF1 graph: a placeholder, then ``scope/conv`` (a variable, Conv2D with
+    ``stride``), a bias and a ReLU; ``shapes``: with the ``_output_shapes`` annotations."""
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 16, 16, 3], name="x")
+        with tf.compat.v1.variable_scope(scope):
+            kernel = tf.compat.v1.get_variable("conv/kernel", [3, 3, 3, 4])
+            bias = tf.compat.v1.get_variable("conv/bias", [4])
+            conv = tf.nn.conv2d(x, kernel, strides=[1, stride, stride, 1], padding="SAME")
+            tf.nn.relu(tf.nn.bias_add(conv, bias), name="relu")
+    return graph.as_graph_def(add_shapes=shapes)
+
+
+def test_an_op_renamed_and_changed_is_changed():
+    """``policy/`` renamed ``pi/`` and the strides of its conv changed: the conv is ``changed``
+    (counted, in the summary, coloured as a change), with both names; ``side_by_side`` takes
+    either name."""
+    result = tfexplore.diff_graphs(_conv_graph("policy", 4), _conv_graph("pi", 2))
+    conv = result.frame.set_index("name").loc["pi/Conv2D"]
+    assert conv.status == "changed" and result.status["pi/Conv2D"] == "changed"
+    assert (conv.name_a, conv.name_b, conv.changes) == (
+        "policy/Conv2D",
+        "pi/Conv2D",
+        ("attr:strides",),
+    )
+    assert conv.detail == "renamed from policy/Conv2D; attr strides: [1, 4, 4, 1] -> [1, 2, 2, 1]"
+    moved = [tuple(r) for r in result.renames.itertuples(index=False)]
+    assert moved == [("policy", "pi", result.counts["renamed"] + 1)]  # the conv moved too
+    assert result.counts["changed"] == 1 and result.counts["added"] == result.counts["removed"] == 0
+    assert repr(result).startswith("GraphDiff: 1 changed, 0 added, 0 removed, 1 scope renamed")
+    # side_by_side: the new name, the old name (graph a's) and a renamed-only op's old name
+    by_old, by_new = result.side_by_side("policy/Conv2D"), result.side_by_side("pi/Conv2D")
+    assert by_old == by_new
+    assert by_old["a"]["name"] == "policy/Conv2D" and by_old["b"]["name"] == "pi/Conv2D"
+    assert by_old["a"]["attrs"]["strides"] == [1, 4, 4, 1]
+    assert result.side_by_side("policy/relu")["b"]["name"] == "pi/relu"
+    for wrong in (5, None, ["pi/Conv2D"]):
+        with pytest.raises(tfexplore.TensorNotFoundError, match="takes an op name"):
+            result.side_by_side(wrong)
+    with pytest.raises(tfexplore.TensorNotFoundError) as error:
+        result.side_by_side("policy/Conv2")
+    assert "policy/Conv2D" in error.value.suggestions
+    # a rename alone: the resource variables' shared_name / debug_name follow their op's name
+    renamed = tfexplore.diff_graphs(_conv_graph("policy", 4), _conv_graph("pi", 4))
+    assert renamed.counts["changed"] == 0 and set(renamed.changes["status"]) == {"renamed"}
+    assert all(changes == () for changes in renamed.changes["changes"])
+    other = _conv_graph("pi", 4)
+    next(n for n in other.node if n.name == "pi/conv/kernel").attr["shared_name"].s = b"pi/other"
+    kernel = tfexplore.diff_graphs(_conv_graph("policy", 4), other).frame.set_index("name")
+    assert kernel.loc["pi/conv/kernel", "status"] == "changed"
+    assert kernel.loc["pi/conv/kernel", "changes"] == ("attr:shared_name",)

@@ -9,8 +9,10 @@ Ops are paired by name, then the ones left by structure and by scope rewrites
 Paired ops are compared field by field: ``op``, ``inputs`` (read through the renames, so the
 consumers of a renamed scope are not changed), ``attr:<key>``, ``device`` and ``shape`` (the
 ``_output_shapes`` attribute, and the ``shape`` attribute of placeholders and variables).
-``_class`` colocation names are read through the renames too. Large tensors of ``Const`` ops
-are compared as bytes, never decoded.
+An op renamed *and* changed is ``changed`` (its detail starts ``renamed from <old name>``).
+``_class`` colocation names are read through the renames too, and a renamed op's
+``shared_name`` / ``debug_name`` (a resource variable's own name) through its rename. Large
+tensors of ``Const`` ops are compared as bytes, never decoded.
 
 When both graphs have a function library (a TF2 export, ``While``/``If`` in graph mode), the
 functions that paired ops call are paired too (by where the two ops reach them: the op type,
@@ -42,7 +44,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from .._attrs import attr_function_names
-from .matching import Matcher, Side
+from .matching import Matcher, Side, rewrite_of
 from .model import Graph
 from .ops import VARIABLE_OPS
 from .protos import _SHAPE_ATTR_OPS, gc_paused, readable_attr, shape_tuple, tensor_summary
@@ -64,6 +66,9 @@ MAX_FUNCTION_DEPTH = 64
 
 _SHAPE_OPS = _SHAPE_ATTR_OPS | VARIABLE_OPS
 _NAME_ATTRS = frozenset({"_class"})  # attributes that hold op names (read through renames)
+#: attributes that hold the op's own name (a resource variable's ``shared_name``): read through
+#: the op's rename, so a renamed scope of resource variables is renamed, not changed
+_OWN_NAME_ATTRS = frozenset({"shared_name", "debug_name"})
 
 
 def diff(a: Graph | Any, b: Graph | Any) -> GraphDiff:
@@ -155,6 +160,9 @@ def _compare_fields(a, i, b, j, a2b, structural, functions) -> tuple[tuple, str]
         value_b = attrs_b[key] if key in attrs_b else None
         if key in _NAME_ATTRS:
             same = _class_names(value_a, a2b) == _class_names(value_b, None)
+        elif key in _OWN_NAME_ATTRS and a.names[i] != b.names[j] and value_a != value_b:
+            text_b = _text(value_b)  # the name as TensorFlow writes it after the rename
+            same = text_b is not None and _renamed_text(value_a, a.names[i], b.names[j]) == text_b
         else:
             same = value_a == value_b or (
                 functions is not None and functions.same_but_names(value_a, value_b)
@@ -214,6 +222,25 @@ def _class_names(value, mapping: dict[str, str] | None) -> list[str]:
     return sorted(names) if len(names) > 1 else names
 
 
+def _text(value) -> str | None:
+    if value is None or value.WhichOneof("value") != "s":
+        return None
+    return value.s.decode("utf-8", "replace")
+
+
+def _renamed_text(value, old: str, new: str) -> str | None:
+    """A string attribute of op ``old`` (renamed ``new``) as it reads after the rename: the
+    renamed scope rewritten where the text starts with it (``policy/conv/kernel`` ->
+    ``pi/conv/kernel``, ``policy/conv/kernel/`` -> ``pi/conv/kernel/``)."""
+    text = _text(value)
+    if text is None:
+        return None
+    old_scope, new_scope = rewrite_of(old, new)
+    if text == old_scope or text.startswith(old_scope + "/"):
+        return new_scope + text[len(old_scope) :]
+    return text
+
+
 def _shape_text(value) -> str:
     if value is None:
         return "none"
@@ -247,7 +274,8 @@ class GraphDiff:
 
     Attributes:
         frame: one row per op of the union: ``name`` (``b``'s name, or ``a``'s for removed
-            ops), ``status`` (``same``, ``added``, ``removed``, ``changed``, ``renamed``),
+            ops), ``status`` (``same``, ``added``, ``removed``, ``changed``, ``renamed``: renamed
+            and nothing else; an op renamed and changed is ``changed``, ``name_a`` its old name),
             ``name_a``, ``name_b`` (``None`` where absent), ``op_a``, ``op_b``, ``changes``
             (a tuple of ``op``, ``inputs``, ``attr:<key>``, ``device``, ``shape``,
             ``function``: a function it calls has another body) and ``detail`` (short text).
@@ -302,11 +330,11 @@ class GraphDiff:
                     continue
                 i = a.index[old]
                 changes, detail = _compare(a, i, b, j, a2b, name in by_structure, functions)
+                # renamed and changed is "changed" (counted, coloured, summarized as a change);
+                # its detail still says where it came from and name_a holds the old name
+                status = "changed" if changes else "renamed" if old != name else "same"
                 if old != name:
-                    status = "renamed"
                     detail = f"renamed from {old}" + (f"; {detail}" if detail else "")
-                else:
-                    status = "changed" if changes else "same"
                 rows.append((name, status, old, name, a.ops[i], b.ops[j], changes, detail))
             for i, name in enumerate(a.names):
                 if name not in a2b:
@@ -442,18 +470,26 @@ class GraphDiff:
     def side_by_side(self, name: str) -> dict[str, Any]:
         """Both sides of one op of the union: ``{"a": {...}, "b": {...}, "changes": [...],
         "status": ..., "detail": ...}``; each side is ``{"name", "op", "inputs", "attrs",
-        "device"}`` or ``None`` where the op is absent.
+        "device"}`` or ``None`` where the op is absent. ``name``: a union name (``b``'s, or a
+        removed op's), or a renamed op's old name in ``a``.
 
         Raises:
             TensorNotFoundError: ``name`` is not an op of either graph.
         """
-        k = self._row_index.get(name)
-        if k is None:
-            from ..errors import TensorNotFoundError, suggest
+        from ..errors import TensorNotFoundError, suggest
 
+        if not isinstance(name, str):
+            raise TensorNotFoundError(
+                f"side_by_side takes an op name (a str); got {type(name).__name__} {name!r}.",
+                expected="an op name of either graph, e.g. a name from diff.changes",
+            )
+        k = self._row_index.get(name)
+        if k is None and name in self._a2b:  # a renamed op, by its name in a
+            k = self._row_index.get(self._a2b[name])
+        if k is None:
             raise TensorNotFoundError(
                 f"No op named {name!r} in either graph of this diff.",
-                suggestions=suggest(name, list(self._row_index)),
+                suggestions=suggest(name, list(dict.fromkeys([*self._row_index, *self._a2b]))),
             )
         _, status, name_a, name_b, _, _, changes, detail = self._rows[k]
         return {

@@ -225,15 +225,16 @@ def publish_checkpoint(
     *,
     meta: bytes | None = None,
     overwrite: bool = False,
+    name_in_state: bool = True,
 ) -> Path:
     """Write a complete checkpoint to ``prefix`` as ``Session.save`` does (see
     :mod:`tfexplore.live.saving`): ``write(temporary_prefix)`` writes the bundle in a hidden
     folder beside it, ``meta`` (a serialized MetaGraphDef) goes there as ``NAME.meta``, then the
     files move into place, ``.index`` last, and the folder's ``checkpoint`` file names the
-    prefix. Killed at any moment, the folder keeps its earlier checkpoints and state file; the
-    next publish there clears the leftovers. ``CheckpointExistsError`` when ``prefix`` has files
-    and ``overwrite`` is false. Imports TensorFlow (``live.saving`` writes the state file with
-    its protos). Example::
+    prefix (``name_in_state=False``: the state file is left alone). Killed at any moment, the
+    folder keeps its earlier checkpoints and state file; the next publish there clears the
+    leftovers. ``CheckpointExistsError`` when ``prefix`` has files and ``overwrite`` is false.
+    Example::
 
         >>> publish_checkpoint(Path("runs/fixed-1"),                    # doctest: +SKIP
         ...     lambda p: write_bundle(p, plan.tensors()), meta=meta_bytes)
@@ -266,7 +267,7 @@ def publish_checkpoint(
             with open(f"{staged}.meta", "xb") as file:
                 file.write(meta)
                 os.fsync(file.fileno())
-        saving.publish(temporary, prefix)
+        saving.publish(temporary, prefix, name_in_state=name_in_state)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return prefix

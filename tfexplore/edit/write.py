@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._fs import is_url
-from ..errors import RewriteError, TFExploreError
+from ..errors import CheckpointExistsError, RewriteError, TFExploreError
 from .checks import _filled_by, _isnan, _output, _param
 from .targets import OBJECT_GRAPH_KEY
 
@@ -36,6 +36,7 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
             expected="a local checkpoint prefix such as converted/model.ckpt",
             hint="write locally, then upload the files (fsspec's put)",
         )
+    prefix = _destination(path)
     problems = plan.problems
     if not problems.empty:
         lines = [
@@ -52,7 +53,6 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
             hint="fix the rows in plan.table (or plan.set(...)) and look at plan.report again",
             report=plan.report,
         )
-    prefix = Path(os.fspath(path)).expanduser().absolute()
     source_prefix = Path(str(plan.checkpoint.prefix)).absolute()
     if _same_prefix(prefix, source_prefix):
         raise RewriteError(
@@ -61,6 +61,8 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
             expected="a new prefix",
             hint="write to another prefix (another folder, or model-rewritten.ckpt)",
         )
+    _check_sources(plan)
+    made = _missing_folders(prefix.parent)
     try:
         prefix.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -85,11 +87,31 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
                 writer.add(OBJECT_GRAPH_KEY, np.array(object_graph, dtype=object))
 
     try:
-        publish_checkpoint(prefix, write, meta=meta_bytes, overwrite=overwrite)
-    except OSError as exc:  # a full disk, a folder we may not write: nothing was published
+        publish_checkpoint(
+            prefix,
+            write,
+            meta=meta_bytes,
+            overwrite=overwrite,
+            name_in_state=_may_name_in_state(prefix),
+        )
+    except CheckpointExistsError as exc:
+        _remove_empty(made)
         raise RewriteError(
-            f"Writing {str(prefix)!r} failed: {exc.strerror or exc}. Nothing was published; "
-            "the folder is as it was.",
+            f"A checkpoint {str(prefix)!r} already exists; nothing was written.",
+            path=str(prefix),
+            expected="a new prefix, or permission to replace this one",
+            hint="plan.write(path, overwrite=True) (the command line: --overwrite), or "
+            "another prefix",
+        ) from exc
+    except TFExploreError:  # a source tensor that cannot be read: said as it is
+        _remove_empty(made)
+        raise
+    except OSError as exc:  # a full disk, a folder we may not write: nothing was published
+        _remove_empty(made)
+        raise RewriteError(
+            f"Writing {str(prefix)!r} failed: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if getattr(exc, "filename", None) else "")
+            + ". Nothing was published.",
             path=str(prefix),
             expected="a folder with room and write permission for the new checkpoint",
             hint="free space or choose another folder, then plan.write(...) again",
@@ -98,6 +120,90 @@ def write_plan(plan: RewritePlan, path, *, overwrite: bool, meta: Any, progress:
         if bar is not None:
             bar.close()
     return Checkpoint(prefix)
+
+
+def _destination(path) -> Path:
+    """The prefix to write, refused when it cannot be one: empty, not text, a folder (or
+    ending in a separator), a NUL byte."""
+    if isinstance(path, Path):
+        text = str(path)
+    elif isinstance(path, str):
+        text = path
+    else:
+        raise RewriteError(
+            f"plan.write() takes a checkpoint prefix (a str or Path); received "
+            f"{type(path).__name__}.",
+            expected="a prefix such as converted/model.ckpt",
+            hint="plan.write('converted/model.ckpt')",
+        )
+    if not text.strip():
+        raise RewriteError(
+            "plan.write() was given an empty prefix; nothing was written.",
+            expected="a prefix such as converted/model.ckpt",
+            hint="plan.write('converted/model.ckpt')",
+        )
+    if "\x00" in text:
+        raise RewriteError(
+            f"The prefix {text!r} holds a NUL byte; no file can be named so.",
+            path=text,
+            expected="a prefix such as converted/model.ckpt",
+        )
+    prefix = Path(text).expanduser().absolute()
+    if text.endswith(("/", os.sep)) or prefix.is_dir():
+        raise RewriteError(
+            f"{text!r} is a folder; a checkpoint is written as PREFIX.index and "
+            "PREFIX.data-* files, so the destination is a prefix, not a folder.",
+            path=text,
+            expected=f"a prefix inside it, such as {str(prefix / 'model.ckpt')!r}",
+            hint=f"plan.write({str(prefix / 'model.ckpt')!r})",
+        )
+    return prefix
+
+
+def _check_sources(plan: RewritePlan) -> None:
+    """Every data file the source's index names is there, before a byte is written."""
+    checkpoint = plan.checkpoint
+    files = [f for f in getattr(checkpoint, "data_files", []) if not is_url(str(f))]
+    missing = [Path(str(f)).name for f in files if not Path(str(f)).is_file()]
+    if missing:
+        raise RewriteError(
+            f"The source checkpoint {str(checkpoint.prefix)!r} lacks {missing[0]}"
+            + (f" and {len(missing) - 1} more data file(s)" if len(missing) > 1 else "")
+            + "; nothing was written.",
+            path=str(checkpoint.prefix),
+            expected="every data file its .index names, next to it",
+            hint="copy the missing .data-* files next to the .index (they hold the values)",
+        )
+
+
+def _may_name_in_state(prefix: Path) -> bool:
+    """A rewrite names its checkpoint in the folder's ``checkpoint`` state file only where
+    the file is absent or names this prefix already: writing beside a source never changes
+    which checkpoint its folder's latest is."""
+    from ..live.saving import _names, read_state
+
+    if not (prefix.parent / "checkpoint").exists():
+        return True
+    state = read_state(prefix.parent)
+    return state is not None and prefix.name in _names(state)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` would make, deepest first."""
+    made = []
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
+    return made
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Take back the folders a failed write made, if they are still empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def _same_prefix(a: Path, b: Path) -> bool:

@@ -109,9 +109,10 @@ def files_of(prefix: Path) -> list[Path]:
     return checkpoint_files(prefix.parent, prefix.name)
 
 
-def publish(temporary: Path, prefix: Path) -> None:
+def publish(temporary: Path, prefix: Path, *, name_in_state: bool = True) -> None:
     """Move the checkpoint written as ``temporary/NAME.*`` to ``prefix.*`` and name it in
-    ``prefix.parent/checkpoint``, keeping a complete checkpoint named there at every moment."""
+    ``prefix.parent/checkpoint``, keeping a complete checkpoint named there at every moment
+    (``name_in_state=False``: the state file is left as it is)."""
     folder = prefix.parent
     backup = _back_up(folder, prefix) if files_of(prefix) else None
     new_files = _in_order(p for p in temporary.iterdir() if p.name.startswith(prefix.name + "."))
@@ -127,7 +128,8 @@ def publish(temporary: Path, prefix: Path) -> None:
         os.replace(file, folder / file.name)
     if backup is not None:
         _mark(backup, kind="backup", prefix=prefix.name, status="published")
-    write_state(folder, prefix.name)
+    if name_in_state:
+        write_state(folder, prefix.name)
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
 

@@ -5,6 +5,7 @@ variable merged; each written checkpoint restored by plain TensorFlow."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tracemalloc
 from pathlib import Path
 
@@ -334,6 +335,98 @@ def test_an_object_based_checkpoint_renamed_keeps_its_object_graph(tmp_path):
     tf.train.Checkpoint(net=module).restore(str(written.prefix)).assert_existing_objects_matched()
     assert module.dense.kernel.numpy().sum() == 6
 
+    # a key that loses its /.ATTRIBUTES/ part could not be restored: an error, not a write
+    bad = tfexplore.open(saved).rewrite(regex={r"/\.ATTRIBUTES/VARIABLE_VALUE$": ""})
+    assert not bad.ok and set(bad.problems["check"]) == {"object_key"}
+    with pytest.raises(RewriteError, match="ends in '/.ATTRIBUTES/VARIABLE_VALUE'"):
+        bad.write(tmp_path / "bad" / "ckpt")
+    # as_code() says what its plain SaveV2 cannot do for an object-based checkpoint
+    assert "restore needs the object graph" in plan.as_code()
+
+
+# == TF1 graphs whose Saver says what it saves ==============================================
+def _graph_with_a_saver(folder: Path, *, only_w: bool = True, **saver_options) -> Path:
+    """A graph of two variables whose Saver saves ``layer/W`` only (``only_w``: ``extra`` is
+    made but never saved), written as ``folder/model.ckpt`` and ``.meta``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = tf.Graph()
+    with graph.as_default():
+        w = v1.get_variable("layer/W", [2, 3])
+        v1.get_variable("extra", [4], initializer=v1.zeros_initializer())
+        saver = v1.train.Saver(var_list=[w] if only_w else None, **saver_options)
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            return Path(saver.save(session, str(folder / "model.ckpt")))
+
+
+def test_the_target_of_a_graph_is_what_its_saver_saves(tmp_path):
+    """A checkpoint rewritten to the .meta it was saved with has nothing to fill: the graph's
+    other variables are not in its Saver (a real PPO .meta had 26 'nothing fills' errors)."""
+    prefix = _graph_with_a_saver(tmp_path / "run")
+    plan = tfexplore.open(prefix).rewrite(to=f"{prefix}.meta")
+    assert plan.ok, plan.problems
+    assert [v.name for v in plan.target.variables] == ["layer/W"]
+    notes = plan.report[plan.report["check"] == "target"]["message"]
+    assert notes.str.contains("saves 1 of its 2 variables").any()
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    graph = tf.Graph()
+    with graph.as_default():  # the graph's own Saver, as import_meta_graph gives it
+        saver = v1.train.import_meta_graph(f"{written.prefix}.meta")
+        with v1.Session(graph=graph) as session:
+            saver.restore(session, str(written.prefix))
+            (w,) = [v for v in v1.global_variables() if v.op.name == "layer/W"]
+            value = session.run(w)
+    assert np.array_equal(value, tfexplore.open(prefix).read("layer/W"))
+
+
+def test_a_graph_whose_saver_reads_v1_gets_a_meta_that_reads_the_v2_written(tmp_path):
+    """A .meta whose Saver was made for V1 files restores the written V2 checkpoint with
+    plain import_meta_graph + restore: its SaverDef is left out of the .meta written."""
+    prefix = _graph_with_a_saver(tmp_path / "run", only_w=False, write_version=v1.train.SaverDef.V1)
+    assert tfexplore.open(f"{prefix}.meta").proto.saver_def.version == 1
+    plan = tfexplore.open(prefix).rewrite(to=f"{prefix}.meta")
+    assert plan.ok, plan.problems
+    assert plan.report["message"].str.contains("reads V1 checkpoints").any()
+    written = plan.write(tmp_path / "out" / "model.ckpt")
+    assert not tfexplore.open(f"{written.prefix}.meta").proto.HasField("saver_def")
+    values = _restore_tf1(written.prefix)
+    assert np.array_equal(values["layer/W"], tfexplore.open(prefix).read("layer/W"))
+
+
+def test_nothing_to_fill_offers_init_missing_only_where_an_initial_value_is_known(tmp_path):
+    prefix = _tf1_run(tmp_path / "run", steps=1)
+    plan = tfexplore.open(prefix).rewrite(drop="layer2/b", to=f"{prefix}.meta")
+    message = plan.problems.set_index("target").loc["layer2/b", "message"]
+    assert "plan.init_missing('layer2/b')" in message  # a zeros initializer: known
+    plan.target.by_name["layer2/b"].initial = None  # as in a .meta of TF 1.0 (none stated)
+    message = plan.report.set_index("target").loc["layer2/b", "message"]
+    assert "init_missing" not in message and "states no initial value" in message
+
+
+def test_the_keras_recipe_fits_another_instance_of_the_model_and_leaves_slots_out(tmp_path):
+    """A Sequential model built again is named sequential_1: the recipe finds its weights
+    by the rest of their paths; optimizer slots are not model weights."""
+    import keras
+
+    def build():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="logits")])
+
+    first = build()
+    first.compile(optimizer="adam", loss="mse")
+    first.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    saved = tf.train.Checkpoint(model=first, optimizer=first.optimizer).write(
+        str(tmp_path / "k" / "ckpt")
+    )
+    plan = tfexplore.open(saved).rewrite(to=first)
+    second = build()
+    assert second.name != first.name
+    recipe = plan.keras_recipe(weights_file=str(tmp_path / "second.weights.h5"))
+    assigned = [line for line in recipe.splitlines() if line.startswith("weight(")]
+    assert len(assigned) == 2 and all("logits" in line for line in assigned)  # kernel, bias
+    exec(recipe, {"model": second})  # noqa: S102
+    for a, b in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
 
 # == memory ====================================================================================
 def test_write_holds_about_one_tensor_at_a_time(tmp_path):
@@ -386,6 +479,60 @@ def test_bad_names_in_a_mapping_and_unwritable_places_are_clear_errors(tmp_path)
     blocker.write_text("not a folder")
     with pytest.raises(RewriteError, match="Cannot make the folder"):
         source.rewrite().write(blocker / "sub" / "model.ckpt")
+
+
+def test_a_destination_that_is_no_prefix_is_refused_before_anything_is_written(tmp_path):
+    """An empty path, a folder, a path ending in a separator, a NUL byte or a non-path: a
+    clear error, and not a file or folder appears anywhere."""
+    prefix = _tf1_run(tmp_path / "run")
+    plan = tfexplore.open(prefix).rewrite(prefix={"layer1/": "x/"})
+    (tmp_path / "existing").mkdir()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    cases = {
+        "": "empty prefix",
+        str(tmp_path / "existing"): "is a folder",
+        f"{tmp_path / 'new'}/": "is a folder",
+        str(tmp_path / "a\x00b"): "NUL byte",
+        None: "takes a checkpoint prefix",
+    }
+    for path, message in cases.items():
+        with pytest.raises(RewriteError, match=message):
+            plan.write(path)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_writing_beside_the_source_leaves_its_folders_latest_as_it_was(tmp_path):
+    """A rewrite written into the source's folder does not become that folder's latest
+    checkpoint (the state file is left alone); in a new folder it is named there."""
+    prefix = _tf1_run(tmp_path / "run")
+    state = (prefix.parent / "checkpoint").read_bytes()
+    plan = tfexplore.open(prefix).rewrite(prefix={"layer1/": "x/"})
+    plan.write(prefix.parent / "renamed.ckpt")
+    assert (prefix.parent / "checkpoint").read_bytes() == state
+    assert tfexplore.open(prefix.parent).latest.prefix == prefix
+    assert tf.train.load_checkpoint(str(prefix.parent / "renamed.ckpt")).has_tensor("x/W")
+    elsewhere = plan.write(tmp_path / "new" / "model.ckpt")
+    assert tfexplore.open(tmp_path / "new").latest.prefix == elsewhere.prefix
+    again = plan.write(tmp_path / "new" / "model.ckpt", overwrite=True)
+    assert tf.train.latest_checkpoint(str(tmp_path / "new")) == str(again.prefix)
+
+
+def test_an_existing_destination_and_a_missing_source_shard_say_what_to_do(tmp_path):
+    prefix = _tf1_run(tmp_path / "run")
+    plan = tfexplore.open(prefix).rewrite(prefix={"layer1/": "x/"})
+    plan.write(tmp_path / "out" / "model.ckpt")
+    with pytest.raises(RewriteError, match="already exists") as error:
+        plan.write(tmp_path / "out" / "model.ckpt")
+    assert "overwrite=True" in str(error.value) and "free space" not in str(error.value)
+    # the values are gone from the source: said before a byte (or a folder) is written
+    lost = tmp_path / "lost"
+    shutil.copytree(prefix.parent, lost)
+    for shard in lost.glob("*.data-*"):
+        shard.unlink()
+    source = tfexplore.open(lost / prefix.name).rewrite(prefix={"layer1/": "x/"})
+    with pytest.raises(RewriteError, match="lacks model.ckpt-3.data-00000-of-00001"):
+        source.write(tmp_path / "never" / "made" / "model.ckpt")
+    assert not (tmp_path / "never").exists()
 
 
 def test_names_that_carry_html_are_shown_as_text(tmp_path):

@@ -181,13 +181,18 @@ def check(plan: RewritePlan) -> pd.DataFrame:
             elif v.role == "save_counter":
                 continue
             else:
+                keep = (
+                    f", or plan.init_missing({v.name!r}) to keep its initial value"
+                    if v.initial is not None
+                    else " (the target states no initial value for it)"
+                )
                 add(
                     "error",
                     "not_filled",
                     None,
                     v.name,
                     f"nothing fills this {v.role} {list(v.shape)} {v.dtype}: map a source to "
-                    f"it, or plan.init_missing({v.name!r}) to keep its initial value",
+                    f"it{keep}",
                 )
     for (role, why), sources in dropped.items():
         severity = "warning" if role == "variable" and why.startswith("dropped:") else "info"
@@ -214,6 +219,10 @@ def check(plan: RewritePlan) -> pd.DataFrame:
         )
     for note in plan.notes:
         add("warning", "optimizer", None, None, note)
+    for note in target.notes if target is not None else ():
+        add("info", "target", None, None, note)
+    if target is None and plan.checkpoint.style == "object_based":
+        _object_keys_kept(table, add)
     steps = table[(table["role"] == "step")]
     for i in steps.index:
         if table.at[i, "action"] != "drop":
@@ -242,6 +251,29 @@ def check(plan: RewritePlan) -> pd.DataFrame:
     if not frame.empty:
         frame = frame.sort_values("severity", key=lambda s: s.map(order), kind="stable")
     return frame.reset_index(drop=True)
+
+
+def _object_keys_kept(table, add) -> None:
+    """An object-based checkpoint names each value ``<object path>/.ATTRIBUTES/<attribute>``
+    and its object graph points at that key: a rename must keep the attribute part, or
+    ``tf.train.Checkpoint`` cannot restore it."""
+    marker = "/.ATTRIBUTES/"
+    for source, action, name in zip(table["source"], table["action"], table["target"]):
+        if action == "drop" or marker not in source or not isinstance(name, str):
+            continue
+        for part in name.split("|"):
+            tail = source[source.index(marker) :]
+            if not part.endswith(tail):
+                add(
+                    "error",
+                    "object_key",
+                    source,
+                    part,
+                    f"an object-based key ends in {tail!r} (what the object graph points "
+                    f"at); {part!r} does not, so tf.train.Checkpoint could not restore it: "
+                    "rename the object path before /.ATTRIBUTES/ (prefix={'model/old/': "
+                    "'model/new/'})",
+                )
 
 
 def _param(table, i, column, row=None):

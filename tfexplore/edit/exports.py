@@ -68,12 +68,16 @@ def _expression(plan: RewritePlan, i, reader: str = "reader") -> dict[str, str]:
     return {name: value}
 
 
-def _values(plan: RewritePlan) -> list[tuple[str, str]]:
+def _values(plan: RewritePlan, roles: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """``(target name, expression)`` for every tensor written (``roles``: only rows of those
+    roles)."""
     table = plan.table
     lines: list[tuple[str, str]] = []
     merged: dict[str, list[str]] = {}
     for i in table.index:
         if table.at[i, "action"] == "drop":
+            continue
+        if roles is not None and table.at[i, "role"] not in roles:
             continue
         if table.at[i, "action"] == "merge":
             merged.setdefault(table.at[i, "target"], []).append(i)
@@ -97,9 +101,24 @@ def keras_recipe(
         "",
         f"reader = tf.train.load_checkpoint({source!r})",
         "weights = {w.path: w for w in model.weights}  # Keras 3 names weights by path",
+        "# another instance of the model (sequential_1, ...) differs in the first part only",
+        "by_rest = {w.path.split('/', 1)[-1]: w for w in model.weights}",
+        "",
+        "",
+        "def weight(path):",
+        "    return weights[path] if path in weights else by_rest[path.split('/', 1)[-1]]",
+        "",
+        "",
     ]
-    for name, expression in _values(plan):
-        lines.append(f"weights[{name!r}].assign({expression})")
+    for name, expression in _values(plan, roles=("variable",)):
+        lines.append(f"weight({name!r}).assign({expression})")
+    table = plan.table
+    state = table[(table["action"] != "drop") & (table["role"] != "variable")]
+    if len(state):
+        lines.append(
+            f"# {len(state)} optimizer slots and counters are not model weights: left out "
+            "(plan.write() keeps them)"
+        )
     lines += [
         "",
         "# for Keras's own loader from now on (model.load_weights takes .weights.h5 files):",
@@ -137,6 +156,13 @@ def as_code(plan: RewritePlan, source: str | None, destination: str) -> str:
             f"checkpoint.write({destination!r})",
         ]
     else:
+        if plan.target is None and plan.checkpoint.style == "object_based":
+            lines += [
+                "",
+                "# this writes the tensors only: tf.train.load_checkpoint reads them, but",
+                "# tf.train.Checkpoint(...).restore needs the object graph, which plan.write()",
+                "# writes too (renamed with the keys)",
+            ]
         lines += [
             "",
             "# every tensor is in memory at once here; tfexplore's plan.write streams them",

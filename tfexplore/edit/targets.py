@@ -66,6 +66,8 @@ class Target:
     variables: list[TargetVariable]
     object_graph: bytes | None = None
     meta: bytes | None = None
+    #: what the report should say of the target itself (a V1 Saver in its .meta, ...)
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_name = {v.name: v for v in self.variables}
@@ -90,6 +92,12 @@ def as_target(to: Any, *, storage_options: dict | None = None) -> Target:
         return from_checkpoint(to)
     if isinstance(to, MetaGraph):
         return from_meta_graph(to)
+    if isinstance(to, str) and not to.strip():
+        raise RewriteError(
+            "to= was given an empty path.",
+            expected="a checkpoint (prefix or folder), a .meta graph, a Keras model or a tf.Module",
+            hint="ckpt.rewrite(to='run/model.ckpt.meta'), or leave to= out for rules only",
+        )
     if isinstance(to, (str, os.PathLike)) or is_url(to):
         from ..artifacts import open as open_artifact
 
@@ -99,10 +107,12 @@ def as_target(to: Any, *, storage_options: dict | None = None) -> Target:
         if isinstance(opened, (Checkpoint, MetaGraph)):
             return as_target(opened)
         raise RewriteError(
-            f"A {opened.kind} cannot be the target of a rewrite.",
+            f"{str(to)!r} is a {_KIND_WORDS.get(opened.kind, opened.kind)} (kind "
+            f"{opened.kind!r}), which cannot be the target of a rewrite.",
             path=str(to),
             expected="a checkpoint (prefix or folder), a .meta graph, a Keras model or a tf.Module",
-            hint="pass the live model: ckpt.rewrite(to=model)",
+            hint="load the model and pass it (ckpt.rewrite(to=keras.saving.load_model(path))), "
+            "or pass its checkpoint",
         )
     type_name = type(to).__name__
     if type_name == "MetaGraphDef":
@@ -117,6 +127,15 @@ def as_target(to: Any, *, storage_options: dict | None = None) -> Target:
         "MetaGraph or tf.Graph) or a checkpoint",
         hint="for a Keras model: ckpt.rewrite(to=model); for a TF1 graph: to='run/model.meta'",
     )
+
+
+#: how an artifact's kind reads in a sentence
+_KIND_WORDS = {
+    "keras": "Keras file",
+    "h5": "Keras HDF5 file",
+    "saved_model": "SavedModel",
+    "graph_def": "frozen GraphDef",
+}
 
 
 # == TF2 objects ===============================================================================
@@ -278,9 +297,12 @@ def from_meta_graph(meta_graph) -> Target:
     names, and the ``.meta`` bytes to write beside the checkpoint."""
     table = meta_graph.variables
     nodes = {node.name: node for node in meta_graph.proto.graph_def.node}
+    saved = _saver_keys(meta_graph, nodes)
     rows: dict[str, dict[str, Any]] = {}
     for row in table.itertuples(index=False):
         key = row.checkpoint_key
+        if saved is not None and key not in saved:
+            continue  # a variable the graph's Saver does not save (nor restore)
         shape = tuple(int(d) if d is not None and d >= 0 else -1 for d in (row.shape or ()))
         if row.partition_of:
             full = _full_shape(nodes, row.name, meta_graph) or shape
@@ -308,14 +330,72 @@ def from_meta_graph(meta_graph) -> Target:
                 initial=row["initial"],
             )
         )
-    meta = meta_graph.proto.SerializeToString()
+    meta, notes = _meta_to_write(meta_graph, partial=saved is not None and len(saved) < len(table))
+    if saved is not None and len(saved) < len(table):
+        notes.append(
+            f"the graph's Saver saves {len(saved)} of its {len(table)} variables: the others "
+            "are not targets (they are neither saved nor restored by it)"
+        )
     return Target(
         kind="TF1 graph",
         label=str(getattr(meta_graph, "path", "") or "graph"),
         style="name_based",
         variables=variables,
         meta=meta,
+        notes=notes,
     )
+
+
+#: ops that write a checkpoint (their second input names the keys): V2, and V1's two
+_SAVE_OPS = frozenset({"SaveV2", "SaveSlices", "Save"})
+
+
+def _saver_keys(meta_graph, nodes: dict) -> set[str] | None:
+    """The checkpoint keys the graph's own Saver writes (the ``tensor_names`` constants of the
+    save ops in its scope), or ``None`` when the graph does not say (no SaverDef, a name
+    list that is not a plain constant): then every variable is a target."""
+    saver_def = meta_graph.proto.saver_def
+    if not saver_def.filename_tensor_name:
+        return None
+    scope = saver_def.filename_tensor_name.rsplit("/", 1)[0] + "/"
+    keys: set[str] = set()
+    found = False
+    for node in nodes.values():
+        if node.op not in _SAVE_OPS or not node.name.startswith(scope) or len(node.input) < 2:
+            continue
+        names = nodes.get(node.input[1].split(":")[0].lstrip("^"))
+        if names is None or names.op != "Const" or "value" not in names.attr:
+            return None
+        values = names.attr["value"].tensor.string_val
+        keys.update(v.decode("utf-8", "replace") for v in values)
+        found = True
+    return keys if found and keys else None
+
+
+def _meta_to_write(meta_graph, *, partial: bool) -> tuple[bytes, list[str]]:
+    """The ``.meta`` bytes to write beside the rewritten checkpoint. A graph whose Saver reads
+    the V1 format (``RestoreSlice``) could not read the V2 checkpoint tfexplore writes: its
+    SaverDef is left out, so ``import_meta_graph`` makes a new Saver, which reads V2 (of all
+    the graph's variables: ``partial``, when the old one saved fewer, is said)."""
+    proto = meta_graph.proto
+    if proto.HasField("saver_def") and proto.saver_def.version == _SAVER_V1:
+        copy = type(proto)()
+        copy.CopyFrom(proto)
+        copy.ClearField("saver_def")
+        note = (
+            "the .meta's Saver reads V1 checkpoints; the .meta written has no SaverDef, so "
+            "import_meta_graph makes a new Saver that reads the V2 checkpoint written"
+        )
+        if partial:
+            note += (
+                " (of every variable: build tf.compat.v1.train.Saver(var_list=...) of the "
+                "saved ones to restore this checkpoint)"
+            )
+        return copy.SerializeToString(), [note]
+    return proto.SerializeToString(), []
+
+
+_SAVER_V1 = 1  # SaverDef.CheckpointFormatVersion.V1
 
 
 def _from_tf_graph(graph) -> Target:

@@ -618,3 +618,28 @@ def test_an_op_renamed_and_changed_is_changed():
     kernel = tfexplore.diff_graphs(_conv_graph("policy", 4), other).frame.set_index("name")
     assert kernel.loc["pi/conv/kernel", "status"] == "changed"
     assert kernel.loc["pi/conv/kernel", "changes"] == ("attr:shared_name",)
+
+
+def test_output_shapes_on_one_side_is_no_change():
+    """A ``.meta`` has the ``_output_shapes`` annotations, a ``.pbtxt`` of the same graph may
+    not: no change. On both sides and different, or a placeholder's ``shape``, still is."""
+    annotated, bare = _conv_graph("policy", 4, shapes=True), _conv_graph("policy", 4)
+    assert sum("_output_shapes" in node.attr for node in annotated.node) > len(bare.node) // 2
+    assert not any("_output_shapes" in node.attr for node in bare.node)
+    for a, b in ((annotated, bare), (bare, annotated)):
+        result = tfexplore.diff_graphs(a, b)
+        assert result.changes.empty and result.counts["same"] == len(bare.node), result.changes
+    other = type(annotated)()
+    other.CopyFrom(annotated)
+    nodes = {node.name: node for node in other.node}
+    nodes["policy/Conv2D"].attr["_output_shapes"].list.shape[0].dim[1].size = 99
+    nodes["x"].attr["shape"].shape.dim[1].size = 32
+    result = tfexplore.diff_graphs(annotated, other)
+    assert result.changes.set_index("name")["changes"].to_dict() == {
+        "policy/Conv2D": ("shape",),
+        "x": ("shape",),
+    }
+    # a placeholder's shape attribute counts even with _output_shapes on one side only
+    result = tfexplore.diff_graphs(bare, other)
+    assert result.changes.set_index("name")["changes"].to_dict() == {"x": ("shape",)}
+    assert "shape: (None, 16, 16, 3) -> (None, 32, 16, 3)" in result.changes.detail.iloc[0]

@@ -9,7 +9,9 @@ Ops are paired by name, then the ones left by structure and by scope rewrites
 Paired ops are compared field by field: ``op``, ``inputs`` (read through the renames, so the
 consumers of a renamed scope are not changed), ``attr:<key>``, ``device`` and ``shape`` (the
 ``_output_shapes`` attribute, and the ``shape`` attribute of placeholders and variables).
-An op renamed *and* changed is ``changed`` (its detail starts ``renamed from <old name>``).
+``_output_shapes`` is an annotation ``export_meta_graph`` adds: on one side only (a ``.meta``
+against a ``.pbtxt`` of the same graph) it is no change; on both and different it is. An op
+renamed *and* changed is ``changed`` (its detail starts ``renamed from <old name>``).
 ``_class`` colocation names are read through the renames too, and a renamed op's
 ``shared_name`` / ``debug_name`` (a resource variable's own name) through its rename. Large
 tensors of ``Const`` ops are compared as bytes, never decoded.
@@ -169,6 +171,8 @@ def _compare_fields(a, i, b, j, a2b, structural, functions) -> tuple[tuple, str]
             )
         if same:
             continue
+        if key == "_output_shapes" and (value_a is None or value_b is None):
+            continue  # an annotation export_meta_graph adds: on one side only, no change
         is_shape = key == "_output_shapes" or (key == "shape" and b.ops[j] in _SHAPE_OPS)
         if is_shape:
             if not shape_change:

@@ -166,3 +166,50 @@ def test_history_writes_nothing(demo_run):
     run.explain()
     assert fingerprint(demo_run) == before
     assert isinstance(run.latest, Checkpoint)
+
+
+def _saver_folder(folder, steps):
+    """A folder as a ``tf.compat.v1`` Saver leaves it: ``model.ckpt-STEP`` prefixes and a state
+    file naming them by absolute path."""
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    folder.mkdir()
+    for step in steps:
+        write_bundle(folder / f"model.ckpt-{step}", [("w", np.full((2, 3), step + 1.0, "f4"))])
+    absolute = folder.resolve()
+    (folder / "checkpoint").write_text(
+        f'model_checkpoint_path: "{absolute}/model.ckpt-{steps[-1]}"\n'
+        + "".join(f'all_model_checkpoint_paths: "{absolute}/model.ckpt-{s}"\n' for s in steps)
+    )
+    return folder
+
+
+def test_a_folder_opened_by_a_relative_path_lists_each_checkpoint_once(tmp_path, monkeypatch):
+    """The state file names the prefixes by absolute path, the folder is listed by the path
+    it was opened by: one file reached by two spellings (relative, absolute, through a link)
+    is one checkpoint."""
+    _saver_folder(tmp_path / "run", [0, 10, 20])
+    _saver_folder(tmp_path / "one", [5])
+    (tmp_path / "link").symlink_to(tmp_path / "run")
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("run", "./run", "link", str(tmp_path / "run"), str(tmp_path / "link")):
+        run = tfexplore.open(spelling)
+        table = run.checkpoints
+        assert list(table["step"]) == [0, 10, 20], spelling
+        assert list(table["is_latest"]) == [False, False, True] and table["listed"].all()
+        assert len(run) == 3 and [c.step for c in run] == [0, 10, 20]
+        assert run.latest.step == 20 and run.notes == []
+        assert run.summary()["checkpoints"] == 3
+        assert run.dynamics().steps == [0, 10, 20]
+    one = tfexplore.open("one")
+    assert len(one) == 1 and list(one.checkpoints["step"]) == [5] and one.latest.step == 5
+    # one prefix listed twice, relatively and absolutely, is listed once too
+    (tmp_path / "run" / "checkpoint").write_text(
+        'model_checkpoint_path: "model.ckpt-20"\n'
+        'all_model_checkpoint_paths: "model.ckpt-10"\n'
+        f'all_model_checkpoint_paths: "{tmp_path}/run/model.ckpt-10"\n'
+        f'all_model_checkpoint_paths: "{tmp_path}/run/model.ckpt-20"\n'
+    )
+    run = CheckpointDir("run")
+    assert list(run.checkpoints["step"]) == [0, 10, 20] and run.latest.step == 20
+    assert list(run.checkpoints["listed"]) == [False, True, True]

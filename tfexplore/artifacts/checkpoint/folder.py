@@ -132,11 +132,17 @@ class CheckpointDir(Artifact):
         latest_raw, listed_raw, notes = self._state
         notes = list(notes)
         present = _prefixes_in(self.folder)
-        rows: dict[Path, dict[str, Any]] = {}
-        listed_paths: list[Path] = []
-        latest_path = None
+        # keyed by where the files are (``_same_file``): a prefix the state file names by its
+        # absolute path and the one found in a folder opened by a relative path are one
+        rows: dict[Any, dict[str, Any]] = {}
+        latest_key = None
         for raw in listed_raw:
             path, relocated, exists = self._locate(raw)
+            key = _same_file(path)
+            if key in rows:  # listed twice, under two spellings
+                if raw == latest_raw:
+                    latest_key = key
+                continue
             if relocated:
                 notes.append(
                     f"the state file names {raw!r}, outside this folder (the run was moved "
@@ -155,18 +161,19 @@ class CheckpointDir(Artifact):
                     f"the state file lists {raw!r}, outside this folder; it is used "
                     "from there (as tf.train.latest_checkpoint would)"
                 )
-            rows[path] = _checkpoint_row(path, exists, listed=True, relocated=relocated)
-            listed_paths.append(path)
+            rows[key] = _checkpoint_row(path, exists, listed=True, relocated=relocated)
             if raw == latest_raw:
-                latest_path = path
+                latest_key = key
         for path in present:
-            if path not in rows:
-                rows[path] = _checkpoint_row(path, True, listed=False, relocated=False)
+            key = _same_file(path)
+            if key not in rows:
+                rows[key] = _checkpoint_row(path, True, listed=False, relocated=False)
                 if listed_raw:
                     notes.append(f"{path.name!r} is present but not listed in the state file")
-        if latest_path is None or not rows[latest_path]["_exists"]:
+        latest_path = rows[latest_key]["_path"] if latest_key is not None else None
+        if latest_key is None or not rows[latest_key]["_exists"]:
             newest = _newest(row for row in rows.values() if row["_exists"])
-            if latest_path is not None:
+            if latest_key is not None:
                 notes.append(
                     f"the latest checkpoint named by the state file ({latest_raw!r}) is "
                     "missing; "
@@ -178,7 +185,7 @@ class CheckpointDir(Artifact):
                 )
             latest_path = newest
         if latest_path is not None:
-            rows[latest_path]["is_latest"] = True
+            rows[_same_file(latest_path)]["is_latest"] = True
         ordered = sorted(rows.values(), key=_row_order)
         return ordered, notes
 
@@ -209,7 +216,7 @@ class CheckpointDir(Artifact):
             candidate = self.folder / given
             return candidate, False, _prefix_exists(candidate)
         if _same_folder(given if empty else given.parent, self.folder):
-            path = self.folder if empty else given
+            path = self.folder if empty else self.folder / given.name  # spelt as the folder
             return path, False, _prefix_exists(path)
         beside = self.folder if empty else self.folder / given.name
         if _prefix_exists(beside):
@@ -619,6 +626,18 @@ def _same_folder(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
     except (OSError, ValueError):  # a state file may name anything, NUL bytes included
         return False
+
+
+def _same_file(prefix: Path) -> Any:
+    """What identifies a prefix's files, however it is spelt: its resolved path locally (a
+    relative, absolute or linked spelling of one folder are one), the path itself on object
+    storage (URLs have one spelling)."""
+    if isinstance(prefix, RemotePath):
+        return prefix
+    try:
+        return Path(os.path.realpath(prefix))
+    except (OSError, ValueError):  # a state file may name anything, NUL bytes included
+        return prefix
 
 
 def _prefix_exists(prefix: Path) -> bool:

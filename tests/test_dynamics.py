@@ -26,6 +26,7 @@ from tfexplore._fs import count_fetches
 from tfexplore.artifacts.checkpoint import Checkpoint, CheckpointDir
 from tfexplore.artifacts.checkpoint.dynamics import Dynamics, Thresholds
 from tfexplore.cli import EXIT_FLAGGED, main
+from tfexplore.errors import TFExploreError
 
 STEPS = list(range(0, 90, 10))
 FREEZE = ("dense_1", 40)
@@ -379,7 +380,7 @@ def test_thresholds_change_what_is_flagged(faulty_run):
     exploding = limited.flags[limited.flags["kind"] == "exploding"]
     first = dict(zip(exploding["variable"], exploding["step"]))  # biases start at zero
     assert first == {v: 0 if v.endswith("kernel") else 10 for v in limited.variables["variable"]}
-    with pytest.raises(TypeError, match="Unknown threshold"):
+    with pytest.raises(TFExploreError, match="Unknown threshold"):
         run.dynamics(thresholds={"grow": 2})
 
 
@@ -618,3 +619,127 @@ def test_an_embeddings_zero_rows_are_tokens_not_dead_units(tmp_path):
     assert "1 of 4 output units (columns)" in dead.loc["embeddings/word_embeddings", "detail"]
     assert "rows" not in dead.loc["embeddings/word_embeddings", "detail"]
     assert "1 of 4 input units (rows)" in dead.loc["dense/kernel", "detail"]
+
+
+def _bundle_run(folder: Path, steps: list[int], tensors) -> Path:
+    """A run of ``write_bundle`` checkpoints ``model.ckpt-STEP``, ``tensors(step)`` each."""
+    from tfexplore.edit.bundle_writer import write_bundle
+
+    folder.mkdir()
+    for step in steps:
+        write_bundle(folder / f"model.ckpt-{step}", tensors(step))
+    (folder / "checkpoint").write_text(
+        f'model_checkpoint_path: "model.ckpt-{steps[-1]}"\n'
+        + "".join(f'all_model_checkpoint_paths: "model.ckpt-{s}"\n' for s in steps)
+    )
+    return folder
+
+
+def test_a_frozen_kernel_beside_a_moving_bias_is_flagged(tmp_path):
+    """A kernel bitwise unchanged while its layer's bias moves keeps its layer's ratio up: the
+    kernel itself is flagged stopped, from the step it stopped; a layer stopped as a whole is
+    flagged once, as a layer, not again per variable."""
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(size=(4, 3)).astype("f4"), rng.normal(size=3).astype("f4")
+    frozen = rng.normal(size=(3, 2)).astype("f4")  # a layer frozen as a whole from step 10
+
+    def tensors(step):
+        moved = 1.0 + step / 100
+        return [
+            ("dense/kernel", kernel * (1.0 + min(step, 10) / 100)),  # stops after step 10
+            ("dense/bias", bias * moved),
+            ("mid/kernel", frozen * (1.0 + min(step, 10) / 100)),
+            ("mid/bias", bias * (1.0 + min(step, 10) / 100)),
+            ("out/kernel", frozen * moved),
+        ]
+
+    dynamics = CheckpointDir(_bundle_run(tmp_path / "run", [0, 10, 20, 30], tensors)).dynamics()
+    assert (dynamics.per_variable.loc["dense/kernel", [20, 30]] == 0).all()
+    assert (dynamics.update_ratios.loc["dense", [20, 30]] > 0).all()
+    assert _flag_set(dynamics.flags) == {
+        ("stopped", "dense", "dense/kernel", 20),
+        ("stopped", "mid", None, 20),
+    }
+    detail = dynamics.flags.set_index("layer").at["dense", "detail"]
+    assert "dense/kernel did not change from step 10 on" in detail
+    # never moved at all: flagged from the first pair; a bias all zero and kept at zero has
+    # no ratio (0/0, an unused bias): not flagged
+    never = CheckpointDir(
+        _bundle_run(
+            tmp_path / "never",
+            [0, 10, 20],
+            lambda step: [
+                ("dense/kernel", kernel),
+                ("dense/bias", bias * (1 + step / 100)),
+                ("other/bias", np.zeros(3, "f4")),
+                ("other/kernel", kernel * (1 + step / 100)),
+            ],
+        )
+    ).dynamics()
+    assert _flag_set(never.flags) == {("stopped", "dense", "dense/kernel", 10)}
+    assert "between any two checkpoints" in never.flags["detail"].iloc[0]
+
+
+def test_a_variable_that_changes_shape_is_not_compared_across_that_pair(tmp_path):
+    """Two checkpoints whose variable has different shapes (two unrelated models, a model
+    resized): no growth is measured across that pair, a note names the variable and the
+    steps; growth in a later pair of the same shape is still flagged."""
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(size=(2, 3)).astype("f4"), rng.normal(size=(784, 10)).astype("f4")
+
+    def tensors(step):
+        weights = {0: small, 10: large, 20: large * 1.01, 30: large * 100}[step]
+        return [("Variable", weights), ("other/kernel", small * (1 + step / 100))]
+
+    dynamics = CheckpointDir(_bundle_run(tmp_path / "run", [0, 10, 20, 30], tensors)).dynamics()
+    assert np.isnan(dynamics.update_ratios.at["Variable", 10])
+    assert _flag_set(dynamics.flags) == {("exploding", "Variable", "Variable", 30)}
+    notes = [note for note in dynamics.notes if "changed shape" in note]
+    assert notes == [
+        "Variable changed shape between step 0 and step 10 ((2, 3) -> (784, 10)): those "
+        "checkpoints are not comparable for it (no update ratio, no growth flag); are they "
+        "of one run?"
+    ]
+    assert "changed shape" in repr(dynamics)
+
+
+def test_the_udacity_folder_of_two_unrelated_checkpoints_is_not_exploding(corpus):
+    dynamics = CheckpointDir(corpus / "udacity_chap3_two_ckpts").dynamics()
+    assert dynamics.flags.empty
+    assert any("Variable changed shape" in note for note in dynamics.notes)
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "words"),
+    [
+        ({"nope": 1}, "Unknown threshold(s) ['nope']"),
+        ({"growht": 2}, "did you mean growth"),
+        ({"growth": "x"}, "growth='x' is not a number"),
+        ({"growth": -1.0}, "growth=-1.0 is out of range"),
+        ({"growth": 0.5}, "growth=0.5 is out of range"),
+        ({"stopped": -1e-3}, "stopped=-0.001 is out of range"),
+        ({"min_rms": float("nan")}, "min_rms=nan is out of range"),
+        ({"max_norm": -5}, "max_norm=-5 is out of range"),
+        ({"stopped": True}, "stopped=True is not a number"),
+        (5, "thresholds=5 (int) is neither a Thresholds nor a dict"),
+        ("growth", "is neither a Thresholds nor a dict"),
+    ],
+)
+def test_bad_thresholds_are_clear_errors_before_anything_is_read(tmp_path, thresholds, words):
+    run = CheckpointDir(
+        _bundle_run(tmp_path / "run", [0, 1], lambda s: [("w", np.full(3, s + 1.0, "f4"))])
+    )
+    with pytest.raises(TFExploreError) as info:
+        run.dynamics(thresholds=thresholds, progress=lambda *_: pytest.fail("read"))
+    error = info.value
+    assert words in str(error) and error.expected and "thresholds=" in error.hint
+
+
+def test_thresholds_of_the_right_kind_are_accepted(tmp_path):
+    assert Thresholds(growth=np.float32(2), max_norm=None).growth == 2.0
+    with pytest.raises(TFExploreError, match="max_norm"):
+        Thresholds(max_norm=0)
+    run = CheckpointDir(
+        _bundle_run(tmp_path / "run", [0, 1], lambda s: [("w", np.full(3, s + 1.0, "f4"))])
+    )
+    assert run.dynamics(thresholds={"growth": 1.5, "max_norm": None}).thresholds.growth == 1.5

@@ -85,6 +85,12 @@ def _problems(text: str) -> list[str]:
     arguments |= _parameters(GraphView.__init__) | set(GraphView.class_trait_names())
     for method in (Checkpoint.stats, Checkpoint.diff, CheckpointDir.history):  # engine=
         arguments |= _parameters(method)
+    from tfexplore.artifacts.checkpoint.dynamics import Thresholds
+
+    # dynamics(thresholds=...), Thresholds(growth=...)
+    arguments |= _parameters(CheckpointDir.dynamics) | {
+        f.name for f in dataclasses.fields(Thresholds)
+    }
     from tfexplore.edit.plan import SET_FIELDS, rewrite
 
     arguments |= _parameters(rewrite) | set(SET_FIELDS)  # to=, prefix=, plan.set(action=)

@@ -10,6 +10,9 @@ and only the previous checkpoint's copy of a group is kept, so no tensor is ever
 more than twice (a group is one tensor locally; on object storage, tensors fetched together in
 one round of ranged requests, up to ``PREFETCH_BYTES``).
 
+Over 600 lines, one module: the :class:`Dynamics` tables, its flags and its heatmap all read
+the same records and thresholds; the reading and measuring are ``measure.py``'s.
+
 Example::
 
     >>> run = tfexplore.open("runs/mnist")                   # doctest: +SKIP
@@ -33,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..._files import prefix_text
-from ...errors import TFExploreError
+from ...errors import TFExploreError, suggest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +72,34 @@ class Thresholds:
     growth: float = 10.0
     min_rms: float = 1e-3
     max_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        """Each field a number in its range (a ``TFExploreError`` saying which is not)."""
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
+        for name, (low, strict, infinite, optional) in _THRESHOLD_RANGES.items():
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            number = _number(value)
+            ok = (
+                number is not None
+                and not math.isnan(number)
+                and (infinite or math.isfinite(number))
+                and (number > low if strict else number >= low)
+            )
+            if not ok:
+                wanted = f"{'above' if strict else 'at least'} {low:g}"
+                wanted += "" if infinite else ", finite"
+                wanted += " (or None: no limit)" if optional else ""
+                raise TFExploreError(
+                    f"The threshold {name}={value!r} is "
+                    + ("out of range." if number is not None else "not a number."),
+                    expected=f"{name}: a number {wanted}; the default is {defaults[name]!r}",
+                    hint=f"dynamics(thresholds={{{name!r}: {defaults[name] or 1e6!r}}}) "
+                    "or leave it out for the default",
+                )
+            if value is not None:
+                object.__setattr__(self, name, number)
 
 
 class Dynamics:
@@ -180,19 +211,26 @@ class Dynamics:
         where it shows), ``detail``.
 
         - ``stopped``: the layer's update ratio stays below ``thresholds.stopped`` from this
-          step to the last while another layer moves (once per layer);
+          step to the last while another layer moves (once per layer, ``variable`` missing);
+          or, in a layer that still moves, one variable is bitwise unchanged (update ratio
+          exactly 0, not all zero) from this step to the last while other variables move (a
+          frozen kernel beside a bias that trains; once per variable, never in a layer flagged
+          stopped; a variable all zero and kept at zero has no ratio, 0/0: an unused bias);
         - ``nan`` / ``inf``: the first checkpoint where the variable holds NaN / Inf (once per
           variable; the detail says at how many checkpoints);
         - ``dead_units``: the first checkpoint where rows (input units) or columns (output
           units) of a kernel (two or more axes) are all zero, and how many (of an embedding
           table, columns only: an all-zero row is a padding token, not a dead unit);
         - ``exploding``: the first pair where the layer's norm grew by more than
-          ``thresholds.growth`` (named at the variable that grew most; once per layer), or
-          the first checkpoint where a variable's norm passes ``thresholds.max_norm``.
+          ``thresholds.growth`` (named at the variable that grew most; once per layer; not
+          across a pair where one of its variables changed shape: those checkpoints are not
+          comparable, :attr:`notes` says so), or the first checkpoint where a variable's norm
+          passes ``thresholds.max_norm``.
         """
         import pandas as pd
 
         rows = self._stopped_flags()
+        rows += self._stopped_variable_flags(already={row["layer"] for row in rows})
         for variable, layer in zip(self.variables["variable"], self.variables["layer"]):
             records = self._records[variable]
             for kind in ("nan", "inf"):
@@ -225,6 +263,8 @@ class Dynamics:
             for n in range(1, len(self.steps)):
                 before, now = norms[n - 1], norms[n]
                 if before is None or now is None or not before or not size:
+                    continue
+                if any(_reshaped(r[n - 1], r[n]) for r in records):  # not comparable
                     continue
                 if before / math.sqrt(size) < limits.min_rms or now / before <= limits.growth:
                     continue
@@ -283,6 +323,50 @@ class Dynamics:
                         "(frozen, or cut off)"
                     ),
                 }
+            )
+        return rows
+
+    def _stopped_variable_flags(self, already: set[str]) -> list[dict[str, Any]]:
+        """``stopped`` for a variable bitwise unchanged (update ratio exactly 0, from a norm
+        above 0) from some step to the last while other variables move, in a layer not
+        flagged stopped (a frozen kernel whose bias moves keeps its layer's ratio up). An
+        all-zero variable kept at zero has no ratio (0/0): an unused bias, not flagged."""
+        tol = self.thresholds.stopped
+        names = list(zip(self.variables["variable"], self.variables["layer"]))
+        ratios = {
+            variable: [_ratio(r["diff_sq"], r["base_sq"]) for r in self._records[variable][1:]]
+            for variable, _ in names
+        }
+        rows = []
+        for variable, layer in names:
+            if layer in already:
+                continue
+            unchanged = [
+                r["diff_sq"] == 0 and bool(r["base_sq"]) for r in self._records[variable][1:]
+            ]
+            start = len(unchanged)
+            while start > 0 and unchanged[start - 1]:
+                start -= 1
+            if start == len(unchanged):
+                continue
+            others = [
+                other
+                for other, values in ratios.items()
+                if other != variable and any(not math.isnan(r) and r >= tol for r in values[start:])
+            ]
+            if not others:  # nothing moves: the run ended, not this variable
+                continue
+            since = f"from step {self.steps[start]} on" if start else "between any two checkpoints"
+            rows.append(
+                _flag(
+                    "stopped",
+                    layer,
+                    variable,
+                    self.steps[start + 1],
+                    f"{variable} did not change {since} (bitwise the same) while "
+                    f"{len(others)} other variable(s) moved: it is not trained (frozen, or "
+                    "its gradient is cut off)",
+                )  # fmt: skip
             )
         return rows
 
@@ -409,6 +493,8 @@ def compute_dynamics(
         )
     for variable, count in missing.items():
         notes.append(f"{variable} is missing from {count} checkpoint(s)")
+    for variable in variables["variable"]:
+        notes += _reshaped_note(variable, records[variable], steps)
     return Dynamics(
         folder=str(folder),
         steps=steps,
@@ -420,19 +506,80 @@ def compute_dynamics(
     )
 
 
+#: each threshold's range: (lowest, lowest excluded, infinity allowed, None allowed)
+_THRESHOLD_RANGES = {
+    "stopped": (0.0, False, False, False),
+    "growth": (1.0, False, True, False),  # a factor: below 1 a shrinking norm "grows"
+    "min_rms": (0.0, False, False, False),
+    "max_norm": (0.0, True, True, True),
+}
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (``bool`` is not), else ``None``."""
+    import numbers
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
 def _thresholds(given: Thresholds | dict[str, Any] | None) -> Thresholds:
+    """``thresholds=`` of :meth:`CheckpointDir.dynamics` as :class:`Thresholds`, checked before
+    anything is read: unknown names, values that are not numbers or out of range raise a
+    ``TFExploreError``."""
+    from collections.abc import Mapping
+
     if given is None:
         return Thresholds()
     if isinstance(given, Thresholds):
         return given
-    known = {field.name for field in dataclasses.fields(Thresholds)}
-    unknown = sorted(set(given) - known)
+    known = [field.name for field in dataclasses.fields(Thresholds)]
+    if not isinstance(given, Mapping):
+        raise TFExploreError(
+            f"thresholds={given!r} ({type(given).__name__}) is neither a Thresholds nor a dict.",
+            expected=f"a Thresholds or a dict of some of {known}",
+            hint="dynamics(thresholds={'growth': 5.0}) or thresholds=Thresholds(growth=5.0)",
+        )
+    unknown = [name for name in given if name not in known]
     if unknown:
-        raise TypeError(
-            f"Unknown threshold(s) {unknown}: expected some of {sorted(known)}. "
-            f"Received: thresholds={given!r}"
+        close = [suggest(str(name), known) for name in unknown]
+        maybe = sorted({name for names in close for name in names})
+        raise TFExploreError(
+            f"Unknown threshold(s) {unknown} in thresholds={dict(given)!r}.",
+            expected=f"some of {known}",
+            hint=(f"did you mean {', '.join(maybe)}? " if maybe else "")
+            + "name Thresholds' fields, e.g. dynamics(thresholds={'growth': 5.0})",
         )
     return Thresholds(**given)
+
+
+def _reshaped(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a variable has another shape than at the checkpoint before (both present)."""
+    return (
+        old["present"] and new["present"] and old.get("shape") != new.get("shape")
+    )  # fmt: skip
+
+
+def _reshaped_note(variable: str, records: list[dict[str, Any]], steps: list[int]) -> list[str]:
+    """A note naming the pairs of checkpoints between which ``variable`` changed shape."""
+    changes = [
+        f"between step {steps[n - 1]} and step {steps[n]} "
+        f"({_shape_text(records[n - 1]['shape'])} -> {_shape_text(records[n]['shape'])})"
+        for n in range(1, len(records))
+        if _reshaped(records[n - 1], records[n])
+    ]
+    if not changes:
+        return []
+    more = f" and {len(changes) - 3} more time(s)" if len(changes) > 3 else ""
+    return [
+        f"{variable} changed shape {', '.join(changes[:3])}{more}: those checkpoints are not "
+        "comparable for it (no update ratio, no growth flag); are they of one run?"
+    ]
+
+
+def _shape_text(shape: Any) -> str:
+    return str(tuple(shape)) if shape is not None else "?"
 
 
 def _ratio(diff_sq: float | None, base_sq: float | None) -> float:

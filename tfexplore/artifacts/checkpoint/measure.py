@@ -151,22 +151,22 @@ def read_group(checkpoint: Any, group: list[tuple[str, str, int]]) -> dict[str, 
 
 
 def record(old: np.ndarray | None, new: np.ndarray | None) -> dict[str, Any]:
-    """What one checkpoint says of one variable: its norm, NaN and Inf counts, dead rows and
-    columns, and (against the previous checkpoint) the summed squares of the change and of
+    """What one checkpoint says of one variable: its shape, norm, NaN and Inf counts, dead rows
+    and columns, and (against the previous checkpoint) the summed squares of the change and of
     the old values, over the pairs where both are finite."""
     from ...stats import tensor_stats
 
     found: dict[str, Any] = {
         "norm": None, "nans": 0, "infs": 0, "size": 0, "ndim": 0,
         "dead_rows": 0, "dead_cols": 0, "rows": 0, "cols": 0,
-        "diff_sq": None, "base_sq": None, "present": new is not None,
+        "diff_sq": None, "base_sq": None, "present": new is not None, "shape": None,
     }  # fmt: skip
     if new is None:
         return found
     stats = tensor_stats(new)
     found.update(
         norm=stats["l2"], nans=stats["nans"] or 0, infs=stats["infs"] or 0,
-        size=int(new.size), ndim=new.ndim,
+        size=int(new.size), ndim=new.ndim, shape=tuple(int(n) for n in new.shape),
     )  # fmt: skip
     if new.ndim >= 2 and new.size:
         found.update(dead_units(new))

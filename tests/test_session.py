@@ -331,6 +331,61 @@ def test_overwrite_interrupted_after_the_backup_reads_and_recovers(
     assert not dead.exists() and not list(tmp_path.glob(".tfexplore-save-backup-*"))
 
 
+def test_a_backup_removal_killed_half_way_keeps_its_marker_for_the_next_save(
+    demo_session: Session, tmp_path, monkeypatch
+):
+    """The backup of an overwrite is removed marker last: killed after its first file went,
+    the rest is still claimed by its marker and the next recovery finishes the job (the
+    marker went first with shutil.rmtree, and the files stayed for good)."""
+    from tfexplore.live import saving as _saving
+
+    prefix = demo_session.save(tmp_path)
+    real_unlink = Path.unlink
+
+    def dies_after_one(self, *args, **kwargs):
+        real_unlink(self, *args, **kwargs)
+        if self.parent.name.startswith(".tfexplore-save-backup-") and self.name != _saving.MARKER:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(Path, "unlink", dies_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        _saving_publish_same_step(demo_session, tmp_path)
+    monkeypatch.setattr(Path, "unlink", real_unlink)
+    (backup,) = tmp_path.glob(".tfexplore-save-backup-*")
+    assert (backup / _saving.MARKER).is_file()  # still claimed
+    for leftover in tmp_path.glob(".tfexplore-*"):  # as if this process had been killed
+        leftover.rename(leftover.with_name(leftover.name.replace(str(os.getpid()), "999999999")))
+    _saving.recover(tmp_path)
+    assert not list(tmp_path.glob(".tfexplore-*"))
+    assert tf.train.latest_checkpoint(str(tmp_path)) == prefix
+
+
+def test_a_leftover_whose_pid_came_round_again_is_recovered(tmp_path):
+    """Pids are reused (32,768 on this kind of machine): a dead save's leftover named with a
+    pid that a newer, live process now has is still cleared, by the start time its marker
+    keeps; one whose process really lives is left alone."""
+    from tfexplore.live import saving as _saving
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for name, started in (("dead", 1), ("live", None)):
+            leftover = _saving.temporary_folder(tmp_path)
+            (leftover / "model.ckpt.index").write_bytes(b"half written")
+            marker = json.loads((leftover / _saving.MARKER).read_text())
+            marker["started"] = started if started is not None else marker["started"]
+            if name == "live":
+                marker["started"] = _saving._process_start(sleeper.pid)
+            (leftover / _saving.MARKER).write_text(json.dumps(marker))
+            leftover.rename(tmp_path / f"{_saving.TEMP_PREFIX}{sleeper.pid}-{name}")
+        assert _saving._process_start(sleeper.pid) not in (None, 1)
+        _saving.recover(tmp_path)
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == [f"{_saving.TEMP_PREFIX}{sleeper.pid}-live"]  # its maker lives
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 def _saving_publish_same_step(s: Session, folder: Path) -> None:
     """Write ``s`` over the checkpoint of the step it was saved at (``model.ckpt-30``)."""
     from tfexplore.live import saving as _saving

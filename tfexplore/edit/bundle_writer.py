@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import struct
 import uuid
 from collections.abc import Callable, Iterable
@@ -269,7 +268,7 @@ def publish_checkpoint(
                 os.fsync(file.fileno())
         saving.publish(temporary, prefix, name_in_state=name_in_state)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        saving.discard(temporary)
     return prefix
 
 

@@ -66,6 +66,8 @@ def _mark(path: Path, *, kind: str, prefix: str, status: str, files: list[str] =
         "device": info.st_dev,
         "inode": info.st_ino,
         "uid": info.st_uid,
+        # when this process started: a later process given the same pid is not its owner
+        "started": _process_start(os.getpid()),
     }
     temporary = path / f"{MARKER}.{uuid.uuid4().hex[:8]}"
     temporary.write_text(json.dumps(record))
@@ -131,7 +133,7 @@ def publish(temporary: Path, prefix: Path, *, name_in_state: bool = True) -> Non
     if name_in_state:
         write_state(folder, prefix.name)
     if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+        discard(backup)
 
 
 def _in_order(files) -> list[Path]:
@@ -229,7 +231,10 @@ def recover(folder: Path) -> None:
     """
     for leftover in sorted(folder.glob(TEMP_PREFIX + "*")):
         match = _LEFTOVER.match(leftover.name)
-        if not match or int(match.group(1)) == os.getpid() or _process_alive(int(match.group(1))):
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        pid = int(match.group(1))
+        if _process_alive(pid) and not _pid_reused(leftover, pid):
             continue
         try:
             info = os.lstat(leftover)
@@ -247,6 +252,16 @@ def recover(folder: Path) -> None:
         elif record.get("kind") == "backup" and record.get("status") == "published":
             _forget_backup(folder, leftover, record["prefix"])
         _remove_marked(leftover)
+
+
+def discard(path: Path) -> None:
+    """Remove a folder this process made (a backup, a temporary), its marker last, so that a
+    removal killed half way is still recognised and finished by the next :func:`recover`
+    (``shutil.rmtree`` may take the marker first and leave the files unclaimed forever)."""
+    if (path / MARKER).is_file():
+        _remove_marked(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_marked(path: Path) -> None:
@@ -317,6 +332,29 @@ def _forget_backup(folder: Path, backup: Path, name: str) -> None:
     state = read_state(folder)
     if state is not None:
         _write(folder, _renamed(state, lambda p: p.startswith(backup.name + "/"), name))
+
+
+def _process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, ``/proc/PID/stat`` field 22), or
+    ``None`` where ``/proc`` does not say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            text = file.read().decode("ascii", "replace")
+        return int(text[text.rindex(")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pid_reused(leftover: Path, pid: int) -> bool:
+    """The live process ``pid`` is not the one that made ``leftover`` (its marker says when
+    its maker started, and ``pid`` started at another time): pids come round again (32,768
+    of them on many Linux machines), so a dead save's leftovers are not kept forever."""
+    record = _marker(leftover)
+    started = record.get("started") if record is not None else None
+    if not isinstance(started, int):
+        return False
+    now = _process_start(pid)
+    return now is not None and now != started
 
 
 def _process_alive(pid: int) -> bool:

@@ -26,7 +26,6 @@ copy of exactly the files it needs, which ``session.staged`` describes (see
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -596,7 +595,7 @@ class Session:
             self._backend.write(str(temporary / prefix.name))
             _saving.publish(temporary, prefix)
         finally:
-            shutil.rmtree(temporary, ignore_errors=True)
+            _saving.discard(temporary)
         return str(prefix)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -32,13 +32,9 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -50,22 +46,12 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the repo'
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import generate  # noqa: E402
-from run import machine  # noqa: E402
+from run import graph_bench_main, median_time  # noqa: E402
 
 REPEATS = 5
 IMPORT_REPEATS = 3
 TARGET_SECONDS = 1.0
 _LAYERS = "bert/encoder/"
-
-
-def _median_time(work, repeats: int = REPEATS) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,10 +193,10 @@ def measure(meta: Path, scratch: Path) -> dict:
             return diff
 
         _ = meta.read_bytes(), other_path.read_bytes()  # both files in the page cache
-        seconds, diff = _median_time(from_protos)
-        file_seconds, _ = _median_time(from_files)
-        parse_seconds, _ = _median_time(parse)
-        import_seconds, _ = _median_time(import_both, IMPORT_REPEATS)
+        seconds, diff = median_time(from_protos, REPEATS)
+        file_seconds, _ = median_time(from_files, REPEATS)
+        parse_seconds, _ = median_time(parse, REPEATS)
+        import_seconds, _ = median_time(import_both, IMPORT_REPEATS)
         result["rows"].append(
             {
                 "case": case,
@@ -275,24 +261,15 @@ def to_markdown(result: dict, machine: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default=None, help="a named scale (default: the 20K graph)")
-    parser.add_argument("--ops", type=int, default=20_000, help="ops of the graph-only scale")
-    parser.add_argument("--data", default=str(generate.DATA_DIR), help="artifacts folder")
-    parser.add_argument("--out", default=str(HERE / "results-graph-diff.md"))
-    parser.add_argument("--json", default=None, help="also write the raw numbers here")
-    args = parser.parse_args(argv)
-    scale = generate.SCALES[args.scale] if args.scale else generate.scale_for_ops(args.ops)
-    artifacts = generate.generate(scale, args.data, log=lambda *a, **k: None)
-    info = machine()
-    info["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    result = measure(artifacts.meta, Path(args.data) / f"{scale.name}-diff")
-    text = to_markdown(result, info)
-    Path(args.out).write_text(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, **result}, indent=1))
-    print(text)
-    return 0
+    return graph_bench_main(
+        argv,
+        description=__doc__.split("\n\n")[0],
+        ops=20_000,
+        label="the 20K graph",
+        out=HERE / "results-graph-diff.md",
+        measure=lambda meta, data, scale: measure(meta, data / f"{scale}-diff"),
+        to_markdown=to_markdown,
+    )
 
 
 if __name__ == "__main__":

@@ -29,11 +29,9 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -47,8 +45,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere: import the repo'
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import generate  # noqa: E402
-from run import machine  # noqa: E402
+from run import graph_bench_main, median_time  # noqa: E402
 
 REPEATS = 7
 #: ops whose scopes open for the widest view (two layers of the encoder, the LM head)
@@ -58,15 +55,6 @@ REVEAL = (
     "cls/predictions/transform/dense/MatMul",
 )
 TARGET_SECONDS = 0.3
-
-
-def _median_time(work, repeats: int = REPEATS) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def series_cases(explorer) -> dict[str, tuple[object, dict]]:
@@ -106,7 +94,7 @@ def measure(meta: Path, expand: str | None) -> dict:
         graph_def.ParseFromString(graph_bytes)
         return graph_def
 
-    baseline, parsed = _median_time(parse)
+    baseline, parsed = median_time(parse, REPEATS)
     # the first overlay of a view also builds its op-name lookup (once per graph shown)
     series, options = series_cases(explorer)["every op"]
     started = time.perf_counter()
@@ -142,9 +130,10 @@ def measure(meta: Path, expand: str | None) -> dict:
                 )
                 return built, message
 
-            seconds, (built, message) = _median_time(apply)
-            core, _ = _median_time(
-                lambda series=series, options=options: explorer.overlay(series, **options)
+            seconds, (built, message) = median_time(apply, REPEATS)
+            core, _ = median_time(
+                lambda series=series, options=options: explorer.overlay(series, **options),
+                REPEATS,
             )
             result["rows"].append(
                 {
@@ -206,24 +195,15 @@ def to_markdown(result: dict, machine: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default=None, help="a named scale (default: the 166K graph)")
-    parser.add_argument("--ops", type=int, default=160_000, help="ops of the graph-only scale")
-    parser.add_argument("--data", default=str(generate.DATA_DIR), help="artifacts folder")
-    parser.add_argument("--out", default=str(HERE / "results-overlay.md"))
-    parser.add_argument("--json", default=None, help="also write the raw numbers here")
-    args = parser.parse_args(argv)
-    scale = generate.SCALES[args.scale] if args.scale else generate.scale_for_ops(args.ops)
-    artifacts = generate.generate(scale, args.data, log=lambda *a, **k: None)
-    info = machine()
-    info["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    result = measure(artifacts.meta, expand="bert/encoder")
-    text = to_markdown(result, info)
-    Path(args.out).write_text(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, **result}, indent=1))
-    print(text)
-    return 0
+    return graph_bench_main(
+        argv,
+        description=__doc__.split("\n\n")[0],
+        ops=160_000,
+        label="the 166K graph",
+        out=HERE / "results-overlay.md",
+        measure=lambda meta, data, scale: measure(meta, expand="bert/encoder"),
+        to_markdown=to_markdown,
+    )
 
 
 if __name__ == "__main__":

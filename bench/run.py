@@ -430,6 +430,50 @@ def measure(case: str, spec: dict, *, in_process: bool = False) -> dict:
     raise RuntimeError(f"benchmark {case} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
+def median_time(work: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """``(median wall-clock seconds of work() over repeats runs, the last result)``."""
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def graph_bench_main(
+    argv: list[str] | None,
+    *,
+    description: str,
+    ops: int,
+    label: str,
+    out: Path,
+    measure: Callable[[Path, Path, str], dict],
+    to_markdown: Callable[[dict, dict], str],
+) -> int:
+    """The command line of a bench on one generated graph (``bench/graph_diff.py``,
+    ``bench/overlay.py``): ``--scale``/``--ops`` pick the graph (generated on the first run),
+    ``measure(meta, data folder, scale name)`` times it, the Markdown goes to ``--out`` (and
+    the raw numbers to ``--json``) and is printed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--scale", default=None, help=f"a named scale (default: {label})")
+    parser.add_argument("--ops", type=int, default=ops, help="ops of the graph-only scale")
+    parser.add_argument("--data", default=str(generate.DATA_DIR), help="artifacts folder")
+    parser.add_argument("--out", default=str(out))
+    parser.add_argument("--json", default=None, help="also write the raw numbers here")
+    args = parser.parse_args(argv)
+    scale = generate.SCALES[args.scale] if args.scale else generate.scale_for_ops(args.ops)
+    artifacts = generate.generate(scale, args.data, log=lambda *a, **k: None)
+    info = machine()
+    info["load"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    result = measure(artifacts.meta, Path(args.data), scale.name)
+    text = to_markdown(result, info)
+    Path(args.out).write_text(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, **result}, indent=1))
+    print(text)
+    return 0
+
+
 def machine() -> dict:
     """CPU model, cores, RAM, and the versions that matter."""
     model = "unknown"

@@ -28,7 +28,7 @@ import numpy as np
 
 from .._files import human_bytes
 from .._wire import DTYPE_NAMES, BundleEntryProto, BundleHeaderProto
-from ..artifacts.checkpoint.shard import ITEMSIZE
+from ..artifacts.checkpoint.shard import ITEMSIZE, string_length_table
 from ..artifacts.checkpoint.sstable import masked_crc32c
 from ..errors import CheckpointExistsError, TFExploreError
 from ..live import saving
@@ -297,26 +297,12 @@ def _crc_lengths(lengths) -> bytes:
 def _string_checksum(data, count: int, key: str) -> int:
     """The entry checksum of a string tensor's bytes (``tensor_bundle.cc`` WriteStringTensor:
     the lengths as fixed-width integers, their masked CRC32C, then the string bytes), after
-    checking the length table and its checksum."""
+    checking the length table and its checksum as the reader does."""
     data = bytes(data)
-    lengths, position = [], 0
-    for _ in range(count):
-        value = shift = 0
-        while position < len(data) and shift < 64:
-            byte = data[position]
-            position += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        else:
-            raise _unsupported(key, "string bytes with a damaged length table")
-        lengths.append(value)
-    raw = _crc_lengths(lengths)
-    body = position + 4
-    stored = data[position:body]
-    if body + sum(lengths) != len(data) or stored != struct.pack("<I", masked_crc32c(raw)):
-        raise _unsupported(key, "string bytes whose lengths or length checksum do not match")
+    try:
+        _, position, raw = string_length_table(data, count)
+    except ValueError as exc:
+        raise _unsupported(key, f"string bytes that do not read back: the tensor {exc}") from None
     return masked_crc32c(raw + data[position:])
 
 

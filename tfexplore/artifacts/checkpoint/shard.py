@@ -79,6 +79,49 @@ def read_string_entry(entry: BundleEntry, shard_file: Path, path) -> np.ndarray:
     return decode_string_entry(entry, data, shard_file)
 
 
+def string_length_table(data: bytes, count: int) -> tuple[list[int], int, bytes]:
+    """The length table of a string tensor's bytes (``tensor_bundle.cc``: ``count`` varint
+    lengths, the masked CRC32C of the lengths as fixed-width integers, then the strings):
+    ``(lengths, where the table ends, the lengths as they are checksummed)``, after checking
+    that the lengths add up to the bytes that follow and that the table's checksum matches.
+    Raises ``ValueError`` saying what is wrong (a table cut short, a varint past 64 bits, a
+    length larger than the data: checked before anything is sized from it)."""
+    import numpy as np
+
+    lengths: list[int] = []
+    position, total, size = 0, 0, len(data)
+    for _ in range(count):
+        value, shift = 0, 0
+        while True:
+            if position >= size or shift > 63:
+                raise ValueError("has a damaged length table")
+            byte = data[position]
+            position += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        total += value
+        if total > size:
+            raise ValueError(
+                f"declares a string of {value} bytes where the tensor has {size} bytes in all"
+            )
+        lengths.append(value)
+    body = position + 4
+    if body + total != size:
+        raise ValueError(
+            f"declares {total} bytes of strings, but {size - min(body, size)} follow its "
+            "length table"
+        )
+    if all(n <= 0xFFFFFFFF for n in lengths):
+        raw_lengths = np.asarray(lengths, dtype="<u4").tobytes()
+    else:
+        raw_lengths = b"".join(n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little") for n in lengths)
+    if masked_crc32c(raw_lengths) != int.from_bytes(data[position:body], "little"):
+        raise ValueError("fails the checksum of its length table")
+    return lengths, position, raw_lengths
+
+
 def decode_string_entry(entry: BundleEntry, data: bytes, shard_file) -> np.ndarray:
     """:func:`read_string_entry` on bytes already fetched (``data``: the entry's bytes)."""
     import numpy as np
@@ -96,37 +139,11 @@ def decode_string_entry(entry: BundleEntry, data: bytes, shard_file) -> np.ndarr
 
     if len(data) != entry.size:
         raise damaged(f"is cut short ({len(data)} of {entry.size} bytes)")
-    lengths: list[int] = []
-    position, total, size = 0, 0, len(data)
-    for _ in range(count):
-        value, shift = 0, 0
-        while True:
-            if position >= size or shift > 63:
-                raise damaged("has a damaged length table")
-            byte = data[position]
-            position += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        total += value
-        if total > size:  # checked before anything is sized from it
-            raise damaged(
-                f"declares a string of {value} bytes where the tensor has {size} bytes in all"
-            )
-        lengths.append(value)
+    try:
+        lengths, position, raw_lengths = string_length_table(data, count)
+    except ValueError as exc:
+        raise damaged(str(exc)) from None
     body = position + 4
-    if body + total != size:
-        raise damaged(
-            f"declares {total} bytes of strings, but {size - min(body, size)} follow its "
-            "length table"
-        )
-    if all(n <= 0xFFFFFFFF for n in lengths):
-        raw_lengths = np.asarray(lengths, dtype="<u4").tobytes()
-    else:
-        raw_lengths = b"".join(n.to_bytes(4 if n <= 0xFFFFFFFF else 8, "little") for n in lengths)
-    if masked_crc32c(raw_lengths) != int.from_bytes(data[position:body], "little"):
-        raise damaged("fails the checksum of its length table")
     if masked_crc32c(raw_lengths + data[position:]) != entry.crc32c:
         raise damaged("fails its checksum")
     values = np.empty(count, dtype=object)
